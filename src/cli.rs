@@ -1,0 +1,279 @@
+//! CLI layer (the edge): clap subcommands over the model and plan layers. Errors are
+//! `anyhow` with context here and only here; `main` prints them on one line.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::model::spot::{JobEstimate, checkpointed_job};
+use crate::model::{
+    BreakEven, Candidate, Context, Evaluation, Plan, PolicyKind, SweepOptions, break_even, optimize,
+};
+use crate::plan::{self, presets};
+
+/// costscope: what does it cost to serve this model at this latency?
+#[derive(Debug, Parser)]
+#[command(name = "costscope", version, about, arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate a plan as written and search for the best policy, servers and batch.
+    Plan(PlanArgs),
+    /// Check a plan file; exit 0 if valid, else print the error and exit non-zero.
+    Validate {
+        /// Plan file (RON), or the name of a shipped preset.
+        file: String,
+    },
+    /// List the shipped presets, or export one to a file.
+    Presets {
+        /// `export NAME FILE` writes a preset out.
+        #[command(subcommand)]
+        action: Option<PresetAction>,
+    },
+}
+
+/// `costscope presets export`.
+#[derive(Debug, Subcommand)]
+pub enum PresetAction {
+    /// Write preset NAME to FILE (comments included).
+    Export {
+        /// Preset name (see `costscope presets`).
+        name: String,
+        /// Where to write it.
+        file: PathBuf,
+    },
+}
+
+/// Policy names on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// A fixed always-on fleet.
+    AlwaysOn,
+    /// Scale to zero.
+    OnDemand,
+    /// Keep some warm, burst on demand.
+    Hybrid,
+    /// On-demand plus spot.
+    SpotMix,
+}
+
+impl From<PolicyArg> for PolicyKind {
+    fn from(p: PolicyArg) -> Self {
+        match p {
+            PolicyArg::AlwaysOn => PolicyKind::AlwaysOn,
+            PolicyArg::OnDemand => PolicyKind::OnDemand,
+            PolicyArg::Hybrid => PolicyKind::Hybrid,
+            PolicyArg::SpotMix => PolicyKind::SpotMix,
+        }
+    }
+}
+
+/// `costscope plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Plan file (RON), or the name of a shipped preset.
+    pub file: String,
+    /// Evaluate and search only this policy.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
+    /// Servers for the plan as evaluated (fleet, cap, warm count or total by policy).
+    #[arg(long)]
+    pub servers: Option<u32>,
+    /// Largest batch for the plan as evaluated.
+    #[arg(long)]
+    pub batch: Option<u32>,
+    /// Weight of cost in the objective.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Weight of latency (per ms) in the objective.
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a parsed command line, writing results to stdout.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Plan(args) => plan_cmd(&args, &mut out),
+        Command::Validate { file } => {
+            let (plan, label) = load(&file)?;
+            writeln!(
+                out,
+                "{label}: valid plan '{}' (version {})",
+                plan.name, plan.version
+            )?;
+            Ok(())
+        }
+        Command::Presets { action: None } => {
+            for p in presets::PRESETS {
+                let plan = presets::load(p.name)?;
+                let default = if p.name == presets::DEFAULT_PRESET {
+                    " (default)"
+                } else {
+                    ""
+                };
+                writeln!(out, "{:<22} {}{default}", p.name, plan.name)?;
+            }
+            Ok(())
+        }
+        Command::Presets {
+            action: Some(PresetAction::Export { name, file }),
+        } => {
+            let preset = presets::find(&name)?;
+            write_atomic(&file, preset.text)?;
+            writeln!(out, "wrote preset {name} to {}", file.display())?;
+            Ok(())
+        }
+    }
+}
+
+/// Loads a plan from a file, or from a shipped preset when no such file exists.
+pub fn load(file: &str) -> anyhow::Result<(Plan, String)> {
+    let path = Path::new(file);
+    if !path.exists()
+        && let Ok(preset) = presets::find(file)
+    {
+        return Ok((
+            presets::load(preset.name)?,
+            format!("preset {}", preset.name),
+        ));
+    }
+    Ok((plan::load_file(path)?, file.to_owned()))
+}
+
+fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The JSON `costscope plan --json` prints (DESIGN.md, plus the plan as written,
+/// the break-even rate and the spot job estimate).
+#[derive(Debug, Serialize)]
+struct PlanReport<'a> {
+    plan: &'a str,
+    alpha: f64,
+    beta: f64,
+    evaluation: Option<&'a Evaluation>,
+    best: Option<&'a Evaluation>,
+    candidates: &'a [Evaluation],
+    pareto: &'a [Evaluation],
+    evaluated: usize,
+    break_even: Option<BreakEven>,
+    job: Option<JobEstimate>,
+}
+
+fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
+    if let Some(a) = args.alpha {
+        plan.objective.alpha = a;
+    }
+    if let Some(b) = args.beta {
+        plan.objective.beta = b;
+    }
+    if let Some(b) = args.batch {
+        plan.batching.max_batch = b;
+    }
+    if args.policy.is_some() || args.servers.is_some() {
+        let kind = args.policy.map(PolicyKind::from).unwrap_or_else(|| {
+            Candidate::from_plan(plan).map_or(PolicyKind::AlwaysOn, |c| {
+                crate::model::evaluate::kind_of(&c.policy)
+            })
+        });
+        let default_n = SweepOptions::for_plan(plan).max_servers;
+        let n = args.servers.unwrap_or_else(|| {
+            crate::model::evaluate::servers_of(&plan.policy).unwrap_or(default_n)
+        });
+        plan.policy = crate::model::objective::policy_at(plan, kind, n, n.max(default_n));
+    }
+    plan::validate(plan).map_err(|v| {
+        anyhow::anyhow!(
+            "command-line override: {} = {} is out of range (allowed: {})",
+            v.path,
+            v.value,
+            v.allowed
+        )
+    })
+}
+
+fn plan_cmd(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (mut plan, label) = load(&args.file)?;
+    apply_overrides(&mut plan, args)?;
+    let ctx = Context::new(&plan).with_context(|| format!("plan {label}"))?;
+    let evaluation = Candidate::from_plan(&plan).map(|c| ctx.evaluate(&c));
+    if let Some(e) = &evaluation
+        && e.latency_ms.is_none()
+    {
+        bail!(
+            "plan {label}: {}",
+            e.why_infeasible.as_deref().unwrap_or("infeasible")
+        );
+    }
+    let mut options = SweepOptions::for_plan(&plan);
+    if let Some(p) = args.policy {
+        options.policies = vec![p.into()];
+    }
+    let optimum = optimize(&plan, &options).with_context(|| format!("plan {label}"))?;
+    if evaluation.is_none() && optimum.best.is_none() {
+        bail!(
+            "plan {label}: no feasible candidate among {} evaluated (raise max_servers or relax the SLO)",
+            optimum.evaluated
+        );
+    }
+    let job = plan.job.as_ref().and_then(|j| {
+        checkpointed_job(
+            j.work_hours,
+            j.checkpoint_s,
+            j.restart_s,
+            j.checkpoint_interval_s,
+            plan.hardware.spot_interruptions_per_hour,
+            plan.hardware.spot_usd_per_hour,
+            plan.hardware.on_demand_usd_per_hour,
+        )
+    });
+    let report = PlanReport {
+        plan: &plan.name,
+        alpha: plan.objective.alpha,
+        beta: plan.objective.beta,
+        evaluation: evaluation.as_ref(),
+        best: optimum.best.as_ref(),
+        candidates: &optimum.candidates,
+        pareto: &optimum.pareto,
+        evaluated: optimum.evaluated,
+        break_even: break_even(&plan),
+        job,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        crate::cli_table::write_plan_report(out, &plan, &label, &report.as_view(), &options)?;
+    }
+    Ok(())
+}
+
+impl PlanReport<'_> {
+    fn as_view(&self) -> crate::cli_table::ReportView<'_> {
+        crate::cli_table::ReportView {
+            evaluation: self.evaluation,
+            best: self.best,
+            candidates: self.candidates,
+            pareto: self.pareto,
+            evaluated: self.evaluated,
+            break_even: self.break_even,
+            job: self.job.as_ref(),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Model layer: the break-even request rate between on-demand (scale to zero) and an
+//! always-on fleet — below it on-demand is cheaper, above it always-on is.
+
+use serde::Serialize;
+
+use super::evaluate::PolicyKind;
+use super::evaluate::{Candidate, Context};
+use super::objective::{SweepOptions, policy_at};
+use super::traffic::peak_rate_rps;
+use super::types::{Plan, Policy, Rate};
+
+/// Where on-demand and always-on cost the same, at a constant request rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BreakEven {
+    /// The constant request rate, requests per second.
+    pub rate_rps: f64,
+    /// Cost of either there, dollars per hour.
+    pub cost_usd_per_hour: f64,
+    /// Servers of the cheapest always-on fleet that is stable and meets the SLO there.
+    pub always_on_servers: u32,
+}
+
+/// Cost of (on-demand, cheapest feasible always-on with its size) at constant `rate_rps`.
+fn costs_at(plan: &Plan, rate_rps: f64, cap: u32) -> Option<(f64, f64, u32)> {
+    let mut p = plan.clone();
+    p.workload.rate_rps = Rate::Constant(rate_rps);
+    let ctx = Context::new(&p).ok()?;
+    let batch = p.batching.max_batch.max(1);
+    let od = ctx.evaluate(&Candidate {
+        policy: policy_at(&p, PolicyKind::OnDemand, cap, cap),
+        batch,
+    });
+    if !od.feasible {
+        return None;
+    }
+    for servers in 1..=cap {
+        let ao = ctx.evaluate(&Candidate {
+            policy: Policy::AlwaysOn { servers },
+            batch,
+        });
+        if ao.feasible {
+            return Some((od.cost_usd_per_hour, ao.cost_usd_per_hour, servers));
+        }
+    }
+    None
+}
+
+/// The lowest constant request rate (searched from 1/1000 to 10× the plan's peak) at
+/// which the cheapest feasible always-on fleet costs no more than on-demand. `None` if
+/// there is no crossing in that range or either side is infeasible throughout.
+pub fn break_even(plan: &Plan) -> Option<BreakEven> {
+    let cap = SweepOptions::for_plan(plan).max_servers;
+    let peak = peak_rate_rps(&plan.workload.rate_rps);
+    if peak <= 0.0 {
+        return None;
+    }
+    let diff = |rate: f64| costs_at(plan, rate, cap).map(|(od, ao, n)| (od - ao, ao, n));
+    let steps = 48;
+    let (lo_rate, hi_rate) = (peak / 1000.0, peak * 10.0);
+    let ratio = (hi_rate / lo_rate).powf(1.0 / f64::from(steps));
+    let mut prev: Option<f64> = None;
+    let mut rate = lo_rate;
+    for _ in 0..=steps {
+        if let Some((d, _, _)) = diff(rate) {
+            if d >= 0.0 {
+                let below = prev?;
+                return refine(below, rate, &diff);
+            }
+            prev = Some(rate);
+        }
+        rate *= ratio;
+    }
+    None
+}
+
+fn refine(
+    mut below: f64,
+    mut above: f64,
+    diff: &dyn Fn(f64) -> Option<(f64, f64, u32)>,
+) -> Option<BreakEven> {
+    for _ in 0..40 {
+        let mid = (below * above).sqrt();
+        match diff(mid) {
+            Some((d, _, _)) if d >= 0.0 => above = mid,
+            Some(_) => below = mid,
+            None => break,
+        }
+    }
+    let (_, cost, servers) = diff(above)?;
+    Some(BreakEven {
+        rate_rps: above,
+        cost_usd_per_hour: cost,
+        always_on_servers: servers,
+    })
+}

@@ -1,0 +1,28 @@
+//! Model layer: pure cost–latency math and the plan types — no egui, no wgpu, no I/O.
+//!
+//! [`Context::evaluate`] turns a plan and one [`Candidate`] into an [`Evaluation`];
+//! [`optimize`] searches policy × servers × batch for the best objective, the Pareto
+//! frontier and per-policy curves; [`break_even`] finds the request rate where
+//! always-on stops being dearer than on-demand. No NaN or infinity ever leaves here:
+//! an overloaded queue is an infeasible candidate with a reason.
+
+pub mod batching;
+pub mod breakeven;
+pub mod cache;
+pub mod energy;
+pub mod evaluate;
+pub mod latency;
+pub mod lazy;
+pub mod objective;
+pub mod pareto;
+pub mod policy;
+pub mod queue;
+pub mod routing;
+pub mod spot;
+pub mod traffic;
+pub mod types;
+
+pub use breakeven::{BreakEven, break_even};
+pub use evaluate::{Candidate, Context, Evaluation, LatencyStats, ModelError, PolicyKind};
+pub use objective::{Optimum, SweepOptions, optimize};
+pub use types::*;

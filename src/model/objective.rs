@@ -1,0 +1,294 @@
+//! Model layer: the objective J = α·C + β·L under an SLO, and the optimiser over
+//! policy × servers × batch with its Pareto frontier and per-policy curves.
+
+use serde::Serialize;
+
+use super::evaluate::{Candidate, Context, Evaluation, ModelError, PolicyKind, evaluate_with};
+use super::pareto::frontier;
+use super::types::{Objective, Plan, Policy};
+
+/// Idle timeout used for on-demand candidates when the plan names none, seconds.
+pub const DEFAULT_IDLE_TIMEOUT_S: f64 = 300.0;
+/// Checkpoint interval for spot candidates when the plan names none, seconds.
+pub const DEFAULT_CHECKPOINT_INTERVAL_S: f64 = 600.0;
+/// A candidate whose waits and cold starts are below this gains nothing from more servers.
+const SATURATED: f64 = 1e-9;
+
+/// Sets `objective`, `feasible` and `why_infeasible` of an evaluation from its cost,
+/// latency and the plan's objective.
+pub fn score(objective: &Objective, eval: &mut Evaluation) {
+    let Some(latency) = eval.latency_ms.filter(|_| eval.why_infeasible.is_none()) else {
+        eval.objective = None;
+        eval.feasible = false;
+        eval.why_infeasible
+            .get_or_insert_with(|| "latency undefined".into());
+        return;
+    };
+    let l = latency.get(objective.metric);
+    let j = objective.alpha * eval.cost_usd_per_hour + objective.beta * l;
+    eval.objective = j.is_finite().then_some(j);
+    match objective.slo_ms {
+        Some(slo) if l > slo => {
+            eval.feasible = false;
+            eval.why_infeasible = Some(format!(
+                "{} {l:.1} ms exceeds the SLO of {slo} ms",
+                metric_name(objective)
+            ));
+        }
+        _ => eval.feasible = eval.objective.is_some(),
+    }
+}
+
+fn metric_name(o: &Objective) -> &'static str {
+    match o.metric {
+        super::types::Metric::Mean => "mean",
+        super::types::Metric::P50 => "p50",
+        super::types::Metric::P95 => "p95",
+        super::types::Metric::P99 => "p99",
+    }
+}
+
+/// What the optimiser searches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepOptions {
+    /// Policy families to try.
+    pub policies: Vec<PolicyKind>,
+    /// Servers 1..=this (always-on fleet, on-demand cap, hybrid warm count, spot-mix total).
+    pub max_servers: u32,
+    /// Batch sizes to try.
+    pub batches: Vec<u32>,
+}
+
+impl SweepOptions {
+    /// The default search for a plan: all policies; servers up to `Optimize`'s cap or
+    /// a few times the plan's own fleet; batches 1, 2, 4, … up to the plan's max batch
+    /// (only 1 without a batching window, since then no batch ever forms).
+    pub fn for_plan(plan: &Plan) -> Self {
+        let max_servers = match plan.policy {
+            Policy::Optimize { max_servers }
+            | Policy::OnDemand { max_servers, .. }
+            | Policy::Hybrid { max_servers, .. } => max_servers,
+            Policy::AlwaysOn { servers } => (servers * 4).max(32),
+            Policy::SpotMix {
+                on_demand, spot, ..
+            } => ((on_demand + spot) * 4).max(32),
+        }
+        .clamp(1, 10_000);
+        let max_batch = plan.batching.max_batch.max(1);
+        let mut batches = vec![1];
+        if plan.batching.window_ms > 0.0 {
+            let mut b = 2;
+            while b < max_batch {
+                batches.push(b);
+                b *= 2;
+            }
+            if max_batch > 1 {
+                batches.push(max_batch);
+            }
+        }
+        Self {
+            policies: PolicyKind::ALL.to_vec(),
+            max_servers,
+            batches,
+        }
+    }
+}
+
+/// One point of a policy's objective-versus-servers curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CurvePoint {
+    /// Servers (as in [`Evaluation::servers`] or warm count for hybrid).
+    pub servers: u32,
+    /// Best batch at this size.
+    pub batch: u32,
+    /// Cost, dollars per hour.
+    pub cost_usd_per_hour: f64,
+    /// The objective's latency metric, ms (null when overloaded).
+    pub latency_ms: Option<f64>,
+    /// Objective (null when overloaded).
+    pub objective: Option<f64>,
+    /// Within the SLO and stable.
+    pub feasible: bool,
+}
+
+/// A policy's curve: the best batch at each server count, up to saturation (beyond
+/// it more servers only add cost).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    /// The policy family.
+    pub policy: PolicyKind,
+    /// Points by increasing servers.
+    pub points: Vec<CurvePoint>,
+}
+
+/// The optimiser's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Optimum {
+    /// The feasible candidate with the lowest objective, if any.
+    pub best: Option<Evaluation>,
+    /// The best feasible candidate of each policy family.
+    pub candidates: Vec<Evaluation>,
+    /// Feasible candidates not beaten on both cost and latency, by increasing cost.
+    pub pareto: Vec<Evaluation>,
+    /// Objective versus servers per policy.
+    pub curves: Vec<Curve>,
+    /// Candidates evaluated in full.
+    pub evaluated: usize,
+}
+
+/// Erlang B values B(c) per offered load, extended on demand, so a sweep over c costs
+/// O(1) per step instead of an O(c) recurrence.
+#[derive(Debug, Default)]
+pub(crate) struct ErlangTable {
+    tables: Vec<(u64, Vec<f64>)>,
+}
+
+impl ErlangTable {
+    pub(crate) fn get(&mut self, servers: u32, load: f64) -> f64 {
+        let key = load.to_bits();
+        let idx = match self.tables.iter().position(|t| t.0 == key) {
+            Some(i) => i,
+            None => {
+                self.tables.push((key, vec![1.0]));
+                self.tables.len() - 1
+            }
+        };
+        let table = &mut self.tables[idx].1;
+        while table.len() <= servers as usize {
+            let k = table.len() as f64;
+            let prev = table[table.len() - 1];
+            table.push(load * prev / (k + load * prev));
+        }
+        table[servers as usize]
+    }
+}
+
+/// The concrete policy a sweep tries for `kind` at size `n`, with the plan's settings.
+pub fn policy_at(plan: &Plan, kind: PolicyKind, n: u32, max_servers: u32) -> Policy {
+    let idle_timeout_s = match plan.policy {
+        Policy::OnDemand { idle_timeout_s, .. } | Policy::Hybrid { idle_timeout_s, .. } => {
+            idle_timeout_s
+        }
+        _ => DEFAULT_IDLE_TIMEOUT_S,
+    };
+    let (base_on_demand, checkpoint_interval_s, checkpoint_s) = match plan.policy {
+        Policy::SpotMix {
+            on_demand,
+            checkpoint_interval_s,
+            checkpoint_s,
+            ..
+        } => (on_demand, checkpoint_interval_s, checkpoint_s),
+        _ => (1, DEFAULT_CHECKPOINT_INTERVAL_S, 0.0),
+    };
+    match kind {
+        PolicyKind::AlwaysOn => Policy::AlwaysOn { servers: n },
+        PolicyKind::OnDemand => Policy::OnDemand {
+            idle_timeout_s,
+            max_servers: n,
+        },
+        PolicyKind::Hybrid => Policy::Hybrid {
+            warm: n,
+            idle_timeout_s,
+            max_servers: max_servers.max(n),
+        },
+        PolicyKind::SpotMix => {
+            let on_demand = base_on_demand.min(n);
+            Policy::SpotMix {
+                on_demand,
+                spot: n - on_demand,
+                checkpoint_interval_s,
+                checkpoint_s,
+            }
+        }
+    }
+}
+
+/// Searches `options` for the plan's best candidate under its objective.
+pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
+    let ctx = Context::new(plan)?;
+    let mut table = ErlangTable::default();
+    let mut all: Vec<Evaluation> = Vec::new();
+    let mut curves = Vec::new();
+    for &kind in &options.policies {
+        let mut points: Vec<CurvePoint> = Vec::new();
+        let mut saturated_batches = vec![false; options.batches.len()];
+        for n in 1..=options.max_servers {
+            let mut best_here: Option<CurvePoint> = None;
+            for (bi, &batch) in options.batches.iter().enumerate() {
+                if saturated_batches[bi] {
+                    continue;
+                }
+                let candidate = Candidate {
+                    policy: policy_at(plan, kind, n, options.max_servers),
+                    batch,
+                };
+                let eval = evaluate_with(&ctx, &candidate, &mut |c, a| table.get(c, a));
+                // On-demand always has cold starts; its cap stops mattering once nobody waits.
+                let cold_settled =
+                    kind == PolicyKind::OnDemand || eval.cold_start_fraction < SATURATED;
+                if eval.latency_ms.is_some() && eval.p_wait < SATURATED && cold_settled {
+                    saturated_batches[bi] = true;
+                }
+                let point = CurvePoint {
+                    servers: n,
+                    batch,
+                    cost_usd_per_hour: eval.cost_usd_per_hour,
+                    latency_ms: eval.latency_ms.map(|l| l.get(plan.objective.metric)),
+                    objective: eval.objective,
+                    feasible: eval.feasible,
+                };
+                if better_point(&point, best_here.as_ref()) {
+                    best_here = Some(point);
+                }
+                if eval.latency_ms.is_some() {
+                    all.push(eval);
+                }
+            }
+            match best_here {
+                Some(p) => points.push(p),
+                None => break, // every batch size saturated
+            }
+        }
+        curves.push(Curve {
+            policy: kind,
+            points,
+        });
+    }
+    let evaluated = all.len();
+    let mut candidates: Vec<Evaluation> = Vec::new();
+    for &kind in &options.policies {
+        if let Some(e) = all
+            .iter()
+            .filter(|e| e.policy == kind && e.feasible)
+            .min_by(|a, b| cmp_objective(a, b))
+        {
+            candidates.push(e.clone());
+        }
+    }
+    let best = candidates
+        .iter()
+        .min_by(|a, b| cmp_objective(a, b))
+        .cloned();
+    let pareto = frontier(&all, plan.objective.metric);
+    Ok(Optimum {
+        best,
+        candidates,
+        pareto,
+        curves,
+        evaluated,
+    })
+}
+
+fn cmp_objective(a: &Evaluation, b: &Evaluation) -> std::cmp::Ordering {
+    let key = |e: &Evaluation| e.objective.unwrap_or(f64::MAX);
+    key(a).total_cmp(&key(b))
+}
+
+fn better_point(p: &CurvePoint, than: Option<&CurvePoint>) -> bool {
+    let Some(q) = than else { return true };
+    match (p.feasible, q.feasible) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => p.objective.unwrap_or(f64::MAX) < q.objective.unwrap_or(f64::MAX),
+    }
+}

@@ -1,0 +1,238 @@
+//! Model layer: one hour of one provisioning policy — servers held, queueing, cold
+//! starts — for AlwaysOn, OnDemand, Hybrid (k warm + on-demand burst) and SpotMix.
+//!
+//! On-demand instances are modelled level by level: with B busy servers distributed as
+//! an M/M/∞ (Poisson, truncated at the cap), the ℓ-th most recently used instance is
+//! alive if B ≥ ℓ now or B crossed up to ℓ within the idle timeout T. Time spent below
+//! level ℓ is treated as exponential with mean P(B<ℓ)/(λ·P(B=ℓ−1)), so
+//! P(level ℓ expired | B = ℓ−1) = exp(−λT·P(B=ℓ−1)/P(B≤ℓ−1)) — exact e^{−λT} for a
+//! single lightly loaded instance. An arrival that finds every alive instance busy
+//! starts a new one and pays the cold start. The simulator checks this.
+
+use super::queue::{erlang_b, erlang_c_from_b};
+
+/// The load one hour puts on one server class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HourLoad {
+    /// Batches per second reaching the servers.
+    pub batch_rate_per_s: f64,
+    /// Mean batch service time, ms.
+    pub service_ms: f64,
+    /// Offered load in servers (λ_b·S).
+    pub load: f64,
+}
+
+/// Queueing at a fixed number of servers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FixedFleet {
+    /// Probability an arrival waits.
+    pub p_wait: f64,
+    /// Mean wait of those that wait, ms (Allen–Cunneen mean / C).
+    pub wait_given_wait_ms: f64,
+}
+
+/// Queueing of `servers` servers under `load`, given Erlang B at that size (so sweeps
+/// can carry it). `None` if the queue is unstable.
+pub fn fixed_fleet(
+    servers: u32,
+    hour: &HourLoad,
+    erlang_b_value: f64,
+    arrival_cv: f64,
+    service_cv: f64,
+) -> Option<FixedFleet> {
+    if hour.load <= 0.0 {
+        return Some(FixedFleet {
+            p_wait: 0.0,
+            wait_given_wait_ms: 0.0,
+        });
+    }
+    let c = erlang_c_from_b(servers, hour.load, erlang_b_value)?;
+    let spare_servers = f64::from(servers) - hour.load;
+    // Allen–Cunneen: M/M/c wait C·S/(c − a), scaled by (c_a² + c_s²)/2.
+    let mean_wait_ms = c * hour.service_ms / spare_servers
+        * (arrival_cv * arrival_cv + service_cv * service_cv)
+        / 2.0;
+    let wait_given_wait_ms = if c > 0.0 { mean_wait_ms / c } else { 0.0 };
+    Some(FixedFleet {
+        p_wait: c,
+        wait_given_wait_ms,
+    })
+}
+
+/// One hour of an on-demand (or hybrid) fleet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElasticHour {
+    /// Mean servers held (warm, idle-but-kept and booting), the billed quantity.
+    pub servers_held: f64,
+    /// Mean busy servers (serving or booting for a request).
+    pub servers_busy: f64,
+    /// Fraction of arrivals that start a new server.
+    pub cold_fraction: f64,
+    /// Queueing at the cap when every allowed server is busy.
+    pub queue: FixedFleet,
+}
+
+/// Truncated Poisson(a) on 0..=cap: P(B = j), computed outward from the mode so large
+/// loads neither overflow nor underflow. Terms below 1e-300 relative are zero.
+fn busy_distribution(load: f64, cap: u32) -> Vec<f64> {
+    let cap = cap as usize;
+    let mut p = vec![0.0; cap + 1];
+    let mode = (load.floor() as usize).min(cap);
+    p[mode] = 1.0;
+    for j in (mode + 1)..=cap {
+        p[j] = p[j - 1] * load / j as f64;
+        if p[j] < 1e-300 {
+            break;
+        }
+    }
+    for j in (0..mode).rev() {
+        p[j] = p[j + 1] * (j + 1) as f64 / load.max(f64::MIN_POSITIVE);
+        if p[j] < 1e-300 {
+            break;
+        }
+    }
+    let total: f64 = p.iter().sum();
+    p.iter_mut().for_each(|x| *x /= total);
+    p
+}
+
+/// One pass of the level model at busy load `load`.
+fn elastic_pass(
+    load: f64,
+    batch_rate_per_s: f64,
+    warm: u32,
+    cap: u32,
+    idle_timeout_s: f64,
+) -> (f64, f64) {
+    let p = busy_distribution(load, cap);
+    let lambda_t = batch_rate_per_s * idle_timeout_s.max(0.0);
+    let mut below = 0.0; // P(B ≤ j)
+    let mut above; // P(B ≥ j + 1)
+    let mut held = f64::from(warm.min(cap));
+    let mut cold = 0.0;
+    for (j, &pj) in p.iter().enumerate() {
+        below += pj;
+        above = (1.0 - below).max(0.0);
+        let level = j as u32 + 1; // the instance an arrival at B = j needs
+        if level > cap || level <= warm {
+            continue;
+        }
+        if pj <= 0.0 && above <= 0.0 {
+            break;
+        }
+        let expired = if below > 0.0 {
+            (-lambda_t * pj / below).exp()
+        } else {
+            1.0
+        };
+        held += above + below * (1.0 - expired);
+        cold += pj * expired;
+    }
+    (held, cold.clamp(0.0, 1.0))
+}
+
+/// One hour of an elastic fleet: `warm` always-on servers, the rest started on demand
+/// up to `cap`, stopped after `idle_timeout_s` idle; a cold start takes `cold_start_ms`
+/// during which the new server is held but not serving. `None` if even `cap` servers
+/// cannot carry the load.
+pub fn elastic_hour(
+    hour: &HourLoad,
+    warm: u32,
+    cap: u32,
+    idle_timeout_s: f64,
+    cold_start_ms: f64,
+    arrival_cv: f64,
+    service_cv: f64,
+) -> Option<ElasticHour> {
+    if cap == 0 {
+        return None;
+    }
+    if hour.load <= 0.0 {
+        return Some(ElasticHour {
+            servers_held: f64::from(warm.min(cap)),
+            servers_busy: 0.0,
+            cold_fraction: 0.0,
+            queue: FixedFleet {
+                p_wait: 0.0,
+                wait_given_wait_ms: 0.0,
+            },
+        });
+    }
+    // A cold request holds its server for the boot as well: fixed point on the load.
+    let boot_s = cold_start_ms / 1000.0;
+    let mut load = hour.load;
+    let mut cold = 0.0;
+    let mut held = 0.0;
+    for _ in 0..3 {
+        (held, cold) = elastic_pass(load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+        load = hour.load + hour.batch_rate_per_s * cold * boot_s;
+    }
+    if load >= f64::from(cap) {
+        return None;
+    }
+    let b = erlang_b(cap, load)?;
+    let mut queue = fixed_fleet(cap, &HourLoad { load, ..*hour }, b, arrival_cv, service_cv)?;
+    // Arrivals that start a new server do not queue.
+    queue.p_wait = queue.p_wait.min(1.0 - cold);
+    Some(ElasticHour {
+        servers_held: held.max(load).min(f64::from(cap)),
+        servers_busy: load,
+        cold_fraction: cold,
+        queue,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn light(rate: f64, service_ms: f64) -> HourLoad {
+        HourLoad {
+            batch_rate_per_s: rate,
+            service_ms,
+            load: rate * service_ms / 1000.0,
+        }
+    }
+
+    #[test]
+    fn single_light_instance_cold_fraction_is_exp_minus_lambda_t() {
+        // 0.01 req/s, 10 ms service, 60 s timeout: almost never two busy at once.
+        let h = elastic_hour(&light(0.01, 10.0), 0, 64, 60.0, 0.0, 1.0, 1.0).unwrap();
+        let exact = (-0.01f64 * 60.0).exp();
+        assert!(
+            (h.cold_fraction - exact).abs() < 2e-3,
+            "{} vs {exact}",
+            h.cold_fraction
+        );
+        // Held ≈ 1 − e^{−λT} (kept alive after use) plus the tiny busy share.
+        assert!(
+            (h.servers_held - (1.0 - exact)).abs() < 5e-3,
+            "{}",
+            h.servers_held
+        );
+    }
+
+    #[test]
+    fn warm_servers_absorb_light_traffic() {
+        // 0.05 Erlangs: both warm servers are busy well under 1 % of the time.
+        let warm = elastic_hour(&light(0.5, 100.0), 2, 64, 60.0, 30_000.0, 1.0, 1.0).unwrap();
+        let cold = elastic_hour(&light(0.5, 100.0), 0, 64, 60.0, 30_000.0, 1.0, 1.0).unwrap();
+        assert!(warm.cold_fraction < 0.01, "{}", warm.cold_fraction);
+        assert!(warm.cold_fraction < cold.cold_fraction / 5.0);
+        assert!(warm.servers_held >= 2.0);
+    }
+
+    #[test]
+    fn overloaded_cap_is_none() {
+        assert!(elastic_hour(&light(100.0, 100.0), 0, 5, 60.0, 0.0, 1.0, 1.0).is_none());
+    }
+
+    #[test]
+    fn busy_distribution_is_normalised_for_large_loads() {
+        let p = busy_distribution(5000.0, 10_000);
+        let s: f64 = p.iter().sum();
+        assert!((s - 1.0).abs() < 1e-12);
+        let mean: f64 = p.iter().enumerate().map(|(j, x)| j as f64 * x).sum();
+        assert!((mean - 5000.0).abs() < 1e-6);
+    }
+}

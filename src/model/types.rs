@@ -1,0 +1,349 @@
+//! Model layer: the plan types — the RON contract teams share (see DESIGN.md).
+//!
+//! Field names here are a contract: new fields are optional (`#[serde(default)]`),
+//! existing ones are never renamed. Every struct rejects unknown fields so a typo in a
+//! shared plan is an error, not a silently ignored setting.
+
+use serde::{Deserialize, Serialize};
+
+/// The plan format version this build writes and reads natively.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A serving plan: workload, measured service, hardware, policy and objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Format version (see [`PLAN_VERSION`]); older versions are migrated on load.
+    pub version: u32,
+    /// Human-readable name.
+    pub name: String,
+    /// Free text: the story behind the plan, price sources and dates.
+    #[serde(default)]
+    pub notes: String,
+    /// Traffic offered to the service.
+    pub workload: Workload,
+    /// How long the model takes to serve a batch on one server.
+    pub service: Service,
+    /// The hardware class the servers run on, with prices.
+    pub hardware: Hardware,
+    /// How servers are kept: always on, on demand, hybrid, spot mix, or optimise.
+    pub policy: Policy,
+    /// Dynamic batching.
+    #[serde(default)]
+    pub batching: Batching,
+    /// Result cache in front of the servers.
+    #[serde(default)]
+    pub cache: Cache,
+    /// Lazy evaluation: only a fraction of results is ever needed.
+    #[serde(default)]
+    pub lazy: Lazy,
+    /// What "best" means: α·cost + β·latency under an SLO.
+    pub objective: Objective,
+    /// Optional dynamic routing of latency-tolerant traffic to a second class.
+    #[serde(default)]
+    pub routing: Option<Routing>,
+    /// Optional electricity cost for owned hardware (a workstation).
+    #[serde(default)]
+    pub energy: Option<Energy>,
+    /// Optional checkpointed batch job (training, sweeps) to run on spot capacity.
+    #[serde(default)]
+    pub job: Option<CheckpointJob>,
+}
+
+/// Offered traffic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Request rate over the day, requests per second.
+    pub rate_rps: Rate,
+    /// Coefficient of variation of inter-arrival times; 1.0 = Poisson.
+    pub arrival_cv: f64,
+}
+
+/// Request rate over a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Rate {
+    /// The same rate all day.
+    Constant(f64),
+    /// A cosine day between `trough` and `peak`, highest at `peak_hour` (0–23).
+    Diurnal {
+        /// Highest rate, requests per second.
+        peak: f64,
+        /// Lowest rate, requests per second (12 hours from the peak).
+        trough: f64,
+        /// Hour of the day (0–23) with the peak rate.
+        peak_hour: u32,
+    },
+    /// Twenty-four hourly rates, hour 0 first.
+    Hourly(Vec<f64>),
+}
+
+/// The measured (or stated) service of one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// (batch size, ms to serve one batch on one server) points of L(b), sorted by batch.
+    pub batch_latency_ms: Vec<(u32, f64)>,
+    /// Coefficient of variation of the service time.
+    pub service_cv: f64,
+    /// Seconds for a new server to boot, load, compile and warm up.
+    pub cold_start_s: f64,
+    /// Where the numbers came from.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// Provenance of a plan's service numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Source {
+    /// Typed in by a person.
+    #[default]
+    Manual,
+    /// Calibrated from a `costscope profile` report.
+    Profile {
+        /// Report file the numbers came from.
+        report: String,
+        /// Adapter (or "cpu") that was measured.
+        adapter: String,
+        /// Precision of the measured kernels.
+        precision: Precision,
+        /// Workload/model name in the report.
+        model: String,
+    },
+}
+
+/// Numeric precision of measured kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Precision {
+    /// 32-bit float.
+    F32,
+    /// 16-bit float storage, f32 accumulate.
+    F16,
+    /// bfloat16 storage, f32 accumulate.
+    Bf16,
+}
+
+/// A hardware class with its prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    /// Name, e.g. "L4" or "RTX 4090 workstation".
+    pub name: String,
+    /// Price of one on-demand server, dollars per hour.
+    pub on_demand_usd_per_hour: f64,
+    /// Price of one spot/preemptible server, dollars per hour.
+    pub spot_usd_per_hour: f64,
+    /// Expected spot interruptions per server per hour.
+    pub spot_interruptions_per_hour: f64,
+    /// Speed relative to the device the service was profiled on (>1 = faster).
+    pub speed_vs_profiled: f64,
+    /// Power draw of one busy server, watts.
+    pub power_w: f64,
+}
+
+/// How servers are provisioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Policy {
+    /// A fixed fleet that is always on, sized for the peak.
+    AlwaysOn {
+        /// Number of servers.
+        servers: u32,
+    },
+    /// Scale to zero: servers start on demand (cold start) and stop after an idle timeout.
+    OnDemand {
+        /// Seconds an idle server is kept before it stops.
+        idle_timeout_s: f64,
+        /// Most servers that may run at once.
+        max_servers: u32,
+    },
+    /// Keep `warm` servers always on, burst on demand above them.
+    Hybrid {
+        /// Servers that are always on.
+        warm: u32,
+        /// Seconds an idle burst server is kept before it stops.
+        idle_timeout_s: f64,
+        /// Most servers that may run at once, warm ones included.
+        max_servers: u32,
+    },
+    /// Some on-demand servers plus spot servers that can be interrupted.
+    SpotMix {
+        /// On-demand servers.
+        on_demand: u32,
+        /// Spot servers.
+        spot: u32,
+        /// Seconds between checkpoints of a spot server's state.
+        checkpoint_interval_s: f64,
+        /// Seconds a checkpoint takes (δ); 0 for stateless serving.
+        #[serde(default)]
+        checkpoint_s: f64,
+    },
+    /// Search every policy, server count and batch size for the best objective.
+    Optimize {
+        /// Largest fleet to consider.
+        max_servers: u32,
+    },
+}
+
+/// Dynamic batching settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batching {
+    /// Largest batch a server takes.
+    pub max_batch: u32,
+    /// Longest a batch waits to fill, ms.
+    pub window_ms: f64,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Self {
+            max_batch: 1,
+            window_ms: 0.0,
+        }
+    }
+}
+
+/// A result cache in front of the servers (L1, optionally an L2 tier).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// Fraction of requests answered by the cache (ignored when `zipf` is set).
+    pub hit_rate: f64,
+    /// Latency of a cache hit, ms.
+    pub hit_latency_ms: f64,
+    /// Times each computed result is used (r): savings are (r − 1)·C_E.
+    pub reuse: f64,
+    /// Cost of the cache's storage, dollars per hour.
+    pub storage_usd_per_hour: f64,
+    /// Derive the hit rate from a Zipf popularity instead of stating it.
+    #[serde(default)]
+    pub zipf: Option<Zipf>,
+    /// A second, slower and larger tier consulted on L1 misses.
+    #[serde(default)]
+    pub l2: Option<CacheTier>,
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self {
+            hit_rate: 0.0,
+            hit_latency_ms: 0.5,
+            reuse: 1.0,
+            storage_usd_per_hour: 0.0,
+            zipf: None,
+            l2: None,
+        }
+    }
+}
+
+/// Zipf(s) popularity over `items` distinct requests with a cache of `cache_items`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zipf {
+    /// Skew exponent s (0 = uniform).
+    pub s: f64,
+    /// Distinct request keys.
+    pub items: u64,
+    /// Keys the cache holds (the most popular ones).
+    pub cache_items: u64,
+}
+
+/// A second cache tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheTier {
+    /// Fraction of L1 misses this tier answers.
+    pub hit_rate: f64,
+    /// Extra latency of a lookup in this tier, ms.
+    pub hit_latency_ms: f64,
+}
+
+/// Lazy evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lazy {
+    /// Fraction p of results actually needed; only those are computed.
+    pub fraction_needed: f64,
+}
+
+impl Default for Lazy {
+    fn default() -> Self {
+        Self {
+            fraction_needed: 1.0,
+        }
+    }
+}
+
+/// Latency statistic the objective and SLO use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Metric {
+    /// Mean response time.
+    Mean,
+    /// Median.
+    P50,
+    /// 95th percentile.
+    P95,
+    /// 99th percentile.
+    P99,
+}
+
+/// The objective J = α·C + β·L under an SLO.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    /// Weight of cost (per $/hour).
+    pub alpha: f64,
+    /// Weight of latency (per ms).
+    pub beta: f64,
+    /// Which latency statistic L is.
+    pub metric: Metric,
+    /// Candidates whose metric exceeds this are infeasible.
+    #[serde(default)]
+    pub slo_ms: Option<f64>,
+}
+
+/// Dynamic routing: a fraction of latency-tolerant traffic goes to a second class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    /// Fraction of the traffic that reaches servers which is routed to the second class.
+    pub fraction: f64,
+    /// Name of the second class, e.g. "distilled on T4".
+    pub name: String,
+    /// Its hardware and prices.
+    pub hardware: Hardware,
+    /// Its own service curve (a distilled model); `None` reuses the main service.
+    #[serde(default)]
+    pub service: Option<Service>,
+    /// Always-on servers of the second class; 0 sizes it automatically.
+    #[serde(default)]
+    pub servers: u32,
+}
+
+/// Electricity for owned hardware.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Energy {
+    /// Electricity price, dollars per kWh.
+    pub usd_per_kwh: f64,
+    /// Power of a held but idle server, watts.
+    pub idle_power_w: f64,
+}
+
+/// A checkpointed batch job (training, a sweep) that could run on spot capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointJob {
+    /// Useful work, hours on one server without interruptions.
+    pub work_hours: f64,
+    /// Seconds one checkpoint takes (δ).
+    pub checkpoint_s: f64,
+    /// Seconds to restart from a checkpoint after an interruption (R).
+    pub restart_s: f64,
+    /// Checkpoint interval τ, seconds; `None` uses Young's optimum √(2δ/h).
+    #[serde(default)]
+    pub checkpoint_interval_s: Option<f64>,
+}

@@ -1,0 +1,104 @@
+//! Plan layer: reading plans from RON text or files (with the version migration hook)
+//! and writing them atomically (temp file + rename).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::validate::{locate, validate};
+use super::{Location, PlanError};
+use crate::model::{PLAN_VERSION, Plan};
+
+/// Only the version, read before the whole plan so old files can be migrated.
+#[derive(Deserialize)]
+struct Header {
+    version: u32,
+}
+
+/// Brings plan text of `version` up to [`PLAN_VERSION`]. Version 1 is the first
+/// format, so there is nothing to rewrite yet; a future version 2 adds its step here
+/// (text or `ron::Value` rewrite) and this stays the single place that knows.
+fn migrate(version: u32, text: &str, file: &str) -> Result<String, PlanError> {
+    match version {
+        PLAN_VERSION => Ok(text.to_owned()),
+        found => Err(PlanError::Version {
+            at: Location {
+                file: file.to_owned(),
+                line_col: locate(text, "version"),
+            },
+            found,
+            supported: PLAN_VERSION,
+        }),
+    }
+}
+
+fn parse_error(file: &str, e: &ron::error::SpannedError) -> PlanError {
+    PlanError::Parse {
+        at: Location {
+            file: file.to_owned(),
+            line_col: Some((e.span.start.line, e.span.start.col)),
+        },
+        message: e.code.to_string(),
+    }
+}
+
+/// Parses and validates plan text. `file` names it in errors (a path or a label).
+pub fn load_str(text: &str, file: &str) -> Result<Plan, PlanError> {
+    let options = ron::Options::default();
+    let header: Header = options.from_str(text).map_err(|e| parse_error(file, &e))?;
+    let text = migrate(header.version, text, file)?;
+    let plan: Plan = options.from_str(&text).map_err(|e| parse_error(file, &e))?;
+    validate(&plan).map_err(|v| v.at(file, &text))?;
+    Ok(plan)
+}
+
+/// Reads, parses and validates a plan file.
+pub fn load_file(path: &Path) -> Result<Plan, PlanError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    load_str(&text, &path.display().to_string())
+}
+
+/// The plan as pretty RON text, in the contract's field names.
+pub fn to_ron_string(plan: &Plan) -> Result<String, PlanError> {
+    let config = ron::ser::PrettyConfig::new()
+        .struct_names(false)
+        .depth_limit(4)
+        .indentor("    ".to_owned());
+    let mut text = ron::ser::to_string_pretty(plan, config)
+        .map_err(|e| PlanError::Serialize(e.to_string()))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes `plan` to `path` atomically: a temp file in the same folder, flushed to disk,
+/// then renamed over the target, so a crash never leaves a half-written plan.
+pub fn save_file(plan: &Plan, path: &Path) -> Result<(), PlanError> {
+    let text = to_ron_string(plan)?;
+    let write_err = |source| PlanError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        // Best effort: the temp file is ours and useless after a failure.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(write_err)
+}

@@ -1,0 +1,141 @@
+//! The command line end to end: the real binary on real files.
+
+use std::process::Command;
+
+fn costscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_costscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("costscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn plan_prints_the_mmc_example() {
+    let (code, out, err) = costscope(&["plan", "presets/textbook-mmc.ron"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("P(wait)          0.4092"), "{out}");
+    assert!(out.contains("mean 1204.6"), "{out}");
+    assert!(out.contains("Recommended:"), "{out}");
+}
+
+#[test]
+fn plan_json_has_the_design_shape() {
+    let (code, out, err) = costscope(&["plan", "textbook-mmc", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["plan", "alpha", "beta", "best", "candidates", "pareto"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let e = &v["evaluation"];
+    assert_eq!(e["policy"], "always_on");
+    assert_eq!(e["servers"], 10);
+    assert!((e["p_wait"].as_f64().unwrap() - 0.4092).abs() < 5e-5);
+    assert!((e["latency_ms"]["mean"].as_f64().unwrap() - 1204.6).abs() < 0.05);
+    for key in [
+        "cost_usd_per_hour",
+        "cost_usd_per_million",
+        "utilization",
+        "cold_start_fraction",
+        "objective",
+        "feasible",
+        "why_infeasible",
+        "warm",
+        "batch",
+    ] {
+        assert!(e.get(key).is_some(), "evaluation lacks {key}");
+    }
+    assert!(v["pareto"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn overrides_change_the_evaluation() {
+    let (code, out, _) = costscope(&["plan", "textbook-mmc", "--servers", "12", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["evaluation"]["servers"], 12);
+    assert!(v["evaluation"]["p_wait"].as_f64().unwrap() < 0.4092);
+    let (code, out, _) = costscope(&["plan", "textbook-mmc", "--policy", "on-demand", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["evaluation"]["policy"], "on_demand");
+    assert!(
+        v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["policy"] == "on_demand")
+    );
+}
+
+#[test]
+fn overloaded_plan_is_a_one_line_error() {
+    let (code, out, err) = costscope(&["plan", "textbook-mmc", "--servers", "8"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("overloaded"), "{err}");
+}
+
+#[test]
+fn validate_accepts_presets_and_rejects_bad_files() {
+    let (code, out, _) = costscope(&["validate", "presets/healthcare-triage.ron"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("valid plan"));
+
+    let bad = temp("bad.ron");
+    let text = std::fs::read_to_string("presets/textbook-mmc.ron").unwrap();
+    std::fs::write(
+        &bad,
+        text.replace("cold_start_s: 30.0", "cold_start_s: -1.0"),
+    )
+    .unwrap();
+    let (code, _, err) = costscope(&["validate", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("cold_start_s"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("bad.ron:{line}:9: service.cold_start_s = -1")),
+        "{err}"
+    );
+
+    std::fs::write(&bad, "(version: 1, name: \"x\"").unwrap();
+    let (code, _, err) = costscope(&["validate", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.ron:1:"), "{err}");
+
+    let (code, _, err) = costscope(&["validate", "no/such/plan.ron"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no/such/plan.ron"), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn presets_list_and_export() {
+    let (code, out, _) = costscope(&["presets"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 6);
+    assert!(out.contains("healthcare-triage") && out.contains("(default)"));
+    let file = temp("exported.ron");
+    let (code, _, err) = costscope(&["presets", "export", "spot-sweep", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = costscope(&["validate", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let (code, _, err) = costscope(&["presets", "export", "nope", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no preset named 'nope'"), "{err}");
+}

@@ -1,0 +1,115 @@
+//! Model formulas against hand-computed values: M/M/1, M/M/c (Erlang C table),
+//! exact M/M/c quantiles, Young/Daly, Zipf hit rates, and the issue's example plan.
+
+use costscope::model::cache::zipf_hit_rate;
+use costscope::model::queue::{
+    allen_cunneen_wait_s, erlang_c, mmc_response_quantile_s, mmc_response_survival,
+};
+use costscope::model::spot::young_daly_interval_s;
+use costscope::model::{Candidate, Context, Policy};
+use costscope::plan::presets;
+
+#[test]
+fn erlang_c_matches_textbook_table() {
+    // Erlang C table (e.g. Gross & Harris): (servers, offered load, P(wait)).
+    let table = [
+        (2, 1.0, 0.3333),
+        (3, 2.0, 0.4444),
+        (5, 4.0, 0.5541),
+        (10, 8.0, 0.4092),
+    ];
+    for (c, a, expected) in table {
+        let got = erlang_c(c, a).unwrap();
+        assert!(
+            (got - expected).abs() < 5e-5,
+            "C({c}, {a}) = {got}, table {expected}"
+        );
+    }
+}
+
+#[test]
+fn erlang_c_is_stable_for_ten_thousand_servers() {
+    let c = erlang_c(10_000, 9_900.0).unwrap();
+    assert!(c.is_finite() && c > 0.0 && c < 1.0, "{c}");
+    // Square-root staffing: with c = a + β√a, P(wait) depends on β only (Halfin–Whitt);
+    // β = 1 gives ≈ 0.2 whether a is 100 or 9 900.
+    let small = erlang_c(110, 100.0).unwrap();
+    let large = erlang_c(9_900 + 99, 9_900.0).unwrap();
+    assert!((small - large).abs() < 0.02, "{small} vs {large}");
+}
+
+#[test]
+fn mm1_mean_and_quantiles_by_hand() {
+    // λ = 0.5, μ = 1: W_q = ρ/(μ − λ) = 1 s; T ~ Exp(0.5), p95 = ln(20)/0.5.
+    let wq = allen_cunneen_wait_s(1, 0.5, 1.0, 1.0, 1.0).unwrap();
+    assert!((wq - 1.0).abs() < 1e-12);
+    let p95 = mmc_response_quantile_s(1, 0.5, 1.0, 0.95).unwrap();
+    assert!((p95 - 20f64.ln() / 0.5).abs() < 1e-9);
+    // Allen–Cunneen halves the wait for deterministic service (M/D/1: c_s = 0).
+    let md1 = allen_cunneen_wait_s(1, 0.5, 1.0, 1.0, 0.0).unwrap();
+    assert!((md1 - 0.5).abs() < 1e-12);
+}
+
+#[test]
+fn mmc_quantile_inverts_the_design_formula() {
+    for q in [0.5, 0.95, 0.99] {
+        let t = mmc_response_quantile_s(10, 8.0, 1.0, q).unwrap();
+        let tail = mmc_response_survival(10, 8.0, 1.0, t).unwrap();
+        assert!((tail - (1.0 - q)).abs() < 1e-9, "q{q}: P(T > {t}) = {tail}");
+    }
+}
+
+#[test]
+fn young_daly_by_hand() {
+    // δ = 30 s, one interruption every 2 hours: τ* = √(2·30·7200) = √432000 = 657.27 s.
+    let tau = young_daly_interval_s(30.0, 0.5).unwrap();
+    assert!((tau - 657.267_069).abs() < 1e-5, "{tau}");
+}
+
+#[test]
+fn zipf_hit_rate_by_hand() {
+    // s = 1, N = 10, k = 3: (1 + 1/2 + 1/3)/H(10) = 1.833333/2.928968 = 0.625931.
+    let h = zipf_hit_rate(1.0, 10, 3).unwrap();
+    assert!((h - 0.625_931).abs() < 1e-6, "{h}");
+}
+
+#[test]
+fn the_issue_example_plan() {
+    // λ = 8/s, 1 s exponential service, AlwaysOn(10): P(wait) 0.4092, mean 1204.6 ms.
+    let plan = presets::load("textbook-mmc").unwrap();
+    let ctx = Context::new(&plan).unwrap();
+    let e = ctx.evaluate(&Candidate::from_plan(&plan).unwrap());
+    assert!((e.p_wait - 0.4092).abs() < 5e-5, "{}", e.p_wait);
+    let l = e.latency_ms.unwrap();
+    assert!((l.mean - 1204.6).abs() < 0.05, "{}", l.mean);
+    let p95 = mmc_response_quantile_s(10, 8.0, 1.0, 0.95).unwrap() * 1000.0;
+    assert!((l.p95 - p95).abs() < 1e-6 * p95);
+    assert!((e.utilization - 0.8).abs() < 1e-12);
+    assert!((e.cost_usd_per_hour - 10.0).abs() < 1e-12);
+    assert!(e.feasible);
+    // Nine servers still carry 8 Erlangs; eight do not.
+    let overloaded = ctx.evaluate(&Candidate {
+        policy: Policy::AlwaysOn { servers: 8 },
+        batch: 1,
+    });
+    assert!(!overloaded.feasible && overloaded.latency_ms.is_none());
+    assert!(overloaded.why_infeasible.unwrap().contains("overloaded"));
+}
+
+#[test]
+fn caching_and_lazy_scale_server_traffic() {
+    let mut plan = presets::load("textbook-mmc").unwrap();
+    plan.cache.hit_rate = 0.5;
+    plan.cache.hit_latency_ms = 1.0;
+    let ctx = Context::new(&plan).unwrap();
+    let e = ctx.evaluate(&Candidate::from_plan(&plan).unwrap());
+    // Half the traffic reaches the servers: 4 Erlangs on 10 servers.
+    assert!((e.utilization - 0.4).abs() < 1e-12);
+    assert!((e.p_wait - erlang_c(10, 4.0).unwrap()).abs() < 1e-12);
+    plan.cache.hit_rate = 0.0;
+    plan.lazy.fraction_needed = 0.25;
+    let e = Context::new(&plan)
+        .unwrap()
+        .evaluate(&Candidate::from_plan(&plan).unwrap());
+    assert!((e.utilization - 0.2).abs() < 1e-12);
+}
