@@ -1,8 +1,6 @@
 //! Model layer: evaluating one candidate (policy × servers × batch) of a plan — cost,
 //! latency distribution, utilisation, waits and cold starts over the day.
 
-use serde::Serialize;
-
 use super::batching::{ServiceCurve, formation};
 use super::cache::{CacheEffect, effect};
 use super::latency::{Mixture, ServiceShape};
@@ -10,157 +8,18 @@ use super::policy::{ElasticHour, FixedFleet, HourLoad, elastic_hour, fixed_fleet
 use super::queue::erlang_b;
 use super::spot::down_fraction;
 use super::traffic::{HourGroup, hour_groups, mean_rate_rps};
-use super::types::{Hardware, Metric, Plan, Policy, Routing, Service};
+use super::types::{Hardware, Plan, Policy, Routing, Service};
+
+use super::evaluation::describe;
+pub use super::evaluation::{
+    CacheReport, Candidate, ClassReport, Evaluation, LatencyStats, ModelError, PolicyKind, kind_of,
+    servers_of,
+};
 use super::{energy, routing};
 
 /// Largest share of time a spot mix may spend overloaded by interruptions (transient
 /// states while replacements boot) before it counts as infeasible.
 const MAX_TRANSIENT_OVERLOAD: f64 = 0.01;
-
-/// Policy family of a candidate, as written in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    /// A fixed always-on fleet.
-    AlwaysOn,
-    /// Scale to zero.
-    OnDemand,
-    /// k warm plus on-demand burst.
-    Hybrid,
-    /// On-demand plus spot.
-    SpotMix,
-}
-
-impl PolicyKind {
-    /// All four, in display order.
-    pub const ALL: [PolicyKind; 4] = [Self::AlwaysOn, Self::OnDemand, Self::Hybrid, Self::SpotMix];
-
-    /// The JSON / CLI name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::AlwaysOn => "always_on",
-            Self::OnDemand => "on_demand",
-            Self::Hybrid => "hybrid",
-            Self::SpotMix => "spot_mix",
-        }
-    }
-}
-
-/// One concrete way to run the plan: a policy (never `Optimize`) and a batch size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    /// The provisioning policy.
-    pub policy: Policy,
-    /// Largest batch a server takes.
-    pub batch: u32,
-}
-
-impl Candidate {
-    /// The plan's own policy and batch; `None` when the plan asks to `Optimize`.
-    pub fn from_plan(plan: &Plan) -> Option<Self> {
-        (!matches!(plan.policy, Policy::Optimize { .. })).then(|| Self {
-            policy: plan.policy.clone(),
-            batch: plan.batching.max_batch.max(1),
-        })
-    }
-}
-
-/// Latency statistics, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LatencyStats {
-    /// Mean.
-    pub mean: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-}
-
-impl LatencyStats {
-    /// The statistic an objective uses.
-    pub fn get(&self, metric: Metric) -> f64 {
-        match metric {
-            Metric::Mean => self.mean,
-            Metric::P50 => self.p50,
-            Metric::P95 => self.p95,
-            Metric::P99 => self.p99,
-        }
-    }
-}
-
-/// Cache figures of an evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CacheReport {
-    /// Fraction of requests answered by a cache tier.
-    pub hit_rate: f64,
-    /// Compute cost avoided by the cache, less its storage, dollars per hour.
-    pub savings_usd_per_hour: f64,
-    /// (r − 1)·C_E: what reusing each computed result r times saves, dollars per
-    /// million computed results.
-    pub reuse_savings_usd_per_million: f64,
-}
-
-/// The second class of a routed plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClassReport {
-    /// Its name.
-    pub name: String,
-    /// Share of the server traffic it takes.
-    pub fraction: f64,
-    /// Always-on servers.
-    pub servers: u32,
-    /// Its cost, dollars per hour (included in the total).
-    pub cost_usd_per_hour: f64,
-    /// Its own latency.
-    pub latency_ms: Option<LatencyStats>,
-    /// Its utilisation.
-    pub utilization: f64,
-}
-
-/// Everything the model says about one candidate. No field is ever NaN or infinite.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evaluation {
-    /// Policy family.
-    pub policy: PolicyKind,
-    /// Servers: the fleet (always-on), the cap (on-demand, hybrid), on-demand + spot.
-    pub servers: u32,
-    /// Servers kept warm all day (always-on: all; hybrid: k; spot mix: the on-demand ones).
-    pub warm: u32,
-    /// Spot servers.
-    pub spot: u32,
-    /// Largest batch.
-    pub batch: u32,
-    /// Total cost, dollars per hour (servers, cache storage, second class, energy).
-    pub cost_usd_per_hour: f64,
-    /// Cost per million requests offered; null without traffic.
-    pub cost_usd_per_million: Option<f64>,
-    /// Response time of needed requests; null when infeasible by overload.
-    pub latency_ms: Option<LatencyStats>,
-    /// Mean busy share of held servers.
-    pub utilization: f64,
-    /// Probability a request that reaches a server waits in queue.
-    pub p_wait: f64,
-    /// Share of requests reaching servers that pay a cold start.
-    pub cold_start_fraction: f64,
-    /// Mean servers held (billed).
-    pub servers_held: f64,
-    /// Mean batch size formed.
-    pub mean_batch: f64,
-    /// Electricity, kWh per hour.
-    pub energy_kwh_per_hour: f64,
-    /// Cache figures.
-    pub cache: CacheReport,
-    /// The second class when the plan routes traffic.
-    pub routing: Option<ClassReport>,
-    /// α·C + β·L; null when infeasible by overload.
-    pub objective: Option<f64>,
-    /// Stable and within the SLO.
-    pub feasible: bool,
-    /// Why not, in words.
-    pub why_infeasible: Option<String>,
-}
 
 /// A plan prepared for many evaluations: hour groups, cache, service curve, routing.
 #[derive(Debug, Clone)]
@@ -174,17 +33,6 @@ pub struct Context<'a> {
     /// Share of server-bound traffic that stays on the primary class.
     pub(crate) primary_share: f64,
     pub(crate) second: Option<routing::SecondClass>,
-}
-
-/// Why a plan cannot be evaluated at all (validation normally catches these first).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ModelError {
-    /// The service curve has no usable points.
-    #[error("service.batch_latency_ms needs at least one (batch ≥ 1, ms > 0) point")]
-    NoServiceCurve,
-    /// The routed class's service curve is unusable.
-    #[error("routing.service.batch_latency_ms needs at least one (batch ≥ 1, ms > 0) point")]
-    NoRoutedCurve,
 }
 
 impl<'a> Context<'a> {
@@ -505,26 +353,6 @@ fn add_elastic(
     day.busy_server_hours += e.servers_busy * hours;
 }
 
-/// (servers, warm, spot) as reported for a policy.
-fn describe(policy: &Policy) -> (PolicyKind, u32, u32, u32) {
-    match *policy {
-        Policy::AlwaysOn { servers } => (PolicyKind::AlwaysOn, servers, servers, 0),
-        Policy::OnDemand { max_servers, .. } => (PolicyKind::OnDemand, max_servers, 0, 0),
-        Policy::Hybrid {
-            warm, max_servers, ..
-        } => (PolicyKind::Hybrid, max_servers, warm, 0),
-        Policy::SpotMix {
-            on_demand, spot, ..
-        } => (
-            PolicyKind::SpotMix,
-            on_demand.saturating_add(spot),
-            on_demand,
-            spot,
-        ),
-        Policy::Optimize { max_servers } => (PolicyKind::AlwaysOn, max_servers, 0, 0),
-    }
-}
-
 /// Binomial(n, p) states with probability above 1e-9, renormalised.
 fn binomial_states(n: u32, p_up: f64) -> Vec<(u32, f64)> {
     if n == 0 || p_up >= 1.0 {
@@ -594,20 +422,4 @@ fn cache_report(ctx: &Context<'_>, server_cost: f64) -> CacheReport {
 /// Re-exported for `routing`: a second class's service and hardware.
 pub(crate) fn class_parts<'p>(plan: &'p Plan, r: &'p Routing) -> (&'p Service, &'p Hardware) {
     (r.service.as_ref().unwrap_or(&plan.service), &r.hardware)
-}
-
-/// The policy family of a concrete policy (`Optimize` counts as always-on).
-pub fn kind_of(policy: &Policy) -> PolicyKind {
-    describe(policy).0
-}
-
-/// The size a sweep varies for this policy: the fleet (always-on), the cap
-/// (on-demand), the warm count (hybrid), on-demand + spot (spot mix); `None` for
-/// `Optimize`.
-pub fn servers_of(policy: &Policy) -> Option<u32> {
-    match *policy {
-        Policy::Hybrid { warm, .. } => Some(warm),
-        Policy::Optimize { .. } => None,
-        _ => Some(describe(policy).1),
-    }
 }

@@ -11,6 +11,7 @@ pub mod breakeven;
 pub mod cache;
 pub mod energy;
 pub mod evaluate;
+pub mod evaluation;
 pub mod latency;
 pub mod lazy;
 pub mod objective;
