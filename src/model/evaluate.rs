@@ -8,7 +8,7 @@ use super::policy::{ElasticHour, FixedFleet, HourLoad, elastic_hour, fixed_fleet
 use super::queue::erlang_b;
 use super::spot::down_fraction;
 use super::traffic::{HourGroup, hour_groups, mean_rate_rps};
-use super::types::{Hardware, Plan, Policy, Routing, Service};
+use super::types::{Hardware, Metric, Plan, Policy, Routing, Service};
 
 use super::evaluation::describe;
 pub use super::evaluation::{
@@ -85,7 +85,7 @@ impl<'a> Context<'a> {
 
     /// Evaluates one candidate.
     pub fn evaluate(&self, candidate: &Candidate) -> Evaluation {
-        evaluate_with(self, candidate, &mut |c, load| {
+        evaluate_with(self, candidate, Detail::Full, &mut |c, load| {
             erlang_b(c, load).unwrap_or(1.0)
         })
     }
@@ -108,6 +108,7 @@ struct Day {
 pub(crate) fn evaluate_with(
     ctx: &Context<'_>,
     candidate: &Candidate,
+    detail: Detail,
     erlang: &mut dyn FnMut(u32, f64) -> f64,
 ) -> Evaluation {
     let plan = ctx.plan;
@@ -270,7 +271,7 @@ pub(crate) fn evaluate_with(
     }
     let server_w = day.server_weight.max(f64::MIN_POSITIVE);
     let latency = if day.overload.is_none() {
-        stats(&mix)
+        stats(&mix, detail, plan.objective.metric)
     } else {
         None
     };
@@ -384,7 +385,31 @@ fn energy_kwh(plan: &Plan, hw: &Hardware, held: f64, busy: f64) -> f64 {
     }
 }
 
-fn stats(mix: &Mixture) -> Option<LatencyStats> {
+/// How much of the latency distribution to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// Mean, p50, p95 and p99.
+    Full,
+    /// Only the objective's metric (a sweep's scoring pass); every field of the
+    /// resulting `LatencyStats` holds that one value, so it must not be reported.
+    MetricOnly,
+}
+
+fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> {
+    if detail == Detail::MetricOnly {
+        let v = match metric {
+            Metric::Mean => mix.mean_ms()?,
+            Metric::P50 => mix.quantile_ms(0.50)?,
+            Metric::P95 => mix.quantile_ms(0.95)?,
+            Metric::P99 => mix.quantile_ms(0.99)?,
+        };
+        return Some(LatencyStats {
+            mean: v,
+            p50: v,
+            p95: v,
+            p99: v,
+        });
+    }
     Some(LatencyStats {
         mean: mix.mean_ms()?,
         p50: mix.quantile_ms(0.50)?,

@@ -8,6 +8,9 @@
 
 use super::queue::{hypoexp_density, hypoexp_survival};
 
+/// Relative precision of quantiles (far below any measurement's noise).
+const QUANTILE_REL_TOL: f64 = 1e-9;
+
 /// One part of a latency mixture: `shift_ms` plus a random part.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Stage {
@@ -136,7 +139,9 @@ impl Mixture {
         wait_given_wait_ms: f64,
         service: &ServiceShape,
     ) {
-        let p_wait = if wait_given_wait_ms > 0.0 {
+        // A wait below 1e-12 probability cannot move any reported statistic; skipping
+        // it halves the parts of lightly loaded hours.
+        let p_wait = if wait_given_wait_ms > 0.0 && p_wait > 1e-12 {
             p_wait.clamp(0.0, 1.0)
         } else {
             0.0
@@ -166,10 +171,20 @@ impl Mixture {
     }
 
     fn push(&mut self, part: Part) {
-        if part.weight > 0.0 && part.weight.is_finite() {
-            self.total_weight += part.weight;
-            self.parts.push(part);
+        if !(part.weight > 0.0 && part.weight.is_finite()) {
+            return;
         }
+        self.total_weight += part.weight;
+        // Identical consecutive parts (e.g. spot states that never wait) merge, so
+        // quantiles cost no more for them.
+        if let Some(last) = self.parts.last_mut()
+            && last.shift_ms == part.shift_ms
+            && last.stage == part.stage
+        {
+            last.weight += part.weight;
+            return;
+        }
+        self.parts.push(part);
     }
 
     /// True when nothing has been added.
@@ -231,17 +246,21 @@ impl Mixture {
             } else {
                 hi = t;
             }
-            if hi - lo <= 1e-9 * hi.max(1e-9) {
-                break;
-            }
             // Newton on S(t) − tail; fall back to bisection if it leaves the bracket.
             let d = self.density(t);
             let newton = if d > 0.0 { t + g / d } else { f64::NAN };
-            t = if newton > lo && newton < hi {
+            let next = if newton > lo && newton < hi {
                 newton
             } else {
                 0.5 * (lo + hi)
             };
+            // Newton may close in from one side only, so stop on a small step as well
+            // as on a small bracket.
+            let tol = QUANTILE_REL_TOL * next.abs().max(1e-9);
+            if (next - t).abs() <= tol || hi - lo <= tol {
+                return Some(next.clamp(lo, hi));
+            }
+            t = next;
         }
         Some(hi)
     }

@@ -10,22 +10,31 @@ const MIN_GAIN: f64 = 1e-3;
 /// Feasible evaluations that no other feasible one beats on both cost and the latency
 /// `metric` (by at least 0.1 %), ordered by increasing cost and so decreasing latency.
 pub fn frontier(evals: &[Evaluation], metric: Metric) -> Vec<Evaluation> {
-    let mut feasible: Vec<(&Evaluation, f64)> = evals
+    frontier_indices(evals, metric)
+        .into_iter()
+        .map(|i| evals[i].clone())
+        .collect()
+}
+
+/// The indices into `evals` of [`frontier`]'s members, in the same order.
+pub fn frontier_indices(evals: &[Evaluation], metric: Metric) -> Vec<usize> {
+    let mut feasible: Vec<(usize, &Evaluation, f64)> = evals
         .iter()
-        .filter(|e| e.feasible)
-        .filter_map(|e| Some((e, e.latency_ms?.get(metric))))
+        .enumerate()
+        .filter(|(_, e)| e.feasible)
+        .filter_map(|(i, e)| Some((i, e, e.latency_ms?.get(metric))))
         .collect();
     feasible.sort_by(|a, b| {
-        a.0.cost_usd_per_hour
-            .total_cmp(&b.0.cost_usd_per_hour)
-            .then(a.1.total_cmp(&b.1))
+        a.1.cost_usd_per_hour
+            .total_cmp(&b.1.cost_usd_per_hour)
+            .then(a.2.total_cmp(&b.2))
     });
-    let mut out: Vec<Evaluation> = Vec::new();
+    let mut out = Vec::new();
     let mut best_latency = f64::INFINITY;
-    for (e, l) in feasible {
+    for (i, _, l) in feasible {
         if l < best_latency * (1.0 - MIN_GAIN) {
             best_latency = l;
-            out.push(e.clone());
+            out.push(i);
         }
     }
     out
