@@ -216,7 +216,7 @@ pub fn write_plan_report(
         )?,
         None => writeln!(
             out,
-            "\nBreak-even: no crossing between 1/1000 and 10× the peak rate."
+            "\nBreak-even: no crossing between 10⁻⁶ and 10× the peak rate."
         )?,
     }
     if let Some(j) = r.job {

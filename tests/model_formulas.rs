@@ -113,3 +113,42 @@ fn caching_and_lazy_scale_server_traffic() {
         .evaluate(&Candidate::from_plan(&plan).unwrap());
     assert!((e.utilization - 0.2).abs() < 1e-12);
 }
+
+#[test]
+fn break_even_is_where_the_costs_cross() {
+    use costscope::model::objective::policy_at;
+    use costscope::model::{PolicyKind, Rate, break_even};
+    let plan = presets::load("startup-chatbot").unwrap();
+    let be = break_even(&plan).expect("a crossing");
+    let cost = |rate: f64, kind: PolicyKind| {
+        let mut p = plan.clone();
+        p.workload.rate_rps = Rate::Constant(rate);
+        let policy = match kind {
+            PolicyKind::AlwaysOn => Policy::AlwaysOn {
+                servers: be.always_on_servers,
+            },
+            _ => policy_at(&p, kind, 32, 32),
+        };
+        Context::new(&p)
+            .unwrap()
+            .evaluate(&Candidate { policy, batch: 4 })
+            .cost_usd_per_hour
+    };
+    let (od, ao) = (
+        cost(be.rate_rps, PolicyKind::OnDemand),
+        cost(be.rate_rps, PolicyKind::AlwaysOn),
+    );
+    assert!(
+        (od - ao).abs() < 1e-3 * ao,
+        "{od} vs {ao} at {}",
+        be.rate_rps
+    );
+    assert!(
+        cost(be.rate_rps / 3.0, PolicyKind::OnDemand)
+            < cost(be.rate_rps / 3.0, PolicyKind::AlwaysOn)
+    );
+    assert!(
+        cost(be.rate_rps * 3.0, PolicyKind::OnDemand)
+            > cost(be.rate_rps * 3.0, PolicyKind::AlwaysOn)
+    );
+}

@@ -1,5 +1,9 @@
 //! Model layer: the break-even request rate between on-demand (scale to zero) and an
 //! always-on fleet — below it on-demand is cheaper, above it always-on is.
+//!
+//! A cost comparison at a constant rate: on-demand with the plan's idle timeout and cap
+//! against the smallest stable always-on fleet. The SLO is left out on purpose: it is
+//! the optimiser's job, and cold starts would otherwise hide the cost crossing.
 
 use serde::Serialize;
 
@@ -16,11 +20,11 @@ pub struct BreakEven {
     pub rate_rps: f64,
     /// Cost of either there, dollars per hour.
     pub cost_usd_per_hour: f64,
-    /// Servers of the cheapest always-on fleet that is stable and meets the SLO there.
+    /// Servers of the smallest stable always-on fleet there.
     pub always_on_servers: u32,
 }
 
-/// Cost of (on-demand, cheapest feasible always-on with its size) at constant `rate_rps`.
+/// Cost of (on-demand, smallest stable always-on fleet, its size) at constant `rate_rps`.
 fn costs_at(plan: &Plan, rate_rps: f64, cap: u32) -> Option<(f64, f64, u32)> {
     let mut p = plan.clone();
     p.workload.rate_rps = Rate::Constant(rate_rps);
@@ -30,23 +34,21 @@ fn costs_at(plan: &Plan, rate_rps: f64, cap: u32) -> Option<(f64, f64, u32)> {
         policy: policy_at(&p, PolicyKind::OnDemand, cap, cap),
         batch,
     });
-    if !od.feasible {
-        return None;
-    }
+    od.latency_ms?;
     for servers in 1..=cap {
         let ao = ctx.evaluate(&Candidate {
             policy: Policy::AlwaysOn { servers },
             batch,
         });
-        if ao.feasible {
+        if ao.latency_ms.is_some() {
             return Some((od.cost_usd_per_hour, ao.cost_usd_per_hour, servers));
         }
     }
     None
 }
 
-/// The lowest constant request rate (searched from 1/1000 to 10× the plan's peak) at
-/// which the cheapest feasible always-on fleet costs no more than on-demand. `None` if
+/// The lowest constant request rate (searched from 10⁻⁶ to 10× the plan's peak) at
+/// which the smallest stable always-on fleet costs no more than on-demand. `None` if
 /// there is no crossing in that range or either side is infeasible throughout.
 pub fn break_even(plan: &Plan) -> Option<BreakEven> {
     let cap = SweepOptions::for_plan(plan).max_servers;
@@ -55,8 +57,8 @@ pub fn break_even(plan: &Plan) -> Option<BreakEven> {
         return None;
     }
     let diff = |rate: f64| costs_at(plan, rate, cap).map(|(od, ao, n)| (od - ao, ao, n));
-    let steps = 48;
-    let (lo_rate, hi_rate) = (peak / 1000.0, peak * 10.0);
+    let steps = 70;
+    let (lo_rate, hi_rate) = (peak * 1e-6, peak * 10.0);
     let ratio = (hi_rate / lo_rate).powf(1.0 / f64::from(steps));
     let mut prev: Option<f64> = None;
     let mut rate = lo_rate;
