@@ -90,17 +90,19 @@ fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std:
             e.cache.savings_usd_per_hour
         )?;
     }
-    if let Some(r) = &e.routing {
-        writeln!(
-            out,
-            "  routed           {:.0} % to {} ({} servers, {:.3} $/hour, {} {} ms)",
-            r.fraction * 100.0,
-            r.name,
-            r.servers,
-            r.cost_usd_per_hour,
-            metric_label(metric),
-            ms(r.latency_ms.map(|l| l.get(metric)))
-        )?;
+    for (label, class) in [("primary", &e.primary), ("routed", &e.routing)] {
+        if let Some(r) = class {
+            writeln!(
+                out,
+                "  {label:<16} {:.0} % to {} ({} servers, {:.3} $/hour, {} {} ms)",
+                r.fraction * 100.0,
+                r.name,
+                r.servers,
+                r.cost_usd_per_hour,
+                metric_label(metric),
+                ms(r.latency_ms.map(|l| l.get(metric)))
+            )?;
+        }
     }
     writeln!(
         out,

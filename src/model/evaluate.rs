@@ -261,6 +261,12 @@ pub(crate) fn evaluate_with(
     // Electricity of the primary (owned) class; a rented second class's price includes it.
     let kwh = energy_kwh(plan, hw, held, busy);
     let mut cost = price + plan.cache.storage_usd_per_hour;
+    // With routing, the primary class's own latency is read before the routed share
+    // joins the mixture (full detail only: a sweep's scoring pass does not report it).
+    let primary_latency = match (&ctx.second, detail, &day.overload) {
+        (Some(_), Detail::Full, None) => stats(&mix, Detail::Full, plan.objective.metric),
+        _ => None,
+    };
     let routing = ctx.second.as_ref().map(|s| {
         s.add_to(&mut mix, lookup_ms);
         cost += s.cost_usd_per_hour;
@@ -302,6 +308,18 @@ pub(crate) fn evaluate_with(
         },
         energy_kwh_per_hour: kwh,
         cache,
+        primary: ctx.second.as_ref().map(|_| ClassReport {
+            name: hw.name.clone(),
+            fraction: ctx.primary_share,
+            servers,
+            cost_usd_per_hour: price,
+            latency_ms: primary_latency,
+            utilization: if held > 0.0 {
+                (busy / held).clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+        }),
         routing,
         objective: None,
         feasible: false,

@@ -90,14 +90,14 @@ pub struct CacheReport {
     pub reuse_savings_usd_per_million: f64,
 }
 
-/// The second class of a routed plan.
+/// One server class of a routed plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClassReport {
     /// Its name.
     pub name: String,
-    /// Share of the server traffic it takes.
+    /// Share of the server-bound traffic it takes.
     pub fraction: f64,
-    /// Always-on servers.
+    /// Its servers (as in the evaluation for the primary class).
     pub servers: u32,
     /// Its cost, dollars per hour (included in the total).
     pub cost_usd_per_hour: f64,
@@ -140,6 +140,9 @@ pub struct Evaluation {
     pub energy_kwh_per_hour: f64,
     /// Cache figures.
     pub cache: CacheReport,
+    /// The primary class's own figures when the plan routes traffic (its latency
+    /// includes the cache hits, which never reach either class).
+    pub primary: Option<ClassReport>,
     /// The second class when the plan routes traffic.
     pub routing: Option<ClassReport>,
     /// α·C + β·L; null when infeasible by overload.
