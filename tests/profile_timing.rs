@@ -9,10 +9,10 @@ mod profile_common;
 
 use std::time::Duration;
 
-use costscope::profile::Precision;
 use costscope::profile::exec::{Operands, Timer};
 use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
 use costscope::profile::reference::{Epilogue, Rng};
+use costscope::profile::{Precision, ProfileError};
 
 #[test]
 fn timestamps_agree_with_wall_clock_on_a_long_kernel() {
@@ -58,4 +58,35 @@ fn timestamps_agree_with_wall_clock_on_a_long_kernel() {
         (0.5..=1.05).contains(&median),
         "timestamp/wall median ratio {median}"
     );
+}
+
+#[test]
+fn a_dispatch_that_outlives_its_timeout_is_a_typed_hung_error() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    let layout = GemmLayout::new(&ctx.device);
+    let kernel = GemmKernel::new(&ctx, &layout, Variant::Naive, Precision::F32).expect("compiles");
+    let n = 256;
+    let mut rng = Rng::new(3);
+    let (a, b) = (rng.vec(n * n, 1.0), rng.vec(n * n, 1.0));
+    let ops = Operands::upload(
+        &ctx,
+        &layout,
+        Precision::F32,
+        (n, n, n),
+        Epilogue::None,
+        [&a, &b, &[0.0]],
+    )
+    .expect("upload");
+    // Warm up with a generous timeout so the driver compile is not what times out.
+    Timer::new(&ctx, Duration::from_secs(60))
+        .run(&ctx, &[(&kernel, &ops)], "warm-up")
+        .expect("warm-up");
+    let impatient = Timer::new(&ctx, Duration::from_micros(50));
+    let err = impatient
+        .run(&ctx, &[(&kernel, &ops)], "naive 256³")
+        .expect_err("must time out");
+    assert!(matches!(err, ProfileError::Hung { .. }), "{err}");
+    assert!(err.to_string().contains("did not finish"), "{err}");
 }

@@ -2,6 +2,8 @@
 //! stderr, a table on stdout, the report file). The only place anyhow is used.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -88,6 +90,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         super::report::ReportFormat::from_path(out)?;
     }
+    let _watch = cancel_on_ctrl_c(opts.cancel.clone());
     let report = run_profile(&opts, &mut |line| eprintln!("costscope: {line}"))
         .context("profiling failed")?;
     print!("{}", results_table(&report));
@@ -101,6 +104,39 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
         eprintln!("costscope: wrote {}", out.display());
     }
     Ok(())
+}
+
+static SIGINT_SEEN: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn on_sigint(_: libc::c_int) {
+    SIGINT_SEEN.store(true, Ordering::SeqCst);
+    // SAFETY: signal() is async-signal-safe; a second Ctrl-C then ends the process.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+}
+
+/// Sets `cancel` when Ctrl-C arrives (first press: stop after the current row and still
+/// write the report; second press: default behaviour). Returns the watcher thread.
+fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        let handler = on_sigint as extern "C" fn(libc::c_int);
+        // SAFETY: installs a handler that only stores to an atomic and calls signal().
+        unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
+    }
+    std::thread::Builder::new()
+        .name("costscope-ctrl-c".into())
+        .spawn(move || {
+            loop {
+                if SIGINT_SEEN.load(Ordering::SeqCst) {
+                    eprintln!("costscope: Ctrl-C: finishing the current measurement, then writing the report (Ctrl-C again to abort)");
+                    cancel.store(true, Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+        .ok()
 }
 
 /// The adapter list as a text table.
@@ -152,7 +188,7 @@ fn trim(s: &str, n: usize) -> String {
 /// The results as a text table (one line per row).
 pub fn results_table(r: &ProfileReport) -> String {
     let mut s = format!(
-        "{:<24} {:<14} {:<5} {:<14} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  note\n",
+        "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  note\n",
         "device",
         "workload",
         "prec",
@@ -189,7 +225,7 @@ pub fn results_table(r: &ProfileReport) -> String {
             String::new()
         };
         s += &format!(
-            "{:<24} {:<14} {:<5} {:<14} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
+            "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
             trim(&row.device, 24),
             trim(&row.workload, 14),
             row.precision,

@@ -7,7 +7,9 @@
 pub mod autotune;
 pub mod cli;
 pub mod cpu;
+pub mod cpu_mlp;
 pub mod exec;
+pub mod fingerprint;
 pub mod gpu;
 pub mod kernels;
 pub mod peaks;
@@ -17,6 +19,7 @@ pub mod runner;
 pub mod stats;
 pub mod telemetry;
 pub mod texture;
+pub mod timer;
 pub mod workloads;
 
 use std::sync::Arc;

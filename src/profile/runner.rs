@@ -98,7 +98,7 @@ pub fn run_profile(
     }
     let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
     if want_cpu && !opts.cancelled() {
-        profile_cpu(opts, &plan, &mut report, progress)?;
+        profile_cpu(opts, &plan, &presets, &mut report, progress)?;
     }
     fill_pct_of_peak(&mut report.results, &report.peaks);
     report.telemetry = sampler.stop(items);
@@ -249,18 +249,24 @@ fn cold_start(
 fn profile_cpu(
     opts: &ProfileOptions,
     plan: &SamplePlan,
+    presets: &[MlpPreset],
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ProfileError> {
     progress("cpu: FMA peak");
     let fma = cpu::fma_peak_gflops(20_000_000);
+    let bandwidth = if opts.peaks {
+        Some(super::cpu_mlp::bandwidth_gbytes_per_s(plan)?)
+    } else {
+        None
+    };
     for &p in &opts.precisions {
         if opts.peaks && cpu::why_unsupported(p).is_none() {
             report.peaks.push(Peak {
                 device: "cpu".into(),
                 precision: p.name().into(),
                 fma_gflops: fma,
-                bandwidth_gbytes_per_s: None,
+                bandwidth_gbytes_per_s: bandwidth,
                 scalar_gflops: None,
                 vec4_gflops: None,
             });
@@ -283,6 +289,30 @@ fn profile_cpu(
                 row.set_timing(t, p);
             }
             report.results.push(row);
+        }
+        for &pre in presets {
+            if opts.cancelled() {
+                return Ok(());
+            }
+            if let Some(why) = cpu::why_unsupported(p) {
+                let row = ResultRow::new(
+                    "cpu",
+                    &pre.workload(),
+                    p,
+                    "gemm-crate+epilogue",
+                    (0, pre.d_model, pre.d_model),
+                );
+                report.results.push(row.unsupported(why));
+                continue;
+            }
+            progress(&format!(
+                "cpu: {} {} over batches {:?}",
+                pre.workload(),
+                p.name(),
+                opts.batches
+            ));
+            let rows = super::cpu_mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
+            report.results.extend(rows);
         }
     }
     Ok(())

@@ -77,11 +77,51 @@ impl MlpPreset {
 }
 
 /// Host copy of one layer's weights (already rounded to the storage precision).
-struct HostLayer {
-    w1: Vec<f32>,
-    b1: Vec<f32>,
-    w2: Vec<f32>,
-    b2: Vec<f32>,
+pub struct HostLayer {
+    /// Up-projection, d_model × d_hidden, row-major.
+    pub w1: Vec<f32>,
+    /// Up-projection bias.
+    pub b1: Vec<f32>,
+    /// Down-projection, d_hidden × d_model, row-major.
+    pub w2: Vec<f32>,
+    /// Down-projection bias.
+    pub b2: Vec<f32>,
+}
+
+/// Random weights for every layer of `preset`, scaled to keep activations O(1) and
+/// rounded to `precision`.
+pub fn random_weights(preset: MlpPreset, precision: Precision) -> Vec<HostLayer> {
+    let (d, h) = (preset.d_model, preset.d_hidden);
+    let mut rng = Rng::from_time();
+    (0..preset.layers)
+        .map(|_| HostLayer {
+            w1: quantize_all(precision, &rng.vec(d * h, 1.7 / (d as f32).sqrt())),
+            b1: quantize_all(precision, &rng.vec(h, 0.1)),
+            w2: quantize_all(precision, &rng.vec(h * d, 1.7 / (h as f32).sqrt())),
+            b2: quantize_all(precision, &rng.vec(d, 0.1)),
+        })
+        .collect()
+}
+
+/// f64 reference forward pass of `batch` rows, rounding each stored activation to
+/// `precision` as the kernels do.
+pub fn reference_forward(
+    layers: &[HostLayer],
+    preset: MlpPreset,
+    precision: Precision,
+    input: &[f32],
+    batch: usize,
+) -> Vec<f64> {
+    let (d, h, p) = (preset.d_model, preset.d_hidden, precision);
+    let mut x = input.to_vec();
+    let mut out = Vec::new();
+    for l in layers {
+        let hid = gemm_f64(&x, &l.w1, &l.b1, (batch, h, d), Epilogue::BiasGelu);
+        let hid: Vec<f32> = hid.iter().map(|&v| quantize(p, v as f32)).collect();
+        out = gemm_f64(&hid, &l.w2, &l.b2, (batch, d, h), Epilogue::Bias);
+        x = out.iter().map(|&v| quantize(p, v as f32)).collect();
+    }
+    out
 }
 
 /// An MLP's weights resident on a device.
@@ -106,15 +146,7 @@ impl MlpModel {
         precision: Precision,
     ) -> Result<Self, ProfileError> {
         let (d, h) = (preset.d_model, preset.d_hidden);
-        let mut rng = Rng::from_time();
-        let host: Vec<HostLayer> = (0..preset.layers)
-            .map(|_| HostLayer {
-                w1: quantize_all(precision, &rng.vec(d * h, 1.7 / (d as f32).sqrt())),
-                b1: quantize_all(precision, &rng.vec(h, 0.1)),
-                w2: quantize_all(precision, &rng.vec(h * d, 1.7 / (h as f32).sqrt())),
-                b2: quantize_all(precision, &rng.vec(d, 0.1)),
-            })
-            .collect();
+        let host = random_weights(preset, precision);
         let encoded: Vec<[Vec<u8>; 4]> = host
             .iter()
             .map(|l| {
@@ -192,19 +224,9 @@ impl MlpModel {
         MlpBatch { batch, input, ops }
     }
 
-    /// f64 reference of the forward pass, rounding each stored activation to the storage
-    /// precision as the kernels do.
+    /// f64 reference of the forward pass (see [`reference_forward`]).
     pub fn reference(&self, input: &[f32], batch: usize) -> Vec<f64> {
-        let (d, h, p) = (self.preset.d_model, self.preset.d_hidden, self.precision);
-        let mut x = input.to_vec();
-        let mut out = Vec::new();
-        for l in &self.host {
-            let hid = gemm_f64(&x, &l.w1, &l.b1, (batch, h, d), Epilogue::BiasGelu);
-            let hid: Vec<f32> = hid.iter().map(|&v| quantize(p, v as f32)).collect();
-            out = gemm_f64(&hid, &l.w2, &l.b2, (batch, d, h), Epilogue::Bias);
-            x = out.iter().map(|&v| quantize(p, v as f32)).collect();
-        }
-        out
+        reference_forward(&self.host, self.preset, self.precision, input, batch)
     }
 }
 
