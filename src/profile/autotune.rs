@@ -110,8 +110,6 @@ pub struct Tuned {
     pub rows: Vec<ResultRow>,
     /// The winning kernel, if any variant was correct.
     pub winner: Option<GemmKernel>,
-    /// The fastest correct buffer-based kernel (usable in fused MLP chains).
-    pub buffer_winner: Option<GemmKernel>,
 }
 
 /// Verifies every candidate variant (only the cached winner on a cache hit), times the
@@ -167,19 +165,9 @@ pub fn tune_gemm(
         }
         rows.push(row);
     }
-    let by_median = |(i, _): &(usize, GemmKernel), (j, _): &(usize, GemmKernel)| {
-        median(&rows[*i]).total_cmp(&median(&rows[*j]))
-    };
-    let (buffer_kernels, texture_kernels): (Vec<_>, Vec<_>) = kernels
+    let best = kernels
         .into_iter()
-        .partition(|(_, k)| k.variant != Variant::Texture);
-    let best_buffer = buffer_kernels.into_iter().min_by(by_median);
-    let best_texture = texture_kernels.into_iter().min_by(by_median);
-    let (best, buffer_winner) = match (best_buffer, best_texture) {
-        (Some(b), Some(t)) if by_median(&t, &b).is_lt() => (Some(t), Some(b.1)),
-        (Some(b), _) => (Some(b), None),
-        (None, t) => (t, None),
-    };
+        .min_by(|(i, _), (j, _)| median(&rows[*i]).total_cmp(&median(&rows[*j])));
     let winner = best.map(|(i, kern)| {
         rows[i].chosen = true;
         cache.entries.insert(
@@ -193,17 +181,7 @@ pub fn tune_gemm(
         );
         kern
     });
-    let buffer_winner = buffer_winner.or_else(|| {
-        winner
-            .as_ref()
-            .filter(|w| w.variant != Variant::Texture)
-            .and_then(|w| GemmKernel::new(ctx, layout, w.variant, precision).ok())
-    });
-    Ok(Tuned {
-        rows,
-        winner,
-        buffer_winner,
-    })
+    Ok(Tuned { rows, winner })
 }
 
 fn median(row: &ResultRow) -> f64 {

@@ -136,7 +136,6 @@ fn profile_device(
             }
             continue;
         }
-        let mut best: Option<GemmKernel> = None;
         for &s in &opts.gemm_sizes {
             if opts.cancelled() {
                 return Ok(items);
@@ -144,12 +143,20 @@ fn profile_device(
             progress(&format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()));
             let tuned = tune_gemm(ctx, &layout, timer, plan, p, (s, s, s), cache)?;
             report.results.extend(tuned.rows);
-            best = tuned.buffer_winner.or(best);
         }
-        let kernel = match best {
-            Some(k) => k,
-            None => GemmKernel::new(ctx, &layout, Variant::Reg { tm: 4, tn: 4 }, p)?,
-        };
+        // Fused MLP chains run on buffer kernels (the texture variant reads textures); the
+        // sweep verifies each on the whole model and picks the fastest per batch.
+        let mut kernels = Vec::new();
+        for v in Variant::for_precision(p) {
+            if v == Variant::Texture {
+                continue;
+            }
+            match GemmKernel::new(ctx, &layout, v, p) {
+                Ok(k) => kernels.push(k),
+                Err(ProfileError::ShaderCompile { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
         for &pre in presets {
             if opts.cancelled() {
                 return Ok(items);
@@ -168,7 +175,7 @@ fn profile_device(
                 timer,
                 plan,
                 &model,
-                &kernel,
+                &kernels,
                 &opts.batches,
                 &|| opts.cancelled(),
             )?;

@@ -23,7 +23,8 @@ pub struct Timing {
     pub min_ms: f64,
     /// Slowest sample.
     pub max_ms: f64,
-    /// Coefficient of variation (standard deviation / mean).
+    /// Coefficient of variation (standard deviation / mean); 0 when there is a single
+    /// sample (then `stable` is false).
     pub cv: f64,
     /// True when the target CV was reached before the budget ran out.
     pub stable: bool,
@@ -89,7 +90,13 @@ pub fn measure(
 pub fn summarize(method: &str, xs: &[f64], target_cv: f64) -> Timing {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
+    // A single sample has no spread to measure: report 0 and never call it stable.
     let cv = coefficient_of_variation(&s);
+    let (cv, stable) = if cv.is_finite() {
+        (cv, cv <= target_cv)
+    } else {
+        (0.0, false)
+    };
     Timing {
         method: method.to_string(),
         median_ms: percentile(&s, 50.0),
@@ -99,7 +106,7 @@ pub fn summarize(method: &str, xs: &[f64], target_cv: f64) -> Timing {
         min_ms: s.first().copied().unwrap_or(0.0),
         max_ms: s.last().copied().unwrap_or(0.0),
         cv,
-        stable: cv <= target_cv,
+        stable,
         samples: s.len(),
     }
 }
@@ -143,6 +150,15 @@ mod tests {
         assert_eq!(percentile(&s, 0.0), 1.0);
         assert_eq!(percentile(&s, 100.0), 5.0);
         assert!((percentile(&s, 95.0) - 4.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn single_sample_is_finite_and_unstable() {
+        let t = summarize("wall", &[4.0], 0.02);
+        assert_eq!(
+            (t.cv, t.stable, t.samples, t.median_ms),
+            (0.0, false, 1, 4.0)
+        );
     }
 
     #[test]

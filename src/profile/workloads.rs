@@ -10,7 +10,7 @@ use super::gpu::{self, GpuContext, ms};
 use super::kernels::{GemmKernel, GemmLayout};
 use super::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
 use super::report::ResultRow;
-use super::stats::{SamplePlan, Timing};
+use super::stats::SamplePlan;
 use super::{Precision, ProfileError};
 
 /// An MLP preset: `layers` × (d_model → d_hidden with GELU, d_hidden → d_model).
@@ -188,7 +188,14 @@ impl MlpModel {
     pub fn bind(&self, ctx: &GpuContext, layout: &GemmLayout, batch: usize) -> MlpBatch {
         let (d, h, p) = (self.preset.d_model, self.preset.d_hidden, self.precision);
         let input = quantize_all(p, &Rng::from_time().vec(batch * d, 1.0));
-        let x0 = storage_buffer(&ctx.device, "act0", &encode(p, &input, batch, d));
+        // The input is never overwritten, so a bound pass can be re-run: layer 0 reads it,
+        // later layers ping-pong between two activation buffers.
+        let x_in = storage_buffer(&ctx.device, "input", &encode(p, &input, batch, d));
+        let x0 = storage_buffer(
+            &ctx.device,
+            "act0",
+            &encode(p, &vec![0.0; batch * d], batch, d),
+        );
         let x1 = storage_buffer(
             &ctx.device,
             "act1",
@@ -201,7 +208,11 @@ impl MlpModel {
         );
         let mut ops = Vec::new();
         for (l, [w1, b1, w2, b2]) in self.device_layers.iter().enumerate() {
-            let (src, dst) = if l % 2 == 0 { (&x0, &x1) } else { (&x1, &x0) };
+            let (src, dst) = match l {
+                0 => (&x_in, &x0),
+                _ if l % 2 == 1 => (&x0, &x1),
+                _ => (&x1, &x0),
+            };
             ops.push(Operands::bind(
                 &ctx.device,
                 layout,
@@ -251,6 +262,23 @@ impl MlpBatch {
         Ok(t.gpu_ms.unwrap_or(t.wall_ms))
     }
 
+    /// Runs once with `kernel` and returns the relative error of the output against the
+    /// precomputed reference `want`.
+    pub fn error_against(
+        &self,
+        ctx: &GpuContext,
+        timer: &Timer,
+        kernel: &GemmKernel,
+        want: &[f64],
+    ) -> Result<f64, ProfileError> {
+        self.run(ctx, timer, kernel)?;
+        let last = self
+            .ops
+            .last()
+            .ok_or_else(|| ProfileError::Invalid("model without layers".into()))?;
+        Ok(rel_frobenius(&last.read_c(ctx, timer.timeout)?, want))
+    }
+
     /// Runs once and returns the relative error of the output against `model.reference`.
     pub fn verify(
         &self,
@@ -272,8 +300,12 @@ impl MlpBatch {
     }
 }
 
-/// Sweeps `batches` for `model` with `kernel`: verified once at the smallest batch, then
-/// one row per batch with L(b), throughput and GFLOP/s.
+/// Sweeps `batches` for `model`. Every candidate kernel is first verified on the whole
+/// forward pass at the smallest batch (a wrong one gets a row with `correct: false` and
+/// is never timed). At each batch the correct candidates are timed once (skipping any
+/// whose time scaled from the previous batch is over 3× the best estimate); the fastest
+/// is then measured in full and marked `chosen`; the single-shot rows of the others are
+/// kept (samples = 1) so the report shows what the choice gained.
 #[allow(clippy::too_many_arguments)]
 pub fn sweep(
     ctx: &GpuContext,
@@ -281,48 +313,89 @@ pub fn sweep(
     timer: &Timer,
     plan: &SamplePlan,
     model: &MlpModel,
-    kernel: &GemmKernel,
+    kernels: &[GemmKernel],
     batches: &[usize],
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let pre = model.preset;
     let check_batch = batches.iter().copied().min().unwrap_or(1);
-    let err = model
-        .bind(ctx, layout, check_batch)
-        .verify(ctx, timer, kernel, model)?;
-    let correct = err <= model.precision.tolerance();
+    let check = model.bind(ctx, layout, check_batch);
+    let want = model.reference(&check.input, check_batch);
     let mut rows = Vec::new();
+    let mut candidates = Vec::new();
+    for kernel in kernels {
+        let err = check.error_against(ctx, timer, kernel, &want)?;
+        if err <= model.precision.tolerance() {
+            candidates.push((kernel, err, None::<(usize, f64)>));
+        } else {
+            let mut row = mlp_row(ctx, model, kernel, check_batch);
+            row.rel_error = Some(err);
+            rows.push(row);
+        }
+    }
+    let method = if timer.has_timestamps() {
+        "timestamp"
+    } else {
+        "wall"
+    };
     for &b in batches {
         if cancelled() {
             break;
         }
-        let variant = format!("fused-{}", kernel.variant.name());
-        let mut row = ResultRow::new(
-            &ctx.name,
-            &pre.workload(),
-            model.precision,
-            &variant,
-            (b, pre.d_model, pre.d_model),
-        );
-        row.batch = Some(b);
-        row.rel_error = Some(err);
-        row.correct = correct;
-        row.chosen = true;
-        if correct {
-            let bound = model.bind(ctx, layout, b);
-            let method = if timer.has_timestamps() {
-                "timestamp"
+        let bound = model.bind(ctx, layout, b);
+        let estimate = |last: Option<(usize, f64)>| last.map(|(lb, ms)| ms * b as f64 / lb as f64);
+        let best_estimate = candidates
+            .iter()
+            .filter_map(|c| estimate(c.2))
+            .fold(f64::INFINITY, f64::min);
+        let mut singles = Vec::new();
+        for (i, (kernel, _, last)) in candidates.iter().enumerate() {
+            if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate) {
+                continue;
+            }
+            bound.run(ctx, timer, kernel)?;
+            singles.push((i, bound.run(ctx, timer, kernel)?));
+        }
+        for &(i, ms) in &singles {
+            candidates[i].2 = Some((b, ms));
+        }
+        let Some(&(win, _)) = singles.iter().min_by(|x, y| x.1.total_cmp(&y.1)) else {
+            continue;
+        };
+        for &(i, ms) in &singles {
+            let (kernel, err, _) = candidates[i];
+            let mut row = mlp_row(ctx, model, kernel, b);
+            row.rel_error = Some(err);
+            row.correct = true;
+            let t = if i == win {
+                row.chosen = true;
+                super::stats::measure(method, plan, || bound.run(ctx, timer, kernel))?
             } else {
-                "wall"
+                super::stats::summarize(method, &[ms], plan.target_cv)
             };
-            let t: Timing = super::stats::measure(method, plan, || bound.run(ctx, timer, kernel))?;
             let bytes = (model.upload_bytes
                 + 2 * (b * pre.d_model * model.precision.bytes_per_element()) as u64)
                 as f64;
-            row.items_per_s = Some(b as f64 / (t.median_ms / 1e3));
+            if t.median_ms > 0.0 {
+                row.items_per_s = Some(b as f64 / (t.median_ms / 1e3));
+            }
             row.set_timing_with(t, pre.flops_per_item() * b as f64, bytes);
+            rows.push(row);
         }
-        rows.push(row);
     }
     Ok(rows)
+}
+
+fn mlp_row(ctx: &GpuContext, model: &MlpModel, kernel: &GemmKernel, batch: usize) -> ResultRow {
+    let pre = model.preset;
+    let variant = format!("fused-{}", kernel.variant.name());
+    let mut row = ResultRow::new(
+        &ctx.name,
+        &pre.workload(),
+        model.precision,
+        &variant,
+        (batch, pre.d_model, pre.d_model),
+    );
+    row.batch = Some(batch);
+    row
 }
