@@ -127,3 +127,26 @@ fn a_wrong_kernel_is_caught_by_the_reference_check() {
         verify_gemm(&ctx, &layout, &kernel, (9, 9, 9), Epilogue::None, TIMEOUT).expect("runs");
     assert!(err > 0.1, "mutant kernel error {err}");
 }
+
+#[test]
+fn f16_without_shader_f16_is_a_typed_missing_feature() {
+    use costscope::profile::{ProfileError, gpu};
+    let inst = gpu::instance();
+    let mut checked = 0;
+    for adapter in gpu::adapters(&inst) {
+        let ctx = match gpu::open(adapter) {
+            Ok(ctx) if !ctx.has_f16 => ctx,
+            _ => continue,
+        };
+        let layout = GemmLayout::new(&ctx.device);
+        let err = GemmKernel::new(&ctx, &layout, Variant::Naive, Precision::F16).err();
+        assert!(
+            matches!(err, Some(ProfileError::MissingFeature { ref feature, .. }) if feature == "SHADER_F16"),
+            "{err:?}"
+        );
+        checked += 1;
+    }
+    if checked == 0 {
+        eprintln!("every adapter here offers SHADER_F16; the refusal path was not exercised");
+    }
+}

@@ -123,13 +123,14 @@ fn profile_device(
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
             let why = format!("adapter `{}` does not offer SHADER_F16", ctx.name);
+            let first_batch = opts.batches.first().copied().unwrap_or(1);
             for &s in &opts.gemm_sizes {
                 report
                     .results
                     .push(ResultRow::new(&ctx.name, "gemm", p, "-", (s, s, s)).unsupported(&why));
             }
             for pre in presets {
-                let shape = (0, pre.d_model, pre.d_model);
+                let shape = (first_batch, pre.d_model, pre.d_model);
                 report.results.push(
                     ResultRow::new(&ctx.name, &pre.workload(), p, "-", shape).unsupported(&why),
                 );
@@ -302,12 +303,13 @@ fn profile_cpu(
                 return Ok(());
             }
             if let Some(why) = cpu::why_unsupported(p) {
+                let first_batch = opts.batches.first().copied().unwrap_or(1);
                 let row = ResultRow::new(
                     "cpu",
                     &pre.workload(),
                     p,
                     "gemm-crate+epilogue",
-                    (0, pre.d_model, pre.d_model),
+                    (first_batch, pre.d_model, pre.d_model),
                 );
                 report.results.push(row.unsupported(why));
                 continue;
