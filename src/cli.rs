@@ -33,6 +33,8 @@ pub enum Command {
         /// Plan file (RON), or the name of a shipped preset.
         file: String,
     },
+    /// Measure inference kernels on every GPU adapter and the CPU.
+    Profile(crate::profile::cli::ProfileArgs),
     /// List the shipped presets, or export one to a file.
     Presets {
         /// `export NAME FILE` writes a preset out.
@@ -97,9 +99,42 @@ pub struct PlanArgs {
     /// Weight of latency (per ms) in the objective.
     #[arg(long)]
     pub beta: Option<f64>,
+    /// Calibrate the plan's service from a `costscope profile` report (JSON or RON).
+    #[arg(long, value_name = "REPORT")]
+    pub profile: Option<PathBuf>,
+    /// With --profile: the device to take (adapter name substring, or "cpu").
+    #[arg(long, requires = "profile")]
+    pub profile_device: Option<String>,
+    /// With --profile: the MLP model to take (e.g. bert-base, distilled, small).
+    #[arg(long, requires = "profile")]
+    pub profile_model: Option<String>,
+    /// With --profile: the precision to take.
+    #[arg(long, requires = "profile", value_enum)]
+    pub profile_precision: Option<PrecisionArg>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Precisions on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// 32-bit float.
+    F32,
+    /// f16 storage, f32 accumulate.
+    F16,
+    /// bf16 storage, f32 accumulate.
+    Bf16,
+}
+
+impl From<PrecisionArg> for crate::model::Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => Self::F32,
+            PrecisionArg::F16 => Self::F16,
+            PrecisionArg::Bf16 => Self::Bf16,
+        }
+    }
 }
 
 /// Runs a parsed command line, writing results to stdout.
@@ -107,6 +142,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Plan(args) => plan_cmd(&args, &mut out),
+        Command::Profile(args) => {
+            drop(out);
+            crate::profile::cli::run(&args)
+        }
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(
@@ -165,6 +204,7 @@ fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
 #[derive(Debug, Serialize)]
 struct PlanReport<'a> {
     plan: &'a str,
+    service: &'a crate::model::Service,
     alpha: f64,
     beta: f64,
     evaluation: Option<&'a Evaluation>,
@@ -210,6 +250,17 @@ fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
 
 fn plan_cmd(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (mut plan, label) = load(&args.file)?;
+    if let Some(path) = &args.profile {
+        let report = crate::profile::report::ProfileReport::read(path)
+            .with_context(|| format!("profile report {}", path.display()))?;
+        let selection = crate::calibrate::Selection {
+            device: args.profile_device.clone(),
+            precision: args.profile_precision.map(Into::into),
+            model: args.profile_model.clone(),
+        };
+        plan = crate::calibrate::calibrate(&plan, &report, &path.display().to_string(), &selection)
+            .with_context(|| format!("calibrating {label} from {}", path.display()))?;
+    }
     apply_overrides(&mut plan, args)?;
     let ctx = Context::new(&plan).with_context(|| format!("plan {label}"))?;
     let evaluation = Candidate::from_plan(&plan).map(|c| ctx.evaluate(&c));
@@ -245,6 +296,7 @@ fn plan_cmd(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     });
     let report = PlanReport {
         plan: &plan.name,
+        service: &plan.service,
         alpha: plan.objective.alpha,
         beta: plan.objective.beta,
         evaluation: evaluation.as_ref(),

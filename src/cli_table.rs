@@ -140,6 +140,27 @@ pub fn write_plan_report(
             "∞".into()
         }
     )?;
+    if let crate::model::Source::Profile {
+        report,
+        adapter,
+        precision,
+        model,
+    } = &plan.service.source
+    {
+        let curve: Vec<String> = plan
+            .service
+            .batch_latency_ms
+            .iter()
+            .map(|(b, ms)| format!("{b}: {ms:.3}"))
+            .collect();
+        writeln!(
+            out,
+            "Service: measured on {adapter} ({precision:?}, model {model}) in {report}; L(b) ms = [{}]; CV {:.3}; cold start {:.2} s",
+            curve.join(", "),
+            plan.service.service_cv,
+            plan.service.cold_start_s
+        )?;
+    }
     if let Some(e) = r.evaluation {
         writeln!(out, "\nAs written:")?;
         write_evaluation(out, e, o.metric)?;

@@ -2,10 +2,13 @@
 //! it costs to serve a model at a given latency.
 //!
 //! Layers (dependencies point one way): [`model`] (pure math and plan types) →
-//! [`plan`] (RON presets: load, validate, save) → [`cli`] (the command line).
-//! The profiler, simulator and desktop app build on these.
+//! [`plan`] (RON presets: load, validate, save) and [`profile`] (wgpu and CPU kernel
+//! measurement) → [`cli`] (the command line). The simulator and desktop app build on
+//! these.
 
+pub mod calibrate;
 pub mod cli;
 pub mod cli_table;
 pub mod model;
 pub mod plan;
+pub mod profile;

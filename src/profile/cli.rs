@@ -1,0 +1,247 @@
+//! profile layer: the `costscope profile` command-line edge (clap arguments, progress on
+//! stderr, a table on stdout, the report file). The only place anyhow is used.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::report::ProfileReport;
+use super::{DeviceChoice, Precision, ProfileOptions, gpu, run_profile};
+
+/// Arguments of `costscope profile`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ProfileArgs {
+    /// List adapters (and the CPU) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Only adapters whose name contains this text.
+    #[arg(long, conflicts_with = "cpu")]
+    pub adapter: Option<String>,
+    /// Only the native CPU path.
+    #[arg(long)]
+    pub cpu: bool,
+    /// MLP presets, comma-separated (bert-base, distilled, small).
+    #[arg(long, value_delimiter = ',')]
+    pub model: Vec<String>,
+    /// Precisions, comma-separated (f32, f16, bf16).
+    #[arg(long, value_delimiter = ',')]
+    pub precision: Vec<String>,
+    /// Batch sizes, comma-separated (default 1,2,4,…,256; 1,8 with --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub batches: Vec<usize>,
+    /// Time budget per measured row, seconds.
+    #[arg(long)]
+    pub budget_s: Option<f64>,
+    /// A short run (small model, 128³ GEMM) that finishes in under a minute on lavapipe.
+    #[arg(long)]
+    pub quick: bool,
+    /// Write the report here; the extension picks JSON, RON or CSV.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl ProfileArgs {
+    /// The options these arguments describe.
+    pub fn options(&self) -> anyhow::Result<ProfileOptions> {
+        let mut o = if self.quick {
+            ProfileOptions::quick()
+        } else {
+            ProfileOptions::full()
+        };
+        o.device = match (&self.adapter, self.cpu) {
+            (Some(a), _) => DeviceChoice::Adapter(a.clone()),
+            (None, true) => DeviceChoice::Cpu,
+            (None, false) => DeviceChoice::All,
+        };
+        if !self.model.is_empty() {
+            o.models = self.model.clone();
+        }
+        if !self.precision.is_empty() {
+            o.precisions = self
+                .precision
+                .iter()
+                .map(|p| Precision::parse(p))
+                .collect::<Result<_, _>>()?;
+        }
+        if !self.batches.is_empty() {
+            o.batches = self.batches.clone();
+        }
+        if let Some(b) = self.budget_s {
+            anyhow::ensure!(
+                b.is_finite() && b > 0.0,
+                "--budget-s must be a positive number of seconds, got {b}"
+            );
+            o.budget_per_row = Duration::from_secs_f64(b);
+        }
+        Ok(o)
+    }
+}
+
+/// Runs `costscope profile` with `args`.
+pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
+    if args.list {
+        print!("{}", list_table());
+        return Ok(());
+    }
+    let opts = args.options()?;
+    if let Some(out) = &args.out {
+        super::report::ReportFormat::from_path(out)?;
+    }
+    let _watch = cancel_on_ctrl_c(opts.cancel.clone());
+    let report = run_profile(&opts, &mut |line| eprintln!("costscope: {line}"))
+        .context("profiling failed")?;
+    print!("{}", results_table(&report));
+    if report.cancelled {
+        eprintln!("costscope: cancelled; the report holds what was measured so far");
+    }
+    if let Some(out) = &args.out {
+        report
+            .write(out)
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("costscope: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+static SIGINT_SEEN: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn on_sigint(_: libc::c_int) {
+    SIGINT_SEEN.store(true, Ordering::SeqCst);
+    // SAFETY: signal() is async-signal-safe; a second Ctrl-C then ends the process.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) };
+}
+
+/// Sets `cancel` when Ctrl-C arrives (first press: stop after the current row and still
+/// write the report; second press: default behaviour). Returns the watcher thread.
+fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        let handler = on_sigint as extern "C" fn(libc::c_int);
+        // SAFETY: installs a handler that only stores to an atomic and calls signal().
+        unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
+    }
+    std::thread::Builder::new()
+        .name("costscope-ctrl-c".into())
+        .spawn(move || {
+            loop {
+                if SIGINT_SEEN.load(Ordering::SeqCst) {
+                    eprintln!("costscope: Ctrl-C: finishing the current measurement, then writing the report (Ctrl-C again to abort)");
+                    cancel.store(true, Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+        .ok()
+}
+
+/// The adapter list as a text table.
+pub fn list_table() -> String {
+    let inst = gpu::instance();
+    let mut entries: Vec<_> = gpu::adapters(&inst)
+        .iter()
+        .map(gpu::adapter_entry)
+        .collect();
+    entries.push(gpu::cpu_entry());
+    let mut s = format!(
+        "{:<40} {:<8} {:<14} {:<24} features\n",
+        "name", "backend", "type", "driver"
+    );
+    for e in entries {
+        let driver = format!("{} {}", e.driver, e.driver_info);
+        let key: Vec<&str> = e
+            .features
+            .iter()
+            .map(String::as_str)
+            .filter(|f| {
+                [
+                    "SHADER_F16",
+                    "TIMESTAMP_QUERY",
+                    "SUBGROUP",
+                    "AVX2",
+                    "FMA",
+                    "AVX512F",
+                ]
+                .contains(f)
+            })
+            .collect();
+        s += &format!(
+            "{:<40} {:<8} {:<14} {:<24} {}\n",
+            e.name,
+            e.backend,
+            e.device_type,
+            trim(&driver, 24),
+            key.join(" ")
+        );
+    }
+    s
+}
+
+fn trim(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// The results as a text table (one line per row).
+pub fn results_table(r: &ProfileReport) -> String {
+    let mut s = format!(
+        "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  note\n",
+        "device",
+        "workload",
+        "prec",
+        "variant",
+        "batch",
+        "shape",
+        "median_ms",
+        "GFLOP/s",
+        "%peak",
+        "cv"
+    );
+    for row in &r.results {
+        let shape = format!("{}x{}x{}", row.m, row.n, row.k);
+        let batch = row
+            .batch
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "-".into());
+        let (med, cv) = row.timing.as_ref().map_or(("-".into(), "-".into()), |t| {
+            (format!("{:.3}", t.median_ms), format!("{:.3}", t.cv))
+        });
+        let num = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.2}"));
+        let note = if !row.supported {
+            format!(
+                "unsupported: {}",
+                row.why_unsupported.as_deref().unwrap_or("")
+            )
+        } else if let Some(e) = &row.error {
+            e.clone()
+        } else if !row.correct {
+            format!("WRONG (rel err {:.1e})", row.rel_error.unwrap_or(f64::NAN))
+        } else if row.chosen {
+            "chosen".into()
+        } else {
+            String::new()
+        };
+        s += &format!(
+            "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
+            trim(&row.device, 24),
+            trim(&row.workload, 14),
+            row.precision,
+            row.variant,
+            batch,
+            shape,
+            med,
+            num(row.gflops),
+            num(row.pct_of_peak),
+            cv
+        );
+    }
+    s
+}
+
+/// Report serialisation helper for callers that want the text without a file.
+pub fn report_json(report: &ProfileReport) -> anyhow::Result<String> {
+    Ok(report.to_json()?)
+}

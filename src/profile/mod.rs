@@ -1,0 +1,238 @@
+//! profile layer: measures inference kernels on every wgpu adapter and on the CPU.
+//!
+//! The entry point is [`run_profile`]; it returns a [`report::ProfileReport`] in the
+//! shape documented in `DESIGN.md`. GPU work takes `&Device, &Queue` so tests can inject
+//! a device; every failure is a typed [`ProfileError`].
+
+pub mod autotune;
+pub mod cli;
+pub mod cpu;
+pub mod cpu_mlp;
+pub mod exec;
+pub mod fingerprint;
+pub mod gpu;
+pub mod kernels;
+pub mod peaks;
+pub mod reference;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod telemetry;
+pub mod texture;
+pub mod timer;
+pub mod workloads;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+pub use report::ProfileReport;
+pub use runner::run_profile;
+
+/// Everything that can go wrong while profiling, each with a one-line message.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No wgpu adapter matched the request.
+    #[error("no GPU adapter found{0}")]
+    NoAdapter(String),
+    /// The adapter lacks a feature the requested work needs.
+    #[error("adapter `{adapter}` lacks feature {feature}")]
+    MissingFeature {
+        /// Adapter name.
+        adapter: String,
+        /// Name of the missing wgpu feature.
+        feature: String,
+    },
+    /// Requesting a logical device from the adapter failed.
+    #[error("could not open a device on `{adapter}`: {reason}")]
+    DeviceRequest {
+        /// Adapter name.
+        adapter: String,
+        /// The driver's message.
+        reason: String,
+    },
+    /// A WGSL shader failed to compile or a pipeline failed validation.
+    #[error("shader `{shader}` failed to compile: {reason}")]
+    ShaderCompile {
+        /// Shader label.
+        shader: String,
+        /// First line of the validation message.
+        reason: String,
+    },
+    /// The device was lost (driver reset, GPU removed).
+    #[error("device lost: {0}")]
+    DeviceLost(String),
+    /// The device ran out of memory.
+    #[error("out of GPU memory while {0}")]
+    OutOfMemory(String),
+    /// A dispatch did not finish within the timeout.
+    #[error("dispatch `{what}` did not finish within {timeout_s:.1} s (hung or far too slow)")]
+    Hung {
+        /// What was running.
+        what: String,
+        /// The timeout in seconds.
+        timeout_s: f64,
+    },
+    /// Any other wgpu validation or internal error.
+    #[error("wgpu error while {context}: {reason}")]
+    Gpu {
+        /// What was being done.
+        context: String,
+        /// The first line of wgpu's message.
+        reason: String,
+    },
+    /// Reading or writing a report or cache file failed.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file concerned.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A request made no sense (unknown model, precision, extension, empty sizes).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+impl ProfileError {
+    /// An I/O error on `path`.
+    pub fn io(path: &std::path::Path, err: impl std::fmt::Display) -> Self {
+        ProfileError::Io {
+            path: path.display().to_string(),
+            reason: first_line(&err.to_string()),
+        }
+    }
+}
+
+/// First non-empty line of a (possibly multi-line) driver or validation message.
+pub fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("(no message)")
+        .to_string()
+}
+
+/// Storage precision of a kernel's inputs and outputs (arithmetic is always f32 or wider).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit float storage and math.
+    F32,
+    /// IEEE half storage, f32 accumulate (`SHADER_F16`).
+    F16,
+    /// bfloat16 storage packed two per u32, f32 math; works on any adapter.
+    Bf16,
+}
+
+impl Precision {
+    /// All precisions, in report order.
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::Bf16];
+
+    /// Lower-case name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    /// Parses `f32`, `f16` or `bf16`.
+    pub fn parse(s: &str) -> Result<Self, ProfileError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(Precision::F32),
+            "f16" | "fp16" => Ok(Precision::F16),
+            "bf16" => Ok(Precision::Bf16),
+            other => Err(ProfileError::Invalid(format!(
+                "unknown precision `{other}` (expected f32, f16 or bf16)"
+            ))),
+        }
+    }
+
+    /// Bytes per stored element.
+    pub fn bytes_per_element(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 | Precision::Bf16 => 2,
+        }
+    }
+
+    /// Largest acceptable relative Frobenius error against the f64 reference.
+    pub fn tolerance(self) -> f64 {
+        match self {
+            Precision::F32 => 1e-5,
+            Precision::F16 | Precision::Bf16 => 1e-2,
+        }
+    }
+}
+
+/// Which device(s) a profile run measures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// Every wgpu adapter plus the native CPU path.
+    All,
+    /// Adapters whose name contains this text (case-insensitive).
+    Adapter(String),
+    /// Only the native CPU path.
+    Cpu,
+}
+
+/// What one profile run measures, and how long it may take.
+#[derive(Clone, Debug)]
+pub struct ProfileOptions {
+    /// Devices to measure.
+    pub device: DeviceChoice,
+    /// MLP preset names (see [`workloads::MlpPreset`]); empty = GEMM only.
+    pub models: Vec<String>,
+    /// Precisions to measure.
+    pub precisions: Vec<Precision>,
+    /// Batch sizes for the MLP sweep.
+    pub batches: Vec<usize>,
+    /// Square GEMM sizes that are autotuned.
+    pub gemm_sizes: Vec<usize>,
+    /// Time budget for one timed measurement (one row).
+    pub budget_per_row: Duration,
+    /// Target coefficient of variation; sampling stops early once reached.
+    pub target_cv: f64,
+    /// Measure roofline peaks (FMA throughput, bandwidth).
+    pub peaks: bool,
+    /// Timeout for a single dispatch before it is called hung.
+    pub dispatch_timeout: Duration,
+    /// Set to true (e.g. from a Ctrl-C handler) to stop early and keep what was measured.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl ProfileOptions {
+    /// A run that finishes in well under a minute on lavapipe.
+    pub fn quick() -> Self {
+        ProfileOptions {
+            device: DeviceChoice::All,
+            models: vec!["small".to_string()],
+            precisions: Precision::ALL.to_vec(),
+            batches: vec![1, 8],
+            gemm_sizes: vec![128],
+            budget_per_row: Duration::from_millis(250),
+            target_cv: 0.02,
+            peaks: true,
+            dispatch_timeout: Duration::from_secs(30),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The full default run: bert-base sweep over batches 1..256.
+    pub fn full() -> Self {
+        ProfileOptions {
+            models: vec!["bert-base".to_string()],
+            batches: (0..9).map(|i| 1usize << i).collect(),
+            gemm_sizes: vec![256],
+            budget_per_row: Duration::from_secs(2),
+            ..ProfileOptions::quick()
+        }
+    }
+
+    /// True once cancellation was requested.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

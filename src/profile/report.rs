@@ -1,0 +1,381 @@
+//! profile layer: the versioned profile report (DESIGN.md shape) and its JSON/RON/CSV files.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::ProfileError;
+pub use super::fingerprint::{fingerprint, utc_now_rfc3339};
+use super::stats::Timing;
+
+/// Report format version; bump when a field changes meaning.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Everything one profile run measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileReport {
+    /// Format version ([`REPORT_VERSION`]).
+    pub version: u32,
+    /// Where and when it was measured.
+    pub fingerprint: Fingerprint,
+    /// Every adapter wgpu found, plus the native CPU entry.
+    pub adapters: Vec<AdapterEntry>,
+    /// One row per (device, workload, precision, variant, shape) measured or refused.
+    pub results: Vec<ResultRow>,
+    /// Cold-start breakdown of the first GPU device measured (null when none was).
+    pub cold_start_ms: Option<ColdStart>,
+    /// Cold-start breakdowns of every GPU device measured, in order.
+    #[serde(default)]
+    pub cold_start_all_ms: Vec<ColdStart>,
+    /// Roofline peaks per device and precision.
+    pub peaks: Vec<Peak>,
+    /// NVML telemetry, or why there is none.
+    pub telemetry: Telemetry,
+    /// True when the run was cancelled and the report holds only what was measured.
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// Machine and build that produced a report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// costscope version.
+    pub app_version: String,
+    /// Operating system and architecture.
+    pub os: String,
+    /// CPU model name from /proc/cpuinfo (or "unknown").
+    pub cpu: String,
+    /// UTC date and time of the run, RFC 3339.
+    pub date: String,
+    /// Logical CPU cores.
+    #[serde(default)]
+    pub cpu_cores: usize,
+}
+
+/// One adapter (or the native CPU) as found at run time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdapterEntry {
+    /// Adapter name, or "cpu" for the native path.
+    pub name: String,
+    /// Backend: vulkan, metal, dx12, gl, or native.
+    pub backend: String,
+    /// cpu, discrete_gpu, integrated_gpu, virtual_gpu or other.
+    pub device_type: String,
+    /// Driver name.
+    pub driver: String,
+    /// Driver version details.
+    #[serde(default)]
+    pub driver_info: String,
+    /// Feature names relevant to profiling (e.g. SHADER_F16, TIMESTAMP_QUERY).
+    pub features: Vec<String>,
+    /// Key limits: name and value.
+    #[serde(default)]
+    pub limits: Vec<(String, u64)>,
+}
+
+/// One measured (or refused) kernel configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Adapter name or "cpu".
+    pub device: String,
+    /// `gemm` or `mlp:<preset>`.
+    pub workload: String,
+    /// f32, f16 or bf16.
+    pub precision: String,
+    /// Kernel variant name.
+    pub variant: String,
+    /// Autotune winner for this device × shape × precision.
+    pub chosen: bool,
+    /// Rows of the output (the batch for MLPs).
+    pub m: usize,
+    /// Columns of the output.
+    pub n: usize,
+    /// Inner dimension.
+    pub k: usize,
+    /// Batch size for MLP workloads.
+    pub batch: Option<usize>,
+    /// False when the device cannot run this precision at all.
+    pub supported: bool,
+    /// Why not, in words.
+    pub why_unsupported: Option<String>,
+    /// Passed the f64 reference check.
+    pub correct: bool,
+    /// Relative Frobenius error against the f64 reference.
+    pub rel_error: Option<f64>,
+    /// Timing statistics; absent when unsupported or incorrect.
+    pub timing: Option<Timing>,
+    /// Achieved GFLOP/s at the median.
+    pub gflops: Option<f64>,
+    /// Achieved GB/s of compulsory traffic at the median.
+    pub gbytes_per_s: Option<f64>,
+    /// Percent of the device's measured FMA peak for this precision.
+    pub pct_of_peak: Option<f64>,
+    /// "tuned", "cached" or null for rows that are not autotuned.
+    #[serde(default)]
+    pub autotune: Option<String>,
+    /// Inference items per second at the median (MLP rows).
+    #[serde(default)]
+    pub items_per_s: Option<f64>,
+    /// Why a supported configuration produced no timing (e.g. its shader failed to compile).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl ResultRow {
+    /// A supported, not yet verified row for `shape` = (m, n, k).
+    pub fn new(
+        device: &str,
+        workload: &str,
+        precision: super::Precision,
+        variant: &str,
+        (m, n, k): (usize, usize, usize),
+    ) -> Self {
+        ResultRow {
+            device: device.to_string(),
+            workload: workload.to_string(),
+            precision: precision.name().to_string(),
+            variant: variant.to_string(),
+            chosen: false,
+            m,
+            n,
+            k,
+            batch: None,
+            supported: true,
+            why_unsupported: None,
+            correct: false,
+            rel_error: None,
+            timing: None,
+            gflops: None,
+            gbytes_per_s: None,
+            pct_of_peak: None,
+            autotune: None,
+            items_per_s: None,
+            error: None,
+        }
+    }
+
+    /// Marks the row unsupported, with the reason in words.
+    pub fn unsupported(mut self, why: impl Into<String>) -> Self {
+        self.supported = false;
+        self.why_unsupported = Some(why.into());
+        self
+    }
+
+    /// Stores the timing and derives GFLOP/s and GB/s for a GEMM of this row's shape.
+    pub fn set_timing(&mut self, timing: Timing, precision: super::Precision) {
+        let (m, n, k) = (self.m as f64, self.n as f64, self.k as f64);
+        let flops = 2.0 * m * n * k;
+        let bytes = (m * k + k * n + m * n) * precision.bytes_per_element() as f64;
+        self.set_timing_with(timing, flops, bytes);
+    }
+
+    /// Stores the timing and derives rates from the work done per run.
+    pub fn set_timing_with(&mut self, timing: Timing, flops: f64, bytes: f64) {
+        let s = timing.median_ms / 1e3;
+        if s > 0.0 {
+            self.gflops = Some(flops / s / 1e9);
+            self.gbytes_per_s = Some(bytes / s / 1e9);
+        }
+        self.timing = Some(timing);
+    }
+}
+
+/// Cold start of one GPU device, broken down (all milliseconds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColdStart {
+    /// Adapter name.
+    pub device: String,
+    /// Creating the wgpu instance.
+    pub instance: f64,
+    /// Enumerating and picking the adapter.
+    pub adapter: f64,
+    /// Requesting the logical device.
+    pub device_create: f64,
+    /// Creating the shader module (WGSL parse + validation).
+    pub shader_module: f64,
+    /// Creating the compute pipeline.
+    pub pipeline: f64,
+    /// First dispatch, submit to completion (includes any driver compile).
+    pub first_dispatch: f64,
+    /// Uploading the weights.
+    pub weight_upload: f64,
+    /// Reading the first result back to the host.
+    pub first_result: f64,
+    /// warm, cold or unknown (inferred from first vs steady dispatch, or the Mesa env).
+    pub shader_cache: String,
+    /// Weight upload rate.
+    #[serde(default)]
+    pub weight_upload_gbytes_per_s: Option<f64>,
+}
+
+/// Roofline peaks of one device at one precision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Peak {
+    /// Adapter name or "cpu".
+    pub device: String,
+    /// Precision of the FMA chains.
+    pub precision: String,
+    /// Best measured FMA throughput (scalar or vec4 chains).
+    pub fma_gflops: f64,
+    /// Measured memory bandwidth (read + write).
+    pub bandwidth_gbytes_per_s: Option<f64>,
+    /// Scalar-chain throughput.
+    #[serde(default)]
+    pub scalar_gflops: Option<f64>,
+    /// vec4-chain throughput.
+    #[serde(default)]
+    pub vec4_gflops: Option<f64>,
+}
+
+/// One NVML sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TelemetrySample {
+    /// Seconds since sampling started.
+    pub t_s: f64,
+    /// Board power draw.
+    pub power_w: Option<f64>,
+    /// Total energy counter since driver load.
+    pub energy_mj: Option<u64>,
+    /// GPU utilisation percent.
+    pub util_pct: Option<u32>,
+    /// Used device memory.
+    pub memory_used_mib: Option<u64>,
+    /// SM clock.
+    pub sm_clock_mhz: Option<u32>,
+    /// Temperature.
+    pub temperature_c: Option<u32>,
+    /// Active throttle reasons, as text.
+    pub throttle_reasons: Option<String>,
+}
+
+/// NVML telemetry for a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Telemetry {
+    /// NVML could be loaded and queried.
+    pub available: bool,
+    /// The loader's own message when not available.
+    pub why_unavailable: Option<String>,
+    /// Samples taken while kernels ran.
+    pub samples: Vec<TelemetrySample>,
+    /// Energy per inference item, when measurable.
+    pub energy_j_per_item: Option<f64>,
+}
+
+/// File format of a report, chosen by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// `.json`
+    Json,
+    /// `.ron`
+    Ron,
+    /// `.csv` (results table only)
+    Csv,
+}
+
+impl ReportFormat {
+    /// Picks the format from `path`'s extension.
+    pub fn from_path(path: &Path) -> Result<Self, ProfileError> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
+            Some(e) if e == "json" => Ok(ReportFormat::Json),
+            Some(e) if e == "ron" => Ok(ReportFormat::Ron),
+            Some(e) if e == "csv" => Ok(ReportFormat::Csv),
+            _ => Err(ProfileError::Invalid(format!(
+                "{}: output extension must be .json, .ron or .csv",
+                path.display()
+            ))),
+        }
+    }
+}
+
+impl ProfileReport {
+    /// Serialises to pretty JSON.
+    pub fn to_json(&self) -> Result<String, ProfileError> {
+        serde_json::to_string_pretty(self).map_err(|e| ProfileError::Invalid(e.to_string()))
+    }
+
+    /// Serialises to pretty RON.
+    pub fn to_ron(&self) -> Result<String, ProfileError> {
+        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+            .map_err(|e| ProfileError::Invalid(e.to_string()))
+    }
+
+    /// The results as CSV, one row per result, header first.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "device,workload,precision,variant,chosen,m,n,k,batch,supported,correct,rel_error,\
+             method,median_ms,p5_ms,p95_ms,p99_ms,min_ms,max_ms,cv,stable,samples,gflops,\
+             gbytes_per_s,pct_of_peak,why_unsupported\n",
+        );
+        let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+        for r in &self.results {
+            let t = r.timing.as_ref();
+            let cells = [
+                csv_cell(&r.device),
+                csv_cell(&r.workload),
+                r.precision.clone(),
+                csv_cell(&r.variant),
+                r.chosen.to_string(),
+                r.m.to_string(),
+                r.n.to_string(),
+                r.k.to_string(),
+                r.batch.map(|b| b.to_string()).unwrap_or_default(),
+                r.supported.to_string(),
+                r.correct.to_string(),
+                r.rel_error.map(|e| format!("{e:.3e}")).unwrap_or_default(),
+                t.map(|t| t.method.clone()).unwrap_or_default(),
+                opt(t.map(|t| t.median_ms)),
+                opt(t.map(|t| t.p5_ms)),
+                opt(t.map(|t| t.p95_ms)),
+                opt(t.map(|t| t.p99_ms)),
+                opt(t.map(|t| t.min_ms)),
+                opt(t.map(|t| t.max_ms)),
+                opt(t.map(|t| t.cv)),
+                t.map(|t| t.stable.to_string()).unwrap_or_default(),
+                t.map(|t| t.samples.to_string()).unwrap_or_default(),
+                opt(r.gflops),
+                opt(r.gbytes_per_s),
+                opt(r.pct_of_peak),
+                csv_cell(r.why_unsupported.as_deref().unwrap_or("")),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Writes the report to `path` in the format its extension names.
+    pub fn write(&self, path: &Path) -> Result<(), ProfileError> {
+        let text = match ReportFormat::from_path(path)? {
+            ReportFormat::Json => self.to_json()?,
+            ReportFormat::Ron => self.to_ron()?,
+            ReportFormat::Csv => self.to_csv(),
+        };
+        std::fs::write(path, text).map_err(|e| ProfileError::io(path, e))
+    }
+
+    /// Reads a JSON or RON report (CSV holds only the results and cannot be read back).
+    pub fn read(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::io(path, e))?;
+        match ReportFormat::from_path(path)? {
+            ReportFormat::Json => {
+                serde_json::from_str(&text).map_err(|e| ProfileError::io(path, e))
+            }
+            ReportFormat::Ron => ron::from_str(&text).map_err(|e| ProfileError::io(path, e)),
+            ReportFormat::Csv => Err(ProfileError::Invalid(
+                "a CSV report holds only the results table and cannot be read back".into(),
+            )),
+        }
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

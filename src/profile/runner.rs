@@ -1,0 +1,342 @@
+//! profile layer: orchestration — adapters, cold start, peaks, autotuned GEMMs, MLP
+//! sweeps, the CPU path and telemetry, assembled into one [`ProfileReport`].
+
+use std::time::{Duration, Instant};
+
+use super::autotune::{TuneCache, cache_dir, tune_gemm};
+use super::exec::{Operands, Timer};
+use super::gpu::{self, GpuContext, ms};
+use super::kernels::{GemmKernel, GemmLayout, Variant};
+use super::reference::{Epilogue, Rng};
+use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
+use super::stats::SamplePlan;
+use super::workloads::{MlpModel, MlpPreset, sweep};
+use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
+
+/// Runs the profile described by `opts`, reporting progress lines to `progress`.
+/// Cancellation (`opts.cancel`) stops between rows and returns what was measured.
+pub fn run_profile(
+    opts: &ProfileOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ProfileReport, ProfileError> {
+    if opts.precisions.is_empty() {
+        return Err(ProfileError::Invalid("no precision requested".into()));
+    }
+    if opts.batches.contains(&0) {
+        return Err(ProfileError::Invalid(
+            "batch sizes must be at least 1".into(),
+        ));
+    }
+    let presets = opts
+        .models
+        .iter()
+        .map(|m| MlpPreset::by_name(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sampler = telemetry::Sampler::start(Duration::from_millis(100));
+    let t_inst = Instant::now();
+    let instance = gpu::instance();
+    let instance_ms = ms(t_inst.elapsed());
+    let t_adapt = Instant::now();
+    let all = gpu::adapters(&instance);
+    let adapter_ms = ms(t_adapt.elapsed());
+    let mut report = ProfileReport {
+        version: REPORT_VERSION,
+        fingerprint: fingerprint(),
+        adapters: all.iter().map(gpu::adapter_entry).collect(),
+        results: Vec::new(),
+        cold_start_ms: None,
+        cold_start_all_ms: Vec::new(),
+        peaks: Vec::new(),
+        telemetry: telemetry::unavailable("not sampled".into()),
+        cancelled: false,
+    };
+    report.adapters.push(gpu::cpu_entry());
+    let chosen = match &opts.device {
+        DeviceChoice::Cpu => Vec::new(),
+        DeviceChoice::All => gpu::dedupe(all),
+        DeviceChoice::Adapter(n) => gpu::select(all, Some(n))?,
+    };
+    let plan = SamplePlan::new(opts.budget_per_row, opts.target_cv);
+    let cache_path = cache_dir();
+    let mut cache = cache_path
+        .as_deref()
+        .map(TuneCache::load)
+        .unwrap_or_default();
+    let mut items = 0u64;
+    for adapter in chosen {
+        if opts.cancelled() {
+            break;
+        }
+        let ctx = gpu::open(adapter)?;
+        progress(&format!("{}: cold start", ctx.name));
+        let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
+        report.cold_start_ms.get_or_insert_with(|| cold.clone());
+        report.cold_start_all_ms.push(cold);
+        let timer = Timer::new(&ctx, opts.dispatch_timeout);
+        if opts.peaks {
+            progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
+            report.peaks.extend(super::peaks::measure_peaks(
+                &ctx,
+                &timer,
+                &plan,
+                &opts.precisions,
+            )?);
+        }
+        items += profile_device(
+            &ctx,
+            &timer,
+            &plan,
+            opts,
+            &presets,
+            &mut cache,
+            &mut report,
+            progress,
+        )?;
+    }
+    if let Some(dir) = &cache_path {
+        cache.save(dir)?;
+    }
+    let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
+    if want_cpu && !opts.cancelled() {
+        profile_cpu(opts, &plan, &presets, &mut report, progress)?;
+    }
+    fill_pct_of_peak(&mut report.results, &report.peaks);
+    report.telemetry = sampler.stop(items);
+    report.cancelled = opts.cancelled();
+    Ok(report)
+}
+
+/// GEMM autotuning and MLP sweeps on one device; returns inference items run.
+#[allow(clippy::too_many_arguments)]
+fn profile_device(
+    ctx: &GpuContext,
+    timer: &Timer,
+    plan: &SamplePlan,
+    opts: &ProfileOptions,
+    presets: &[MlpPreset],
+    cache: &mut TuneCache,
+    report: &mut ProfileReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<u64, ProfileError> {
+    let layout = GemmLayout::new(&ctx.device);
+    let mut items = 0u64;
+    for &p in &opts.precisions {
+        if p == Precision::F16 && !ctx.has_f16 {
+            let why = format!("adapter `{}` does not offer SHADER_F16", ctx.name);
+            let first_batch = opts.batches.first().copied().unwrap_or(1);
+            for &s in &opts.gemm_sizes {
+                report
+                    .results
+                    .push(ResultRow::new(&ctx.name, "gemm", p, "-", (s, s, s)).unsupported(&why));
+            }
+            for pre in presets {
+                let shape = (first_batch, pre.d_model, pre.d_model);
+                report.results.push(
+                    ResultRow::new(&ctx.name, &pre.workload(), p, "-", shape).unsupported(&why),
+                );
+            }
+            continue;
+        }
+        for &s in &opts.gemm_sizes {
+            if opts.cancelled() {
+                return Ok(items);
+            }
+            progress(&format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()));
+            let tuned = tune_gemm(ctx, &layout, timer, plan, p, (s, s, s), cache)?;
+            report.results.extend(tuned.rows);
+        }
+        // Fused MLP chains run on buffer kernels (the texture variant reads textures); the
+        // sweep verifies each on the whole model and picks the fastest per batch.
+        let mut kernels = Vec::new();
+        for v in Variant::for_precision(p) {
+            if v == Variant::Texture {
+                continue;
+            }
+            match GemmKernel::new(ctx, &layout, v, p) {
+                Ok(k) => kernels.push(k),
+                Err(ProfileError::ShaderCompile { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for &pre in presets {
+            if opts.cancelled() {
+                return Ok(items);
+            }
+            progress(&format!(
+                "{}: {} {} over batches {:?}",
+                ctx.name,
+                pre.workload(),
+                p.name(),
+                opts.batches
+            ));
+            let model = MlpModel::upload(ctx, pre, p)?;
+            let rows = sweep(
+                ctx,
+                &layout,
+                timer,
+                plan,
+                &model,
+                &kernels,
+                &opts.batches,
+                &|| opts.cancelled(),
+            )?;
+            items += rows
+                .iter()
+                .filter_map(|r| Some(r.timing.as_ref()?.samples as u64 * r.batch? as u64))
+                .sum::<u64>();
+            report.results.extend(rows);
+        }
+    }
+    Ok(items)
+}
+
+/// Cold start on an opened device: module, pipeline, weight upload, first dispatch and
+/// first result, with the shader-cache state inferred from first vs steady dispatch.
+fn cold_start(
+    ctx: &GpuContext,
+    opts: &ProfileOptions,
+    instance_ms: f64,
+    adapter_ms: f64,
+    model: Option<&MlpPreset>,
+) -> Result<ColdStart, ProfileError> {
+    let layout = GemmLayout::new(&ctx.device);
+    let kernel = GemmKernel::new(ctx, &layout, Variant::Reg { tm: 4, tn: 4 }, Precision::F32)?;
+    let n = 256;
+    let elems = model.map_or(2 * n * n, |m| m.weight_elements());
+    let t_up = Instant::now();
+    let weights = super::exec::storage_buffer(&ctx.device, "cold-weights", &vec![0u8; elems * 4]);
+    gpu::wait_all(&ctx.device, opts.dispatch_timeout, "uploading weights")?;
+    let upload_ms = ms(t_up.elapsed());
+    drop(weights);
+    let mut rng = Rng::from_time();
+    let (a, b) = (rng.vec(n * n, 1.0), rng.vec(n * n, 1.0));
+    let ops = Operands::upload(
+        ctx,
+        &layout,
+        Precision::F32,
+        (n, n, n),
+        Epilogue::None,
+        [&a, &b, &[0.0]],
+    )?;
+    let timer = Timer::new(ctx, opts.dispatch_timeout);
+    let first = timer
+        .run(ctx, &[(&kernel, &ops)], "first dispatch")?
+        .wall_ms;
+    let t_read = Instant::now();
+    ops.read_c(ctx, opts.dispatch_timeout)?;
+    let first_result = ms(t_read.elapsed());
+    let steady = timer
+        .run(ctx, &[(&kernel, &ops)], "second dispatch")?
+        .wall_ms;
+    // Mesa's cache disabled means every compile is cold; otherwise a first dispatch far
+    // slower than the second means the driver compiled the shader (cache miss).
+    let cache_disabled =
+        std::env::var_os("MESA_SHADER_CACHE_DISABLE").is_some_and(|v| v == "true" || v == "1");
+    let shader_cache = if cache_disabled || first > 2.0 * steady + 20.0 {
+        "cold"
+    } else {
+        "warm"
+    };
+    Ok(ColdStart {
+        device: ctx.name.clone(),
+        instance: instance_ms,
+        adapter: adapter_ms,
+        device_create: ctx.device_create_ms,
+        shader_module: kernel.shader_module_ms,
+        pipeline: kernel.pipeline_ms,
+        first_dispatch: first,
+        weight_upload: upload_ms,
+        first_result,
+        shader_cache: shader_cache.into(),
+        weight_upload_gbytes_per_s: (upload_ms > 0.0)
+            .then(|| (elems * 4) as f64 / (upload_ms * 1e6)),
+    })
+}
+
+/// The CPU path: FMA peak, then GEMM per precision and size with the `gemm` crate.
+fn profile_cpu(
+    opts: &ProfileOptions,
+    plan: &SamplePlan,
+    presets: &[MlpPreset],
+    report: &mut ProfileReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), ProfileError> {
+    progress("cpu: FMA peak");
+    let fma = cpu::fma_peak_gflops(20_000_000);
+    let bandwidth = if opts.peaks {
+        Some(super::cpu_mlp::bandwidth_gbytes_per_s(plan)?)
+    } else {
+        None
+    };
+    for &p in &opts.precisions {
+        if opts.peaks && cpu::why_unsupported(p).is_none() {
+            report.peaks.push(Peak {
+                device: "cpu".into(),
+                precision: p.name().into(),
+                fma_gflops: fma,
+                bandwidth_gbytes_per_s: bandwidth,
+                scalar_gflops: None,
+                vec4_gflops: None,
+            });
+        }
+        for &s in &opts.gemm_sizes {
+            if opts.cancelled() {
+                return Ok(());
+            }
+            let mut row = ResultRow::new("cpu", "gemm", p, "gemm-crate", (s, s, s));
+            if let Some(why) = cpu::why_unsupported(p) {
+                report.results.push(row.unsupported(why));
+                continue;
+            }
+            progress(&format!("cpu: {} GEMM {s}³", p.name()));
+            let (err, timing) = cpu::profile_gemm(p, (s, s, s), plan)?;
+            row.rel_error = Some(err);
+            row.correct = timing.is_some();
+            row.chosen = row.correct;
+            if let Some(t) = timing {
+                row.set_timing(t, p);
+            }
+            report.results.push(row);
+        }
+        for &pre in presets {
+            if opts.cancelled() {
+                return Ok(());
+            }
+            if let Some(why) = cpu::why_unsupported(p) {
+                let first_batch = opts.batches.first().copied().unwrap_or(1);
+                let row = ResultRow::new(
+                    "cpu",
+                    &pre.workload(),
+                    p,
+                    "gemm-crate+epilogue",
+                    (first_batch, pre.d_model, pre.d_model),
+                );
+                report.results.push(row.unsupported(why));
+                continue;
+            }
+            progress(&format!(
+                "cpu: {} {} over batches {:?}",
+                pre.workload(),
+                p.name(),
+                opts.batches
+            ));
+            let rows = super::cpu_mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
+            report.results.extend(rows);
+        }
+    }
+    Ok(())
+}
+
+/// Sets `pct_of_peak` on every timed row from the matching device × precision peak.
+pub fn fill_pct_of_peak(rows: &mut [ResultRow], peaks: &[Peak]) {
+    for r in rows {
+        let peak = peaks
+            .iter()
+            .find(|p| p.device == r.device && p.precision == r.precision);
+        if let (Some(g), Some(p)) = (r.gflops, peak)
+            && p.fma_gflops > 0.0
+        {
+            r.pct_of_peak = Some(100.0 * g / p.fma_gflops);
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! profile layer: MLP inference presets (fused GEMM + bias + GELU layers) on the GPU,
+//! verified against an f64 reference and swept over batch sizes.
+
+use std::time::Instant;
+
+use eframe::egui_wgpu::wgpu;
+
+use super::exec::{Operands, Timer, encode, storage_buffer};
+use super::gpu::{self, GpuContext, ms};
+use super::kernels::{GemmKernel, GemmLayout};
+use super::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
+use super::report::ResultRow;
+use super::stats::SamplePlan;
+use super::{Precision, ProfileError};
+
+/// An MLP preset: `layers` × (d_model → d_hidden with GELU, d_hidden → d_model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MlpPreset {
+    /// Preset name (`bert-base`, `distilled`, `small`).
+    pub name: &'static str,
+    /// Model width.
+    pub d_model: usize,
+    /// FFN hidden width.
+    pub d_hidden: usize,
+    /// Number of FFN layers.
+    pub layers: usize,
+}
+
+/// All presets.
+pub const PRESETS: [MlpPreset; 3] = [
+    MlpPreset {
+        name: "bert-base",
+        d_model: 768,
+        d_hidden: 3072,
+        layers: 12,
+    },
+    MlpPreset {
+        name: "distilled",
+        d_model: 768,
+        d_hidden: 3072,
+        layers: 6,
+    },
+    MlpPreset {
+        name: "small",
+        d_model: 256,
+        d_hidden: 1024,
+        layers: 2,
+    },
+];
+
+impl MlpPreset {
+    /// Looks a preset up by name.
+    pub fn by_name(name: &str) -> Result<Self, ProfileError> {
+        PRESETS.into_iter().find(|p| p.name == name).ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+            ProfileError::Invalid(format!(
+                "unknown model `{name}` (known: {})",
+                names.join(", ")
+            ))
+        })
+    }
+
+    /// FLOPs for one item (one row of the batch) through every layer.
+    pub fn flops_per_item(&self) -> f64 {
+        4.0 * (self.d_model * self.d_hidden * self.layers) as f64
+    }
+
+    /// Weight and bias elements in the whole model.
+    pub fn weight_elements(&self) -> usize {
+        self.layers * (2 * self.d_model * self.d_hidden + self.d_model + self.d_hidden)
+    }
+
+    /// Workload name in reports, `mlp:<name>`.
+    pub fn workload(&self) -> String {
+        format!("mlp:{}", self.name)
+    }
+}
+
+/// Host copy of one layer's weights (already rounded to the storage precision).
+pub struct HostLayer {
+    /// Up-projection, d_model × d_hidden, row-major.
+    pub w1: Vec<f32>,
+    /// Up-projection bias.
+    pub b1: Vec<f32>,
+    /// Down-projection, d_hidden × d_model, row-major.
+    pub w2: Vec<f32>,
+    /// Down-projection bias.
+    pub b2: Vec<f32>,
+}
+
+/// Random weights for every layer of `preset`, scaled to keep activations O(1) and
+/// rounded to `precision`.
+pub fn random_weights(preset: MlpPreset, precision: Precision) -> Vec<HostLayer> {
+    let (d, h) = (preset.d_model, preset.d_hidden);
+    let mut rng = Rng::from_time();
+    (0..preset.layers)
+        .map(|_| HostLayer {
+            w1: quantize_all(precision, &rng.vec(d * h, 1.7 / (d as f32).sqrt())),
+            b1: quantize_all(precision, &rng.vec(h, 0.1)),
+            w2: quantize_all(precision, &rng.vec(h * d, 1.7 / (h as f32).sqrt())),
+            b2: quantize_all(precision, &rng.vec(d, 0.1)),
+        })
+        .collect()
+}
+
+/// f64 reference forward pass of `batch` rows, rounding each stored activation to
+/// `precision` as the kernels do.
+pub fn reference_forward(
+    layers: &[HostLayer],
+    preset: MlpPreset,
+    precision: Precision,
+    input: &[f32],
+    batch: usize,
+) -> Vec<f64> {
+    let (d, h, p) = (preset.d_model, preset.d_hidden, precision);
+    let mut x = input.to_vec();
+    let mut out = Vec::new();
+    for l in layers {
+        let hid = gemm_f64(&x, &l.w1, &l.b1, (batch, h, d), Epilogue::BiasGelu);
+        let hid: Vec<f32> = hid.iter().map(|&v| quantize(p, v as f32)).collect();
+        out = gemm_f64(&hid, &l.w2, &l.b2, (batch, d, h), Epilogue::Bias);
+        x = out.iter().map(|&v| quantize(p, v as f32)).collect();
+    }
+    out
+}
+
+/// An MLP's weights resident on a device.
+pub struct MlpModel {
+    /// The preset.
+    pub preset: MlpPreset,
+    /// Storage precision.
+    pub precision: Precision,
+    host: Vec<HostLayer>,
+    device_layers: Vec<[wgpu::Buffer; 4]>,
+    /// Milliseconds to upload all weights (until the queue finished).
+    pub upload_ms: f64,
+    /// Bytes uploaded.
+    pub upload_bytes: u64,
+}
+
+impl MlpModel {
+    /// Random weights (scaled to keep activations O(1)) uploaded to `ctx`.
+    pub fn upload(
+        ctx: &GpuContext,
+        preset: MlpPreset,
+        precision: Precision,
+    ) -> Result<Self, ProfileError> {
+        let (d, h) = (preset.d_model, preset.d_hidden);
+        let host = random_weights(preset, precision);
+        let encoded: Vec<[Vec<u8>; 4]> = host
+            .iter()
+            .map(|l| {
+                [
+                    encode(precision, &l.w1, d, h),
+                    encode(precision, &l.b1, 1, h),
+                    encode(precision, &l.w2, h, d),
+                    encode(precision, &l.b2, 1, d),
+                ]
+            })
+            .collect();
+        let upload_bytes = encoded.iter().flatten().map(|b| b.len() as u64).sum();
+        let t0 = Instant::now();
+        let device_layers = gpu::scoped(&ctx.device, "uploading weights", || {
+            encoded
+                .iter()
+                .map(|bufs| {
+                    bufs.clone()
+                        .map(|b| storage_buffer(&ctx.device, "weights", &b))
+                })
+                .collect::<Vec<_>>()
+        })?;
+        gpu::wait_all(
+            &ctx.device,
+            std::time::Duration::from_secs(120),
+            "uploading weights",
+        )?;
+        Ok(MlpModel {
+            preset,
+            precision,
+            host,
+            device_layers,
+            upload_ms: ms(t0.elapsed()),
+            upload_bytes,
+        })
+    }
+
+    /// Binds a forward pass for `batch` rows (fresh random input) to `layout`.
+    pub fn bind(&self, ctx: &GpuContext, layout: &GemmLayout, batch: usize) -> MlpBatch {
+        let (d, h, p) = (self.preset.d_model, self.preset.d_hidden, self.precision);
+        let input = quantize_all(p, &Rng::from_time().vec(batch * d, 1.0));
+        // The input is never overwritten, so a bound pass can be re-run: layer 0 reads it,
+        // later layers ping-pong between two activation buffers.
+        let x_in = storage_buffer(&ctx.device, "input", &encode(p, &input, batch, d));
+        let x0 = storage_buffer(
+            &ctx.device,
+            "act0",
+            &encode(p, &vec![0.0; batch * d], batch, d),
+        );
+        let x1 = storage_buffer(
+            &ctx.device,
+            "act1",
+            &encode(p, &vec![0.0; batch * d], batch, d),
+        );
+        let hid = storage_buffer(
+            &ctx.device,
+            "hidden",
+            &encode(p, &vec![0.0; batch * h], batch, h),
+        );
+        let mut ops = Vec::new();
+        for (l, [w1, b1, w2, b2]) in self.device_layers.iter().enumerate() {
+            let (src, dst) = match l {
+                0 => (&x_in, &x0),
+                _ if l % 2 == 1 => (&x0, &x1),
+                _ => (&x1, &x0),
+            };
+            ops.push(Operands::bind(
+                &ctx.device,
+                layout,
+                p,
+                (batch, h, d),
+                Epilogue::BiasGelu,
+                [src, w1, b1],
+                &hid,
+            ));
+            ops.push(Operands::bind(
+                &ctx.device,
+                layout,
+                p,
+                (batch, d, h),
+                Epilogue::Bias,
+                [&hid, w2, b2],
+                dst,
+            ));
+        }
+        MlpBatch { batch, input, ops }
+    }
+
+    /// f64 reference of the forward pass (see [`reference_forward`]).
+    pub fn reference(&self, input: &[f32], batch: usize) -> Vec<f64> {
+        reference_forward(&self.host, self.preset, self.precision, input, batch)
+    }
+}
+
+/// A forward pass bound for one batch size.
+pub struct MlpBatch {
+    /// Rows in the batch.
+    pub batch: usize,
+    input: Vec<f32>,
+    ops: Vec<Operands>,
+}
+
+impl MlpBatch {
+    /// Runs the forward pass once with `kernel` for every layer.
+    pub fn run(
+        &self,
+        ctx: &GpuContext,
+        timer: &Timer,
+        kernel: &GemmKernel,
+    ) -> Result<f64, ProfileError> {
+        let work: Vec<(&GemmKernel, &Operands)> = self.ops.iter().map(|o| (kernel, o)).collect();
+        let t = timer.run(ctx, &work, "MLP forward pass")?;
+        Ok(t.gpu_ms.unwrap_or(t.wall_ms))
+    }
+
+    /// Runs once with `kernel` and returns the relative error of the output against the
+    /// precomputed reference `want`.
+    pub fn error_against(
+        &self,
+        ctx: &GpuContext,
+        timer: &Timer,
+        kernel: &GemmKernel,
+        want: &[f64],
+    ) -> Result<f64, ProfileError> {
+        self.run(ctx, timer, kernel)?;
+        let last = self
+            .ops
+            .last()
+            .ok_or_else(|| ProfileError::Invalid("model without layers".into()))?;
+        Ok(rel_frobenius(&last.read_c(ctx, timer.timeout)?, want))
+    }
+
+    /// Runs once and returns the relative error of the output against `model.reference`.
+    pub fn verify(
+        &self,
+        ctx: &GpuContext,
+        timer: &Timer,
+        kernel: &GemmKernel,
+        model: &MlpModel,
+    ) -> Result<f64, ProfileError> {
+        self.run(ctx, timer, kernel)?;
+        let last = self
+            .ops
+            .last()
+            .ok_or_else(|| ProfileError::Invalid("model without layers".into()))?;
+        let got = last.read_c(ctx, timer.timeout)?;
+        Ok(rel_frobenius(
+            &got,
+            &model.reference(&self.input, self.batch),
+        ))
+    }
+}
+
+/// Sweeps `batches` for `model`. Every candidate kernel is first verified on the whole
+/// forward pass at the smallest batch (a wrong one gets a row with `correct: false` and
+/// is never timed). At each batch the correct candidates are timed quickly (skipping any
+/// whose time scaled from the previous batch is over 3× the best estimate); the fastest
+/// is then measured in full and marked `chosen`; the quick rows of the others are kept
+/// (best of two runs, reported as one sample) so the report shows what the choice gained.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep(
+    ctx: &GpuContext,
+    layout: &GemmLayout,
+    timer: &Timer,
+    plan: &SamplePlan,
+    model: &MlpModel,
+    kernels: &[GemmKernel],
+    batches: &[usize],
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<ResultRow>, ProfileError> {
+    let pre = model.preset;
+    let check_batch = batches.iter().copied().min().unwrap_or(1);
+    let check = model.bind(ctx, layout, check_batch);
+    let want = model.reference(&check.input, check_batch);
+    let mut rows = Vec::new();
+    let mut candidates = Vec::new();
+    for kernel in kernels {
+        let err = check.error_against(ctx, timer, kernel, &want)?;
+        if err <= model.precision.tolerance() {
+            candidates.push((kernel, err, None::<(usize, f64)>));
+        } else {
+            let mut row = mlp_row(ctx, model, kernel, check_batch);
+            row.rel_error = Some(err);
+            rows.push(row);
+        }
+    }
+    let method = if timer.has_timestamps() {
+        "timestamp"
+    } else {
+        "wall"
+    };
+    for &b in batches {
+        if cancelled() {
+            break;
+        }
+        let bound = model.bind(ctx, layout, b);
+        let estimate = |last: Option<(usize, f64)>| last.map(|(lb, ms)| ms * b as f64 / lb as f64);
+        let best_estimate = candidates
+            .iter()
+            .filter_map(|c| estimate(c.2))
+            .fold(f64::INFINITY, f64::min);
+        let mut singles = Vec::new();
+        for (i, (kernel, _, last)) in candidates.iter().enumerate() {
+            if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate) {
+                continue;
+            }
+            // Warm-up, then the better of two runs (the machine may be shared).
+            bound.run(ctx, timer, kernel)?;
+            let ms = bound
+                .run(ctx, timer, kernel)?
+                .min(bound.run(ctx, timer, kernel)?);
+            singles.push((i, ms));
+        }
+        for &(i, ms) in &singles {
+            candidates[i].2 = Some((b, ms));
+        }
+        let Some(&(win, _)) = singles.iter().min_by(|x, y| x.1.total_cmp(&y.1)) else {
+            continue;
+        };
+        for &(i, ms) in &singles {
+            let (kernel, err, _) = candidates[i];
+            let mut row = mlp_row(ctx, model, kernel, b);
+            row.rel_error = Some(err);
+            row.correct = true;
+            let t = if i == win {
+                row.chosen = true;
+                super::stats::measure(method, plan, || bound.run(ctx, timer, kernel))?
+            } else {
+                super::stats::summarize(method, &[ms], plan.target_cv)
+            };
+            let bytes = (model.upload_bytes
+                + 2 * (b * pre.d_model * model.precision.bytes_per_element()) as u64)
+                as f64;
+            if t.median_ms > 0.0 {
+                row.items_per_s = Some(b as f64 / (t.median_ms / 1e3));
+            }
+            row.set_timing_with(t, pre.flops_per_item() * b as f64, bytes);
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn mlp_row(ctx: &GpuContext, model: &MlpModel, kernel: &GemmKernel, batch: usize) -> ResultRow {
+    let pre = model.preset;
+    let variant = format!("fused-{}", kernel.variant.name());
+    let mut row = ResultRow::new(
+        &ctx.name,
+        &pre.workload(),
+        model.precision,
+        &variant,
+        (batch, pre.d_model, pre.d_model),
+    );
+    row.batch = Some(batch);
+    row
+}

@@ -1,0 +1,92 @@
+//! profile layer tests: GPU timestamps and the wall clock agree on a long kernel.
+//!
+//! The wall clock covers submit + poll, so it is never shorter than the GPU time by more
+//! than timer noise and exceeds it only by submission overhead; on a kernel of ≥ 20 ms we
+//! accept timestamp/wall within [0.5, 1.05] — generous, because lavapipe shares the two
+//! CPU cores with the test harness.
+
+mod profile_common;
+
+use std::time::Duration;
+
+use costscope::profile::exec::{Operands, Timer};
+use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
+use costscope::profile::reference::{Epilogue, Rng};
+use costscope::profile::{Precision, ProfileError};
+
+#[test]
+fn timestamps_agree_with_wall_clock_on_a_long_kernel() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    if !ctx.has_timestamps {
+        eprintln!(
+            "adapter `{}` has no TIMESTAMP_QUERY; only wall-clock timing applies",
+            ctx.name
+        );
+        return;
+    }
+    let layout = GemmLayout::new(&ctx.device);
+    let kernel = GemmKernel::new(&ctx, &layout, Variant::Naive, Precision::F32).expect("compiles");
+    let n = 192;
+    let mut rng = Rng::new(7);
+    let (a, b) = (rng.vec(n * n, 1.0), rng.vec(n * n, 1.0));
+    let ops = Operands::upload(
+        &ctx,
+        &layout,
+        Precision::F32,
+        (n, n, n),
+        Epilogue::None,
+        [&a, &b, &[0.0]],
+    )
+    .expect("upload");
+    let timer = Timer::new(&ctx, Duration::from_secs(60));
+    timer
+        .run(&ctx, &[(&kernel, &ops)], "warm-up")
+        .expect("warm-up");
+    let mut ratios = Vec::new();
+    for _ in 0..5 {
+        let t = timer.run(&ctx, &[(&kernel, &ops)], "timed").expect("runs");
+        let gpu = t.gpu_ms.expect("timestamps");
+        assert!(gpu > 0.0 && t.wall_ms > 0.0);
+        ratios.push(gpu / t.wall_ms);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    eprintln!("timestamp/wall ratios {ratios:?}");
+    assert!(
+        (0.5..=1.05).contains(&median),
+        "timestamp/wall median ratio {median}"
+    );
+}
+
+#[test]
+fn a_dispatch_that_outlives_its_timeout_is_a_typed_hung_error() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    let layout = GemmLayout::new(&ctx.device);
+    let kernel = GemmKernel::new(&ctx, &layout, Variant::Naive, Precision::F32).expect("compiles");
+    let n = 256;
+    let mut rng = Rng::new(3);
+    let (a, b) = (rng.vec(n * n, 1.0), rng.vec(n * n, 1.0));
+    let ops = Operands::upload(
+        &ctx,
+        &layout,
+        Precision::F32,
+        (n, n, n),
+        Epilogue::None,
+        [&a, &b, &[0.0]],
+    )
+    .expect("upload");
+    // Warm up with a generous timeout so the driver compile is not what times out.
+    Timer::new(&ctx, Duration::from_secs(60))
+        .run(&ctx, &[(&kernel, &ops)], "warm-up")
+        .expect("warm-up");
+    let impatient = Timer::new(&ctx, Duration::from_micros(50));
+    let err = impatient
+        .run(&ctx, &[(&kernel, &ops)], "naive 256³")
+        .expect_err("must time out");
+    assert!(matches!(err, ProfileError::Hung { .. }), "{err}");
+    assert!(err.to_string().contains("did not finish"), "{err}");
+}
