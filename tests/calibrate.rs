@@ -1,18 +1,7 @@
 //! `costscope plan --profile`: a real CPU profile report calibrates a plan's service.
 
-use std::process::Command;
-
-fn costscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_costscope"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::costscope;
 
 #[test]
 fn a_cpu_profile_calibrates_the_plan() {

@@ -276,6 +276,11 @@ pub(crate) fn evaluate_with(
         cost += energy::usd_per_hour(kwh, e.usd_per_kwh);
     }
     let server_w = day.server_weight.max(f64::MIN_POSITIVE);
+    let utilization = if held > 0.0 {
+        (busy / held).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let latency = if day.overload.is_none() {
         stats(&mix, detail, plan.objective.metric)
     } else {
@@ -293,11 +298,7 @@ pub(crate) fn evaluate_with(
         cost_usd_per_hour: cost,
         cost_usd_per_million: cost_per_million,
         latency_ms: latency,
-        utilization: if held > 0.0 {
-            (busy / held).clamp(0.0, 1.0)
-        } else {
-            0.0
-        },
+        utilization,
         p_wait: (day.wait_weighted / server_w).clamp(0.0, 1.0),
         cold_start_fraction: (day.cold_weighted / server_w).clamp(0.0, 1.0),
         servers_held: held,
@@ -314,11 +315,7 @@ pub(crate) fn evaluate_with(
             servers,
             cost_usd_per_hour: price,
             latency_ms: primary_latency,
-            utilization: if held > 0.0 {
-                (busy / held).clamp(0.0, 1.0)
-            } else {
-                0.0
-            },
+            utilization,
         }),
         routing,
         objective: None,
