@@ -16,16 +16,21 @@ use crate::plan::{self, presets};
 
 /// costscope: what does it cost to serve this model at this latency?
 #[derive(Debug, Parser)]
-#[command(name = "costscope", version, about, arg_required_else_help = true)]
+#[command(name = "costscope", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command the desktop window opens.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop window, on FILE when given.
+    Gui {
+        /// Plan file (RON), or the name of a shipped preset.
+        file: Option<String>,
+    },
     /// Evaluate a plan as written and search for the best policy, servers and batch.
     Plan(PlanArgs),
     /// Check a plan file; exit 0 if valid, else print the error and exit non-zero.
@@ -140,7 +145,21 @@ impl From<PrecisionArg> for crate::model::Precision {
 /// Runs a parsed command line, writing results to stdout.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match cli.command {
+    let command = cli.command.unwrap_or(Command::Gui { file: None });
+    match command {
+        Command::Gui { file } => {
+            drop(out);
+            let initial = match file {
+                Some(f) if Path::new(&f).exists() => {
+                    let path = PathBuf::from(&f);
+                    Some((plan::load_file(&path)?, Some(path)))
+                }
+                Some(f) => Some((load(&f)?.0, None)),
+                None => None,
+            };
+            crate::app::run(initial)?;
+            Ok(())
+        }
         Command::Plan(args) => plan_cmd(&args, &mut out),
         Command::Profile(args) => {
             drop(out);

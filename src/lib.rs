@@ -3,9 +3,9 @@
 //!
 //! Layers (dependencies point one way): [`model`] (pure math and plan types) →
 //! [`plan`] (RON presets: load, validate, save) and [`profile`] (wgpu and CPU kernel
-//! measurement) → [`cli`] (the command line). The simulator and desktop app build on
-//! these.
+//! measurement) → [`app`] (the desktop window) and [`cli`] (the command line).
 
+pub mod app;
 pub mod calibrate;
 pub mod cli;
 pub mod cli_table;

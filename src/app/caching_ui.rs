@@ -1,0 +1,178 @@
+//! App layer: the Caching & lazy panel — hit rate (stated, or from Zipf popularity and
+//! cache size), the L2 tier, reuse savings (r − 1)·C_E, and lazy evaluation p·C_full.
+
+use eframe::egui;
+use egui_plot::{Line, Plot, PlotPoints, Points};
+
+use super::state::Results;
+use crate::model::cache::zipf_hit_rate;
+use crate::model::{CacheTier, Plan, Zipf};
+
+/// The Caching & lazy panel: controls mutate `plan`; figures read `results`.
+pub fn caching_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
+    egui::Panel::left("caching_controls")
+        .resizable(false)
+        .exact_size(400.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                controls_ui(ui, plan);
+                ui.separator();
+                figures_ui(ui, plan, results);
+            });
+        });
+    egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
+        Some(z) => {
+            ui.label(format!(
+                "Hit rate vs cache size, Zipf(s = {:.2}) over {} keys",
+                z.s, z.items
+            ));
+            hit_rate_plot_ui(ui, z);
+        }
+        None => {
+            ui.label("Hit rate is stated directly; tick \"derive the hit rate from Zipf popularity\" to see it as a function of cache size.");
+        }
+    });
+}
+
+fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
+    let cache = &mut plan.cache;
+    ui.heading("Cache");
+    let mut use_zipf = cache.zipf.is_some();
+    ui.checkbox(&mut use_zipf, "derive the hit rate from Zipf popularity");
+    match (use_zipf, cache.zipf.is_some()) {
+        (true, false) => {
+            cache.zipf = Some(Zipf {
+                s: 1.0,
+                items: 1_000_000,
+                cache_items: 10_000,
+            });
+        }
+        (false, true) => cache.zipf = None,
+        _ => {}
+    }
+    if let Some(z) = &mut cache.zipf {
+        ui.add(egui::Slider::new(&mut z.s, 0.0..=3.0).text("Zipf skew s"))
+            .on_hover_text(
+                "0 = every key equally popular; 1 = classic Zipf; larger = more skewed.",
+            );
+        ui.add(
+            egui::Slider::new(&mut z.items, 1..=1_000_000_000)
+                .logarithmic(true)
+                .text("distinct keys N"),
+        );
+        let items = z.items;
+        ui.add(
+            egui::Slider::new(&mut z.cache_items, 0..=items)
+                .logarithmic(true)
+                .text("keys cached k"),
+        )
+        .on_hover_text("The cache holds the k most popular keys: hit rate H(k,s)/H(N,s).");
+    } else {
+        ui.add(egui::Slider::new(&mut cache.hit_rate, 0.0..=0.999).text("hit rate"));
+    }
+    ui.add(
+        egui::Slider::new(&mut cache.hit_latency_ms, 0.0..=100.0)
+            .logarithmic(true)
+            .text("hit latency, ms"),
+    );
+    ui.add(
+        egui::Slider::new(&mut cache.reuse, 1.0..=1000.0)
+            .logarithmic(true)
+            .text("reuse r (uses per computed result)"),
+    )
+    .on_hover_text("Each computed result used r times saves (r − 1)·C_E.");
+    ui.add(
+        egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
+            .logarithmic(true)
+            .text("cache storage $/hour"),
+    );
+    let mut has_l2 = cache.l2.is_some();
+    ui.checkbox(&mut has_l2, "L2 tier on L1 misses");
+    match (has_l2, cache.l2.is_some()) {
+        (true, false) => {
+            cache.l2 = Some(CacheTier {
+                hit_rate: 0.3,
+                hit_latency_ms: 2.0,
+            });
+        }
+        (false, true) => cache.l2 = None,
+        _ => {}
+    }
+    if let Some(t) = &mut cache.l2 {
+        ui.add(egui::Slider::new(&mut t.hit_rate, 0.0..=1.0).text("L2 hit rate (of L1 misses)"));
+        ui.add(
+            egui::Slider::new(&mut t.hit_latency_ms, 0.0..=100.0)
+                .logarithmic(true)
+                .text("L2 extra latency, ms"),
+        );
+    }
+    ui.heading("Lazy evaluation");
+    ui.add(
+        egui::Slider::new(&mut plan.lazy.fraction_needed, 0.001..=1.0)
+            .logarithmic(true)
+            .text("fraction needed p"),
+    )
+    .on_hover_text("Only a fraction p of results is ever read, so only those are computed.");
+}
+
+fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
+    ui.heading("What it saves");
+    let Some(e) = results.optimum.as_ref().ok().and_then(|o| o.best.as_ref()) else {
+        ui.label("No feasible plan to compare.");
+        return;
+    };
+    ui.label(format!(
+        "hit rate (all tiers): {:.1} %",
+        e.cache.hit_rate * 100.0
+    ));
+    ui.label(format!(
+        "compute avoided by the cache, less storage: {:.3} $/hour",
+        e.cache.savings_usd_per_hour
+    ))
+    .on_hover_text("The recommended plan's server cost scaled to the traffic the cache answers.");
+    ui.label(format!(
+        "reuse savings (r − 1)·C_E: {:.2} $ per million computed results",
+        e.cache.reuse_savings_usd_per_million
+    ));
+    let p = plan.lazy.fraction_needed;
+    let full = e.cost_usd_per_hour;
+    if let Some(lazy) = crate::model::lazy::expected_cost(p, full) {
+        ui.label(format!(
+            "lazy: E[C] = p·C_full = {p:.3} × {full:.3} = {lazy:.3} $/hour of compute"
+        ))
+        .on_hover_text("With p < 1 the model already sends only p of the traffic to servers; this is the chapter's formula on the recommended plan's cost.");
+    }
+    if let Some(l) = e.latency_ms {
+        ui.label(format!(
+            "latency mix: mean {:.1} ms, p95 {:.1} ms",
+            l.mean, l.p95
+        ));
+    }
+}
+
+fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) {
+    // Cache sizes on a log grid from 1 key to all of them.
+    let n = z.items.max(1) as f64;
+    let steps = 64;
+    let curve: Vec<[f64; 2]> = (0..=steps)
+        .filter_map(|i| {
+            let k = n.powf(f64::from(i) / f64::from(steps)).round() as u64;
+            Some([(k.max(1) as f64).log10(), zipf_hit_rate(z.s, z.items, k)?])
+        })
+        .collect();
+    let here = zipf_hit_rate(z.s, z.items, z.cache_items).unwrap_or(0.0);
+    Plot::new("zipf_hit_rate")
+        .x_axis_label("log10(keys cached)")
+        .y_axis_label("hit rate")
+        .height(ui.available_height().max(160.0))
+        .show(ui, |plot| {
+            plot.line(Line::new("hit rate H(k,s)/H(N,s)", PlotPoints::from(curve)));
+            plot.points(
+                Points::new(
+                    "this cache",
+                    vec![[(z.cache_items.max(1) as f64).log10(), here]],
+                )
+                .radius(6.0),
+            );
+        });
+}

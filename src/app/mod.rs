@@ -1,0 +1,138 @@
+//! App layer: the costscope desktop window (eframe/egui over the model). It never calls
+//! wgpu directly. The window state persists between runs; results are recomputed when
+//! the plan changes.
+
+pub mod caching_ui;
+pub mod explore_ui;
+pub mod plan_ui;
+pub mod plots;
+pub mod state;
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+use state::{AppState, Runtime, Tab};
+
+/// Key under which eframe stores [`AppState`].
+const STORAGE_KEY: &str = "costscope_state";
+
+/// Why the window could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The plan given on the command line is bad.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// eframe could not start (no display, no graphics adapter, …).
+    #[error("cannot open the window: {0}")]
+    Window(String),
+}
+
+/// The window: persisted state plus runtime-only results.
+pub struct CostscopeApp {
+    /// What persists.
+    pub state: AppState,
+    /// What is rebuilt each run.
+    pub runtime: Runtime,
+}
+
+impl CostscopeApp {
+    /// The app showing `state`.
+    pub fn new(state: AppState) -> Self {
+        let runtime = Runtime::new(&state);
+        Self { state, runtime }
+    }
+
+    /// One frame of the whole window.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.handle_input(ui.ctx());
+        ui.ctx().set_theme(if self.state.dark_mode {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        egui::Panel::top("tabs").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("costscope");
+                ui.separator();
+                for tab in Tab::ALL {
+                    ui.selectable_value(&mut self.state.tab, tab, tab.label());
+                }
+                ui.separator();
+                ui.checkbox(&mut self.state.dark_mode, "dark theme");
+                ui.separator();
+                ui.label(&self.state.plan.name);
+                if self.state.plan != self.runtime.saved_plan {
+                    ui.label("(unsaved)");
+                }
+            });
+        });
+        self.runtime.refresh(&self.state.plan);
+        egui::CentralPanel::default().show(ui, |ui| match self.state.tab {
+            Tab::Explore => explore_ui::explore_ui(ui, &mut self.state.plan, &self.runtime.results),
+            Tab::Caching => caching_ui::caching_ui(ui, &mut self.state.plan, &self.runtime.results),
+            Tab::Plan => plan_ui::plan_ui(ui, &mut self.state, &mut self.runtime),
+        });
+    }
+
+    /// Dropped files open as plans; Ctrl+S saves; Ctrl+O goes to the Plan panel.
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            plan_ui::open_plan(&mut self.state, &mut self.runtime, path);
+            self.state.tab = Tab::Plan;
+        }
+        let save = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::S));
+        if save {
+            match self.state.plan_path.clone() {
+                Some(path) => plan_ui::save_plan(&mut self.state, &mut self.runtime, path),
+                None => self.state.tab = Tab::Plan,
+            }
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
+            self.state.tab = Tab::Plan;
+        }
+    }
+}
+
+impl eframe::App for CostscopeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        CostscopeApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.state);
+    }
+}
+
+/// Opens the window on `initial` (a plan and the file it came from), else on the state
+/// of the last run, else on the default preset. Returns when the window closes.
+pub fn run(initial: Option<(crate::model::Plan, Option<PathBuf>)>) -> Result<(), AppError> {
+    let from_file = initial.map(|(plan, path)| AppState::new(plan, path));
+    let default = AppState::new(crate::plan::presets::default_plan()?, None);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1400.0, 900.0])
+            .with_title("costscope"),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "costscope",
+        options,
+        Box::new(move |cc| {
+            let restored = cc
+                .storage
+                .and_then(|s| eframe::get_value::<AppState>(s, STORAGE_KEY));
+            let state = from_file.or(restored).unwrap_or(default);
+            Ok(Box::new(CostscopeApp::new(state)))
+        }),
+    )
+    .map_err(|e| AppError::Window(e.to_string()))
+}

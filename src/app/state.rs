@@ -1,0 +1,125 @@
+//! App layer: the window's state — what persists between runs (the plan, the open tab,
+//! the theme) apart from what is rebuilt each run (results, errors, text being typed).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{BreakEven, Evaluation, Optimum, Plan, SweepOptions, break_even, optimize};
+
+/// The panels of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    /// α/β, SLO, traffic and price sliders; objective and Pareto plots.
+    Explore,
+    /// Cache hit rate, Zipf curve, reuse savings, lazy evaluation.
+    Caching,
+    /// The recommended plan; open, save, revert.
+    Plan,
+}
+
+impl Tab {
+    /// All tabs in display order.
+    pub const ALL: [Tab; 3] = [Tab::Explore, Tab::Caching, Tab::Plan];
+
+    /// The tab's label (also its accessibility name, so tests can find it).
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Explore => "Explore",
+            Tab::Caching => "Caching & lazy",
+            Tab::Plan => "Plan",
+        }
+    }
+}
+
+/// What eframe persists between runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppState {
+    /// The plan being explored (edited by the sliders).
+    pub plan: Plan,
+    /// Where it was loaded from or last saved to.
+    pub plan_path: Option<PathBuf>,
+    /// The open panel.
+    pub tab: Tab,
+    /// Dark (true) or light theme.
+    pub dark_mode: bool,
+}
+
+impl AppState {
+    /// Fresh state for `plan` loaded from `plan_path`.
+    pub fn new(plan: Plan, plan_path: Option<PathBuf>) -> Self {
+        Self {
+            plan,
+            plan_path,
+            tab: Tab::Explore,
+            dark_mode: true,
+        }
+    }
+}
+
+/// The model's answer for one plan, recomputed whenever the plan changes.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// The plan these results are for.
+    pub plan: Plan,
+    /// The plan as written, when it names a concrete policy.
+    pub evaluation: Option<Evaluation>,
+    /// The optimiser's answer, or why there is none.
+    pub optimum: Result<Optimum, String>,
+    /// On-demand vs always-on break-even.
+    pub break_even: Option<BreakEven>,
+}
+
+impl Results {
+    /// Runs the model on `plan`.
+    pub fn compute(plan: &Plan) -> Self {
+        let evaluation = crate::model::Context::new(plan)
+            .ok()
+            .and_then(|ctx| crate::model::Candidate::from_plan(plan).map(|c| ctx.evaluate(&c)));
+        Self {
+            plan: plan.clone(),
+            evaluation,
+            optimum: optimize(plan, &SweepOptions::for_plan(plan)).map_err(|e| e.to_string()),
+            break_even: break_even(plan),
+        }
+    }
+}
+
+/// Runtime-only state: results, the last error, text being typed, the saved copy.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// Results for the current plan (recomputed when the plan changes).
+    pub results: Results,
+    /// The plan as last loaded or saved, to tell unsaved changes.
+    pub saved_plan: Plan,
+    /// The last file error, shown until the next successful load or save.
+    pub file_error: Option<String>,
+    /// The last file message ("saved to …").
+    pub file_message: Option<String>,
+    /// The path typed in the Plan panel.
+    pub path_input: String,
+}
+
+impl Runtime {
+    /// Runtime state for `state`'s plan.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            results: Results::compute(&state.plan),
+            saved_plan: state.plan.clone(),
+            file_error: None,
+            file_message: None,
+            path_input: state
+                .plan_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Recomputes the results if the plan changed since they were computed.
+    pub fn refresh(&mut self, plan: &Plan) {
+        if &self.results.plan != plan {
+            self.results = Results::compute(plan);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The desktop app, headless with egui_kittest on a real wgpu adapter (lavapipe in CI):
+//! each panel renders, moving β changes the recommendation, a malformed plan file
+//! shows its error and keeps the plan.
+
+use costscope::app::CostscopeApp;
+use costscope::app::state::{AppState, Tab};
+use costscope::plan::presets;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+
+fn app(preset: &str) -> CostscopeApp {
+    CostscopeApp::new(AppState::new(presets::load(preset).unwrap(), None))
+}
+
+fn harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
+    h.run();
+    h
+}
+
+use eframe::egui;
+
+fn recommendation(h: &Harness<'_, CostscopeApp>) -> String {
+    let node = h.get_by_label_contains("Recommended: ");
+    let n = node.accesskit_node();
+    n.value().or_else(|| n.label()).unwrap_or_default()
+}
+
+#[test]
+fn every_panel_renders() {
+    let mut h = harness(app("embedding-cache"));
+    for tab in Tab::ALL {
+        h.get_by_label(tab.label()).click();
+        h.run();
+        assert_eq!(h.state().state.tab, tab);
+    }
+    h.get_by_label("Explore").click();
+    h.run();
+    h.get_by_label("Objective vs servers, per policy");
+    h.get_by_label("Caching & lazy").click();
+    h.run();
+    h.get_by_label_contains("Hit rate vs cache size");
+    h.get_by_label("Plan").click();
+    h.run();
+    h.get_by_label_contains("Run it as:");
+}
+
+#[test]
+fn raising_beta_changes_the_recommendation() {
+    let mut h = harness(app("startup-chatbot"));
+    let before = recommendation(&h);
+    // Latency becomes worth a lot more: the optimiser should buy speed.
+    h.state_mut().state.plan.objective.beta = 1.0;
+    h.run();
+    let after = recommendation(&h);
+    assert_ne!(before, after);
+    let best = h
+        .state()
+        .runtime
+        .results
+        .optimum
+        .as_ref()
+        .unwrap()
+        .best
+        .clone()
+        .unwrap();
+    assert!(best.cost_usd_per_hour > 3.351, "{best:?}");
+}
+
+#[test]
+fn a_malformed_file_shows_its_error_and_keeps_the_plan() {
+    let dir = std::env::temp_dir().join(format!("costscope-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.ron");
+    std::fs::write(
+        &bad,
+        "(version: 1, name: \"broken\", workload: (rate_rps: Constant(-3.0)",
+    )
+    .unwrap();
+    let mut h = harness(app("healthcare-triage"));
+    let plan_before = h.state().state.plan.clone();
+    h.state_mut().state.tab = Tab::Plan;
+    h.state_mut().runtime.path_input = bad.display().to_string();
+    h.run();
+    h.get_by_label("Open").click();
+    h.run();
+    assert_eq!(h.state().state.plan, plan_before, "the plan is kept");
+    let err = h.state().runtime.file_error.clone().expect("an error");
+    assert!(err.contains("bad.ron:1:"), "{err}");
+    h.get_by_label_contains("bad.ron:1:");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
