@@ -6,6 +6,7 @@ pub mod caching_ui;
 pub mod explore_ui;
 pub mod plan_ui;
 pub mod plots;
+pub mod profile_ui;
 pub mod state;
 
 use std::path::PathBuf;
@@ -34,13 +35,19 @@ pub struct CostscopeApp {
     pub state: AppState,
     /// What is rebuilt each run.
     pub runtime: Runtime,
+    /// The profiler run in flight or last finished.
+    pub profile_run: profile_ui::ProfileRun,
 }
 
 impl CostscopeApp {
     /// The app showing `state`.
     pub fn new(state: AppState) -> Self {
         let runtime = Runtime::new(&state);
-        Self { state, runtime }
+        Self {
+            state,
+            runtime,
+            profile_run: profile_ui::ProfileRun::default(),
+        }
     }
 
     /// One frame of the whole window.
@@ -69,6 +76,12 @@ impl CostscopeApp {
         });
         self.runtime.refresh(&self.state.plan);
         egui::CentralPanel::default().show(ui, |ui| match self.state.tab {
+            Tab::Profile => profile_ui::profile_ui(
+                ui,
+                &mut self.state.profile,
+                &mut self.profile_run,
+                &mut self.state.plan,
+            ),
             Tab::Explore => explore_ui::explore_ui(ui, &mut self.state.plan, &self.runtime.results),
             Tab::Caching => caching_ui::caching_ui(ui, &mut self.state.plan, &self.runtime.results),
             Tab::Plan => plan_ui::plan_ui(ui, &mut self.state, &mut self.runtime),

@@ -10,6 +10,8 @@ use crate::model::{BreakEven, Evaluation, Optimum, Plan, SweepOptions, break_eve
 /// The panels of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tab {
+    /// Measure kernels on this machine; move the numbers into the plan.
+    Profile,
     /// α/β, SLO, traffic and price sliders; objective and Pareto plots.
     Explore,
     /// Cache hit rate, Zipf curve, reuse savings, lazy evaluation.
@@ -20,11 +22,12 @@ pub enum Tab {
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Tab; 3] = [Tab::Explore, Tab::Caching, Tab::Plan];
+    pub const ALL: [Tab; 4] = [Tab::Profile, Tab::Explore, Tab::Caching, Tab::Plan];
 
     /// The tab's label (also its accessibility name, so tests can find it).
     pub fn label(self) -> &'static str {
         match self {
+            Tab::Profile => "Profile",
             Tab::Explore => "Explore",
             Tab::Caching => "Caching & lazy",
             Tab::Plan => "Plan",
@@ -43,6 +46,9 @@ pub struct AppState {
     pub tab: Tab,
     /// Dark (true) or light theme.
     pub dark_mode: bool,
+    /// The Profile panel's settings.
+    #[serde(default)]
+    pub profile: super::profile_ui::ProfileSettings,
 }
 
 impl AppState {
@@ -53,6 +59,7 @@ impl AppState {
             plan_path,
             tab: Tab::Explore,
             dark_mode: true,
+            profile: super::profile_ui::ProfileSettings::default(),
         }
     }
 }

@@ -1,0 +1,307 @@
+//! App layer: the Profile panel — pick device, model, precisions and batches; run the
+//! profiler on a named worker thread with progress and cancel; plot latency vs batch
+//! (median and p5–p95 band), throughput and cold start; "use in plan" calibrates.
+//!
+//! The worker owns its own wgpu device (created inside the profiler); the UI thread
+//! only receives messages, so the window never blocks on the GPU.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+
+use eframe::egui;
+use egui_plot::{Bar, BarChart, FilledArea, Legend, Line, Plot, PlotPoints};
+use serde::{Deserialize, Serialize};
+
+use crate::calibrate::{Selection, calibrate};
+use crate::model::Plan;
+use crate::profile::report::ProfileReport;
+use crate::profile::{DeviceChoice, Precision, ProfileOptions};
+
+/// What the user asked the profiler for (persisted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileSettings {
+    /// Only the native CPU path (no GPU adapters).
+    pub cpu_only: bool,
+    /// Adapter name filter (empty = every adapter).
+    pub adapter: String,
+    /// MLP preset: small, distilled or bert-base.
+    pub model: String,
+    /// Precisions to run: f32, f16, bf16.
+    pub precisions: [bool; 3],
+    /// Batch sizes, comma-separated.
+    pub batches: String,
+    /// Seconds per measured row.
+    pub budget_s: f64,
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        Self {
+            cpu_only: false,
+            adapter: String::new(),
+            model: "small".into(),
+            precisions: [true, true, true],
+            batches: "1,2,4,8".into(),
+            budget_s: 0.25,
+        }
+    }
+}
+
+/// Messages from the worker.
+enum Msg {
+    Progress(String),
+    Done(Result<ProfileReport, String>),
+}
+
+/// A run in flight, or its outcome (runtime only).
+#[derive(Default)]
+pub struct ProfileRun {
+    rx: Option<Receiver<Msg>>,
+    cancel: Option<Arc<AtomicBool>>,
+    /// Progress lines so far.
+    pub log: Vec<String>,
+    /// The finished report.
+    pub report: Option<ProfileReport>,
+    /// Why the last run failed, or what "use in plan" said.
+    pub message: Option<String>,
+}
+
+impl ProfileRun {
+    /// True while the worker runs.
+    pub fn running(&self) -> bool {
+        self.rx.is_some()
+    }
+
+    /// Starts the profiler on a named worker thread.
+    pub fn start(&mut self, settings: &ProfileSettings, ctx: &egui::Context) {
+        let mut opts = ProfileOptions::quick();
+        opts.device = if settings.cpu_only {
+            DeviceChoice::Cpu
+        } else if settings.adapter.trim().is_empty() {
+            DeviceChoice::All
+        } else {
+            DeviceChoice::Adapter(settings.adapter.trim().to_owned())
+        };
+        opts.models = vec![settings.model.clone()];
+        opts.precisions = Precision::ALL
+            .iter()
+            .zip(settings.precisions)
+            .filter_map(|(p, on)| on.then_some(*p))
+            .collect();
+        opts.batches = settings
+            .batches
+            .split(',')
+            .filter_map(|b| b.trim().parse().ok())
+            .collect();
+        opts.budget_per_row = std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
+        let cancel = opts.cancel.clone();
+        let (tx, rx) = channel();
+        let repaint = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("costscope-profiler".into())
+            .spawn(move || {
+                let progress_tx = tx.clone();
+                let progress_ctx = repaint.clone();
+                let result = crate::profile::runner::run_profile(&opts, &mut |line| {
+                    // The window may have closed; a lost progress line is harmless.
+                    let _ = progress_tx.send(Msg::Progress(line.to_owned()));
+                    progress_ctx.request_repaint();
+                });
+                let _ = tx.send(Msg::Done(result.map_err(|e| e.to_string())));
+                repaint.request_repaint();
+            });
+        match spawned {
+            Ok(_) => {
+                self.rx = Some(rx);
+                self.cancel = Some(cancel);
+                self.log.clear();
+                self.message = None;
+            }
+            Err(e) => self.message = Some(format!("cannot start the profiler thread: {e}")),
+        }
+    }
+
+    /// Takes the worker's messages; returns true when a run finished this frame.
+    pub fn poll(&mut self) -> bool {
+        let Some(rx) = &self.rx else { return false };
+        let mut finished = false;
+        while let Ok(msg) = rx.try_recv() {
+            match msg {
+                Msg::Progress(line) => self.log.push(line),
+                Msg::Done(Ok(report)) => {
+                    self.report = Some(report);
+                    finished = true;
+                }
+                Msg::Done(Err(e)) => {
+                    self.message = Some(format!("profile failed: {e}"));
+                    finished = true;
+                }
+            }
+        }
+        if finished {
+            self.rx = None;
+            self.cancel = None;
+        }
+        finished
+    }
+
+    /// Asks the worker to stop after the current measurement.
+    pub fn cancel(&self) {
+        if let Some(c) = &self.cancel {
+            c.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The Profile panel.
+pub fn profile_ui(ui: &mut egui::Ui, settings: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
+    run.poll();
+    egui::Panel::left("profile_controls")
+        .resizable(false)
+        .exact_size(380.0)
+        .show(ui, |ui| {
+            controls_ui(ui, settings, run, plan);
+        });
+    egui::CentralPanel::default().show(ui, |ui| match &run.report {
+        Some(report) => report_ui(ui, report),
+        None => {
+            ui.label("Run the profiler to measure L(b) on this machine.");
+        }
+    });
+}
+
+fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
+    ui.heading("Measure");
+    ui.checkbox(&mut s.cpu_only, "CPU only (no GPU adapters)");
+    ui.add_enabled_ui(!s.cpu_only, |ui| {
+        ui.horizontal(|ui| {
+            ui.label("adapter filter:");
+            ui.text_edit_singleline(&mut s.adapter)
+                .on_hover_text("Part of an adapter's name, e.g. \"vulkan\"; empty = every adapter.");
+        });
+    });
+    egui::ComboBox::from_label("model")
+        .selected_text(&s.model)
+        .show_ui(ui, |ui| {
+            for m in ["small", "distilled", "bert-base"] {
+                ui.selectable_value(&mut s.model, m.to_owned(), m);
+            }
+        });
+    ui.horizontal(|ui| {
+        for (on, name) in s.precisions.iter_mut().zip(["f32", "f16", "bf16"]) {
+            ui.checkbox(on, name);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("batches:");
+        ui.text_edit_singleline(&mut s.batches);
+    });
+    ui.add(egui::Slider::new(&mut s.budget_s, 0.05..=10.0).logarithmic(true).text("seconds per row"));
+    ui.horizontal(|ui| {
+        if run.running() {
+            ui.spinner();
+            if ui.button("Cancel").clicked() {
+                run.cancel();
+            }
+        } else if ui.button("Run profile").clicked() {
+            run.start(s, ui.ctx());
+        }
+    });
+    if let Some(last) = run.log.last() {
+        ui.label(format!("progress: {last}"));
+    }
+    if let Some(report) = &run.report
+        && ui
+            .button("Use in plan")
+            .on_hover_text("Move the measured L(b), CV, cold start and power into the plan.")
+            .clicked()
+    {
+        let selection = Selection {
+            device: s.cpu_only.then(|| "cpu".to_owned()),
+            precision: None,
+            model: Some(s.model.clone()),
+        };
+        match calibrate(plan, report, "(this session's profile)", &selection) {
+            Ok(p) => {
+                *plan = p;
+                run.message = Some("plan calibrated from the profile".into());
+            }
+            Err(e) => run.message = Some(e.to_string()),
+        }
+    }
+    if let Some(m) = &run.message {
+        ui.label(m);
+    }
+}
+
+fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
+    let height = ((ui.available_height() - 60.0) / 2.0).max(150.0);
+    ui.label("Latency vs batch (median, p5–p95 band), chosen kernels");
+    Plot::new("latency_vs_batch")
+        .legend(Legend::default())
+        .x_axis_label("batch size")
+        .y_axis_label("ms per batch")
+        .height(height)
+        .show(ui, |plot| {
+            let mut series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+            for r in report.results.iter().filter(|r| r.chosen && r.workload.starts_with("mlp:")) {
+                let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else { continue };
+                let name = format!("{} {}", short(&r.device), r.precision);
+                let entry = match series.iter_mut().find(|s| s.0 == name) {
+                    Some(e) => e,
+                    None => {
+                        series.push((name, Vec::new()));
+                        series.last_mut().expect("just pushed")
+                    }
+                };
+                entry.1.push((b as f64, t.median_ms, t.p5_ms, t.p95_ms));
+            }
+            for (name, mut pts) in series {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+                let lo: Vec<f64> = pts.iter().map(|p| p.2).collect();
+                let hi: Vec<f64> = pts.iter().map(|p| p.3).collect();
+                plot.add(FilledArea::new(format!("{name} p5–p95"), &xs, &lo, &hi));
+                let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
+                plot.line(Line::new(name, PlotPoints::from(med)));
+            }
+        });
+    ui.label("Cold start, ms (first GPU device)");
+    if let Some(c) = &report.cold_start_ms {
+        let parts = [
+            ("instance", c.instance),
+            ("adapter", c.adapter),
+            ("device", c.device_create),
+            ("shader", c.shader_module),
+            ("pipeline", c.pipeline),
+            ("1st dispatch", c.first_dispatch),
+            ("upload", c.weight_upload),
+            ("1st result", c.first_result),
+        ];
+        let bars: Vec<Bar> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
+            .collect();
+        Plot::new("cold_start")
+            .x_axis_label("stage (instance, adapter, device, shader, pipeline, 1st dispatch, upload, 1st result)")
+            .y_axis_label("ms")
+            .height(height)
+            .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)));
+    } else {
+        ui.label("No GPU device was measured.");
+    }
+    ui.label(if report.telemetry.available {
+        "NVML telemetry: available".to_owned()
+    } else {
+        format!(
+            "NVML telemetry: unavailable ({})",
+            report.telemetry.why_unavailable.as_deref().unwrap_or("no reason given")
+        )
+    });
+}
+
+fn short(device: &str) -> &str {
+    device.split(" (").next().unwrap_or(device)
+}
