@@ -39,6 +39,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<PresetAction>,
     },
+    /// Simulate a plan (discrete-event) and compare it with the analytic model.
+    Simulate(crate::sim::cli::SimulateArgs),
 }
 
 /// `costscope presets export`.
@@ -107,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Plan(args) => plan_cmd(&args, &mut out),
+        Command::Simulate(args) => crate::sim::cli::run(&args, &mut out),
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(
@@ -176,7 +179,9 @@ struct PlanReport<'a> {
     job: Option<JobEstimate>,
 }
 
-fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
+/// Applies `--policy`, `--servers`, `--batch`, `--alpha` and `--beta` to a plan and
+/// re-validates it (shared by `plan` and `simulate`).
+pub(crate) fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
     if let Some(a) = args.alpha {
         plan.objective.alpha = a;
     }

@@ -9,3 +9,4 @@ pub mod cli;
 pub mod cli_table;
 pub mod model;
 pub mod plan;
+pub mod sim;
