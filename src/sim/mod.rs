@@ -15,11 +15,12 @@ pub mod cli;
 mod engine;
 pub mod events;
 pub mod rng;
+mod setup;
 pub mod stats;
 
 use serde::Serialize;
 
-pub use engine::simulate;
+pub use setup::simulate;
 pub use stats::SimLatency;
 
 use crate::model::PolicyKind;
