@@ -1,76 +1,77 @@
-//! Prints the simulator-vs-model validation tables that SIMULATOR.md quotes:
-//! M/G/c at service CV 0.2, 1 and 2, and on-demand regimes.
+//! Prints the simulator-vs-model tables that SIMULATOR.md quotes: M/G/c at service
+//! CV 0.2, 1 and 2 (c = 4, 1 ms service, 10⁷ requests per row), and on-demand
+//! cold-start fraction and cost (model, simulator and, without boot time, the exact
+//! M/M/∞ + MRU result). The assertions live in tests/sim_validation.rs.
 //! Run: `cargo run --release --example sim_table`
 
-use costscope::model::{Candidate, Context, Plan, Policy, Rate};
+use std::time::Instant;
+
+use costscope::model::{Candidate, Context, Evaluation, Plan, Policy, Rate};
 use costscope::plan::presets;
-use costscope::sim::{SimOptions, simulate};
+use costscope::sim::reference::exact_on_demand_cold_fraction;
+use costscope::sim::{SimOptions, SimResult, simulate};
 
-fn base() -> Plan {
-    let mut p = presets::load("textbook-mmc").expect("preset");
+fn base() -> Result<Plan, Box<dyn std::error::Error>> {
+    let mut p = presets::load("textbook-mmc")?;
     p.objective.slo_ms = None;
-    p
+    Ok(p)
 }
 
-/// c servers, 1 ms service of CV `cv`, load ρ.
-fn mgc(c: u32, rho: f64, cv: f64) -> Plan {
-    let mut p = base();
-    p.service.batch_latency_ms = vec![(1, 1.0)];
-    p.service.service_cv = cv;
-    p.workload.rate_rps = Rate::Constant(rho * f64::from(c) * 1000.0);
-    p.policy = Policy::AlwaysOn { servers: c };
-    p
+fn run(p: &Plan, requests: f64) -> Result<(Evaluation, SimResult), Box<dyn std::error::Error>> {
+    let e = Context::new(p)?.evaluate(&Candidate::from_plan(p).ok_or("no policy")?);
+    let rate = costscope::model::traffic::mean_rate_rps(&p.workload.rate_rps);
+    let hours = (requests / rate / 3600.0).min(8_000.0);
+    let s = simulate(
+        p,
+        &SimOptions {
+            hours,
+            ..SimOptions::default()
+        },
+    )?;
+    Ok((e, s))
 }
 
-fn od(rate: f64, service_ms: f64, timeout_s: f64, cold_s: f64, cap: u32) -> Plan {
-    let mut p = base();
-    p.service.batch_latency_ms = vec![(1, service_ms)];
-    p.service.cold_start_s = cold_s;
-    p.workload.rate_rps = Rate::Constant(rate);
-    p.policy = Policy::OnDemand {
-        idle_timeout_s: timeout_s,
-        max_servers: cap,
-    };
-    p
+fn pct(model: f64, sim: f64) -> String {
+    format!("{:+.1} %", (model / sim - 1.0) * 100.0)
 }
 
-fn main() {
-    let n = 10_000_000.0;
-    println!("| c | ρ | service CV | mean model | mean sim | err | p95 model | p95 sim | err |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut simulated = 0;
+    println!("M/G/4, 1 ms service, 10^7 requests per row, seed 1 (err = model / sim - 1)\n");
+    println!(
+        "| service CV | ρ | mean model ms | mean sim ms | err | p95 model ms | p95 sim ms | err |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for cv in [0.2, 1.0, 2.0] {
         for rho in [0.5, 0.8, 0.9] {
-            let c = 4;
-            let p = mgc(c, rho, cv);
-            let e = Context::new(&p)
-                .unwrap()
-                .evaluate(&Candidate::from_plan(&p).unwrap());
-            let hours = n / (rho * 4000.0) / 3600.0;
-            let s = simulate(
-                &p,
-                &SimOptions {
-                    hours,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-            let (m, sl) = (e.latency_ms.unwrap(), s.latency_ms.unwrap());
+            let mut p = base()?;
+            p.service.batch_latency_ms = vec![(1, 1.0)];
+            p.service.service_cv = cv;
+            p.workload.rate_rps = Rate::Constant(rho * 4000.0);
+            p.policy = Policy::AlwaysOn { servers: 4 };
+            let (e, s) = run(&p, 1e7)?;
+            simulated += s.requests;
+            let (m, l) = (e.latency_ms.ok_or("model")?, s.latency_ms.ok_or("sim")?);
             println!(
-                "| {c} | {rho} | {cv} | {:.4} | {:.4} | {:+.1} % | {:.4} | {:.4} | {:+.1} % |",
+                "| {cv} | {rho} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {} |",
                 m.mean,
-                sl.mean,
-                (m.mean / sl.mean - 1.0) * 100.0,
+                l.mean,
+                pct(m.mean, l.mean),
                 m.p95,
-                sl.p95,
-                (m.p95 / sl.p95 - 1.0) * 100.0
+                l.p95,
+                pct(m.p95, l.p95)
             );
         }
     }
-    println!();
     println!(
-        "| λ/s | S ms | T s | cold s | cold frac model | sim | cost model | sim | held model | sim |"
+        "\nOn demand, exponential service, cap 10 000, up to 2·10^6 requests per row, seed 1\n"
     );
-    for (rate, s_ms, t_s, cold_s) in [
+    println!(
+        "| λ/s | S ms | T s | boot s | cold exact | cold model | cold sim | err | cost model $/h | cost sim $/h | err |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (rate, s_ms, t_s, boot_s) in [
         (0.01, 10.0, 60.0, 0.0),
         (0.1, 100.0, 10.0, 1.0),
         (1.0, 100.0, 1.0, 0.0),
@@ -80,27 +81,38 @@ fn main() {
         (20.0, 1000.0, 5.0, 10.0),
         (100.0, 100.0, 1.0, 0.0),
     ] {
-        let p = od(rate, s_ms, t_s, cold_s, 10_000);
-        let e = Context::new(&p)
-            .unwrap()
-            .evaluate(&Candidate::from_plan(&p).unwrap());
-        let hours = (2e6 / rate / 3600.0).min(24.0 * 30.0);
-        let s = simulate(
-            &p,
-            &SimOptions {
-                hours,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut p = base()?;
+        p.service.batch_latency_ms = vec![(1, s_ms)];
+        p.service.cold_start_s = boot_s;
+        p.workload.rate_rps = Rate::Constant(rate);
+        p.policy = Policy::OnDemand {
+            idle_timeout_s: t_s,
+            max_servers: 10_000,
+        };
+        let (e, s) = run(&p, 2e6)?;
+        simulated += s.requests;
+        let exact = if boot_s == 0.0 {
+            format!(
+                "{:.4}",
+                exact_on_demand_cold_fraction(rate, s_ms / 1000.0, t_s)
+            )
+        } else {
+            "-".into()
+        };
         println!(
-            "| {rate} | {s_ms} | {t_s} | {cold_s} | {:.4} | {:.4} | {:.4} | {:.4} | {:.3} | {:.3} |",
+            "| {rate} | {s_ms} | {t_s} | {boot_s} | {exact} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {} |",
             e.cold_start_fraction,
             s.cold_start_fraction,
+            pct(e.cold_start_fraction, s.cold_start_fraction),
             e.cost_usd_per_hour,
             s.cost_usd_per_hour,
-            e.servers_held,
-            s.servers_held
+            pct(e.cost_usd_per_hour, s.cost_usd_per_hour)
         );
     }
+    let wall_s = started.elapsed().as_secs_f64();
+    println!(
+        "\n{simulated} requests simulated in {wall_s:.1} s ({:.1} M/s, including the exact reference)",
+        simulated as f64 / wall_s / 1e6
+    );
+    Ok(())
 }

@@ -14,6 +14,7 @@ pub mod autoscaler;
 pub mod cli;
 mod engine;
 pub mod events;
+pub mod reference;
 pub mod rng;
 mod setup;
 pub mod stats;
