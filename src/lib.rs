@@ -3,7 +3,8 @@
 //!
 //! Layers (dependencies point one way): [`model`] (pure math and plan types) →
 //! [`plan`] (RON presets: load, validate, save) → [`cli`] (the command line).
-//! The profiler, simulator and desktop app build on these.
+//! [`sim`] is the discrete-event fleet simulator the model is checked against
+//! (`costscope simulate`). The profiler and desktop app build on these.
 
 pub mod cli;
 pub mod cli_table;
