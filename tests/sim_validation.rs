@@ -338,3 +338,33 @@ fn cache_lazy_and_the_daily_rate_shape_the_traffic() {
     // but the 20th percentile is a hit.
     assert!(r.latency_ms.unwrap().p50 > 100.0);
 }
+
+#[test]
+fn an_event_storm_stops_with_a_warning() {
+    // 200 spot servers interrupted 100 times an hour for a year is 1.75·10⁸ events with
+    // no traffic at all: the event limit ends it.
+    let mut p = base();
+    p.workload.rate_rps = Rate::Constant(0.001);
+    p.hardware.spot_interruptions_per_hour = 100.0;
+    p.policy = Policy::SpotMix {
+        on_demand: 0,
+        spot: 200,
+        checkpoint_interval_s: 600.0,
+        checkpoint_s: 0.0,
+    };
+    let opts = SimOptions {
+        hours: 8_760.0,
+        max_events: 100_000,
+        ..SimOptions::default()
+    };
+    let r = simulate(&p, &opts).unwrap();
+    assert!(
+        r.warnings.iter().any(|w| w.contains("events")),
+        "{:?}",
+        r.warnings
+    );
+    // Each interruption is one event and usually a replacement's boot another: about
+    // 20 000 events an hour, so the limit comes after 2–3 hours.
+    assert!((2.0..3.0).contains(&r.hours), "{}", r.hours);
+    assert!((40_000..=100_000).contains(&r.spot_interruptions));
+}

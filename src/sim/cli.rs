@@ -34,7 +34,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Stop arrivals after this many requests (a guard against huge runs).
-    #[arg(long, default_value_t = 200_000_000)]
+    #[arg(long, default_value_t = 100_000_000)]
     pub max_requests: u64,
     /// Print JSON instead of a table.
     #[arg(long)]

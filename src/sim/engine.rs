@@ -76,6 +76,7 @@ impl Engine {
     pub(super) fn run(&mut self) {
         let mut stopped_at_s = f64::INFINITY;
         let mut last_s = 0.0;
+        let mut events: u64 = 0;
         loop {
             let t_event = self.calendar.next_time_s();
             let t = t_event
@@ -97,6 +98,18 @@ impl Engine {
                     ));
                     break;
                 }
+            }
+            events += 1;
+            if events > self.options.max_events {
+                self.warnings.push(format!(
+                    "stopped after {events} events at hour {:.2}: the run is too long to \
+                     simulate whole (shorten --hours or shrink the fleet)",
+                    t / 3600.0
+                ));
+                self.fleet.advance(t);
+                self.fleet.end_accounting_at(t);
+                self.next_tick_s = f64::INFINITY;
+                break;
             }
             last_s = t;
             self.fleet.advance(t);

@@ -60,6 +60,10 @@ pub struct SimOptions {
     pub max_waiting: usize,
     /// Stop arrivals (with a warning) after this many requests.
     pub max_requests: u64,
+    /// Stop the whole run (with a warning) after this many events — a guard against
+    /// plans whose events are not requests (e.g. a storm of spot interruptions on a
+    /// huge fleet over a long horizon).
+    pub max_events: u64,
 }
 
 impl Default for SimOptions {
@@ -69,7 +73,8 @@ impl Default for SimOptions {
             hours: 24.0,
             timeline: false,
             max_waiting: 1_000_000,
-            max_requests: 200_000_000,
+            max_requests: 100_000_000,
+            max_events: 500_000_000,
         }
     }
 }
