@@ -46,6 +46,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<PresetAction>,
     },
+    /// Simulate a plan (discrete-event) and compare it with the analytic model.
+    Simulate(crate::sim::cli::SimulateArgs),
 }
 
 /// `costscope presets export`.
@@ -165,6 +167,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             drop(out);
             crate::profile::cli::run(&args)
         }
+        Command::Simulate(args) => crate::sim::cli::run(&args, &mut out),
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(
@@ -235,7 +238,9 @@ struct PlanReport<'a> {
     job: Option<JobEstimate>,
 }
 
-fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
+/// Applies `--policy`, `--servers`, `--batch`, `--alpha` and `--beta` to a plan and
+/// re-validates it (shared by `plan` and `simulate`).
+pub(crate) fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
     if let Some(a) = args.alpha {
         plan.objective.alpha = a;
     }

@@ -2,8 +2,9 @@
 //! it costs to serve a model at a given latency.
 //!
 //! Layers (dependencies point one way): [`model`] (pure math and plan types) →
-//! [`plan`] (RON presets: load, validate, save) and [`profile`] (wgpu and CPU kernel
-//! measurement) → [`app`] (the desktop window) and [`cli`] (the command line).
+//! [`plan`] (RON presets: load, validate, save), [`profile`] (wgpu and CPU kernel
+//! measurement) and [`sim`] (the discrete-event fleet simulator the model is checked
+//! against) → [`app`] (the desktop window) and [`cli`] (the command line).
 
 pub mod app;
 pub mod calibrate;
@@ -12,3 +13,4 @@ pub mod cli_table;
 pub mod model;
 pub mod plan;
 pub mod profile;
+pub mod sim;

@@ -92,3 +92,42 @@ fn a_malformed_file_shows_its_error_and_keeps_the_plan() {
     h.get_by_label_contains("bad.ron:1:");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn profile_runs_on_a_worker_and_calibrates_the_plan() {
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    a.state.profile.cpu_only = true;
+    a.state.profile.precisions = [true, false, false];
+    a.state.profile.batches = "1,4".into();
+    a.state.profile.budget_s = 0.05;
+    let mut h = harness(a);
+    h.get_by_label("Run profile").click();
+    h.step();
+    let start = std::time::Instant::now();
+    while h.state().profile_run.running() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the profile did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    h.run();
+    let report = h.state().profile_run.report.clone().expect("a report");
+    assert!(
+        report
+            .results
+            .iter()
+            .any(|r| r.device == "cpu" && r.correct)
+    );
+    h.get_by_label("Use in plan").click();
+    h.run();
+    let service = &h.state().state.plan.service;
+    assert!(
+        matches!(&service.source, costscope::model::Source::Profile { adapter, .. } if adapter == "cpu"),
+        "{service:?}"
+    );
+    let batches: Vec<u32> = service.batch_latency_ms.iter().map(|p| p.0).collect();
+    assert_eq!(batches, vec![1, 4]);
+}

@@ -90,8 +90,9 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
     ui.separator();
     ui.heading("Plan file");
     ui.horizontal(|ui| {
-        ui.label("path:");
+        let label = ui.label("path:");
         ui.add(egui::TextEdit::singleline(&mut runtime.path_input).desired_width(420.0))
+            .labelled_by(label.id)
             .on_hover_text("A .ron plan file; you can also drop one onto the window.");
     });
     let path = PathBuf::from(runtime.path_input.trim());

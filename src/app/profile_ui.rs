@@ -51,7 +51,7 @@ impl Default for ProfileSettings {
 /// Messages from the worker.
 enum Msg {
     Progress(String),
-    Done(Result<ProfileReport, String>),
+    Done(Box<Result<ProfileReport, String>>),
 }
 
 /// A run in flight, or its outcome (runtime only).
@@ -94,7 +94,8 @@ impl ProfileRun {
             .split(',')
             .filter_map(|b| b.trim().parse().ok())
             .collect();
-        opts.budget_per_row = std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
+        opts.budget_per_row =
+            std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
         let cancel = opts.cancel.clone();
         let (tx, rx) = channel();
         let repaint = ctx.clone();
@@ -108,7 +109,7 @@ impl ProfileRun {
                     let _ = progress_tx.send(Msg::Progress(line.to_owned()));
                     progress_ctx.request_repaint();
                 });
-                let _ = tx.send(Msg::Done(result.map_err(|e| e.to_string())));
+                let _ = tx.send(Msg::Done(Box::new(result.map_err(|e| e.to_string()))));
                 repaint.request_repaint();
             });
         match spawned {
@@ -129,12 +130,11 @@ impl ProfileRun {
         while let Ok(msg) = rx.try_recv() {
             match msg {
                 Msg::Progress(line) => self.log.push(line),
-                Msg::Done(Ok(report)) => {
-                    self.report = Some(report);
-                    finished = true;
-                }
-                Msg::Done(Err(e)) => {
-                    self.message = Some(format!("profile failed: {e}"));
+                Msg::Done(result) => {
+                    match *result {
+                        Ok(report) => self.report = Some(report),
+                        Err(e) => self.message = Some(format!("profile failed: {e}")),
+                    }
                     finished = true;
                 }
             }
@@ -155,7 +155,12 @@ impl ProfileRun {
 }
 
 /// The Profile panel.
-pub fn profile_ui(ui: &mut egui::Ui, settings: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
+pub fn profile_ui(
+    ui: &mut egui::Ui,
+    settings: &mut ProfileSettings,
+    run: &mut ProfileRun,
+    plan: &mut Plan,
+) {
     run.poll();
     egui::Panel::left("profile_controls")
         .resizable(false)
@@ -177,8 +182,9 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
     ui.add_enabled_ui(!s.cpu_only, |ui| {
         ui.horizontal(|ui| {
             ui.label("adapter filter:");
-            ui.text_edit_singleline(&mut s.adapter)
-                .on_hover_text("Part of an adapter's name, e.g. \"vulkan\"; empty = every adapter.");
+            ui.text_edit_singleline(&mut s.adapter).on_hover_text(
+                "Part of an adapter's name, e.g. \"vulkan\"; empty = every adapter.",
+            );
         });
     });
     egui::ComboBox::from_label("model")
@@ -194,10 +200,15 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
         }
     });
     ui.horizontal(|ui| {
-        ui.label("batches:");
-        ui.text_edit_singleline(&mut s.batches);
+        let label = ui.label("batches:");
+        ui.text_edit_singleline(&mut s.batches)
+            .labelled_by(label.id);
     });
-    ui.add(egui::Slider::new(&mut s.budget_s, 0.05..=10.0).logarithmic(true).text("seconds per row"));
+    ui.add(
+        egui::Slider::new(&mut s.budget_s, 0.05..=10.0)
+            .logarithmic(true)
+            .text("seconds per row"),
+    );
     ui.horizontal(|ui| {
         if run.running() {
             ui.spinner();
@@ -244,9 +255,15 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
         .y_axis_label("ms per batch")
         .height(height)
         .show(ui, |plot| {
-            let mut series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
-            for r in report.results.iter().filter(|r| r.chosen && r.workload.starts_with("mlp:")) {
-                let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else { continue };
+            let mut series: Vec<(String, Vec<BandPoint>)> = Vec::new();
+            for r in report
+                .results
+                .iter()
+                .filter(|r| r.chosen && r.workload.starts_with("mlp:"))
+            {
+                let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
+                    continue;
+                };
                 let name = format!("{} {}", short(&r.device), r.precision);
                 let entry = match series.iter_mut().find(|s| s.0 == name) {
                     Some(e) => e,
@@ -297,10 +314,17 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
     } else {
         format!(
             "NVML telemetry: unavailable ({})",
-            report.telemetry.why_unavailable.as_deref().unwrap_or("no reason given")
+            report
+                .telemetry
+                .why_unavailable
+                .as_deref()
+                .unwrap_or("no reason given")
         )
     });
 }
+
+/// (batch, median ms, p5 ms, p95 ms) of one chosen row.
+type BandPoint = (f64, f64, f64, f64);
 
 fn short(device: &str) -> &str {
     device.split(" (").next().unwrap_or(device)

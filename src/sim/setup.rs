@@ -1,0 +1,238 @@
+//! sim layer: building an engine from a plan (policy rules, service table, cache,
+//! random streams) and turning its counters into a [`SimResult`].
+
+use std::collections::VecDeque;
+
+use super::autoscaler::{Fleet, ScalingRules};
+use super::engine::Engine;
+use super::events::{Arrivals, Calendar};
+use super::rng::{Rng, UnitVariate};
+use super::stats::Histogram;
+use super::{ServerHours, SimError, SimOptions, SimResult};
+use crate::model::batching::ServiceCurve;
+use crate::model::cache::effect;
+use crate::model::evaluate::kind_of;
+use crate::model::{Plan, Policy, energy};
+
+/// Random streams, one per purpose, so that changing one part of a plan (say the
+/// cache) does not reshuffle the others (common random numbers across plans).
+const STREAM_ARRIVALS: u64 = 1;
+const STREAM_SERVICE: u64 = 2;
+const STREAM_CACHE: u64 = 3;
+const STREAM_SPOT: u64 = 4;
+
+/// Simulates `plan` (its own policy, which must not be `Optimize`).
+pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError> {
+    if !(options.hours > 0.0 && options.hours <= 24.0 * 366.0) {
+        return Err(SimError::Option {
+            name: "hours",
+            value: options.hours.to_string(),
+            allowed: "more than 0, at most 8784 (a year)",
+        });
+    }
+    if matches!(plan.policy, Policy::Optimize { .. }) {
+        return Err(SimError::NotAPolicy);
+    }
+    let mut engine = Engine::new(plan, options)?;
+    engine.start(plan);
+    engine.run();
+    Ok(engine.finish(plan))
+}
+
+impl Engine {
+    fn new(plan: &Plan, options: &SimOptions) -> Result<Self, SimError> {
+        let hw = &plan.hardware;
+        let curve = ServiceCurve::new(&plan.service.batch_latency_ms, hw.speed_vs_profiled)
+            .ok_or(crate::model::ModelError::NoServiceCurve)?;
+        let max_batch = plan.batching.max_batch.max(1);
+        let mean_service_s = (0..=max_batch)
+            .map(|b| curve.latency_ms(f64::from(b.max(1))) / 1000.0)
+            .collect();
+        let horizon_s = options.hours * 3600.0;
+        let (rules, slowdown) = match plan.policy {
+            Policy::AlwaysOn { servers } => (fixed(servers), 1.0),
+            Policy::OnDemand {
+                idle_timeout_s,
+                max_servers,
+            } => (
+                ScalingRules {
+                    warm_floor: 0,
+                    idle_timeout_s,
+                    cap: max_servers,
+                },
+                1.0,
+            ),
+            Policy::Hybrid {
+                warm,
+                idle_timeout_s,
+                max_servers,
+            } => (
+                ScalingRules {
+                    warm_floor: warm,
+                    idle_timeout_s,
+                    cap: max_servers.max(warm),
+                },
+                1.0,
+            ),
+            Policy::SpotMix {
+                on_demand,
+                spot,
+                checkpoint_interval_s,
+                checkpoint_s,
+            } => (
+                fixed(on_demand.saturating_add(spot)),
+                // Checkpointing costs δ every τ of a spot server's time.
+                1.0 + checkpoint_s.max(0.0) / checkpoint_interval_s.max(1e-9),
+            ),
+            Policy::Optimize { .. } => return Err(SimError::NotAPolicy),
+        };
+        let cache = effect(&plan.cache);
+        let arrivals = Arrivals::new(
+            &plan.workload.rate_rps,
+            plan.lazy.fraction_needed.clamp(0.0, 1.0),
+            plan.workload.arrival_cv,
+            horizon_s,
+            Rng::substream(options.seed, STREAM_ARRIVALS),
+        );
+        let mut warnings = Vec::new();
+        if plan.routing.is_some() {
+            warnings.push(
+                "routing is not simulated: all server traffic goes to the primary class".into(),
+            );
+        }
+        Ok(Self {
+            fleet: Fleet::new(
+                rules,
+                horizon_s,
+                hw.on_demand_usd_per_hour,
+                hw.spot_usd_per_hour,
+            ),
+            calendar: Calendar::new(),
+            arrivals,
+            next_arrival_s: f64::INFINITY,
+            service_rng: Rng::substream(options.seed, STREAM_SERVICE),
+            cache_rng: Rng::substream(options.seed, STREAM_CACHE),
+            spot_rng: Rng::substream(options.seed, STREAM_SPOT),
+            service: UnitVariate::with_cv(plan.service.service_cv),
+            mean_service_s,
+            spot_slowdown: slowdown,
+            interruptions_per_s: hw.spot_interruptions_per_hour.max(0.0) / 3600.0,
+            cold_start_s: plan.service.cold_start_s.max(0.0),
+            waiting: VecDeque::new(),
+            closed: VecDeque::new(),
+            forming: 0,
+            deadline_s: f64::INFINITY,
+            max_batch,
+            window_s: plan.batching.window_ms.max(0.0) / 1000.0,
+            l1_hit: cache.l1_hit_rate,
+            any_hit: cache.l1_hit_rate + cache.l2_hit_share,
+            l1_ms: cache.l1_latency_ms,
+            l2_ms: cache.l2_latency_ms,
+            lookup_ms: cache.miss_lookup_ms,
+            slo_ms: plan.objective.slo_ms.unwrap_or(f64::INFINITY),
+            hist: Histogram::new(),
+            requests: 0,
+            server_requests: 0,
+            in_system: 0,
+            cold_requests: 0,
+            cold_starts: 0,
+            waited_requests: 0,
+            batches: 0,
+            batched_requests: 0,
+            interruptions: 0,
+            slo_violations: 0,
+            timeline: options.timeline.then(Vec::new),
+            next_tick_s: if options.timeline {
+                60.0
+            } else {
+                f64::INFINITY
+            },
+            tick_arrivals: 0,
+            storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / 3600.0,
+            warnings,
+            options: options.clone(),
+        })
+    }
+
+    /// The fleet at time 0: always-on, warm and spot-mix servers start warm.
+    fn start(&mut self, plan: &Plan) {
+        let (on_demand, spot) = match plan.policy {
+            Policy::AlwaysOn { servers } => (servers, 0),
+            Policy::Hybrid { warm, .. } => (warm, 0),
+            Policy::SpotMix {
+                on_demand, spot, ..
+            } => (on_demand, spot),
+            Policy::OnDemand { .. } | Policy::Optimize { .. } => (0, 0),
+        };
+        for _ in 0..on_demand {
+            self.fleet.add(0.0, false, true);
+        }
+        for _ in 0..spot {
+            let i = self.fleet.add(0.0, true, true);
+            self.schedule_interrupt(i, 0.0);
+        }
+        self.next_arrival_s = self.arrivals.next_s().unwrap_or(f64::INFINITY);
+    }
+
+    fn finish(self, plan: &Plan) -> SimResult {
+        let hours = self.fleet.horizon_s() / 3600.0;
+        let tot = self.fleet.totals;
+        let per_hour = |x: f64| if hours > 0.0 { x / hours } else { 0.0 };
+        let held_s = tot.busy_s + tot.idle_s + tot.booting_s;
+        let held = per_hour(held_s / 3600.0);
+        let busy = per_hour(tot.busy_s / 3600.0);
+        let mut cost = per_hour(tot.cost_usd) + plan.cache.storage_usd_per_hour;
+        if let Some(e) = &plan.energy {
+            let kwh = energy::kwh_per_hour(held, busy, plan.hardware.power_w, e.idle_power_w);
+            cost += energy::usd_per_hour(kwh, e.usd_per_kwh);
+        }
+        let share = |x: u64| {
+            if self.server_requests > 0 {
+                x as f64 / self.server_requests as f64
+            } else {
+                0.0
+            }
+        };
+        SimResult {
+            policy: kind_of(&plan.policy),
+            hours,
+            requests: self.requests,
+            completed: self.hist.count(),
+            server_requests: self.server_requests,
+            latency_ms: self.hist.summary(),
+            cost_usd_per_hour: cost,
+            cold_starts: self.cold_starts,
+            cold_start_fraction: share(self.cold_requests),
+            p_wait: share(self.waited_requests),
+            spot_interruptions: self.interruptions,
+            slo_violations: self.slo_violations,
+            server_hours: ServerHours {
+                busy: tot.busy_s / 3600.0,
+                idle: tot.idle_s / 3600.0,
+                booting: tot.booting_s / 3600.0,
+            },
+            servers_held: held,
+            utilization: if held_s > 0.0 {
+                (tot.busy_s / held_s).clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
+            mean_batch: if self.batches > 0 {
+                self.batched_requests as f64 / self.batches as f64
+            } else {
+                1.0
+            },
+            warnings: self.warnings,
+            timeline: self.timeline.unwrap_or_default(),
+        }
+    }
+}
+
+/// A fixed fleet: every server warm, none started or stopped by the autoscaler.
+fn fixed(servers: u32) -> ScalingRules {
+    ScalingRules {
+        warm_floor: servers,
+        idle_timeout_s: f64::INFINITY,
+        cap: 0,
+    }
+}
