@@ -30,6 +30,12 @@ pub enum Command {
     Gui {
         /// Plan file (RON), or the name of a shipped preset.
         file: Option<String>,
+        /// Capture the window as a PNG here and exit.
+        #[arg(long, value_name = "OUT.png")]
+        screenshot: Option<PathBuf>,
+        /// The panel to show (with --screenshot).
+        #[arg(long, value_enum, default_value = "explore")]
+        panel: PanelArg,
     },
     /// Evaluate a plan as written and search for the best policy, servers and batch.
     Plan(PlanArgs),
@@ -60,6 +66,34 @@ pub enum PresetAction {
         /// Where to write it.
         file: PathBuf,
     },
+}
+
+/// Panels on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PanelArg {
+    /// Measure kernels.
+    Profile,
+    /// α/β and the plots.
+    Explore,
+    /// Caching and lazy evaluation.
+    Caching,
+    /// A simulated day of warm and cold servers.
+    WarmCold,
+    /// The plan file and recommendation.
+    Plan,
+}
+
+impl From<PanelArg> for crate::app::state::Tab {
+    fn from(p: PanelArg) -> Self {
+        use crate::app::state::Tab;
+        match p {
+            PanelArg::Profile => Tab::Profile,
+            PanelArg::Explore => Tab::Explore,
+            PanelArg::Caching => Tab::Caching,
+            PanelArg::WarmCold => Tab::WarmCold,
+            PanelArg::Plan => Tab::Plan,
+        }
+    }
 }
 
 /// Policy names on the command line.
@@ -147,9 +181,17 @@ impl From<PrecisionArg> for crate::model::Precision {
 /// Runs a parsed command line, writing results to stdout.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let command = cli.command.unwrap_or(Command::Gui { file: None });
+    let command = cli.command.unwrap_or(Command::Gui {
+        file: None,
+        screenshot: None,
+        panel: PanelArg::Explore,
+    });
     match command {
-        Command::Gui { file } => {
+        Command::Gui {
+            file,
+            screenshot,
+            panel,
+        } => {
             drop(out);
             let initial = match file {
                 Some(f) if Path::new(&f).exists() => {
@@ -159,7 +201,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(f) => Some((load(&f)?.0, None)),
                 None => None,
             };
-            crate::app::run(initial)?;
+            crate::app::run(initial, screenshot.map(|p| (p, panel.into())))?;
             Ok(())
         }
         Command::Plan(args) => plan_cmd(&args, &mut out),

@@ -131,3 +131,109 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     let batches: Vec<u32> = service.batch_latency_ms.iter().map(|p| p.0).collect();
     assert_eq!(batches, vec![1, 4]);
 }
+
+#[test]
+fn warm_cold_simulates_a_day_of_each_fleet() {
+    let mut a = app("startup-chatbot");
+    a.state.tab = Tab::WarmCold;
+    let mut h = harness(a);
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    let start = std::time::Instant::now();
+    while h.state().warm_cold_run.running() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the simulation did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    h.run();
+    let days = &h.state().warm_cold_run.days;
+    assert_eq!(days.len(), 4);
+    let cost = |i: usize| days[i].1.as_ref().unwrap().cost_usd_per_hour;
+    let cold = |i: usize| days[i].1.as_ref().unwrap().cold_starts;
+    // A day of minutes for each fleet; always-on never cold starts, scale-to-zero does.
+    assert!(
+        days.iter()
+            .all(|d| d.1.as_ref().unwrap().timeline.len() >= 24 * 60)
+    );
+    assert_eq!(cold(0), 0);
+    assert!(cold(1) > 0);
+    // Keeping one warm costs at least the one warm server.
+    assert!(cost(2) >= 0.8 - 1e-9);
+    h.get_by_label("Cumulative cost, $");
+}
+
+/// A snapshot of one panel (`UPDATE_SNAPSHOTS=1 cargo test --test app_ui` rewrites them).
+fn snapshot_panel(tab: Tab, preset: &str, name: &str) {
+    let mut a = app(preset);
+    a.state.tab = tab;
+    let mut h = harness(a);
+    if tab == Tab::WarmCold {
+        h.get_by_label("Simulate a day").click();
+        h.step();
+        while h.state().warm_cold_run.running() {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            h.step();
+        }
+        h.run();
+    }
+    h.snapshot(name);
+}
+
+#[test]
+fn snapshot_profile() {
+    snapshot_panel(Tab::Profile, "healthcare-triage", "profile");
+}
+
+#[test]
+fn snapshot_explore() {
+    snapshot_panel(Tab::Explore, "healthcare-triage", "explore");
+}
+
+#[test]
+fn snapshot_caching() {
+    snapshot_panel(Tab::Caching, "embedding-cache", "caching");
+}
+
+#[test]
+fn snapshot_warm_cold() {
+    snapshot_panel(Tab::WarmCold, "startup-chatbot", "warm_cold");
+}
+
+#[test]
+fn snapshot_plan() {
+    snapshot_panel(Tab::Plan, "healthcare-triage", "plan");
+}
+
+#[test]
+fn save_export_and_compare() {
+    let dir = std::env::temp_dir().join(format!("costscope-app-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan_path = dir.join("mine.ron");
+    let other = dir.join("other.ron");
+    costscope::plan::save_file(&presets::load("startup-chatbot").unwrap(), &other).unwrap();
+    let mut h = harness(app("healthcare-triage"));
+    h.state_mut().state.tab = Tab::Plan;
+    h.state_mut().state.plan.objective.beta = 0.25;
+    h.state_mut().runtime.path_input = plan_path.display().to_string();
+    h.run();
+    h.get_by_label_contains("unsaved changes");
+    h.get_by_label("Save").click();
+    h.run();
+    let saved = costscope::plan::load_file(&plan_path).unwrap();
+    assert_eq!(saved.objective.beta, 0.25);
+    assert_eq!(h.state().runtime.saved_plan, saved);
+    h.get_by_label("Export CSV").click();
+    h.run();
+    let csv = std::fs::read_to_string(plan_path.with_extension("csv")).unwrap();
+    assert!(csv.starts_with("set,policy,servers"));
+    assert!(csv.lines().count() >= 3, "{csv}");
+    h.state_mut().runtime.compare_input = other.display().to_string();
+    h.run();
+    h.get_by_label("Compare").click();
+    h.run();
+    h.get_by_label("Startup chatbot on serverless");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,7 +7,9 @@ pub mod explore_ui;
 pub mod plan_ui;
 pub mod plots;
 pub mod profile_ui;
+pub mod screenshot;
 pub mod state;
+pub mod warm_cold_ui;
 
 use std::path::PathBuf;
 
@@ -37,6 +39,10 @@ pub struct CostscopeApp {
     pub runtime: Runtime,
     /// The profiler run in flight or last finished.
     pub profile_run: profile_ui::ProfileRun,
+    /// The simulated day in flight or last finished.
+    pub warm_cold_run: warm_cold_ui::WarmColdRun,
+    /// A screenshot to take before closing (`costscope gui --screenshot`).
+    pub screenshot: Option<screenshot::ScreenshotJob>,
 }
 
 impl CostscopeApp {
@@ -47,12 +53,15 @@ impl CostscopeApp {
             state,
             runtime,
             profile_run: profile_ui::ProfileRun::default(),
+            warm_cold_run: warm_cold_ui::WarmColdRun::default(),
+            screenshot: None,
         }
     }
 
     /// One frame of the whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.handle_input(ui.ctx());
+        self.screenshot_frame(ui.ctx());
         ui.ctx().set_theme(if self.state.dark_mode {
             egui::Theme::Dark
         } else {
@@ -84,8 +93,48 @@ impl CostscopeApp {
             ),
             Tab::Explore => explore_ui::explore_ui(ui, &mut self.state.plan, &self.runtime.results),
             Tab::Caching => caching_ui::caching_ui(ui, &mut self.state.plan, &self.runtime.results),
+            Tab::WarmCold => warm_cold_ui::warm_cold_ui(
+                ui,
+                &mut self.state.warm_cold,
+                &mut self.warm_cold_run,
+                &self.state.plan,
+            ),
             Tab::Plan => plan_ui::plan_ui(ui, &mut self.state, &mut self.runtime),
         });
+    }
+
+    /// Drives a `--screenshot` run: show the panel, fill it, capture, close.
+    fn screenshot_frame(&mut self, ctx: &egui::Context) {
+        let Some(job) = &mut self.screenshot else {
+            return;
+        };
+        self.state.tab = job.panel;
+        let ready = match job.panel {
+            Tab::WarmCold => {
+                self.warm_cold_run.poll();
+                if self.warm_cold_run.days.is_empty() && !self.warm_cold_run.running() {
+                    self.warm_cold_run
+                        .start(&self.state.plan, &self.state.warm_cold, ctx);
+                }
+                !self.warm_cold_run.days.is_empty()
+            }
+            Tab::Profile => {
+                self.profile_run.poll();
+                let done = self.profile_run.report.is_some() || self.profile_run.message.is_some();
+                if !done && !self.profile_run.running() {
+                    self.profile_run.start(&self.state.profile, ctx);
+                }
+                done
+            }
+            _ => true,
+        };
+        if let Some(outcome) = job.frame(ctx, ready) {
+            match outcome {
+                Ok(()) => eprintln!("costscope: wrote {}", job.path.display()),
+                Err(e) => eprintln!("costscope: screenshot failed: {e}"),
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 
     /// Dropped files open as plans; Ctrl+S saves; Ctrl+O goes to the Plan panel.
@@ -126,8 +175,13 @@ impl eframe::App for CostscopeApp {
 }
 
 /// Opens the window on `initial` (a plan and the file it came from), else on the state
-/// of the last run, else on the default preset. Returns when the window closes.
-pub fn run(initial: Option<(crate::model::Plan, Option<PathBuf>)>) -> Result<(), AppError> {
+/// of the last run, else on the default preset. With `screenshot` (path, panel) it
+/// captures that panel as a PNG and closes. Returns when the window closes.
+pub fn run(
+    initial: Option<(crate::model::Plan, Option<PathBuf>)>,
+    screenshot: Option<(PathBuf, Tab)>,
+) -> Result<(), AppError> {
+    let started = std::time::Instant::now();
     let from_file = initial.map(|(plan, path)| AppState::new(plan, path));
     let default = AppState::new(crate::plan::presets::default_plan()?, None);
     let options = eframe::NativeOptions {
@@ -144,7 +198,10 @@ pub fn run(initial: Option<(crate::model::Plan, Option<PathBuf>)>) -> Result<(),
                 .storage
                 .and_then(|s| eframe::get_value::<AppState>(s, STORAGE_KEY));
             let state = from_file.or(restored).unwrap_or(default);
-            Ok(Box::new(CostscopeApp::new(state)))
+            let mut app = CostscopeApp::new(state);
+            app.screenshot = screenshot
+                .map(|(path, panel)| screenshot::ScreenshotJob::new(path, panel, started));
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| AppError::Window(e.to_string()))

@@ -43,6 +43,114 @@ pub fn save_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
     }
 }
 
+/// The candidates the optimiser reports (best per policy, then the Pareto frontier) as
+/// CSV: one row per candidate, units in the header.
+pub fn candidates_csv(optimum: &crate::model::Optimum) -> String {
+    let mut out = String::from(
+        "set,policy,servers,warm,spot,batch,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible\n",
+    );
+    let rows = optimum
+        .candidates
+        .iter()
+        .map(|e| ("best_per_policy", e))
+        .chain(optimum.pareto.iter().map(|e| ("pareto", e)));
+    for (set, e) in rows {
+        let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v}"));
+        let l = e.latency_ms;
+        out += &format!(
+            "{set},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e.policy.name(),
+            e.servers,
+            e.warm,
+            e.spot,
+            e.batch,
+            e.cost_usd_per_hour,
+            num(e.cost_usd_per_million),
+            num(l.map(|l| l.mean)),
+            num(l.map(|l| l.p50)),
+            num(l.map(|l| l.p95)),
+            num(l.map(|l| l.p99)),
+            e.utilization,
+            e.p_wait,
+            e.cold_start_fraction,
+            num(e.objective),
+            e.feasible
+        );
+    }
+    out
+}
+
+fn export_csv(runtime: &mut Runtime, path: &std::path::Path) {
+    let result = match &runtime.results.optimum {
+        Ok(o) => {
+            let tmp = path.with_extension("csv.tmp");
+            std::fs::write(&tmp, candidates_csv(o))
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        Err(e) => Err(format!("nothing to export: {e}")),
+    };
+    match result {
+        Ok(()) => {
+            runtime.file_message = Some(format!("exported candidates to {}", path.display()));
+            runtime.file_error = None;
+        }
+        Err(e) => runtime.file_error = Some(e),
+    }
+}
+
+/// Loads the plan to compare with; a bad file shows its error.
+fn load_compare(runtime: &mut Runtime) {
+    let path = PathBuf::from(runtime.compare_input.trim());
+    match load_file(&path) {
+        Ok(plan) => {
+            runtime.compare = Some(super::state::Results::compute(&plan));
+            runtime.file_error = None;
+        }
+        Err(e) => runtime.file_error = Some(e.to_string()),
+    }
+}
+
+/// How one comparison cell is written from an evaluation.
+type Cell = fn(&crate::model::Evaluation) -> String;
+
+fn compare_ui(ui: &mut egui::Ui, runtime: &Runtime) {
+    let Some(other) = &runtime.compare else {
+        return;
+    };
+    let this = &runtime.results;
+    let best = |r: &super::state::Results| r.optimum.as_ref().ok().and_then(|o| o.best.clone());
+    egui::Grid::new("compare").striped(true).show(ui, |ui| {
+        ui.strong("");
+        ui.strong(&this.plan.name);
+        ui.strong(&other.plan.name);
+        ui.end_row();
+        let (a, b) = (best(this), best(other));
+        let rows: [(&str, Cell); 6] = [
+            ("recommended", |e| describe(e)),
+            ("$/hour", |e| format!("{:.3}", e.cost_usd_per_hour)),
+            ("$ per million", |e| {
+                e.cost_usd_per_million
+                    .map_or_else(|| "-".into(), |c| format!("{c:.2}"))
+            }),
+            ("p95 ms", |e| {
+                e.latency_ms
+                    .map_or_else(|| "-".into(), |l| format!("{:.1}", l.p95))
+            }),
+            ("utilisation", |e| format!("{:.1} %", e.utilization * 100.0)),
+            ("cold starts", |e| {
+                format!("{:.2} %", e.cold_start_fraction * 100.0)
+            }),
+        ];
+        for (label, f) in rows {
+            ui.label(label);
+            ui.label(a.as_ref().map_or_else(|| "no feasible plan".into(), f));
+            ui.label(b.as_ref().map_or_else(|| "no feasible plan".into(), f));
+            ui.end_row();
+        }
+    });
+}
+
 /// The Plan panel.
 pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
     ui.heading(&state.plan.name);
@@ -118,6 +226,29 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
             ui.label("unsaved changes");
         }
     });
+    ui.horizontal(|ui| {
+        let csv = path.with_extension("csv");
+        if ui
+            .add_enabled(has_path, egui::Button::new("Export CSV"))
+            .on_hover_text(
+                "The best candidate per policy and the Pareto frontier, next to the plan file.",
+            )
+            .clicked()
+        {
+            export_csv(runtime, &csv);
+        }
+    });
+    ui.separator();
+    ui.heading("Compare with another plan");
+    ui.horizontal(|ui| {
+        let label = ui.label("other plan:");
+        ui.add(egui::TextEdit::singleline(&mut runtime.compare_input).desired_width(420.0))
+            .labelled_by(label.id);
+        if ui.button("Compare").clicked() {
+            load_compare(runtime);
+        }
+    });
+    compare_ui(ui, runtime);
     if let Some(err) = &runtime.file_error {
         ui.colored_label(ui.visuals().error_fg_color, err);
     }

@@ -296,13 +296,24 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
             ("upload", c.weight_upload),
             ("1st result", c.first_result),
         ];
+        let names: Vec<&'static str> = parts.iter().map(|p| p.0).collect();
         let bars: Vec<Bar> = parts
             .iter()
             .enumerate()
             .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
             .collect();
         Plot::new("cold_start")
-            .x_axis_label("stage (instance, adapter, device, shader, pipeline, 1st dispatch, upload, 1st result)")
+            .x_axis_label("cold-start stage")
+            .x_axis_formatter(move |mark, _| {
+                let i = mark.value.round();
+                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                    names
+                        .get(i as usize)
+                        .map_or_else(String::new, |n| (*n).to_owned())
+                } else {
+                    String::new()
+                }
+            })
             .y_axis_label("ms")
             .height(height)
             .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)));

@@ -16,13 +16,21 @@ pub enum Tab {
     Explore,
     /// Cache hit rate, Zipf curve, reuse savings, lazy evaluation.
     Caching,
+    /// A simulated day of always-on vs scale-to-zero vs keep-k-warm vs spot.
+    WarmCold,
     /// The recommended plan; open, save, revert.
     Plan,
 }
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Tab; 4] = [Tab::Profile, Tab::Explore, Tab::Caching, Tab::Plan];
+    pub const ALL: [Tab; 5] = [
+        Tab::Profile,
+        Tab::Explore,
+        Tab::Caching,
+        Tab::WarmCold,
+        Tab::Plan,
+    ];
 
     /// The tab's label (also its accessibility name, so tests can find it).
     pub fn label(self) -> &'static str {
@@ -30,6 +38,7 @@ impl Tab {
             Tab::Profile => "Profile",
             Tab::Explore => "Explore",
             Tab::Caching => "Caching & lazy",
+            Tab::WarmCold => "Warm / cold",
             Tab::Plan => "Plan",
         }
     }
@@ -49,6 +58,9 @@ pub struct AppState {
     /// The Profile panel's settings.
     #[serde(default)]
     pub profile: super::profile_ui::ProfileSettings,
+    /// The Warm / cold panel's fleets.
+    #[serde(default)]
+    pub warm_cold: super::warm_cold_ui::WarmColdSettings,
 }
 
 impl AppState {
@@ -60,6 +72,7 @@ impl AppState {
             tab: Tab::Explore,
             dark_mode: true,
             profile: super::profile_ui::ProfileSettings::default(),
+            warm_cold: super::warm_cold_ui::WarmColdSettings::default(),
         }
     }
 }
@@ -105,6 +118,10 @@ pub struct Runtime {
     pub file_message: Option<String>,
     /// The path typed in the Plan panel.
     pub path_input: String,
+    /// The path of a plan to compare with.
+    pub compare_input: String,
+    /// Results of the plan being compared with, if any.
+    pub compare: Option<Results>,
 }
 
 impl Runtime {
@@ -120,6 +137,8 @@ impl Runtime {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
+            compare_input: String::new(),
+            compare: None,
         }
     }
 
