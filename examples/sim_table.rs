@@ -1,4 +1,4 @@
-//! Prints the simulator-vs-model tables that SIMULATOR.md quotes: M/G/c at service
+//! Prints the simulator-vs-model tables that docs/simulator.md quotes: M/G/c at service
 //! CV 0.2, 1 and 2 (c = 4, 1 ms service, 10⁷ requests per row), and on-demand
 //! cold-start fraction and cost (model, simulator and, without boot time, the exact
 //! M/M/∞ + MRU result). The assertions live in tests/sim_validation.rs.

@@ -1,6 +1,6 @@
 //! The simulator as the model's reference: M/M/c exactness, the M/G/c approximation's
 //! measured error, on-demand cold starts and cost, determinism, overload, spot,
-//! batching, cache and lazy traffic. See SIMULATOR.md for the tables these assert.
+//! batching, cache and lazy traffic. See docs/simulator.md for the tables these assert.
 
 use costscope::model::{Candidate, Context, Evaluation, Plan, Policy, Rate};
 use costscope::plan::presets;
@@ -96,7 +96,7 @@ fn mmc_mean_and_p95_match_the_exact_model_within_2_percent() {
 #[test]
 fn mgc_approximation_error_is_as_documented() {
     // Allen–Cunneen for the mean and a shifted-exponential / hyperexponential service
-    // shape for quantiles (SIMULATOR.md). Measured: means within 2.5 %, p95 within 3 %
+    // shape for quantiles (docs/simulator.md). Measured: means within 2.5 %, p95 within 3 %
     // except at CV 2 and ρ 0.5, where the model's p95 is about 13 % low: with few
     // waits the p95 is set by the service tail, and the model's two-phase
     // hyperexponential has a lighter 95th percentile than the gamma the simulator
@@ -175,7 +175,7 @@ fn on_demand_cold_fraction_matches_the_exact_mm_inf_result() {
 
 #[test]
 fn on_demand_model_gap_at_moderate_load_is_as_reported() {
-    // Known gap, reported in SIMULATOR.md rather than hidden by a loose tolerance: with
+    // Known gap, reported in docs/simulator.md rather than hidden by a loose tolerance: with
     // several instances alive (load ~1–5) the level model's exponential approximation
     // of the time below level ℓ (exact only for ℓ = 1) overstates how often an instance
     // expires — the true first passage has more short excursions (see the exact test
