@@ -4,6 +4,8 @@
 //! shape documented in `DESIGN.md`. GPU work takes `&Device, &Queue` so tests can inject
 //! a device; every failure is a typed [`ProfileError`].
 
+#![warn(missing_docs)]
+
 pub mod autotune;
 pub mod cli;
 pub mod cpu;

@@ -113,6 +113,10 @@ pub struct ResultRow {
     /// "tuned", "cached" or null for rows that are not autotuned.
     #[serde(default)]
     pub autotune: Option<String>,
+    /// Arithmetic intensity of the workload, FLOPs per byte of compulsory traffic (the
+    /// roofline x-axis).
+    #[serde(default)]
+    pub flops_per_byte: Option<f64>,
     /// Inference items per second at the median (MLP rows).
     #[serde(default)]
     pub items_per_s: Option<f64>,
@@ -149,6 +153,7 @@ impl ResultRow {
             gbytes_per_s: None,
             pct_of_peak: None,
             autotune: None,
+            flops_per_byte: None,
             items_per_s: None,
             error: None,
         }
@@ -171,6 +176,9 @@ impl ResultRow {
 
     /// Stores the timing and derives rates from the work done per run.
     pub fn set_timing_with(&mut self, timing: Timing, flops: f64, bytes: f64) {
+        if bytes > 0.0 {
+            self.flops_per_byte = Some(flops / bytes);
+        }
         let s = timing.median_ms / 1e3;
         if s > 0.0 {
             self.gflops = Some(flops / s / 1e9);
