@@ -90,3 +90,35 @@ fn a_dispatch_that_outlives_its_timeout_is_a_typed_hung_error() {
     assert!(matches!(err, ProfileError::Hung { .. }), "{err}");
     assert!(err.to_string().contains("did not finish"), "{err}");
 }
+
+#[test]
+fn an_invalid_dispatch_is_a_typed_error_not_a_panic() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    let layout = GemmLayout::new(&ctx.device);
+    let kernel = GemmKernel::new(&ctx, &layout, Variant::Naive, Precision::F32).expect("compiles");
+    let ops = Operands::upload(
+        &ctx,
+        &layout,
+        Precision::F32,
+        (4, 4, 4),
+        Epilogue::None,
+        [&[1.0; 16], &[1.0; 16], &[0.0; 4]],
+    )
+    .expect("upload");
+    let too_many = ctx.device.limits().max_compute_workgroups_per_dimension + 1;
+    let timer = Timer::new(&ctx, Duration::from_secs(10));
+    let err = timer
+        .run_pass(&ctx, "oversized dispatch", &|pass| {
+            pass.set_pipeline(&kernel.pipeline);
+            pass.set_bind_group(0, &ops.bind_group, &[]);
+            pass.dispatch_workgroups(too_many, 1, 1);
+        })
+        .expect_err("over the limit");
+    assert!(matches!(err, ProfileError::Gpu { .. }), "{err}");
+    // The device stays usable afterwards.
+    timer
+        .run(&ctx, &[(&kernel, &ops)], "valid dispatch")
+        .expect("still works");
+}

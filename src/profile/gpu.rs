@@ -125,13 +125,22 @@ pub struct GpuContext {
     pub device_create_ms: f64,
     /// Set by the device-lost callback with the driver's message.
     pub lost: Arc<Mutex<Option<String>>>,
+    /// First error no error scope captured (wgpu would otherwise panic on it).
+    pub uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
     /// [`ProfileError::DeviceLost`] once the device-lost callback has fired.
+    /// Also returns the first uncaptured wgpu error as [`ProfileError::Gpu`].
     pub fn check_lost(&self) -> Result<(), ProfileError> {
-        match self.lost.lock().ok().and_then(|g| g.clone()) {
-            Some(msg) => Err(ProfileError::DeviceLost(msg)),
+        if let Some(msg) = self.lost.lock().ok().and_then(|g| g.clone()) {
+            return Err(ProfileError::DeviceLost(msg));
+        }
+        match self.uncaptured.lock().ok().and_then(|mut g| g.take()) {
+            Some(reason) => Err(ProfileError::Gpu {
+                context: "running on the device".into(),
+                reason,
+            }),
             None => Ok(()),
         }
     }
@@ -167,6 +176,13 @@ pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
             *g = Some(first_line(&msg));
         }
     });
+    let uncaptured = Arc::new(Mutex::new(None));
+    let sink = uncaptured.clone();
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        if let Ok(mut g) = sink.lock() {
+            g.get_or_insert_with(|| first_line(&e.to_string()));
+        }
+    }));
     Ok(GpuContext {
         name: label,
         driver: format!("{} {}", info.driver, info.driver_info),
@@ -177,6 +193,7 @@ pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
         queue,
         device_create_ms,
         lost,
+        uncaptured,
     })
 }
 

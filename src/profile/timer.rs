@@ -95,27 +95,31 @@ impl Timer {
         what: &str,
         record: &dyn Fn(&mut wgpu::ComputePass<'_>),
     ) -> Result<RunTimes, ProfileError> {
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
-        {
-            let timestamp_writes =
-                self.queries
-                    .as_ref()
-                    .map(|(set, ..)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(what),
-                timestamp_writes,
-            });
-            record(&mut pass);
-        }
-        if let Some((set, resolve, read, _)) = &self.queries {
-            enc.resolve_query_set(set, 0..2, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
-        }
-        let cmd = enc.finish();
+        // Recording errors (bad bindings, limits) are captured here as typed errors
+        // instead of reaching wgpu's default handler, which would panic.
+        let cmd = gpu::scoped(&ctx.device, &format!("recording {what}"), || {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            {
+                let timestamp_writes =
+                    self.queries
+                        .as_ref()
+                        .map(|(set, ..)| wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(what),
+                    timestamp_writes,
+                });
+                record(&mut pass);
+            }
+            if let Some((set, resolve, read, _)) = &self.queries {
+                enc.resolve_query_set(set, 0..2, resolve, 0);
+                enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
+            }
+            enc.finish()
+        })?;
         ctx.check_lost()?;
         let t0 = Instant::now();
         let sub = ctx.queue.submit([cmd]);
