@@ -103,7 +103,6 @@ pub struct Operands {
 
 impl Operands {
     /// Binds existing buffers (`a`, `b`, `bias`, `c`) with the given shape and epilogue.
-    #[allow(clippy::too_many_arguments)]
     pub fn bind(
         device: &wgpu::Device,
         layout: &GemmLayout,

@@ -10,6 +10,7 @@ use super::kernels::{GemmKernel, GemmLayout, Variant};
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
 use super::stats::SamplePlan;
+use super::timer::Bench;
 use super::workloads::{MlpModel, MlpPreset, sweep};
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
@@ -82,16 +83,14 @@ pub fn run_profile(
                 &opts.precisions,
             )?);
         }
-        items += profile_device(
-            &ctx,
-            &timer,
-            &plan,
-            opts,
-            &presets,
-            &mut cache,
-            &mut report,
-            progress,
-        )?;
+        let layout = GemmLayout::new(&ctx.device);
+        let bench = Bench {
+            ctx: &ctx,
+            layout: &layout,
+            timer: &timer,
+            plan: &plan,
+        };
+        items += profile_device(bench, opts, &presets, &mut cache, &mut report, progress)?;
     }
     if let Some(dir) = &cache_path {
         cache.save(dir)?;
@@ -107,18 +106,20 @@ pub fn run_profile(
 }
 
 /// GEMM autotuning and MLP sweeps on one device; returns inference items run.
-#[allow(clippy::too_many_arguments)]
 fn profile_device(
-    ctx: &GpuContext,
-    timer: &Timer,
-    plan: &SamplePlan,
+    bench: Bench<'_>,
     opts: &ProfileOptions,
     presets: &[MlpPreset],
     cache: &mut TuneCache,
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<u64, ProfileError> {
-    let layout = GemmLayout::new(&ctx.device);
+    let Bench {
+        ctx,
+        layout,
+        timer,
+        plan,
+    } = bench;
     let mut items = 0u64;
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
@@ -142,7 +143,7 @@ fn profile_device(
                 return Ok(items);
             }
             progress(&format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()));
-            let tuned = tune_gemm(ctx, &layout, timer, plan, p, (s, s, s), cache)?;
+            let tuned = tune_gemm(ctx, layout, timer, plan, p, (s, s, s), cache)?;
             report.results.extend(tuned.rows);
         }
         // Fused MLP chains run on buffer kernels (the texture variant reads textures); the
@@ -152,7 +153,7 @@ fn profile_device(
             if v == Variant::Texture {
                 continue;
             }
-            match GemmKernel::new(ctx, &layout, v, p) {
+            match GemmKernel::new(ctx, layout, v, p) {
                 Ok(k) => kernels.push(k),
                 Err(ProfileError::ShaderCompile { .. }) => {}
                 Err(e) => return Err(e),
@@ -170,16 +171,7 @@ fn profile_device(
                 opts.batches
             ));
             let model = MlpModel::upload(ctx, pre, p)?;
-            let rows = sweep(
-                ctx,
-                &layout,
-                timer,
-                plan,
-                &model,
-                &kernels,
-                &opts.batches,
-                &|| opts.cancelled(),
-            )?;
+            let rows = sweep(bench, &model, &kernels, &opts.batches, &|| opts.cancelled())?;
             items += rows
                 .iter()
                 .filter_map(|r| Some(r.timing.as_ref()?.samples as u64 * r.batch? as u64))

@@ -10,6 +10,19 @@ use super::exec::Operands;
 use super::gpu::{self, GpuContext, ms};
 use super::kernels::{GemmKernel, Variant};
 
+/// What every measurement on one device needs, bundled.
+#[derive(Clone, Copy)]
+pub struct Bench<'a> {
+    /// The device.
+    pub ctx: &'a GpuContext,
+    /// The shared GEMM layouts.
+    pub layout: &'a super::kernels::GemmLayout,
+    /// The timer (timestamps or wall clock).
+    pub timer: &'a Timer,
+    /// How long and how often to sample.
+    pub plan: &'a super::stats::SamplePlan,
+}
+
 /// Runs batches of dispatches and times them.
 pub struct Timer {
     queries: Option<(wgpu::QuerySet, wgpu::Buffer, wgpu::Buffer, f64)>,

@@ -11,6 +11,7 @@ use super::kernels::{GemmKernel, GemmLayout};
 use super::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
 use super::report::ResultRow;
 use super::stats::SamplePlan;
+use super::timer::Bench;
 use super::{Precision, ProfileError};
 
 /// An MLP preset: `layers` × (d_model → d_hidden with GELU, d_hidden → d_model).
@@ -305,18 +306,20 @@ impl MlpBatch {
 /// is never timed). At each batch the correct candidates are timed quickly (skipping any
 /// whose time scaled from the previous batch is over 3× the best estimate); the fastest
 /// is then measured in full and marked `chosen`; the quick rows of the others are kept
-/// (best of two runs, reported as one sample) so the report shows what the choice gained.
-#[allow(clippy::too_many_arguments)]
+/// (best of up to two runs, reported as one sample) so the report shows what the choice gained.
 pub fn sweep(
-    ctx: &GpuContext,
-    layout: &GemmLayout,
-    timer: &Timer,
-    plan: &SamplePlan,
+    bench: Bench<'_>,
     model: &MlpModel,
     kernels: &[GemmKernel],
     batches: &[usize],
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ResultRow>, ProfileError> {
+    let Bench {
+        ctx,
+        layout,
+        timer,
+        plan,
+    } = bench;
     let pre = model.preset;
     let check_batch = batches.iter().copied().min().unwrap_or(1);
     let check = model.bind(ctx, layout, check_batch);
@@ -353,11 +356,14 @@ pub fn sweep(
             if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate) {
                 continue;
             }
-            // Warm-up, then the better of two runs (the machine may be shared).
-            bound.run(ctx, timer, kernel)?;
-            let ms = bound
-                .run(ctx, timer, kernel)?
-                .min(bound.run(ctx, timer, kernel)?);
+            // The first run doubles as warm-up (driver compile, first touch); a second
+            // run, when the first was short, guards against a noisy neighbour.
+            let first = bound.run(ctx, timer, kernel)?;
+            let ms = if first < 1000.0 {
+                first.min(bound.run(ctx, timer, kernel)?)
+            } else {
+                first
+            };
             singles.push((i, ms));
         }
         for &(i, ms) in &singles {
@@ -373,7 +379,9 @@ pub fn sweep(
             row.correct = true;
             let t = if i == win {
                 row.chosen = true;
-                super::stats::measure(method, plan, || bound.run(ctx, timer, kernel))?
+                // Already warm from the quick pick above.
+                let warm = SamplePlan { warmup: 0, ..*plan };
+                super::stats::measure(method, &warm, || bound.run(ctx, timer, kernel))?
             } else {
                 super::stats::summarize(method, &[ms], plan.target_cv)
             };
