@@ -27,6 +27,7 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
     let quick_s = t0.elapsed().as_secs_f64();
     eprintln!("quick profile took {quick_s:.1} s");
     assert!(!lines.is_empty(), "progress lines");
+    assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
 
     let path = dir.join("quick.json");
     report.write(&path).expect("write");

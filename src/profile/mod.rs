@@ -229,6 +229,7 @@ impl ProfileOptions {
             batches: (0..9).map(|i| 1usize << i).collect(),
             gemm_sizes: vec![256],
             budget_per_row: Duration::from_secs(2),
+            dispatch_timeout: Duration::from_secs(120),
             ..ProfileOptions::quick()
         }
     }

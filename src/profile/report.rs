@@ -34,6 +34,10 @@ pub struct ProfileReport {
     /// True when the run was cancelled and the report holds only what was measured.
     #[serde(default)]
     pub cancelled: bool,
+    /// Devices whose profiling failed, each `"<device>: <one-line error>"`; the rows
+    /// measured before the failure are kept.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 /// Machine and build that produced a report.

@@ -50,6 +50,7 @@ pub fn run_profile(
         peaks: Vec::new(),
         telemetry: telemetry::unavailable("not sampled".into()),
         cancelled: false,
+        errors: Vec::new(),
     };
     report.adapters.push(gpu::cpu_entry());
     let chosen = match &opts.device {
@@ -64,45 +65,69 @@ pub fn run_profile(
         .map(TuneCache::load)
         .unwrap_or_default();
     let mut items = 0u64;
+    let timings = (instance_ms, adapter_ms);
     for adapter in chosen {
         if opts.cancelled() {
             break;
         }
-        let ctx = gpu::open(adapter)?;
-        progress(&format!("{}: cold start", ctx.name));
-        let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
-        report.cold_start_ms.get_or_insert_with(|| cold.clone());
-        report.cold_start_all_ms.push(cold);
-        let timer = Timer::new(&ctx, opts.dispatch_timeout);
-        if opts.peaks {
-            progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
-            report.peaks.extend(super::peaks::measure_peaks(
-                &ctx,
-                &timer,
-                &plan,
-                &opts.precisions,
-            )?);
+        // A failure on one device is recorded and the run goes on with the next one, so
+        // what was measured is never lost.
+        let label = gpu::adapter_label(&adapter);
+        let env = (opts, &plan, presets.as_slice());
+        match profile_adapter(adapter, env, timings, &mut cache, &mut report, progress) {
+            Ok(n) => items += n,
+            Err(e) => {
+                progress(&format!("{label}: {e}"));
+                report.errors.push(format!("{label}: {e}"));
+            }
         }
-        let layout = GemmLayout::new(&ctx.device);
-        let bench = Bench {
-            ctx: &ctx,
-            layout: &layout,
-            timer: &timer,
-            plan: &plan,
-        };
-        items += profile_device(bench, opts, &presets, &mut cache, &mut report, progress)?;
     }
     if let Some(dir) = &cache_path {
         cache.save(dir)?;
     }
     let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
-    if want_cpu && !opts.cancelled() {
-        profile_cpu(opts, &plan, &presets, &mut report, progress)?;
+    if want_cpu
+        && !opts.cancelled()
+        && let Err(e) = profile_cpu(opts, &plan, &presets, &mut report, progress)
+    {
+        progress(&format!("cpu: {e}"));
+        report.errors.push(format!("cpu: {e}"));
     }
     fill_pct_of_peak(&mut report.results, &report.peaks);
     report.telemetry = sampler.stop(items);
     report.cancelled = opts.cancelled();
     Ok(report)
+}
+
+/// Opens `adapter` and measures cold start, peaks, GEMMs and MLPs on it; returns the
+/// inference items run.
+fn profile_adapter(
+    adapter: eframe::egui_wgpu::wgpu::Adapter,
+    (opts, plan, presets): (&ProfileOptions, &SamplePlan, &[MlpPreset]),
+    (instance_ms, adapter_ms): (f64, f64),
+    cache: &mut TuneCache,
+    report: &mut ProfileReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<u64, ProfileError> {
+    let ctx = gpu::open(adapter)?;
+    progress(&format!("{}: cold start", ctx.name));
+    let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
+    report.cold_start_ms.get_or_insert_with(|| cold.clone());
+    report.cold_start_all_ms.push(cold);
+    let timer = Timer::new(&ctx, opts.dispatch_timeout);
+    if opts.peaks {
+        progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
+        let peaks = super::peaks::measure_peaks(&ctx, &timer, plan, &opts.precisions)?;
+        report.peaks.extend(peaks);
+    }
+    let layout = GemmLayout::new(&ctx.device);
+    let bench = Bench {
+        ctx: &ctx,
+        layout: &layout,
+        timer: &timer,
+        plan,
+    };
+    profile_device(bench, opts, presets, cache, report, progress)
 }
 
 /// GEMM autotuning and MLP sweeps on one device; returns inference items run.

@@ -351,20 +351,35 @@ pub fn sweep(
             .iter()
             .filter_map(|c| estimate(c.2))
             .fold(f64::INFINITY, f64::min);
+        // Never start a pass expected to take more than half the hang timeout.
+        let limit_ms = timer.timeout.as_secs_f64() * 1e3 / 2.0;
         let mut singles = Vec::new();
+        let mut too_slow = Vec::new();
         for (i, (kernel, _, last)) in candidates.iter().enumerate() {
-            if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate) {
+            if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate || e > limit_ms) {
                 continue;
             }
             // The first run doubles as warm-up (driver compile, first touch); a second
             // run, when the first was short, guards against a noisy neighbour.
-            let first = bound.run(ctx, timer, kernel)?;
+            let first = match bound.run(ctx, timer, kernel) {
+                Ok(ms) => ms,
+                Err(ProfileError::Hung { .. }) => {
+                    // Too slow at this size: let the device drain, then drop it.
+                    gpu::wait_all(&ctx.device, timer.timeout * 10, "draining a slow pass")?;
+                    too_slow.push(i);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let ms = if first < 1000.0 {
                 first.min(bound.run(ctx, timer, kernel)?)
             } else {
                 first
             };
             singles.push((i, ms));
+        }
+        for i in too_slow {
+            candidates[i].2 = Some((b, f64::INFINITY));
         }
         for &(i, ms) in &singles {
             candidates[i].2 = Some((b, ms));
