@@ -196,7 +196,14 @@ fn profile_device(
                 opts.batches
             ));
             let model = MlpModel::upload(ctx, pre, p)?;
-            let rows = sweep(bench, &model, &kernels, &opts.batches, &|| opts.cancelled())?;
+            let rows = sweep(
+                bench,
+                &model,
+                &kernels,
+                &opts.batches,
+                &|| opts.cancelled(),
+                &mut *progress,
+            )?;
             items += rows
                 .iter()
                 .filter_map(|r| Some(r.timing.as_ref()?.samples as u64 * r.batch? as u64))

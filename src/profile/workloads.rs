@@ -313,6 +313,7 @@ pub fn sweep(
     kernels: &[GemmKernel],
     batches: &[usize],
     cancelled: &dyn Fn() -> bool,
+    progress: &mut dyn FnMut(&str),
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let Bench {
         ctx,
@@ -396,7 +397,16 @@ pub fn sweep(
                 row.chosen = true;
                 // Already warm from the quick pick above.
                 let warm = SamplePlan { warmup: 0, ..*plan };
-                super::stats::measure(method, &warm, || bound.run(ctx, timer, kernel))?
+                let t = super::stats::measure(method, &warm, || bound.run(ctx, timer, kernel))?;
+                progress(&format!(
+                    "{} {} batch {b}: {} {:.3} ms (cv {:.3})",
+                    pre.workload(),
+                    model.precision.name(),
+                    kernel.variant.name(),
+                    t.median_ms,
+                    t.cv
+                ));
+                t
             } else {
                 super::stats::summarize(method, &[ms], plan.target_cv)
             };
