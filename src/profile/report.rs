@@ -54,6 +54,9 @@ pub struct Fingerprint {
     /// Logical CPU cores.
     #[serde(default)]
     pub cpu_cores: usize,
+    /// Devices measured in this run: adapter labels (`"<name> [<backend>]"`) and/or `cpu`.
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// One adapter (or the native CPU) as found at run time.

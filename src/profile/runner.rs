@@ -73,6 +73,7 @@ pub fn run_profile(
         // A failure on one device is recorded and the run goes on with the next one, so
         // what was measured is never lost.
         let label = gpu::adapter_label(&adapter);
+        report.fingerprint.devices.push(label.clone());
         let env = (opts, &plan, presets.as_slice());
         match profile_adapter(adapter, env, timings, &mut cache, &mut report, progress) {
             Ok(n) => items += n,
@@ -86,6 +87,9 @@ pub fn run_profile(
         cache.save(dir)?;
     }
     let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
+    if want_cpu && !opts.cancelled() {
+        report.fingerprint.devices.push("cpu".into());
+    }
     if want_cpu
         && !opts.cancelled()
         && let Err(e) = profile_cpu(opts, &plan, &presets, &mut report, progress)
