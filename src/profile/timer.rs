@@ -167,10 +167,14 @@ impl Timer {
                 context: "reading timestamps".into(),
                 reason: e.to_string(),
             })?;
-            let words: &[u64] = bytemuck::cast_slice(&view[..]);
-            [words[0], words[1]]
+            let word = |i: usize| {
+                view.get(i * 8..i * 8 + 8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_le_bytes)
+            };
+            [word(0), word(1)]
         };
         read.unmap();
-        Ok(ticks[1].wrapping_sub(ticks[0]) as f64 * period_ns / 1e6)
+        Ok(ticks[1].saturating_sub(ticks[0]) as f64 * period_ns / 1e6)
     }
 }
