@@ -130,6 +130,43 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// Wraps a device someone else opened (e.g. a test or the app's own), so all GPU work
+    /// here can run on an injected `Device` and `Queue`; capabilities come from the
+    /// features the device was created with. Installs a device-lost callback and an
+    /// uncaptured-error handler that record into `lost` / `uncaptured` (never panic).
+    pub fn from_device(adapter: wgpu::Adapter, device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let f = device.features();
+        let lost = Arc::new(Mutex::new(None));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if !matches!(reason, wgpu::DeviceLostReason::Destroyed)
+                && let Ok(mut g) = flag.lock()
+            {
+                *g = Some(first_line(&msg));
+            }
+        });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut g) = sink.lock() {
+                g.get_or_insert_with(|| first_line(&e.to_string()));
+            }
+        }));
+        let info = adapter.get_info();
+        GpuContext {
+            name: adapter_label(&adapter),
+            driver: format!("{} {}", info.driver, info.driver_info),
+            has_f16: f.contains(wgpu::Features::SHADER_F16),
+            has_timestamps: f.contains(wgpu::Features::TIMESTAMP_QUERY),
+            adapter,
+            device,
+            queue,
+            device_create_ms: 0.0,
+            lost,
+            uncaptured,
+        }
+    }
+
     /// [`ProfileError::DeviceLost`] once the device-lost callback has fired.
     /// Also returns the first uncaptured wgpu error as [`ProfileError::Gpu`].
     pub fn check_lost(&self) -> Result<(), ProfileError> {
@@ -147,10 +184,9 @@ impl GpuContext {
 }
 
 /// Opens a device on `adapter` with SHADER_F16 and TIMESTAMP_QUERY when offered and the
-/// adapter's own limits; a device-lost callback is installed that logs to stderr.
+/// adapter's own limits (see [`GpuContext::from_device`] for the callbacks installed).
 pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
     let info = adapter.get_info();
-    let label = adapter_label(&adapter);
     let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
     let features = adapter.features() & wanted;
     let desc = wgpu::DeviceDescriptor {
@@ -167,33 +203,9 @@ pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
         }
     })?;
     let device_create_ms = ms(t0.elapsed());
-    let lost = Arc::new(Mutex::new(None));
-    let flag = lost.clone();
-    device.set_device_lost_callback(move |reason, msg| {
-        if !matches!(reason, wgpu::DeviceLostReason::Destroyed)
-            && let Ok(mut g) = flag.lock()
-        {
-            *g = Some(first_line(&msg));
-        }
-    });
-    let uncaptured = Arc::new(Mutex::new(None));
-    let sink = uncaptured.clone();
-    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-        if let Ok(mut g) = sink.lock() {
-            g.get_or_insert_with(|| first_line(&e.to_string()));
-        }
-    }));
     Ok(GpuContext {
-        name: label,
-        driver: format!("{} {}", info.driver, info.driver_info),
-        has_f16: features.contains(wgpu::Features::SHADER_F16),
-        has_timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
-        adapter,
-        device,
-        queue,
         device_create_ms,
-        lost,
-        uncaptured,
+        ..GpuContext::from_device(adapter, device, queue)
     })
 }
 
