@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod autotune;
 pub mod cli;
 pub mod cpu;
@@ -19,6 +20,7 @@ pub mod reference;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod sweep;
 pub mod telemetry;
 pub mod texture;
 pub mod timer;

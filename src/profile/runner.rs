@@ -10,8 +10,9 @@ use super::kernels::{GemmKernel, GemmLayout, Variant};
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
 use super::stats::SamplePlan;
+use super::sweep::sweep;
 use super::timer::Bench;
-use super::workloads::{MlpModel, MlpPreset, sweep};
+use super::workloads::{MlpModel, MlpPreset};
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
 /// Runs the profile described by `opts`, reporting progress lines to `progress`.
