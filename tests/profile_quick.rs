@@ -27,6 +27,7 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
     let quick_s = t0.elapsed().as_secs_f64();
     eprintln!("quick profile took {quick_s:.1} s");
     assert!(!lines.is_empty(), "progress lines");
+    assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
 
     let path = dir.join("quick.json");
     report.write(&path).expect("write");
@@ -34,6 +35,12 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
     assert_eq!(back, report);
 
     assert!(!report.adapters.is_empty() && report.adapters.iter().any(|a| a.name == "cpu"));
+    assert!(report.fingerprint.devices.iter().any(|d| d == "cpu"));
+    assert!(
+        report.fingerprint.devices.len() >= 2,
+        "{:?}",
+        report.fingerprint.devices
+    );
     assert!(
         report
             .cold_start_ms

@@ -52,6 +52,7 @@ fn sample() -> ProfileReport {
         }],
         telemetry: telemetry::unavailable("NVML unavailable: test".into()),
         cancelled: false,
+        errors: Vec::new(),
     }
 }
 

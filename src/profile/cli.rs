@@ -181,6 +181,21 @@ pub fn list_table() -> String {
     s
 }
 
+/// Shortens an adapter label to `n` characters, keeping its `[backend]` suffix.
+fn short_device(label: &str, n: usize) -> String {
+    if label.chars().count() <= n {
+        return label.to_string();
+    }
+    match label.rfind(" [") {
+        Some(i) => {
+            let suffix = &label[i..];
+            let keep = n.saturating_sub(suffix.chars().count() + 1);
+            format!("{}…{suffix}", trim(label, keep))
+        }
+        None => trim(label, n),
+    }
+}
+
 fn trim(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -226,7 +241,7 @@ pub fn results_table(r: &ProfileReport) -> String {
         };
         s += &format!(
             "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
-            trim(&row.device, 24),
+            short_device(&row.device, 24),
             trim(&row.workload, 14),
             row.precision,
             row.variant,
@@ -239,9 +254,4 @@ pub fn results_table(r: &ProfileReport) -> String {
         );
     }
     s
-}
-
-/// Report serialisation helper for callers that want the text without a file.
-pub fn report_json(report: &ProfileReport) -> anyhow::Result<String> {
-    Ok(report.to_json()?)
 }

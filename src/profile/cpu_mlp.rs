@@ -131,7 +131,7 @@ impl CpuMlp {
     }
 }
 
-/// Verifies `preset` at the smallest batch, then one timed row per batch size.
+/// Verifies `preset` at the smallest batch (capped at 8), then one timed row per batch.
 pub fn sweep(
     preset: MlpPreset,
     precision: Precision,
@@ -140,7 +140,7 @@ pub fn sweep(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let model = CpuMlp::new(preset, precision)?;
-    let err = model.verify(batches.iter().copied().min().unwrap_or(1));
+    let err = model.verify(batches.iter().copied().min().unwrap_or(1).min(8));
     let correct = err <= precision.tolerance();
     let mut rows = Vec::new();
     for &b in batches {

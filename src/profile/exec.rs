@@ -103,7 +103,6 @@ pub struct Operands {
 
 impl Operands {
     /// Binds existing buffers (`a`, `b`, `bias`, `c`) with the given shape and epilogue.
-    #[allow(clippy::too_many_arguments)]
     pub fn bind(
         device: &wgpu::Device,
         layout: &GemmLayout,
@@ -171,7 +170,7 @@ impl Operands {
         gpu::scoped(device, "allocating GEMM operands", || {
             let mut ops =
                 Self::upload_unscoped(device, layout, precision, shape, epilogue, [a, b, bias]);
-            if precision == Precision::F32 {
+            if precision == Precision::F32 || (precision == Precision::F16 && ctx.has_f16) {
                 ops.texture_bind_group = ops.texture_bind(ctx, layout, [a, b]);
             }
             ops
@@ -186,8 +185,9 @@ impl Operands {
         [a, b]: [&[f32]; 2],
     ) -> Option<wgpu::BindGroup> {
         use super::texture::upload_matrix;
-        let ta = upload_matrix(&ctx.device, &ctx.queue, a, self.m, self.k)?;
-        let tb = upload_matrix(&ctx.device, &ctx.queue, b, self.k, self.n)?;
+        let p = self.precision;
+        let ta = upload_matrix(&ctx.device, &ctx.queue, p, a, self.m, self.k)?;
+        let tb = upload_matrix(&ctx.device, &ctx.queue, p, b, self.k, self.n)?;
         let (bias, params) = self.bias_params.as_ref()?;
         Some(ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("gemm-texture"),

@@ -3,7 +3,8 @@
 
 use super::report::Fingerprint;
 
-/// Builds the fingerprint of this machine and build, now.
+/// Builds the fingerprint of this machine and build, now (`devices` is filled in by the
+/// run as it measures them).
 pub fn fingerprint() -> Fingerprint {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -20,6 +21,7 @@ pub fn fingerprint() -> Fingerprint {
         cpu,
         date: utc_now_rfc3339(),
         cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        devices: Vec::new(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui_wgpu::wgpu;
 
-use super::report::AdapterEntry;
+pub use super::adapters::{adapter_entry, cpu_entry, feature_names};
 use super::{ProfileError, first_line};
 
 /// A wgpu instance that sees every backend compiled in.
@@ -31,80 +31,6 @@ pub fn adapter_label(adapter: &wgpu::Adapter) -> String {
     )
 }
 
-/// Report entry describing an adapter.
-pub fn adapter_entry(adapter: &wgpu::Adapter) -> AdapterEntry {
-    let info = adapter.get_info();
-    let l = adapter.limits();
-    AdapterEntry {
-        name: info.name.clone(),
-        backend: format!("{:?}", info.backend).to_ascii_lowercase(),
-        device_type: device_type_name(info.device_type).to_string(),
-        driver: info.driver.clone(),
-        driver_info: info.driver_info.clone(),
-        features: feature_names(adapter.features()),
-        limits: vec![
-            ("max_buffer_size".into(), l.max_buffer_size),
-            (
-                "max_storage_buffer_binding_size".into(),
-                l.max_storage_buffer_binding_size,
-            ),
-            (
-                "max_compute_workgroup_storage_size".into(),
-                u64::from(l.max_compute_workgroup_storage_size),
-            ),
-            (
-                "max_compute_invocations_per_workgroup".into(),
-                u64::from(l.max_compute_invocations_per_workgroup),
-            ),
-            (
-                "max_compute_workgroups_per_dimension".into(),
-                u64::from(l.max_compute_workgroups_per_dimension),
-            ),
-        ],
-    }
-}
-
-/// The report entry for the native CPU path.
-pub fn cpu_entry() -> AdapterEntry {
-    let fp = super::report::fingerprint();
-    let mut features = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    for (name, on) in [
-        ("AVX2", std::is_x86_feature_detected!("avx2")),
-        ("FMA", std::is_x86_feature_detected!("fma")),
-        ("AVX512F", std::is_x86_feature_detected!("avx512f")),
-        ("F16C", std::is_x86_feature_detected!("f16c")),
-    ] {
-        if on {
-            features.push(name.to_string());
-        }
-    }
-    AdapterEntry {
-        name: "cpu".into(),
-        backend: "native".into(),
-        device_type: "cpu".into(),
-        driver: "gemm crate".into(),
-        driver_info: fp.cpu,
-        features,
-        limits: vec![("threads".into(), fp.cpu_cores as u64)],
-    }
-}
-
-fn device_type_name(t: wgpu::DeviceType) -> &'static str {
-    match t {
-        wgpu::DeviceType::Cpu => "cpu",
-        wgpu::DeviceType::DiscreteGpu => "discrete_gpu",
-        wgpu::DeviceType::IntegratedGpu => "integrated_gpu",
-        wgpu::DeviceType::VirtualGpu => "virtual_gpu",
-        wgpu::DeviceType::Other => "other",
-    }
-}
-
-/// Names of all features in `f`, as wgpu spells them.
-pub fn feature_names(f: wgpu::Features) -> Vec<String> {
-    f.iter_names().map(|(n, _)| n.to_string()).collect()
-}
-
 /// A device opened for profiling, with what it can do.
 pub struct GpuContext {
     /// Adapter the device was opened on.
@@ -125,23 +51,68 @@ pub struct GpuContext {
     pub device_create_ms: f64,
     /// Set by the device-lost callback with the driver's message.
     pub lost: Arc<Mutex<Option<String>>>,
+    /// First error no error scope captured (wgpu would otherwise panic on it).
+    pub uncaptured: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
+    /// Wraps a device someone else opened (e.g. a test or the app's own), so all GPU work
+    /// here can run on an injected `Device` and `Queue`; capabilities come from the
+    /// features the device was created with. Installs a device-lost callback and an
+    /// uncaptured-error handler that record into `lost` / `uncaptured` (never panic).
+    pub fn from_device(adapter: wgpu::Adapter, device: wgpu::Device, queue: wgpu::Queue) -> Self {
+        let f = device.features();
+        let lost = Arc::new(Mutex::new(None));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if !matches!(reason, wgpu::DeviceLostReason::Destroyed)
+                && let Ok(mut g) = flag.lock()
+            {
+                *g = Some(first_line(&msg));
+            }
+        });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut g) = sink.lock() {
+                g.get_or_insert_with(|| first_line(&e.to_string()));
+            }
+        }));
+        let info = adapter.get_info();
+        GpuContext {
+            name: adapter_label(&adapter),
+            driver: format!("{} {}", info.driver, info.driver_info),
+            has_f16: f.contains(wgpu::Features::SHADER_F16),
+            has_timestamps: f.contains(wgpu::Features::TIMESTAMP_QUERY),
+            adapter,
+            device,
+            queue,
+            device_create_ms: 0.0,
+            lost,
+            uncaptured,
+        }
+    }
+
     /// [`ProfileError::DeviceLost`] once the device-lost callback has fired.
+    /// Also returns the first uncaptured wgpu error as [`ProfileError::Gpu`].
     pub fn check_lost(&self) -> Result<(), ProfileError> {
-        match self.lost.lock().ok().and_then(|g| g.clone()) {
-            Some(msg) => Err(ProfileError::DeviceLost(msg)),
+        if let Some(msg) = self.lost.lock().ok().and_then(|g| g.clone()) {
+            return Err(ProfileError::DeviceLost(msg));
+        }
+        match self.uncaptured.lock().ok().and_then(|mut g| g.take()) {
+            Some(reason) => Err(ProfileError::Gpu {
+                context: "running on the device".into(),
+                reason,
+            }),
             None => Ok(()),
         }
     }
 }
 
 /// Opens a device on `adapter` with SHADER_F16 and TIMESTAMP_QUERY when offered and the
-/// adapter's own limits; a device-lost callback is installed that logs to stderr.
+/// adapter's own limits (see [`GpuContext::from_device`] for the callbacks installed).
 pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
     let info = adapter.get_info();
-    let label = adapter_label(&adapter);
     let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
     let features = adapter.features() & wanted;
     let desc = wgpu::DeviceDescriptor {
@@ -158,25 +129,9 @@ pub fn open(adapter: wgpu::Adapter) -> Result<GpuContext, ProfileError> {
         }
     })?;
     let device_create_ms = ms(t0.elapsed());
-    let lost = Arc::new(Mutex::new(None));
-    let flag = lost.clone();
-    device.set_device_lost_callback(move |reason, msg| {
-        if !matches!(reason, wgpu::DeviceLostReason::Destroyed)
-            && let Ok(mut g) = flag.lock()
-        {
-            *g = Some(first_line(&msg));
-        }
-    });
     Ok(GpuContext {
-        name: label,
-        driver: format!("{} {}", info.driver, info.driver_info),
-        has_f16: features.contains(wgpu::Features::SHADER_F16),
-        has_timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
-        adapter,
-        device,
-        queue,
         device_create_ms,
-        lost,
+        ..GpuContext::from_device(adapter, device, queue)
     })
 }
 

@@ -28,7 +28,8 @@ pub enum Variant {
         /// Columns per invocation (even).
         tn: u32,
     },
-    /// f32 only: A and B read through rgba32float textures, 4×16 outputs per invocation.
+    /// f32/f16: A and B read through rgba32float/rgba16float textures, 4×16 outputs per
+    /// invocation.
     Texture,
 }
 
@@ -43,11 +44,11 @@ impl Variant {
         Variant::Texture,
     ];
 
-    /// The variants that exist at `precision` (textures only hold f32 here).
+    /// The variants that exist at `precision` (there is no bf16 texture format).
     pub fn for_precision(precision: Precision) -> Vec<Variant> {
         Variant::ALL
             .into_iter()
-            .filter(|v| *v != Variant::Texture || precision == Precision::F32)
+            .filter(|v| *v != Variant::Texture || precision != Precision::Bf16)
             .collect()
     }
 
@@ -89,7 +90,7 @@ pub fn source(variant: Variant, precision: Precision) -> String {
         Variant::Naive => NAIVE.to_string(),
         Variant::Tiled => TILED.to_string(),
         Variant::Reg { tm, tn } => reg_source(tm, tn),
-        Variant::Texture => return super::texture::source(COMMON),
+        Variant::Texture => return super::texture::source(COMMON, precision),
     };
     format!("{prelude}\n{COMMON}\n{body}")
 }

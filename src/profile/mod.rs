@@ -4,6 +4,9 @@
 //! shape documented in `DESIGN.md`. GPU work takes `&Device, &Queue` so tests can inject
 //! a device; every failure is a typed [`ProfileError`].
 
+#![warn(missing_docs)]
+
+pub mod adapters;
 pub mod autotune;
 pub mod cli;
 pub mod cpu;
@@ -17,6 +20,7 @@ pub mod reference;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod sweep;
 pub mod telemetry;
 pub mod texture;
 pub mod timer;
@@ -227,6 +231,7 @@ impl ProfileOptions {
             batches: (0..9).map(|i| 1usize << i).collect(),
             gemm_sizes: vec![256],
             budget_per_row: Duration::from_secs(2),
+            dispatch_timeout: Duration::from_secs(120),
             ..ProfileOptions::quick()
         }
     }

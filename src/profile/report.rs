@@ -34,6 +34,10 @@ pub struct ProfileReport {
     /// True when the run was cancelled and the report holds only what was measured.
     #[serde(default)]
     pub cancelled: bool,
+    /// Devices whose profiling failed, each `"<device>: <one-line error>"`; the rows
+    /// measured before the failure are kept.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 /// Machine and build that produced a report.
@@ -50,6 +54,9 @@ pub struct Fingerprint {
     /// Logical CPU cores.
     #[serde(default)]
     pub cpu_cores: usize,
+    /// Devices measured in this run: adapter labels (`"<name> [<backend>]"`) and/or `cpu`.
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// One adapter (or the native CPU) as found at run time.
@@ -113,6 +120,10 @@ pub struct ResultRow {
     /// "tuned", "cached" or null for rows that are not autotuned.
     #[serde(default)]
     pub autotune: Option<String>,
+    /// Arithmetic intensity of the workload, FLOPs per byte of compulsory traffic (the
+    /// roofline x-axis).
+    #[serde(default)]
+    pub flops_per_byte: Option<f64>,
     /// Inference items per second at the median (MLP rows).
     #[serde(default)]
     pub items_per_s: Option<f64>,
@@ -149,6 +160,7 @@ impl ResultRow {
             gbytes_per_s: None,
             pct_of_peak: None,
             autotune: None,
+            flops_per_byte: None,
             items_per_s: None,
             error: None,
         }
@@ -171,6 +183,9 @@ impl ResultRow {
 
     /// Stores the timing and derives rates from the work done per run.
     pub fn set_timing_with(&mut self, timing: Timing, flops: f64, bytes: f64) {
+        if bytes > 0.0 {
+            self.flops_per_byte = Some(flops / bytes);
+        }
         let s = timing.median_ms / 1e3;
         if s > 0.0 {
             self.gflops = Some(flops / s / 1e9);

@@ -10,7 +10,9 @@ use super::kernels::{GemmKernel, GemmLayout, Variant};
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
 use super::stats::SamplePlan;
-use super::workloads::{MlpModel, MlpPreset, sweep};
+use super::sweep::sweep;
+use super::timer::Bench;
+use super::workloads::{MlpModel, MlpPreset};
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
 /// Runs the profile described by `opts`, reporting progress lines to `progress`.
@@ -49,6 +51,7 @@ pub fn run_profile(
         peaks: Vec::new(),
         telemetry: telemetry::unavailable("not sampled".into()),
         cancelled: false,
+        errors: Vec::new(),
     };
     report.adapters.push(gpu::cpu_entry());
     let chosen = match &opts.device {
@@ -63,42 +66,37 @@ pub fn run_profile(
         .map(TuneCache::load)
         .unwrap_or_default();
     let mut items = 0u64;
+    let timings = (instance_ms, adapter_ms);
     for adapter in chosen {
         if opts.cancelled() {
             break;
         }
-        let ctx = gpu::open(adapter)?;
-        progress(&format!("{}: cold start", ctx.name));
-        let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
-        report.cold_start_ms.get_or_insert_with(|| cold.clone());
-        report.cold_start_all_ms.push(cold);
-        let timer = Timer::new(&ctx, opts.dispatch_timeout);
-        if opts.peaks {
-            progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
-            report.peaks.extend(super::peaks::measure_peaks(
-                &ctx,
-                &timer,
-                &plan,
-                &opts.precisions,
-            )?);
+        // A failure on one device is recorded and the run goes on with the next one, so
+        // what was measured is never lost.
+        let label = gpu::adapter_label(&adapter);
+        report.fingerprint.devices.push(label.clone());
+        let env = (opts, &plan, presets.as_slice());
+        match profile_adapter(adapter, env, timings, &mut cache, &mut report, progress) {
+            Ok(n) => items += n,
+            Err(e) => {
+                progress(&format!("{label}: {e}"));
+                report.errors.push(format!("{label}: {e}"));
+            }
         }
-        items += profile_device(
-            &ctx,
-            &timer,
-            &plan,
-            opts,
-            &presets,
-            &mut cache,
-            &mut report,
-            progress,
-        )?;
     }
     if let Some(dir) = &cache_path {
         cache.save(dir)?;
     }
     let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
     if want_cpu && !opts.cancelled() {
-        profile_cpu(opts, &plan, &presets, &mut report, progress)?;
+        report.fingerprint.devices.push("cpu".into());
+    }
+    if want_cpu
+        && !opts.cancelled()
+        && let Err(e) = profile_cpu(opts, &plan, &presets, &mut report, progress)
+    {
+        progress(&format!("cpu: {e}"));
+        report.errors.push(format!("cpu: {e}"));
     }
     fill_pct_of_peak(&mut report.results, &report.peaks);
     report.telemetry = sampler.stop(items);
@@ -106,19 +104,52 @@ pub fn run_profile(
     Ok(report)
 }
 
+/// Opens `adapter` and measures cold start, peaks, GEMMs and MLPs on it; returns the
+/// inference items run.
+fn profile_adapter(
+    adapter: eframe::egui_wgpu::wgpu::Adapter,
+    (opts, plan, presets): (&ProfileOptions, &SamplePlan, &[MlpPreset]),
+    (instance_ms, adapter_ms): (f64, f64),
+    cache: &mut TuneCache,
+    report: &mut ProfileReport,
+    progress: &mut dyn FnMut(&str),
+) -> Result<u64, ProfileError> {
+    let ctx = gpu::open(adapter)?;
+    progress(&format!("{}: cold start", ctx.name));
+    let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
+    report.cold_start_ms.get_or_insert_with(|| cold.clone());
+    report.cold_start_all_ms.push(cold);
+    let timer = Timer::new(&ctx, opts.dispatch_timeout);
+    if opts.peaks {
+        progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
+        let peaks = super::peaks::measure_peaks(&ctx, &timer, plan, &opts.precisions)?;
+        report.peaks.extend(peaks);
+    }
+    let layout = GemmLayout::new(&ctx.device);
+    let bench = Bench {
+        ctx: &ctx,
+        layout: &layout,
+        timer: &timer,
+        plan,
+    };
+    profile_device(bench, opts, presets, cache, report, progress)
+}
+
 /// GEMM autotuning and MLP sweeps on one device; returns inference items run.
-#[allow(clippy::too_many_arguments)]
 fn profile_device(
-    ctx: &GpuContext,
-    timer: &Timer,
-    plan: &SamplePlan,
+    bench: Bench<'_>,
     opts: &ProfileOptions,
     presets: &[MlpPreset],
     cache: &mut TuneCache,
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<u64, ProfileError> {
-    let layout = GemmLayout::new(&ctx.device);
+    let Bench {
+        ctx,
+        layout,
+        timer,
+        plan,
+    } = bench;
     let mut items = 0u64;
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
@@ -142,7 +173,7 @@ fn profile_device(
                 return Ok(items);
             }
             progress(&format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()));
-            let tuned = tune_gemm(ctx, &layout, timer, plan, p, (s, s, s), cache)?;
+            let tuned = tune_gemm(ctx, layout, timer, plan, p, (s, s, s), cache)?;
             report.results.extend(tuned.rows);
         }
         // Fused MLP chains run on buffer kernels (the texture variant reads textures); the
@@ -152,7 +183,7 @@ fn profile_device(
             if v == Variant::Texture {
                 continue;
             }
-            match GemmKernel::new(ctx, &layout, v, p) {
+            match GemmKernel::new(ctx, layout, v, p) {
                 Ok(k) => kernels.push(k),
                 Err(ProfileError::ShaderCompile { .. }) => {}
                 Err(e) => return Err(e),
@@ -171,14 +202,12 @@ fn profile_device(
             ));
             let model = MlpModel::upload(ctx, pre, p)?;
             let rows = sweep(
-                ctx,
-                &layout,
-                timer,
-                plan,
+                bench,
                 &model,
                 &kernels,
                 &opts.batches,
                 &|| opts.cancelled(),
+                &mut *progress,
             )?;
             items += rows
                 .iter()

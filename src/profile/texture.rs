@@ -1,5 +1,6 @@
-//! profile layer: f32 GEMM variant that reads A and B through `rgba32float` textures with
-//! `textureLoad` (fast on lavapipe, where storage-buffer loads are expensive).
+//! profile layer: GEMM variant that reads A and B through `rgba32float` (f32) or
+//! `rgba16float` (f16) textures with `textureLoad` (fast on lavapipe, where storage-buffer
+//! loads are expensive); arithmetic is f32.
 //!
 //! A is stored as texels (⌈K/4⌉ × M): texel (x, r) = A[r, 4x..4x+4]; B as (⌈N/4⌉ × K):
 //! texel (x, k) = B[k, 4x..4x+4]; both zero-padded. Each invocation computes 4 rows × 16
@@ -8,15 +9,34 @@
 use eframe::egui_wgpu::wgpu;
 use eframe::egui_wgpu::wgpu::util::DeviceExt;
 
+use super::Precision;
+
 /// Rows per invocation.
 pub const TM: u32 = 4;
 /// vec4 column groups per invocation (16 columns).
 pub const TNV: u32 = 4;
 
-const PRELUDE: &str = "@group(0) @binding(0) var ta: texture_2d<f32>;
-@group(0) @binding(1) var tb: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read> bias_buf: array<f32>;
+const PRELUDE_F32: &str = "@group(0) @binding(2) var<storage, read> bias_buf: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c_buf: array<f32>;
+fn load_bias(i: u32) -> f32 { return bias_buf[i]; }
+fn write_pair(i: u32, v0: f32, v1: f32, two: bool) {
+    c_buf[i] = v0;
+    if (two) { c_buf[i + 1u] = v1; }
+}
+";
+
+const PRELUDE_F16: &str = "enable f16;
+@group(0) @binding(2) var<storage, read> bias_buf: array<f16>;
+@group(0) @binding(3) var<storage, read_write> c_buf: array<f16>;
+fn load_bias(i: u32) -> f32 { return f32(bias_buf[i]); }
+fn write_pair(i: u32, v0: f32, v1: f32, two: bool) {
+    c_buf[i] = f16(v0);
+    if (two) { c_buf[i + 1u] = f16(v1); }
+}
+";
+
+const TEXTURES: &str = "@group(0) @binding(0) var ta: texture_2d<f32>;
+@group(0) @binding(1) var tb: texture_2d<f32>;
 fn load_a(i: u32) -> f32 {
     let r = i / p.lda; let kk = i % p.lda;
     return textureLoad(ta, vec2<u32>(kk / 4u, r), 0)[kk % 4u];
@@ -25,15 +45,25 @@ fn load_b(i: u32) -> f32 {
     let kk = i / p.ldb; let c = i % p.ldb;
     return textureLoad(tb, vec2<u32>(c / 4u, kk), 0)[c % 4u];
 }
-fn load_bias(i: u32) -> f32 { return bias_buf[i]; }
-fn write_pair(i: u32, v0: f32, v1: f32, two: bool) {
-    c_buf[i] = v0;
-    if (two) { c_buf[i + 1u] = v1; }
-}
 ";
 
-/// WGSL of the texture variant (uses the shared `common.wgsl` epilogue and store).
-pub fn source(common: &str) -> String {
+/// The texel format holding operands at `precision` (f32 or f16; bf16 has none).
+pub fn format(precision: Precision) -> Option<wgpu::TextureFormat> {
+    match precision {
+        Precision::F32 => Some(wgpu::TextureFormat::Rgba32Float),
+        Precision::F16 => Some(wgpu::TextureFormat::Rgba16Float),
+        Precision::Bf16 => None,
+    }
+}
+
+/// WGSL of the texture variant at `precision` (uses the shared `common.wgsl` epilogue and
+/// store); textures are sampled as f32 whatever their storage format.
+pub fn source(common: &str, precision: Precision) -> String {
+    let prelude = if precision == Precision::F16 {
+        PRELUDE_F16
+    } else {
+        PRELUDE_F32
+    };
     let mut decl = String::new();
     let mut body = String::new();
     let mut store = String::new();
@@ -73,7 +103,7 @@ pub fn source(common: &str) -> String {
         }
     }
     format!(
-        "{PRELUDE}\n{common}\n@compute @workgroup_size(8, 8)
+        "{prelude}\n{TEXTURES}\n{common}\n@compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {{
     let row0 = gid.y * {TM}u;
     let col0 = gid.x * {}u;
@@ -121,15 +151,18 @@ pub fn bind_group_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
     })
 }
 
-/// Uploads a dense row-major `rows × cols` f32 matrix as an rgba32float texture of
-/// ⌈cols/4⌉ × rows texels; `None` when it exceeds the device's 2D texture limit.
+/// Uploads a dense row-major `rows × cols` matrix as an rgba32float (f32) or rgba16float
+/// (f16) texture of ⌈cols/4⌉ × rows texels; `None` when the precision has no texture
+/// format or the matrix exceeds the device's 2D texture limit.
 pub fn upload_matrix(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
+    precision: Precision,
     data: &[f32],
     rows: usize,
     cols: usize,
 ) -> Option<wgpu::TextureView> {
+    let format = format(precision)?;
     let w = cols.div_ceil(4);
     let max = device.limits().max_texture_dimension_2d as usize;
     if w > max || rows > max {
@@ -151,12 +184,18 @@ pub fn upload_matrix(
             mip_level_count: 1,
             sample_count: 1,
             dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::Rgba32Float,
+            format,
             usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
             view_formats: &[],
         },
         wgpu::util::TextureDataOrder::LayerMajor,
-        bytemuck::cast_slice(&texels),
+        &match precision {
+            Precision::F16 => texels
+                .iter()
+                .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+                .collect(),
+            _ => bytemuck::cast_slice::<f32, u8>(&texels).to_vec(),
+        },
     );
     Some(tex.create_view(&Default::default()))
 }

@@ -10,6 +10,19 @@ use super::exec::Operands;
 use super::gpu::{self, GpuContext, ms};
 use super::kernels::{GemmKernel, Variant};
 
+/// What every measurement on one device needs, bundled.
+#[derive(Clone, Copy)]
+pub struct Bench<'a> {
+    /// The device.
+    pub ctx: &'a GpuContext,
+    /// The shared GEMM layouts.
+    pub layout: &'a super::kernels::GemmLayout,
+    /// The timer (timestamps or wall clock).
+    pub timer: &'a Timer,
+    /// How long and how often to sample.
+    pub plan: &'a super::stats::SamplePlan,
+}
+
 /// Runs batches of dispatches and times them.
 pub struct Timer {
     queries: Option<(wgpu::QuerySet, wgpu::Buffer, wgpu::Buffer, f64)>,
@@ -95,27 +108,31 @@ impl Timer {
         what: &str,
         record: &dyn Fn(&mut wgpu::ComputePass<'_>),
     ) -> Result<RunTimes, ProfileError> {
-        let mut enc = ctx.device.create_command_encoder(&Default::default());
-        {
-            let timestamp_writes =
-                self.queries
-                    .as_ref()
-                    .map(|(set, ..)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(what),
-                timestamp_writes,
-            });
-            record(&mut pass);
-        }
-        if let Some((set, resolve, read, _)) = &self.queries {
-            enc.resolve_query_set(set, 0..2, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
-        }
-        let cmd = enc.finish();
+        // Recording errors (bad bindings, limits) are captured here as typed errors
+        // instead of reaching wgpu's default handler, which would panic.
+        let cmd = gpu::scoped(&ctx.device, &format!("recording {what}"), || {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            {
+                let timestamp_writes =
+                    self.queries
+                        .as_ref()
+                        .map(|(set, ..)| wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(what),
+                    timestamp_writes,
+                });
+                record(&mut pass);
+            }
+            if let Some((set, resolve, read, _)) = &self.queries {
+                enc.resolve_query_set(set, 0..2, resolve, 0);
+                enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
+            }
+            enc.finish()
+        })?;
         ctx.check_lost()?;
         let t0 = Instant::now();
         let sub = ctx.queue.submit([cmd]);
@@ -150,10 +167,14 @@ impl Timer {
                 context: "reading timestamps".into(),
                 reason: e.to_string(),
             })?;
-            let words: &[u64] = bytemuck::cast_slice(&view[..]);
-            [words[0], words[1]]
+            let word = |i: usize| {
+                view.get(i * 8..i * 8 + 8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_le_bytes)
+            };
+            [word(0), word(1)]
         };
         read.unmap();
-        Ok(ticks[1].wrapping_sub(ticks[0]) as f64 * period_ns / 1e6)
+        Ok(ticks[1].saturating_sub(ticks[0]) as f64 * period_ns / 1e6)
     }
 }

@@ -9,8 +9,6 @@ use super::exec::{Operands, Timer, encode, storage_buffer};
 use super::gpu::{self, GpuContext, ms};
 use super::kernels::{GemmKernel, GemmLayout};
 use super::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
-use super::report::ResultRow;
-use super::stats::SamplePlan;
 use super::{Precision, ProfileError};
 
 /// An MLP preset: `layers` × (d_model → d_hidden with GELU, d_hidden → d_model).
@@ -245,7 +243,8 @@ impl MlpModel {
 pub struct MlpBatch {
     /// Rows in the batch.
     pub batch: usize,
-    input: Vec<f32>,
+    /// The input rows (already rounded to the storage precision).
+    pub input: Vec<f32>,
     ops: Vec<Operands>,
 }
 
@@ -298,108 +297,4 @@ impl MlpBatch {
             &model.reference(&self.input, self.batch),
         ))
     }
-}
-
-/// Sweeps `batches` for `model`. Every candidate kernel is first verified on the whole
-/// forward pass at the smallest batch (a wrong one gets a row with `correct: false` and
-/// is never timed). At each batch the correct candidates are timed quickly (skipping any
-/// whose time scaled from the previous batch is over 3× the best estimate); the fastest
-/// is then measured in full and marked `chosen`; the quick rows of the others are kept
-/// (best of two runs, reported as one sample) so the report shows what the choice gained.
-#[allow(clippy::too_many_arguments)]
-pub fn sweep(
-    ctx: &GpuContext,
-    layout: &GemmLayout,
-    timer: &Timer,
-    plan: &SamplePlan,
-    model: &MlpModel,
-    kernels: &[GemmKernel],
-    batches: &[usize],
-    cancelled: &dyn Fn() -> bool,
-) -> Result<Vec<ResultRow>, ProfileError> {
-    let pre = model.preset;
-    let check_batch = batches.iter().copied().min().unwrap_or(1);
-    let check = model.bind(ctx, layout, check_batch);
-    let want = model.reference(&check.input, check_batch);
-    let mut rows = Vec::new();
-    let mut candidates = Vec::new();
-    for kernel in kernels {
-        let err = check.error_against(ctx, timer, kernel, &want)?;
-        if err <= model.precision.tolerance() {
-            candidates.push((kernel, err, None::<(usize, f64)>));
-        } else {
-            let mut row = mlp_row(ctx, model, kernel, check_batch);
-            row.rel_error = Some(err);
-            rows.push(row);
-        }
-    }
-    let method = if timer.has_timestamps() {
-        "timestamp"
-    } else {
-        "wall"
-    };
-    for &b in batches {
-        if cancelled() {
-            break;
-        }
-        let bound = model.bind(ctx, layout, b);
-        let estimate = |last: Option<(usize, f64)>| last.map(|(lb, ms)| ms * b as f64 / lb as f64);
-        let best_estimate = candidates
-            .iter()
-            .filter_map(|c| estimate(c.2))
-            .fold(f64::INFINITY, f64::min);
-        let mut singles = Vec::new();
-        for (i, (kernel, _, last)) in candidates.iter().enumerate() {
-            if estimate(*last).is_some_and(|e| e > 3.0 * best_estimate) {
-                continue;
-            }
-            // Warm-up, then the better of two runs (the machine may be shared).
-            bound.run(ctx, timer, kernel)?;
-            let ms = bound
-                .run(ctx, timer, kernel)?
-                .min(bound.run(ctx, timer, kernel)?);
-            singles.push((i, ms));
-        }
-        for &(i, ms) in &singles {
-            candidates[i].2 = Some((b, ms));
-        }
-        let Some(&(win, _)) = singles.iter().min_by(|x, y| x.1.total_cmp(&y.1)) else {
-            continue;
-        };
-        for &(i, ms) in &singles {
-            let (kernel, err, _) = candidates[i];
-            let mut row = mlp_row(ctx, model, kernel, b);
-            row.rel_error = Some(err);
-            row.correct = true;
-            let t = if i == win {
-                row.chosen = true;
-                super::stats::measure(method, plan, || bound.run(ctx, timer, kernel))?
-            } else {
-                super::stats::summarize(method, &[ms], plan.target_cv)
-            };
-            let bytes = (model.upload_bytes
-                + 2 * (b * pre.d_model * model.precision.bytes_per_element()) as u64)
-                as f64;
-            if t.median_ms > 0.0 {
-                row.items_per_s = Some(b as f64 / (t.median_ms / 1e3));
-            }
-            row.set_timing_with(t, pre.flops_per_item() * b as f64, bytes);
-            rows.push(row);
-        }
-    }
-    Ok(rows)
-}
-
-fn mlp_row(ctx: &GpuContext, model: &MlpModel, kernel: &GemmKernel, batch: usize) -> ResultRow {
-    let pre = model.preset;
-    let variant = format!("fused-{}", kernel.variant.name());
-    let mut row = ResultRow::new(
-        &ctx.name,
-        &pre.workload(),
-        model.precision,
-        &variant,
-        (batch, pre.d_model, pre.d_model),
-    );
-    row.batch = Some(batch);
-    row
 }
