@@ -163,6 +163,7 @@ fn warm_cold_simulates_a_day_of_each_fleet() {
     // Keeping one warm costs at least the one warm server.
     assert!(cost(2) >= 0.8 - 1e-9);
     h.get_by_label("Cumulative cost, $");
+    h.get_by_label_contains("Busy / booting / idle servers of");
 }
 
 /// A snapshot of one panel (`UPDATE_SNAPSHOTS=1 cargo test --test app_ui` rewrites them).

@@ -7,6 +7,7 @@ pub mod explore_ui;
 pub mod plan_ui;
 pub mod plots;
 pub mod profile_ui;
+pub mod profile_view;
 pub mod screenshot;
 pub mod state;
 pub mod warm_cold_ui;
@@ -76,6 +77,40 @@ impl CostscopeApp {
                 }
                 ui.separator();
                 ui.checkbox(&mut self.state.dark_mode, "dark theme");
+                if ui
+                    .button("Save PNG")
+                    .on_hover_text(
+                        "Capture the window as costscope-<panel>.png in the current folder.",
+                    )
+                    .clicked()
+                {
+                    let name = format!(
+                        "costscope-{}.png",
+                        self.state
+                            .tab
+                            .label()
+                            .to_lowercase()
+                            .replace([' ', '&', '/'], "")
+                    );
+                    let path = std::path::PathBuf::from(name);
+                    let message = self.runtime.png_message.clone();
+                    let repaint = ui.ctx().clone();
+                    ui.ctx().request_screenshot(move |image| {
+                        let text = match screenshot::write_png(&path, &image) {
+                            Ok(()) => format!("wrote {}", path.display()),
+                            Err(e) => e,
+                        };
+                        if let Ok(mut m) = message.lock() {
+                            *m = Some(text);
+                        }
+                        repaint.request_repaint();
+                    });
+                }
+                if let Ok(m) = self.runtime.png_message.lock()
+                    && let Some(text) = m.as_ref()
+                {
+                    ui.label(text);
+                }
                 ui.separator();
                 ui.label(&self.state.plan.name);
                 if self.state.plan != self.runtime.saved_plan {
@@ -160,6 +195,19 @@ impl CostscopeApp {
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
             self.state.tab = Tab::Plan;
+        }
+        // Ctrl+R runs what the panel runs: the profiler, or a simulated day.
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
+            match self.state.tab {
+                Tab::Profile if !self.profile_run.running() => {
+                    self.profile_run.start(&self.state.profile, ctx);
+                }
+                Tab::WarmCold if !self.warm_cold_run.running() => {
+                    self.warm_cold_run
+                        .start(&self.state.plan, &self.state.warm_cold, ctx);
+                }
+                _ => {}
+            }
         }
     }
 }

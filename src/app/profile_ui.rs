@@ -247,7 +247,11 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
 }
 
 fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
-    let height = ((ui.available_height() - 60.0) / 2.0).max(150.0);
+    ui.label(
+        "Chosen kernels: throughput, GFLOP/s, % of the measured peak, error and speed-up over f32",
+    );
+    super::profile_view::chosen_table_ui(ui, report);
+    let height = ((ui.available_height() - 90.0) / 3.0).max(120.0);
     ui.label("Latency vs batch (median, p5–p95 band), chosen kernels");
     Plot::new("latency_vs_batch")
         .legend(Legend::default())
@@ -284,6 +288,8 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                 plot.line(Line::new(name, PlotPoints::from(med)));
             }
         });
+    ui.label("Roofline: kernels against the measured FMA peak and bandwidth");
+    super::profile_view::roofline_ui(ui, report, height);
     ui.label("Cold start, ms (first GPU device)");
     if let Some(c) = &report.cold_start_ms {
         let parts = [
@@ -337,6 +343,4 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
 /// (batch, median ms, p5 ms, p95 ms) of one chosen row.
 type BandPoint = (f64, f64, f64, f64);
 
-fn short(device: &str) -> &str {
-    device.split(" (").next().unwrap_or(device)
-}
+use super::profile_view::short;

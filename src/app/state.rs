@@ -122,6 +122,8 @@ pub struct Runtime {
     pub compare_input: String,
     /// Results of the plan being compared with, if any.
     pub compare: Option<Results>,
+    /// What the last "Save PNG" did (written by the screenshot callback).
+    pub png_message: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Runtime {
@@ -139,6 +141,7 @@ impl Runtime {
                 .unwrap_or_default(),
             compare_input: String::new(),
             compare: None,
+            png_message: Default::default(),
         }
     }
 

@@ -28,6 +28,9 @@ pub struct WarmColdSettings {
     pub spot: u32,
     /// Seed of the simulated day.
     pub seed: u64,
+    /// The fleet whose busy / booting / idle servers are drawn.
+    #[serde(default)]
+    pub detail_fleet: usize,
 }
 
 impl Default for WarmColdSettings {
@@ -39,6 +42,7 @@ impl Default for WarmColdSettings {
             max_servers: 64,
             spot: 3,
             seed: 1,
+            detail_fleet: 1,
         }
     }
 }
@@ -80,6 +84,9 @@ impl WarmColdSettings {
         ]
     }
 }
+
+/// Reads one quantity from a timeline row.
+type MinuteValue = fn(&crate::sim::MinuteRow) -> f64;
 
 /// One simulated fleet, or why it could not run.
 pub type FleetDay = (&'static str, Result<SimResult, String>);
@@ -183,7 +190,7 @@ pub fn warm_cold_ui(
             ui.label("Simulate a day to see warm, booting and idle servers, cold starts and cost.");
             return;
         }
-        let height = ((ui.available_height() - 80.0) / 3.0).max(120.0);
+        let height = ((ui.available_height() - 110.0) / 4.0).max(100.0);
         ui.label("Traffic: arrivals per minute");
         let fleets: Vec<(&str, &SimResult)> = run
             .days
@@ -199,6 +206,38 @@ pub fn warm_cold_ui(
         minute_plot_ui(ui, "servers", "servers", height, &fleets, |r| {
             f64::from(r.busy + r.booting + r.idle)
         });
+        if let Some((name, r)) = fleets.get(s.detail_fleet.min(fleets.len().saturating_sub(1))) {
+            ui.horizontal(|ui| {
+                ui.label(format!("Busy / booting / idle servers of \"{name}\""));
+                egui::ComboBox::from_label("fleet")
+                    .selected_text(*name)
+                    .show_ui(ui, |ui| {
+                        for (i, (n, _)) in fleets.iter().enumerate() {
+                            ui.selectable_value(&mut s.detail_fleet, i, *n);
+                        }
+                    });
+            });
+            let states: [(&str, MinuteValue); 3] = [
+                ("busy", |m| f64::from(m.busy)),
+                ("booting", |m| f64::from(m.booting)),
+                ("idle", |m| f64::from(m.idle)),
+            ];
+            Plot::new("states")
+                .legend(Legend::default())
+                .x_axis_label("hour of the day")
+                .y_axis_label("servers")
+                .height(height)
+                .show(ui, |plot| {
+                    for (label, f) in states {
+                        let pts: Vec<[f64; 2]> = r
+                            .timeline
+                            .iter()
+                            .map(|m| [f64::from(m.minute) / 60.0, f(m)])
+                            .collect();
+                        plot.line(Line::new(label, PlotPoints::from(pts)));
+                    }
+                });
+        }
         ui.label("Cumulative cost, $");
         minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {
             r.cumulative_cost_usd

@@ -1,0 +1,133 @@
+//! App layer: the Profile panel's read-only views of a report — the table of chosen
+//! kernels (throughput, GFLOP/s, % of peak, error, speed-up over f32) and the roofline.
+
+use eframe::egui;
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+
+use crate::profile::report::{ProfileReport, ResultRow};
+
+/// Shortens "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]" to "llvmpipe".
+pub fn short(device: &str) -> &str {
+    device.split(" (").next().unwrap_or(device)
+}
+
+/// The f32 row of the same device, workload and shape, for a speed-up.
+fn f32_twin<'a>(report: &'a ProfileReport, r: &ResultRow) -> Option<&'a ResultRow> {
+    report.results.iter().find(|o| {
+        o.chosen
+            && o.precision == "f32"
+            && o.device == r.device
+            && o.workload == r.workload
+            && (o.m, o.n, o.k, o.batch) == (r.m, r.n, r.k, r.batch)
+    })
+}
+
+/// The autotune winners: one row each, with f16/bf16 speed-up and error next to f32.
+pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
+    egui::ScrollArea::vertical()
+        .id_salt("chosen_rows")
+        .max_height(220.0)
+        .show(ui, |ui| {
+            egui::Grid::new("chosen_table")
+                .striped(true)
+                .show(ui, |ui| {
+                    for h in [
+                        "device",
+                        "workload",
+                        "prec",
+                        "batch / shape",
+                        "variant",
+                        "median ms",
+                        "items/s",
+                        "GFLOP/s",
+                        "% peak",
+                        "rel error",
+                        "vs f32",
+                    ] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for r in report.results.iter().filter(|r| r.chosen || !r.supported) {
+                        ui.label(short(&r.device));
+                        ui.label(&r.workload);
+                        ui.label(&r.precision);
+                        ui.label(match r.batch {
+                            Some(b) => format!("b={b}"),
+                            None => format!("{}×{}×{}", r.m, r.n, r.k),
+                        });
+                        if !r.supported {
+                            ui.label(r.why_unsupported.as_deref().unwrap_or("unsupported"));
+                            ui.end_row();
+                            continue;
+                        }
+                        ui.label(&r.variant);
+                        let num = |x: Option<f64>, digits: usize| {
+                            x.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+                        };
+                        ui.label(num(r.timing.as_ref().map(|t| t.median_ms), 3));
+                        ui.label(num(r.items_per_s, 0));
+                        ui.label(num(r.gflops, 2));
+                        ui.label(num(r.pct_of_peak, 1));
+                        ui.label(
+                            r.rel_error
+                                .map_or_else(|| "-".into(), |e| format!("{e:.1e}")),
+                        );
+                        let speedup = f32_twin(report, r)
+                            .filter(|_| r.precision != "f32")
+                            .and_then(|f| {
+                                Some(f.timing.as_ref()?.median_ms / r.timing.as_ref()?.median_ms)
+                            });
+                        ui.label(speedup.map_or_else(|| "-".into(), |s| format!("{s:.2}×")))
+                            .on_hover_text("f32 median / this median, same device and shape");
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// Roofline: each timed kernel at its arithmetic intensity (FLOP per byte of compulsory
+/// traffic) against the device's measured FMA peak and bandwidth, log–log.
+pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) {
+    Plot::new("roofline")
+        .legend(Legend::default())
+        .x_axis_label("log10 arithmetic intensity, FLOP/byte")
+        .y_axis_label("log10 GFLOP/s")
+        .height(height)
+        .show(ui, |plot| {
+            for peak in &report.peaks {
+                let name = format!("{} {} peak", short(&peak.device), peak.precision);
+                let roof = peak.fma_gflops.max(1e-9).log10();
+                let pts: Vec<[f64; 2]> = (-20..=40)
+                    .map(|i| {
+                        let ai = 10f64.powf(f64::from(i) / 10.0);
+                        let bw_bound = peak
+                            .bandwidth_gbytes_per_s
+                            .map_or(f64::INFINITY, |bw| bw * ai);
+                        [ai.log10(), bw_bound.log10().min(roof)]
+                    })
+                    .collect();
+                plot.line(Line::new(name, PlotPoints::from(pts)));
+            }
+            let mut by_device: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+            for r in report.results.iter().filter(|r| r.timing.is_some()) {
+                let (Some(g), Some(ai)) = (r.gflops, r.flops_per_byte) else {
+                    continue;
+                };
+                if g <= 0.0 || ai <= 0.0 {
+                    continue;
+                }
+                let key = format!("{} {}", short(&r.device), r.precision);
+                match by_device.iter_mut().find(|d| d.0 == key) {
+                    Some(d) => d.1.push([ai.log10(), g.log10()]),
+                    None => by_device.push((key, vec![[ai.log10(), g.log10()]])),
+                }
+            }
+            for (name, pts) in by_device {
+                plot.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .shape(MarkerShape::Circle)
+                        .radius(3.0),
+                );
+            }
+        });
+}
