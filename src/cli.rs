@@ -120,20 +120,29 @@ impl From<PolicyArg> for PolicyKind {
     }
 }
 
+/// Changes to a plan's policy, size and batch given on the command line (shared by
+/// `plan` and `simulate`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PlanOverrides {
+    /// Use this policy (and, for `plan`, search only it).
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
+    /// Servers: the fleet, the cap, the warm count or the total, by policy.
+    #[arg(long)]
+    pub servers: Option<u32>,
+    /// Largest batch.
+    #[arg(long)]
+    pub batch: Option<u32>,
+}
+
 /// `costscope plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
     /// Plan file (RON), or the name of a shipped preset.
     pub file: String,
-    /// Evaluate and search only this policy.
-    #[arg(long, value_enum)]
-    pub policy: Option<PolicyArg>,
-    /// Servers for the plan as evaluated (fleet, cap, warm count or total by policy).
-    #[arg(long)]
-    pub servers: Option<u32>,
-    /// Largest batch for the plan as evaluated.
-    #[arg(long)]
-    pub batch: Option<u32>,
+    /// Policy, servers and batch of the plan as evaluated.
+    #[command(flatten)]
+    pub overrides: PlanOverrides,
     /// Weight of cost in the objective.
     #[arg(long)]
     pub alpha: Option<f64>,
@@ -282,11 +291,16 @@ struct PlanReport<'a> {
 
 /// Applies `--policy`, `--servers`, `--batch`, `--alpha` and `--beta` to a plan and
 /// re-validates it (shared by `plan` and `simulate`).
-pub(crate) fn apply_overrides(plan: &mut Plan, args: &PlanArgs) -> anyhow::Result<()> {
-    if let Some(a) = args.alpha {
+pub(crate) fn apply_overrides(
+    plan: &mut Plan,
+    args: &PlanOverrides,
+    alpha: Option<f64>,
+    beta: Option<f64>,
+) -> anyhow::Result<()> {
+    if let Some(a) = alpha {
         plan.objective.alpha = a;
     }
-    if let Some(b) = args.beta {
+    if let Some(b) = beta {
         plan.objective.beta = b;
     }
     if let Some(b) = args.batch {
@@ -327,7 +341,7 @@ fn plan_cmd(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         plan = crate::calibrate::calibrate(&plan, &report, &path.display().to_string(), &selection)
             .with_context(|| format!("calibrating {label} from {}", path.display()))?;
     }
-    apply_overrides(&mut plan, args)?;
+    apply_overrides(&mut plan, &args.overrides, args.alpha, args.beta)?;
     let ctx = Context::new(&plan).with_context(|| format!("plan {label}"))?;
     let evaluation = Candidate::from_plan(&plan).map(|c| ctx.evaluate(&c));
     if let Some(e) = &evaluation
@@ -339,7 +353,7 @@ fn plan_cmd(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         );
     }
     let mut options = SweepOptions::for_plan(&plan);
-    if let Some(p) = args.policy {
+    if let Some(p) = args.overrides.policy {
         options.policies = vec![p.into()];
     }
     let optimum = optimize(&plan, &options).with_context(|| format!("plan {label}"))?;

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{SimOptions, SimResult, simulate};
-use crate::cli::{PlanArgs, PolicyArg, apply_overrides, load};
+use crate::cli::{PlanOverrides, apply_overrides, load};
 use crate::model::{Candidate, Context, Evaluation};
 
 /// `costscope simulate`.
@@ -18,15 +18,9 @@ use crate::model::{Candidate, Context, Evaluation};
 pub struct SimulateArgs {
     /// Plan file (RON), or the name of a shipped preset.
     pub file: String,
-    /// Simulate this policy instead of the plan's.
-    #[arg(long, value_enum)]
-    pub policy: Option<PolicyArg>,
-    /// Servers (fleet, cap, warm count or total by policy), as for `costscope plan`.
-    #[arg(long)]
-    pub servers: Option<u32>,
-    /// Largest batch.
-    #[arg(long)]
-    pub batch: Option<u32>,
+    /// Policy, servers and batch to simulate instead of the plan's.
+    #[command(flatten)]
+    pub overrides: PlanOverrides,
     /// Simulated hours (the plan's day repeats after 24).
     #[arg(long, default_value_t = 24.0)]
     pub hours: f64,
@@ -57,20 +51,7 @@ struct SimReport<'a> {
 /// Runs `costscope simulate`, writing to `out`.
 pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (mut plan, label) = load(&args.file)?;
-    let overrides = PlanArgs {
-        file: args.file.clone(),
-        policy: args.policy,
-        servers: args.servers,
-        batch: args.batch,
-        alpha: None,
-        beta: None,
-        profile: None,
-        profile_device: None,
-        profile_model: None,
-        profile_precision: None,
-        json: args.json,
-    };
-    apply_overrides(&mut plan, &overrides)?;
+    apply_overrides(&mut plan, &args.overrides, None, None)?;
     let candidate = Candidate::from_plan(&plan).with_context(|| {
         format!("plan {label} asks to Optimize: pass --policy (and --servers) to simulate one")
     })?;
