@@ -72,58 +72,12 @@ impl CpuGemm {
 
     /// Runs C = A·B once on all cores.
     pub fn run(&mut self) {
-        let (m, n, k) = (self.m, self.n, self.k);
-        let par = gemm::Parallelism::Rayon(threads());
+        let shape = (self.m, self.n, self.k);
         match &mut self.data {
-            // SAFETY: the pointers cover m×k, k×n and m×n row-major matrices (column stride
-            // 1, row stride = columns), all owned by `self` and live for the call.
-            CpuData::F32 { a, b, c } => unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    1,
-                    n as isize,
-                    0.0f32,
-                    1.0f32,
-                    false,
-                    false,
-                    false,
-                    par,
-                )
-            },
-            // SAFETY: as above, for f16 storage.
-            CpuData::F16 { a, b, c } => unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    1,
-                    n as isize,
-                    gemm::f16::ZERO,
-                    gemm::f16::ONE,
-                    false,
-                    false,
-                    false,
-                    par,
-                )
-            },
+            CpuData::F32 { a, b, c } => matmul(shape, a, b, c, (0.0, 1.0)),
+            CpuData::F16 { a, b, c } => {
+                matmul(shape, a, b, c, (gemm::f16::ZERO, gemm::f16::ONE));
+            }
         }
     }
 
@@ -219,5 +173,41 @@ mod avx2 {
         // SAFETY: `out` has room for 8 f32.
         unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
         out.iter().sum()
+    }
+}
+
+/// C (m×n) = A (m×k) · B (k×n), row-major, on all cores.
+pub(crate) fn matmul<T: Copy + 'static>(
+    (m, n, k): (usize, usize, usize),
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    (zero, one): (T, T),
+) {
+    debug_assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    // SAFETY: the slices hold at least m×k, k×n and m×n row-major elements (column stride
+    // 1, row stride = columns), checked by the callers' construction; `c` is exclusive.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            zero,
+            one,
+            false,
+            false,
+            false,
+            gemm::Parallelism::Rayon(threads()),
+        )
     }
 }

@@ -5,48 +5,12 @@ use std::time::Instant;
 
 use half::f16;
 
-use super::cpu::threads;
+use super::cpu::matmul;
 use super::reference::{Rng, gelu, quantize_all, rel_frobenius};
 use super::report::ResultRow;
 use super::stats::{SamplePlan, measure};
 use super::workloads::{HostLayer, MlpPreset, random_weights, reference_forward};
 use super::{Precision, ProfileError};
-
-/// C (m×n) = A (m×k) · B (k×n), row-major, on all cores.
-fn matmul<T: Copy + 'static>(
-    (m, n, k): (usize, usize, usize),
-    a: &[T],
-    b: &[T],
-    c: &mut [T],
-    (zero, one): (T, T),
-) {
-    debug_assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: the slices hold at least m×k, k×n and m×n row-major elements (column stride
-    // 1, row stride = columns), checked by the callers' construction; `c` is exclusive.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            zero,
-            one,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(threads()),
-        )
-    }
-}
 
 fn epilogue(row_major: &mut [f32], bias: &[f32], with_gelu: bool) {
     for row in row_major.chunks_mut(bias.len().max(1)) {
