@@ -55,9 +55,9 @@ pub fn load_str(text: &str, file: &str) -> Result<Plan, PlanError> {
 
 /// Reads, parses and validates a plan file.
 pub fn load_file(path: &Path) -> Result<Plan, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| PlanError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     load_str(&text, &path.display().to_string())
 }
@@ -78,9 +78,9 @@ pub fn to_ron_string(plan: &Plan) -> Result<String, PlanError> {
 /// then renamed over the target, so a crash never leaves a half-written plan.
 pub fn save_file(plan: &Plan, path: &Path) -> Result<(), PlanError> {
     let text = to_ron_string(plan)?;
-    let write_err = |source| PlanError::Write {
+    let write_err = |error| PlanError::Write {
         path: path.to_owned(),
-        source,
+        error,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),

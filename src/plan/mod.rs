@@ -33,20 +33,20 @@ impl std::fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The file could not be read.
-    #[error("cannot read plan {path}: {source}", path = path.display())]
+    #[error("cannot read plan {path}: {error}", path = path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (part of the message, not a separate cause, so it is said once).
+        error: std::io::Error,
     },
     /// The file could not be written.
-    #[error("cannot write plan {path}: {source}", path = path.display())]
+    #[error("cannot write plan {path}: {error}", path = path.display())]
     Write {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (part of the message, not a separate cause, so it is said once).
+        error: std::io::Error,
     },
     /// The text is not a valid plan (syntax, unknown or missing field, wrong type).
     #[error("{at}: {message}")]

@@ -299,7 +299,7 @@ impl ReportFormat {
             Some(e) if e == "ron" => Ok(ReportFormat::Ron),
             Some(e) if e == "csv" => Ok(ReportFormat::Csv),
             _ => Err(ProfileError::Invalid(format!(
-                "{}: output extension must be .json, .ron or .csv",
+                "{}: a report file must end in .json, .ron or .csv",
                 path.display()
             ))),
         }
