@@ -88,7 +88,10 @@ fn gpu_gemm(c: &mut Criterion) {
                 d
             })
         });
-        per_iter.push((name, kernel.variant.name(), seen.0 / seen.1.max(1) as u32));
+        // A benchmark filtered out on the command line never runs: nothing to report.
+        if seen.1 > 0 {
+            per_iter.push((name, kernel.variant.name(), seen.0 / seen.1 as u32));
+        }
     }
     group.finish();
     for (name, variant, d) in &per_iter {
@@ -126,7 +129,10 @@ fn cpu_gemm(c: &mut Criterion) {
         })
     });
     group.finish();
-    let per = seen.0 / seen.1.max(1) as u32;
+    if seen.1 == 0 {
+        return; // filtered out on the command line
+    }
+    let per = seen.0 / seen.1 as u32;
     let achieved = gflops(CPU_N, per);
     eprintln!(
         "RESULT cpu gemm {CPU_N}^3 f32: {:.2} ms, {achieved:.1} GFLOP/s; FMA peak {peak:.1} GFLOP/s; {:.0} % of peak",
