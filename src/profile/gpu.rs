@@ -239,29 +239,24 @@ pub fn wait(
     timeout: Duration,
     what: &str,
 ) -> Result<(), ProfileError> {
-    device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(timeout),
-        })
-        .map(|_| ())
-        .map_err(|e| match e {
-            wgpu::PollError::Timeout => ProfileError::Hung {
-                what: what.to_string(),
-                timeout_s: timeout.as_secs_f64(),
-            },
-            other => ProfileError::Gpu {
-                context: what.to_string(),
-                reason: other.to_string(),
-            },
-        })
+    poll_wait(device, Some(submission), timeout, what)
 }
 
 /// Waits for all submitted work with a timeout (used to complete buffer maps).
 pub fn wait_all(device: &wgpu::Device, timeout: Duration, what: &str) -> Result<(), ProfileError> {
+    poll_wait(device, None, timeout, what)
+}
+
+/// Polls until `submission` (or everything, with `None`) completes or `timeout` runs out.
+fn poll_wait(
+    device: &wgpu::Device,
+    submission_index: Option<wgpu::SubmissionIndex>,
+    timeout: Duration,
+    what: &str,
+) -> Result<(), ProfileError> {
     device
         .poll(wgpu::PollType::Wait {
-            submission_index: None,
+            submission_index,
             timeout: Some(timeout),
         })
         .map(|_| ())
