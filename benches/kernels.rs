@@ -110,7 +110,7 @@ fn gpu_gemm(c: &mut Criterion) {
 }
 
 fn cpu_gemm(c: &mut Criterion) {
-    let peak = fma_peak_gflops(50_000_000);
+    let peak = fma_peak_gflops(20_000_000);
     let mut g = CpuGemm::new(Precision::F32, (CPU_N, CPU_N, CPU_N)).expect("cpu gemm");
     let mut group = c.benchmark_group("cpu_gemm_f32");
     group
