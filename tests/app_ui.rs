@@ -105,6 +105,7 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     h.get_by_label("Run profile").click();
     h.step();
     let start = std::time::Instant::now();
+    let mut fractions = Vec::new();
     while h.state().profile_run.running() {
         assert!(
             start.elapsed().as_secs() < 120,
@@ -112,8 +113,33 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
         h.step();
+        if let Some(s) = &h.state().profile_run.live.snapshot {
+            fractions.push(s.fraction);
+        }
     }
     h.run();
+    // The bar moved forward through the run and ended full; live CPU use was plotted.
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert!(
+        fractions.iter().any(|f| *f > 0.0 && *f < 1.0),
+        "{fractions:?}"
+    );
+    let live = &h.state().profile_run.live;
+    assert!(
+        live.snapshot
+            .as_ref()
+            .is_some_and(|s| s.finished && s.fraction == 1.0)
+    );
+    assert!(
+        live.points
+            .iter()
+            .any(|p| p.cpu_cores_busy.is_some_and(|c| c > 0.1)),
+        "{:?}",
+        live.points
+    );
+    h.get_by_label("Live telemetry");
+    let cores = std::thread::available_parallelism().unwrap();
+    h.get_by_label_contains(&format!("/{cores} cores busy"));
     let report = h.state().profile_run.report.clone().expect("a report");
     assert!(
         report

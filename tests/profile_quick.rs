@@ -23,11 +23,35 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
     drop(ctx);
     let t0 = Instant::now();
     let mut lines = Vec::new();
-    let report = run_profile(&opts, &mut |l| lines.push(l.to_string())).expect("quick profile");
+    let mut fractions = Vec::new();
+    let meter = opts.meter.clone();
+    let report = run_profile(&opts, &mut |l| {
+        lines.push(l.to_string());
+        fractions.push(meter.snapshot().fraction);
+    })
+    .expect("quick profile");
     let quick_s = t0.elapsed().as_secs_f64();
     eprintln!("quick profile took {quick_s:.1} s");
     assert!(!lines.is_empty(), "progress lines");
     assert!(report.errors.is_empty(), "errors: {:?}", report.errors);
+    // The bar only moves forward, and every planned unit was counted by the end.
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert!(
+        fractions.iter().all(|f| (0.0..1.0).contains(f)),
+        "{fractions:?}"
+    );
+    let gpus = report.fingerprint.devices.len() as u64 - 1;
+    assert_eq!(
+        meter.done_units(),
+        gpus * opts.units_per_device(true) + opts.units_per_device(false)
+    );
+    let end = meter.snapshot();
+    assert!(end.finished && end.fraction == 1.0);
+    assert!(
+        end.live.process_cpu_pct.is_some_and(|c| c > 0.0),
+        "live CPU use while profiling: {:?}",
+        end.live
+    );
 
     let path = dir.join("quick.json");
     report.write(&path).expect("write");

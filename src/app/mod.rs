@@ -6,6 +6,7 @@ pub mod caching_ui;
 pub mod explore_ui;
 pub mod plan_ui;
 pub mod plots;
+pub mod profile_live;
 pub mod profile_ui;
 pub mod profile_view;
 pub mod screenshot;

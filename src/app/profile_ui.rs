@@ -13,6 +13,7 @@ use eframe::egui;
 use egui_plot::{Bar, BarChart, FilledArea, Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
+use super::profile_live::{LiveView, live_ui, progress_ui};
 use crate::calibrate::{Selection, calibrate};
 use crate::model::Plan;
 use crate::profile::report::ProfileReport;
@@ -65,6 +66,8 @@ pub struct ProfileRun {
     pub report: Option<ProfileReport>,
     /// Why the last run failed, or what "use in plan" said.
     pub message: Option<String>,
+    /// Progress bar and live telemetry of the current or last run.
+    pub live: LiveView,
 }
 
 impl ProfileRun {
@@ -97,6 +100,7 @@ impl ProfileRun {
         opts.budget_per_row =
             std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
         let cancel = opts.cancel.clone();
+        let meter = opts.meter.clone();
         let (tx, rx) = channel();
         let repaint = ctx.clone();
         let spawned = std::thread::Builder::new()
@@ -116,6 +120,7 @@ impl ProfileRun {
             Ok(_) => {
                 self.rx = Some(rx);
                 self.cancel = Some(cancel);
+                self.live.follow(meter);
                 self.log.clear();
                 self.message = None;
             }
@@ -125,6 +130,7 @@ impl ProfileRun {
 
     /// Takes the worker's messages; returns true when a run finished this frame.
     pub fn poll(&mut self) -> bool {
+        self.live.update();
         let Some(rx) = &self.rx else { return false };
         let mut finished = false;
         while let Ok(msg) = rx.try_recv() {
@@ -162,6 +168,11 @@ pub fn profile_ui(
     plan: &mut Plan,
 ) {
     run.poll();
+    if run.running() {
+        // Live telemetry arrives every 100 ms without a message to wake the window.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(100));
+    }
     egui::Panel::left("profile_controls")
         .resizable(false)
         .exact_size(380.0)
@@ -178,7 +189,8 @@ pub fn profile_ui(
 
 fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
     ui.heading("Measure");
-    ui.checkbox(&mut s.cpu_only, "CPU only (no GPU adapters)");
+    ui.checkbox(&mut s.cpu_only, "CPU only (no GPU adapters)")
+        .on_hover_text("Measure only the native CPU path (the gemm crate on all cores).");
     ui.add_enabled_ui(!s.cpu_only, |ui| {
         ui.horizontal(|ui| {
             ui.label("adapter filter:");
@@ -190,38 +202,65 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
     egui::ComboBox::from_label("model")
         .selected_text(&s.model)
         .show_ui(ui, |ui| {
-            for m in ["small", "distilled", "bert-base"] {
-                ui.selectable_value(&mut s.model, m.to_owned(), m);
+            for m in crate::profile::workloads::PRESETS.iter().rev() {
+                ui.selectable_value(&mut s.model, m.name.to_owned(), m.name)
+                    .on_hover_text(format!(
+                        "{}→{}→{} (GEMM + bias + GELU) × {} layers",
+                        m.d_model, m.d_hidden, m.d_model, m.layers
+                    ));
             }
-        });
+        })
+        .response
+        .on_hover_text("The MLP whose forward pass is timed at each batch size: L(b).");
     ui.horizontal(|ui| {
-        for (on, name) in s.precisions.iter_mut().zip(["f32", "f16", "bf16"]) {
-            ui.checkbox(on, name);
+        let tips = [
+            "32-bit float storage and math.",
+            "Half-precision storage, f32 accumulate (needs SHADER_F16 on a GPU).",
+            "bfloat16 storage packed in u32, f32 math (any adapter; not on the CPU path).",
+        ];
+        for ((on, name), tip) in s
+            .precisions
+            .iter_mut()
+            .zip(["f32", "f16", "bf16"])
+            .zip(tips)
+        {
+            ui.checkbox(on, name).on_hover_text(tip);
         }
     });
     ui.horizontal(|ui| {
         let label = ui.label("batches:");
         ui.text_edit_singleline(&mut s.batches)
-            .labelled_by(label.id);
+            .labelled_by(label.id)
+            .on_hover_text("Batch sizes to sweep, comma-separated, e.g. 1,2,4,8.");
     });
     ui.add(
         egui::Slider::new(&mut s.budget_s, 0.05..=10.0)
             .logarithmic(true)
             .text("seconds per row"),
-    );
+    )
+    .on_hover_text("Time budget of one measurement; sampling stops earlier once the CV is ≤ 2 %.");
     ui.horizontal(|ui| {
         if run.running() {
             ui.spinner();
-            if ui.button("Cancel").clicked() {
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop after the current measurement; what was measured stays.")
+                .clicked()
+            {
                 run.cancel();
             }
-        } else if ui.button("Run profile").clicked() {
+        } else if ui
+            .button("Run profile")
+            .on_hover_text("Measure on a worker thread (Ctrl+R).")
+            .clicked()
+        {
             run.start(s, ui.ctx());
         }
     });
-    if let Some(last) = run.log.last() {
-        ui.label(format!("progress: {last}"));
+    if let Some(snap) = &run.live.snapshot {
+        progress_ui(ui, snap);
     }
+    live_ui(ui, &run.live);
     if let Some(report) = &run.report
         && ui
             .button("Use in plan")

@@ -91,8 +91,11 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
         super::report::ReportFormat::from_path(out)?;
     }
     let _watch = cancel_on_ctrl_c(opts.cancel.clone());
-    let report = run_profile(&opts, &mut |line| eprintln!("costscope: {line}"))
-        .context("profiling failed")?;
+    let bar = super::bar::StderrBar::start(opts.meter.clone());
+    let report = run_profile(&opts, &mut |line| bar.line(line));
+    // The bar's last state goes out before the table and any error.
+    drop(bar);
+    let report = report.context("profiling failed")?;
     print!("{}", results_table(&report));
     if report.cancelled {
         eprintln!("costscope: cancelled; the report holds what was measured so far");

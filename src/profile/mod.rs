@@ -8,6 +8,7 @@
 
 pub mod adapters;
 pub mod autotune;
+pub mod bar;
 pub mod cli;
 pub mod cpu;
 pub mod cpu_mlp;
@@ -16,6 +17,7 @@ pub mod fingerprint;
 pub mod gpu;
 pub mod kernels;
 pub mod peaks;
+pub mod progress;
 pub mod reference;
 pub mod report;
 pub mod runner;
@@ -205,6 +207,8 @@ pub struct ProfileOptions {
     pub dispatch_timeout: Duration,
     /// Set to true (e.g. from a Ctrl-C handler) to stop early and keep what was measured.
     pub cancel: Arc<AtomicBool>,
+    /// Progress and live telemetry, for a bar drawn by the caller while the run goes on.
+    pub meter: Arc<progress::ProgressMeter>,
 }
 
 impl ProfileOptions {
@@ -221,6 +225,7 @@ impl ProfileOptions {
             peaks: true,
             dispatch_timeout: Duration::from_secs(30),
             cancel: Arc::new(AtomicBool::new(false)),
+            meter: Arc::default(),
         }
     }
 
@@ -239,5 +244,13 @@ impl ProfileOptions {
     /// True once cancellation was requested.
     pub fn cancelled(&self) -> bool {
         self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Work units of one device: cold start and peaks (GPU), then per precision one per
+    /// GEMM size and one per MLP batch — the unit [`progress::ProgressMeter`] counts in.
+    pub fn units_per_device(&self, gpu: bool) -> u64 {
+        let fixed = if gpu { 1 + u64::from(self.peaks) } else { 1 };
+        let per_precision = self.gemm_sizes.len() + self.models.len() * self.batches.len();
+        fixed + (self.precisions.len() * per_precision) as u64
     }
 }

@@ -34,7 +34,10 @@ pub fn run_profile(
         .iter()
         .map(|m| MlpPreset::by_name(m))
         .collect::<Result<Vec<_>, _>>()?;
-    let sampler = telemetry::Sampler::start(Duration::from_millis(100));
+    let meter = &opts.meter;
+    // Whatever way the run ends, the bar says so.
+    let _finish = FinishOnDrop(meter);
+    let sampler = telemetry::Sampler::start(Duration::from_millis(100), meter.clone());
     let t_inst = Instant::now();
     let instance = gpu::instance();
     let instance_ms = ms(t_inst.elapsed());
@@ -59,6 +62,11 @@ pub fn run_profile(
         DeviceChoice::All => gpu::dedupe(all),
         DeviceChoice::Adapter(n) => gpu::select(all, Some(n))?,
     };
+    let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
+    meter.start(
+        chosen.len() as u64 * opts.units_per_device(true)
+            + u64::from(want_cpu) * opts.units_per_device(false),
+    );
     let plan = SamplePlan::new(opts.budget_per_row, opts.target_cv);
     let cache_path = cache_dir();
     let mut cache = cache_path
@@ -76,7 +84,10 @@ pub fn run_profile(
         let label = gpu::adapter_label(&adapter);
         report.fingerprint.devices.push(label.clone());
         let env = (opts, &plan, presets.as_slice());
-        match profile_adapter(adapter, env, timings, &mut cache, &mut report, progress) {
+        let device_end = meter.done_units() + opts.units_per_device(true);
+        let outcome = profile_adapter(adapter, env, timings, &mut cache, &mut report, progress);
+        meter.reach(device_end);
+        match outcome {
             Ok(n) => items += n,
             Err(e) => {
                 progress(&format!("{label}: {e}"));
@@ -87,7 +98,6 @@ pub fn run_profile(
     if let Some(dir) = &cache_path {
         cache.save(dir)?;
     }
-    let want_cpu = matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu);
     if want_cpu && !opts.cancelled() {
         report.fingerprint.devices.push("cpu".into());
     }
@@ -104,6 +114,21 @@ pub fn run_profile(
     Ok(report)
 }
 
+/// Marks the meter finished when dropped, so an early return still ends the bar.
+struct FinishOnDrop<'a>(&'a super::progress::ProgressMeter);
+
+impl Drop for FinishOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// Names a step on the meter and in the progress lines.
+fn begin(opts: &ProfileOptions, progress: &mut dyn FnMut(&str), step: &str) {
+    opts.meter.begin(step);
+    progress(step);
+}
+
 /// Opens `adapter` and measures cold start, peaks, GEMMs and MLPs on it; returns the
 /// inference items run.
 fn profile_adapter(
@@ -115,15 +140,21 @@ fn profile_adapter(
     progress: &mut dyn FnMut(&str),
 ) -> Result<u64, ProfileError> {
     let ctx = gpu::open(adapter)?;
-    progress(&format!("{}: cold start", ctx.name));
+    begin(opts, progress, &format!("{}: cold start", ctx.name));
     let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
+    opts.meter.advance(1);
     report.cold_start_ms.get_or_insert_with(|| cold.clone());
     report.cold_start_all_ms.push(cold);
     let timer = Timer::new(&ctx, opts.dispatch_timeout);
     if opts.peaks {
-        progress(&format!("{}: FMA and bandwidth peaks", ctx.name));
+        begin(
+            opts,
+            progress,
+            &format!("{}: FMA and bandwidth peaks", ctx.name),
+        );
         let peaks = super::peaks::measure_peaks(&ctx, &timer, plan, &opts.precisions)?;
         report.peaks.extend(peaks);
+        opts.meter.advance(1);
     }
     let layout = GemmLayout::new(&ctx.device);
     let bench = Bench {
@@ -151,8 +182,10 @@ fn profile_device(
         plan,
     } = bench;
     let mut items = 0u64;
+    let per_precision = (opts.gemm_sizes.len() + presets.len() * opts.batches.len()) as u64;
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
+            opts.meter.advance(per_precision);
             let why = format!("adapter `{}` does not offer SHADER_F16", ctx.name);
             let first_batch = opts.batches.first().copied().unwrap_or(1);
             for &s in &opts.gemm_sizes {
@@ -172,9 +205,14 @@ fn profile_device(
             if opts.cancelled() {
                 return Ok(items);
             }
-            progress(&format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()));
+            begin(
+                opts,
+                progress,
+                &format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()),
+            );
             let tuned = tune_gemm(ctx, layout, timer, plan, p, (s, s, s), cache)?;
             report.results.extend(tuned.rows);
+            opts.meter.advance(1);
         }
         // Fused MLP chains run on buffer kernels (the texture variant reads textures); the
         // sweep verifies each on the whole model and picks the fastest per batch.
@@ -193,22 +231,32 @@ fn profile_device(
             if opts.cancelled() {
                 return Ok(items);
             }
-            progress(&format!(
-                "{}: {} {} over batches {:?}",
-                ctx.name,
-                pre.workload(),
-                p.name(),
-                opts.batches
-            ));
+            begin(
+                opts,
+                progress,
+                &format!(
+                    "{}: {} {} over batches {:?}",
+                    ctx.name,
+                    pre.workload(),
+                    p.name(),
+                    opts.batches
+                ),
+            );
+            let sweep_end = opts.meter.done_units() + opts.batches.len() as u64;
             let model = MlpModel::upload(ctx, pre, p)?;
+            // The sweep reports one line per batch measured: one unit each.
             let rows = sweep(
                 bench,
                 &model,
                 &kernels,
                 &opts.batches,
                 &|| opts.cancelled(),
-                &mut *progress,
+                &mut |line| {
+                    opts.meter.advance(1);
+                    progress(line);
+                },
             )?;
+            opts.meter.reach(sweep_end);
             items += rows
                 .iter()
                 .filter_map(|r| Some(r.timing.as_ref()?.samples as u64 * r.batch? as u64))
@@ -290,14 +338,18 @@ fn profile_cpu(
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ProfileError> {
-    progress("cpu: FMA peak");
+    begin(opts, progress, "cpu: FMA peak");
     let fma = cpu::fma_peak_gflops(20_000_000);
     let bandwidth = if opts.peaks {
         Some(super::cpu_mlp::bandwidth_gbytes_per_s(plan)?)
     } else {
         None
     };
+    opts.meter.advance(1);
+    let per_precision = (opts.gemm_sizes.len() + presets.len() * opts.batches.len()) as u64;
     for &p in &opts.precisions {
+        // Unsupported work counts as done at once; the bar still reaches its end.
+        let precision_end = opts.meter.done_units() + per_precision;
         if opts.peaks && cpu::why_unsupported(p).is_none() {
             report.peaks.push(Peak {
                 device: "cpu".into(),
@@ -317,8 +369,9 @@ fn profile_cpu(
                 report.results.push(row.unsupported(why));
                 continue;
             }
-            progress(&format!("cpu: {} GEMM {s}³", p.name()));
+            begin(opts, progress, &format!("cpu: {} GEMM {s}³", p.name()));
             let (err, timing) = cpu::profile_gemm(p, (s, s, s), plan)?;
+            opts.meter.advance(1);
             row.rel_error = Some(err);
             row.correct = timing.is_some();
             row.chosen = row.correct;
@@ -343,15 +396,21 @@ fn profile_cpu(
                 report.results.push(row.unsupported(why));
                 continue;
             }
-            progress(&format!(
-                "cpu: {} {} over batches {:?}",
-                pre.workload(),
-                p.name(),
-                opts.batches
-            ));
+            begin(
+                opts,
+                progress,
+                &format!(
+                    "cpu: {} {} over batches {:?}",
+                    pre.workload(),
+                    p.name(),
+                    opts.batches
+                ),
+            );
             let rows = super::cpu_mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
             report.results.extend(rows);
+            opts.meter.advance(opts.batches.len() as u64);
         }
+        opts.meter.reach(precision_end);
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use nvml_wrapper::Nvml;
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 
+use super::progress::{LiveTelemetry, ProgressMeter};
 use super::report::{Telemetry, TelemetrySample};
 
 /// A running sampler; [`Sampler::stop`] returns what it saw.
@@ -24,28 +25,25 @@ pub fn probe() -> Result<Nvml, String> {
 }
 
 impl Sampler {
-    /// Starts sampling GPU 0 every `period`, or records why it cannot.
-    pub fn start(period: Duration) -> Self {
-        let nvml = match probe() {
-            Ok(n) => n,
-            Err(why) => {
-                return Sampler {
-                    stop: Arc::new(AtomicBool::new(true)),
-                    handle: None,
-                    why_unavailable: Some(why),
-                };
-            }
+    /// Starts sampling every `period` on a thread: GPU 0 through NVML when it loads
+    /// (recorded for the report), and this process's CPU use. Each sample is also
+    /// published to `meter` as live telemetry.
+    pub fn start(period: Duration, meter: Arc<ProgressMeter>) -> Self {
+        let (nvml, why_unavailable) = match probe() {
+            Ok(n) => (Some(n), None),
+            Err(why) => (None, Some(why)),
         };
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let why = why_unavailable.clone();
         let handle = std::thread::Builder::new()
-            .name("costscope-nvml".into())
-            .spawn(move || sample_loop(&nvml, &flag, period));
+            .name("costscope-telemetry".into())
+            .spawn(move || sample_loop(nvml.as_ref(), why, &flag, period, &meter));
         match handle {
             Ok(h) => Sampler {
                 stop,
                 handle: Some(h),
-                why_unavailable: None,
+                why_unavailable,
             },
             Err(e) => Sampler {
                 stop,
@@ -87,14 +85,27 @@ pub fn unavailable(why: String) -> Telemetry {
     }
 }
 
-fn sample_loop(nvml: &Nvml, stop: &AtomicBool, period: Duration) -> Vec<TelemetrySample> {
+fn sample_loop(
+    nvml: Option<&Nvml>,
+    why_unavailable: Option<String>,
+    stop: &AtomicBool,
+    period: Duration,
+    meter: &ProgressMeter,
+) -> Vec<TelemetrySample> {
     let mut out = Vec::new();
-    let Ok(dev) = nvml.device_by_index(0) else {
-        return out;
-    };
+    let mut gpu_unavailable = why_unavailable;
+    let dev = nvml.and_then(|n| match n.device_by_index(0) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            gpu_unavailable = Some(format!("NVML found no GPU 0: {e}"));
+            None
+        }
+    });
+    let cores = super::cpu::threads();
     let t0 = Instant::now();
+    let mut cpu_prev = process_cpu_s().map(|c| (c, Instant::now()));
     while !stop.load(Ordering::Relaxed) {
-        out.push(TelemetrySample {
+        let gpu = dev.as_ref().map(|dev| TelemetrySample {
             t_s: t0.elapsed().as_secs_f64(),
             power_w: dev.power_usage().ok().map(|mw| f64::from(mw) / 1e3),
             energy_mj: dev.total_energy_consumption().ok(),
@@ -107,9 +118,55 @@ fn sample_loop(nvml: &Nvml, stop: &AtomicBool, period: Duration) -> Vec<Telemetr
                 .ok()
                 .map(|r| format!("{r:?}")),
         });
-        std::thread::sleep(period);
+        let cpu_now = process_cpu_s().map(|c| (c, Instant::now()));
+        let process_cpu_pct = match (cpu_prev, cpu_now) {
+            (Some((c0, t0)), Some((c1, t1))) if t1 > t0 => {
+                Some(100.0 * (c1 - c0).max(0.0) / (t1 - t0).as_secs_f64())
+            }
+            _ => None,
+        };
+        // The first period has no earlier reading to difference against.
+        if cpu_prev.is_some() || cpu_now.is_none() {
+            meter.set_live(LiveTelemetry {
+                gpu: gpu.clone(),
+                gpu_unavailable: gpu_unavailable.clone(),
+                process_cpu_pct,
+                cores,
+            });
+        }
+        cpu_prev = cpu_now;
+        if let Some(g) = gpu {
+            out.push(g);
+        }
+        // Sleep in short slices so stopping does not wait out a whole period.
+        let wake = Instant::now() + period;
+        while !stop.load(Ordering::Relaxed) && Instant::now() < wake {
+            std::thread::sleep(Duration::from_millis(10).min(period));
+        }
     }
     out
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat`; `None`
+/// off Linux or when it cannot be read.
+pub fn process_cpu_s() -> Option<f64> {
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name (which may hold spaces) start past the last ')'.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (per_s > 0).then(|| ticks / per_s as f64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 /// Joules over the samples: the energy counter's difference, else mean power × duration.
@@ -131,14 +188,42 @@ mod tests {
 
     #[test]
     fn sampler_never_fails_and_explains_absence() {
-        let t = Sampler::start(Duration::from_millis(10)).stop(10);
+        let meter = Arc::new(ProgressMeter::default());
+        let sampler = Sampler::start(Duration::from_millis(10), meter.clone());
+        std::thread::sleep(Duration::from_millis(60));
+        let t = sampler.stop(10);
+        let live = meter.snapshot().live;
+        assert_eq!(
+            live.gpu.is_some(),
+            t.available,
+            "live GPU samples iff NVML works"
+        );
         if t.available {
             assert!(t.why_unavailable.is_none());
         } else {
             let why = t.why_unavailable.expect("a reason");
             assert!(why.starts_with("NVML unavailable"), "{why}");
             assert!(t.samples.is_empty() && t.energy_j_per_item.is_none());
+            assert_eq!(live.gpu_unavailable.as_deref(), Some(why.as_str()));
         }
+    }
+
+    #[test]
+    fn process_cpu_time_grows_with_work() {
+        let Some(before) = process_cpu_s() else {
+            // Only Linux exposes /proc/self/stat; elsewhere None is the documented answer.
+            #[cfg(target_os = "linux")]
+            panic!("/proc/self/stat is readable on Linux");
+            #[cfg(not(target_os = "linux"))]
+            return;
+        };
+        let t0 = Instant::now();
+        let mut x = 0u64;
+        while t0.elapsed() < Duration::from_millis(80) {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        let after = process_cpu_s().expect("still readable");
+        assert!(after - before >= 0.03, "{before} -> {after}");
     }
 
     #[test]
