@@ -264,3 +264,26 @@ fn save_export_and_compare() {
     h.get_by_label("Startup chatbot on serverless");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn one_plot_exports_as_its_own_png() {
+    let dir = std::env::temp_dir().join(format!("costscope-plot-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Explore;
+    // Exports go beside the plan file.
+    a.state.plan_path = Some(dir.join("plan.ron"));
+    let mut h = harness(a);
+    let buttons: Vec<_> = h.query_all_by_label("PNG").collect();
+    assert_eq!(buttons.len(), 2, "objective and Pareto plots");
+    buttons[1].click();
+    h.run();
+    let path = dir.join("costscope-plot-pareto.png");
+    let png = image::open(&path).expect("the Pareto plot was written");
+    // The plot alone: as wide as the central panel's plot, shorter than the window.
+    let (w, hgt) = (png.width(), png.height());
+    assert!(w > 300 && w < 1400 && hgt > 100 && hgt < 600, "{w}×{hgt}");
+    h.get_by_label_contains("wrote ");
+    h.get_by_label_contains("costscope-plot-pareto.png");
+    assert!(!dir.join("costscope-plot-objective.png").exists());
+}

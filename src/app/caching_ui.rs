@@ -22,11 +22,11 @@ pub fn caching_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
         });
     egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
         Some(z) => {
-            ui.label(format!(
+            let title = format!(
                 "Hit rate vs cache size, Zipf(s = {:.2}) over {} keys",
                 z.s, z.items
-            ));
-            hit_rate_plot_ui(ui, z);
+            );
+            super::plot_png::titled_plot(ui, &title, "hit-rate", |ui| hit_rate_plot_ui(ui, z));
         }
         None => {
             ui.label("Hit rate is stated directly; tick \"derive the hit rate from Zipf popularity\" to see it as a function of cache size.");
@@ -38,7 +38,11 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     let cache = &mut plan.cache;
     ui.heading("Cache");
     let mut use_zipf = cache.zipf.is_some();
-    ui.checkbox(&mut use_zipf, "derive the hit rate from Zipf popularity");
+    ui.checkbox(&mut use_zipf, "derive the hit rate from Zipf popularity")
+        .on_hover_text(
+            "Compute the hit rate from key popularity (Zipf skew s over N keys, k cached) \
+             instead of stating it.",
+        );
     match (use_zipf, cache.zipf.is_some()) {
         (true, false) => {
             cache.zipf = Some(Zipf {
@@ -59,7 +63,8 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
             egui::Slider::new(&mut z.items, 1..=1_000_000_000)
                 .logarithmic(true)
                 .text("distinct keys N"),
-        );
+        )
+        .on_hover_text("How many different requests (keys) there are.");
         let items = z.items;
         ui.add(
             egui::Slider::new(&mut z.cache_items, 0..=items)
@@ -68,13 +73,15 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         )
         .on_hover_text("The cache holds the k most popular keys: hit rate H(k,s)/H(N,s).");
     } else {
-        ui.add(egui::Slider::new(&mut cache.hit_rate, 0.0..=0.999).text("hit rate"));
+        ui.add(egui::Slider::new(&mut cache.hit_rate, 0.0..=0.999).text("hit rate"))
+            .on_hover_text("Share of requests answered from the cache, without inference.");
     }
     ui.add(
         egui::Slider::new(&mut cache.hit_latency_ms, 0.0..=100.0)
             .logarithmic(true)
             .text("hit latency, ms"),
-    );
+    )
+    .on_hover_text("Time to answer a request from the L1 cache.");
     ui.add(
         egui::Slider::new(&mut cache.reuse, 1.0..=1000.0)
             .logarithmic(true)
@@ -85,9 +92,11 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
             .logarithmic(true)
             .text("cache storage $/hour"),
-    );
+    )
+    .on_hover_text("What holding the cache costs per hour, added to the servers' cost.");
     let mut has_l2 = cache.l2.is_some();
-    ui.checkbox(&mut has_l2, "L2 tier on L1 misses");
+    ui.checkbox(&mut has_l2, "L2 tier on L1 misses")
+        .on_hover_text("A second, slower cache tried when L1 misses, before inference.");
     match (has_l2, cache.l2.is_some()) {
         (true, false) => {
             cache.l2 = Some(CacheTier {
@@ -99,12 +108,14 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         _ => {}
     }
     if let Some(t) = &mut cache.l2 {
-        ui.add(egui::Slider::new(&mut t.hit_rate, 0.0..=1.0).text("L2 hit rate (of L1 misses)"));
+        ui.add(egui::Slider::new(&mut t.hit_rate, 0.0..=1.0).text("L2 hit rate (of L1 misses)"))
+            .on_hover_text("Share of L1 misses that L2 answers.");
         ui.add(
             egui::Slider::new(&mut t.hit_latency_ms, 0.0..=100.0)
                 .logarithmic(true)
                 .text("L2 extra latency, ms"),
-        );
+        )
+        .on_hover_text("Time an L2 hit adds on top of the L1 lookup.");
     }
     ui.heading("Lazy evaluation");
     ui.add(
@@ -124,7 +135,8 @@ fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     ui.label(format!(
         "hit rate (all tiers): {:.1} %",
         e.cache.hit_rate * 100.0
-    ));
+    ))
+    .on_hover_text("h₁ + (1 − h₁)·h₂: requests answered by L1 or L2 without inference.");
     ui.label(format!(
         "compute avoided by the cache, less storage: {:.3} $/hour",
         e.cache.savings_usd_per_hour
@@ -133,7 +145,8 @@ fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     ui.label(format!(
         "reuse savings (r − 1)·C_E: {:.2} $ per million computed results",
         e.cache.reuse_savings_usd_per_million
-    ));
+    ))
+    .on_hover_text("C_E is the cost of computing one result; each extra use saves one C_E.");
     let p = plan.lazy.fraction_needed;
     let full = e.cost_usd_per_hour;
     if let Some(lazy) = crate::model::lazy::expected_cost(p, full) {
@@ -150,7 +163,7 @@ fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     }
 }
 
-fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) {
+fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
     // Cache sizes on a log grid from 1 key to all of them.
     let n = z.items.max(1) as f64;
     let steps = 64;
@@ -174,5 +187,6 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) {
                 )
                 .radius(6.0),
             );
-        });
+        })
+        .response
 }

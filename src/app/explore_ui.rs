@@ -3,6 +3,7 @@
 
 use eframe::egui;
 
+use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
 use super::state::Results;
 use crate::model::traffic::{peak_rate_rps, scaled};
@@ -23,13 +24,16 @@ pub fn explore_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
     egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
         Ok(optimum) => {
             let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
-            ui.label("Objective vs servers, per policy");
-            objective_plot_ui(ui, optimum, height);
-            ui.label(format!(
+            titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
+                objective_plot_ui(ui, optimum, height)
+            });
+            let title = format!(
                 "Cost vs {} latency (Pareto frontier)",
                 metric_name(plan.objective.metric)
-            ));
-            pareto_plot_ui(ui, optimum, plan.objective.metric, height);
+            );
+            titled_plot(ui, &title, "pareto", |ui| {
+                pareto_plot_ui(ui, optimum, plan.objective.metric, height)
+            });
         }
         Err(e) => {
             ui.colored_label(ui.visuals().error_fg_color, format!("Model error: {e}"));
@@ -53,16 +57,25 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     } else {
         "α = 0: only latency counts".to_owned()
     };
-    ui.label(worth);
+    ui.label(worth).on_hover_text(
+        "β/α: the dollars per hour you would pay to cut the latency metric by one ms. \
+         Only the ratio matters to which plan wins.",
+    );
     egui::ComboBox::from_label("latency metric")
         .selected_text(metric_name(o.metric))
         .show_ui(ui, |ui| {
             for m in [Metric::Mean, Metric::P50, Metric::P95, Metric::P99] {
                 ui.selectable_value(&mut o.metric, m, metric_name(m));
             }
-        });
+        })
+        .response
+        .on_hover_text(
+            "The latency L in J = α·C + β·L and in the SLO: the mean or a percentile of \
+             queueing + batching + service + cold-start time.",
+        );
     let mut has_slo = o.slo_ms.is_some();
-    ui.checkbox(&mut has_slo, "SLO on the latency metric");
+    ui.checkbox(&mut has_slo, "SLO on the latency metric")
+        .on_hover_text("Plans whose latency metric exceeds the SLO are infeasible.");
     match (has_slo, o.slo_ms) {
         (true, None) => o.slo_ms = Some(1000.0),
         (false, Some(_)) => o.slo_ms = None,
@@ -73,7 +86,8 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
             egui::Slider::new(slo, 1.0..=1e6)
                 .logarithmic(true)
                 .text("SLO, ms"),
-        );
+        )
+        .on_hover_text("The largest acceptable value of the latency metric.");
     }
     ui.heading("Traffic and price");
     let peak = peak_rate_rps(&plan.workload.rate_rps);
@@ -92,12 +106,14 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         egui::Slider::new(&mut hw.on_demand_usd_per_hour, 0.0..=100.0)
             .logarithmic(true)
             .text("on-demand $/hour"),
-    );
+    )
+    .on_hover_text("Price of one on-demand server per hour (always-on, on-demand, hybrid).");
     ui.add(
         egui::Slider::new(&mut hw.spot_usd_per_hour, 0.0..=100.0)
             .logarithmic(true)
             .text("spot $/hour"),
-    );
+    )
+    .on_hover_text("Price of one spot server per hour; spot can be interrupted.");
 }
 
 /// One line of the summary: a label and a value.

@@ -5,6 +5,7 @@
 pub mod caching_ui;
 pub mod explore_ui;
 pub mod plan_ui;
+pub mod plot_png;
 pub mod plots;
 pub mod profile_live;
 pub mod profile_ui;
@@ -63,6 +64,9 @@ impl CostscopeApp {
     /// One frame of the whole window.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.handle_input(ui.ctx());
+        // Exports (PNG) go beside the plan file, like its CSV.
+        let export_dir = self.state.plan_path.as_ref().and_then(|p| p.parent());
+        plot_png::set_export_dir(ui.ctx(), export_dir.map(std::path::Path::to_path_buf));
         self.screenshot_frame(ui.ctx());
         ui.ctx().set_theme(if self.state.dark_mode {
             egui::Theme::Dark
@@ -74,14 +78,17 @@ impl CostscopeApp {
                 ui.strong("costscope");
                 ui.separator();
                 for tab in Tab::ALL {
-                    ui.selectable_value(&mut self.state.tab, tab, tab.label());
+                    ui.selectable_value(&mut self.state.tab, tab, tab.label())
+                        .on_hover_text(tab.hover());
                 }
                 ui.separator();
-                ui.checkbox(&mut self.state.dark_mode, "dark theme");
+                ui.checkbox(&mut self.state.dark_mode, "dark theme")
+                    .on_hover_text("Dark or light colours; remembered between runs.");
                 if ui
                     .button("Save PNG")
                     .on_hover_text(
-                        "Capture the window as costscope-<panel>.png in the current folder.",
+                        "Capture the window as costscope-<panel>.png next to the plan file \
+                         (or in the current folder); each plot has its own PNG button.",
                     )
                     .clicked()
                 {
@@ -93,23 +100,12 @@ impl CostscopeApp {
                             .to_lowercase()
                             .replace([' ', '&', '/'], "")
                     );
-                    let path = std::path::PathBuf::from(name);
-                    let message = self.runtime.png_message.clone();
-                    let repaint = ui.ctx().clone();
-                    ui.ctx().request_screenshot(move |image| {
-                        let text = match screenshot::write_png(&path, &image) {
-                            Ok(()) => format!("wrote {}", path.display()),
-                            Err(e) => e,
-                        };
-                        if let Ok(mut m) = message.lock() {
-                            *m = Some(text);
-                        }
-                        repaint.request_repaint();
-                    });
+                    // The whole window is the largest "plot": same capture, same message.
+                    let ctx = ui.ctx().clone();
+                    let path = plot_png::export_dir(&ctx).join(name);
+                    plot_png::capture(&ctx, ctx.viewport_rect(), path);
                 }
-                if let Ok(m) = self.runtime.png_message.lock()
-                    && let Some(text) = m.as_ref()
-                {
+                if let Some(text) = plot_png::last_message(ui.ctx()) {
                     ui.label(text);
                 }
                 ui.separator();

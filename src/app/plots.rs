@@ -18,7 +18,7 @@ pub fn metric_name(metric: Metric) -> &'static str {
 
 /// Objective J = α·C + β·L versus servers, one line per policy (feasible points only;
 /// infeasible sizes leave gaps).
-pub fn objective_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, height: f32) {
+pub fn objective_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, height: f32) -> egui::Response {
     Plot::new("objective_vs_servers")
         .legend(Legend::default())
         .x_axis_label("servers (always-on fleet, on-demand cap, hybrid warm, spot-mix total)")
@@ -45,7 +45,8 @@ pub fn objective_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, height: f32) {
                         .radius(6.0),
                 );
             }
-        });
+        })
+        .response
 }
 
 fn cost_latency(e: &Evaluation, metric: Metric) -> Option<[f64; 2]> {
@@ -54,7 +55,12 @@ fn cost_latency(e: &Evaluation, metric: Metric) -> Option<[f64; 2]> {
 
 /// Cost ($/hour) versus latency (the objective's metric, ms): the Pareto frontier as
 /// a line, each policy's best as a point, the optimum as a diamond.
-pub fn pareto_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, metric: Metric, height: f32) {
+pub fn pareto_plot_ui(
+    ui: &mut egui::Ui,
+    optimum: &Optimum,
+    metric: Metric,
+    height: f32,
+) -> egui::Response {
     let m = metric_name(metric);
     Plot::new("pareto")
         .legend(Legend::default())
@@ -86,5 +92,6 @@ pub fn pareto_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, metric: Metric, heig
                         .radius(8.0),
                 );
             }
-        });
+        })
+        .response
 }

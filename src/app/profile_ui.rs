@@ -13,10 +13,11 @@ use eframe::egui;
 use egui_plot::{Bar, BarChart, FilledArea, Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
+use super::plot_png::titled_plot;
 use super::profile_live::{LiveView, live_ui, progress_ui};
 use crate::calibrate::{Selection, calibrate};
 use crate::model::Plan;
-use crate::profile::report::ProfileReport;
+use crate::profile::report::{ColdStart, ProfileReport};
 use crate::profile::{DeviceChoice, Precision, ProfileOptions};
 
 /// What the user asked the profiler for (persisted).
@@ -291,7 +292,42 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
     );
     super::profile_view::chosen_table_ui(ui, report);
     let height = ((ui.available_height() - 90.0) / 3.0).max(120.0);
-    ui.label("Latency vs batch (median, p5–p95 band), chosen kernels");
+    let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
+    titled_plot(ui, title, "latency-vs-batch", |ui| {
+        latency_plot_ui(ui, report, height)
+    });
+    titled_plot(
+        ui,
+        "Roofline: kernels against the measured FMA peak and bandwidth",
+        "roofline",
+        |ui| super::profile_view::roofline_ui(ui, report, height),
+    );
+    if let Some(c) = &report.cold_start_ms {
+        titled_plot(
+            ui,
+            "Cold start, ms (first GPU device)",
+            "cold-start",
+            |ui| cold_start_plot_ui(ui, c, height),
+        );
+    } else {
+        ui.label("Cold start: no GPU device was measured.");
+    }
+    ui.label(if report.telemetry.available {
+        "NVML telemetry: available".to_owned()
+    } else {
+        format!(
+            "NVML telemetry: unavailable ({})",
+            report
+                .telemetry
+                .why_unavailable
+                .as_deref()
+                .unwrap_or("no reason given")
+        )
+    });
+}
+
+/// Median latency per batch with the p5–p95 band, one series per device × precision.
+fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     Plot::new("latency_vs_batch")
         .legend(Legend::default())
         .x_axis_label("batch size")
@@ -326,57 +362,44 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                 let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
                 plot.line(Line::new(name, PlotPoints::from(med)));
             }
-        });
-    ui.label("Roofline: kernels against the measured FMA peak and bandwidth");
-    super::profile_view::roofline_ui(ui, report, height);
-    ui.label("Cold start, ms (first GPU device)");
-    if let Some(c) = &report.cold_start_ms {
-        let parts = [
-            ("instance", c.instance),
-            ("adapter", c.adapter),
-            ("device", c.device_create),
-            ("shader", c.shader_module),
-            ("pipeline", c.pipeline),
-            ("1st dispatch", c.first_dispatch),
-            ("upload", c.weight_upload),
-            ("1st result", c.first_result),
-        ];
-        let names: Vec<&'static str> = parts.iter().map(|p| p.0).collect();
-        let bars: Vec<Bar> = parts
-            .iter()
-            .enumerate()
-            .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
-            .collect();
-        Plot::new("cold_start")
-            .x_axis_label("cold-start stage")
-            .x_axis_formatter(move |mark, _| {
-                let i = mark.value.round();
-                if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                    names
-                        .get(i as usize)
-                        .map_or_else(String::new, |n| (*n).to_owned())
-                } else {
-                    String::new()
-                }
-            })
-            .y_axis_label("ms")
-            .height(height)
-            .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)));
-    } else {
-        ui.label("No GPU device was measured.");
-    }
-    ui.label(if report.telemetry.available {
-        "NVML telemetry: available".to_owned()
-    } else {
-        format!(
-            "NVML telemetry: unavailable ({})",
-            report
-                .telemetry
-                .why_unavailable
-                .as_deref()
-                .unwrap_or("no reason given")
-        )
-    });
+        })
+        .response
+}
+
+/// One bar per cold-start stage, in ms.
+fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui::Response {
+    let parts = [
+        ("instance", c.instance),
+        ("adapter", c.adapter),
+        ("device", c.device_create),
+        ("shader", c.shader_module),
+        ("pipeline", c.pipeline),
+        ("1st dispatch", c.first_dispatch),
+        ("upload", c.weight_upload),
+        ("1st result", c.first_result),
+    ];
+    let names: Vec<&'static str> = parts.iter().map(|p| p.0).collect();
+    let bars: Vec<Bar> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
+        .collect();
+    Plot::new("cold_start")
+        .x_axis_label("cold-start stage")
+        .x_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                names
+                    .get(i as usize)
+                    .map_or_else(String::new, |n| (*n).to_owned())
+            } else {
+                String::new()
+            }
+        })
+        .y_axis_label("ms")
+        .height(height)
+        .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)))
+        .response
 }
 
 /// (batch, median ms, p5 ms, p95 ms) of one chosen row.

@@ -87,7 +87,7 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
 
 /// Roofline: each timed kernel at its arithmetic intensity (FLOP per byte of compulsory
 /// traffic) against the device's measured FMA peak and bandwidth, log–log.
-pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) {
+pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     Plot::new("roofline")
         .legend(Legend::default())
         .x_axis_label("log10 arithmetic intensity, FLOP/byte")
@@ -129,5 +129,6 @@ pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) {
                         .radius(3.0),
                 );
             }
-        });
+        })
+        .response
 }

@@ -42,6 +42,28 @@ impl Tab {
             Tab::Plan => "Plan",
         }
     }
+
+    /// What the panel is for, shown when hovering its tab.
+    pub fn hover(self) -> &'static str {
+        match self {
+            Tab::Profile => {
+                "Measure inference kernels on this machine's GPUs and CPU (L(b), cold start, \
+                 peaks) and move the figures into the plan."
+            }
+            Tab::Explore => {
+                "Weigh cost against latency with α and β: the optimiser picks the server count, \
+                 policy and batch minimising J = α·$/hour + β·latency."
+            }
+            Tab::Caching => {
+                "Cache hit rate from Zipf popularity, reuse savings and lazy evaluation."
+            }
+            Tab::WarmCold => {
+                "Simulate a day of always-on, scale-to-zero, keep-warm and spot fleets: cold \
+                 starts, servers held and cost."
+            }
+            Tab::Plan => "The recommendation in words; open, save, export and compare plans.",
+        }
+    }
 }
 
 /// What eframe persists between runs.
@@ -122,8 +144,6 @@ pub struct Runtime {
     pub compare_input: String,
     /// Results of the plan being compared with, if any.
     pub compare: Option<Results>,
-    /// What the last "Save PNG" did (written by the screenshot callback).
-    pub png_message: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Runtime {
@@ -141,7 +161,6 @@ impl Runtime {
                 .unwrap_or_default(),
             compare_input: String::new(),
             compare: None,
-            png_message: Default::default(),
         }
     }
 

@@ -10,6 +10,8 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
+use super::plot_png::{capture, export_dir, file_for, titled_plot};
+
 use crate::model::{Plan, Policy};
 use crate::sim::{SimOptions, SimResult, simulate};
 
@@ -163,22 +165,31 @@ pub fn warm_cold_ui(
         .exact_size(380.0)
         .show(ui, |ui| {
             ui.heading("Fleets to compare");
-            ui.add(egui::Slider::new(&mut s.always_on, 1..=256).text("always-on servers"));
-            ui.add(egui::Slider::new(&mut s.warm, 0..=64).text("k kept warm"));
+            ui.add(egui::Slider::new(&mut s.always_on, 1..=256).text("always-on servers"))
+                .on_hover_text("The always-on fleet: this many servers all day, never cold.");
+            ui.add(egui::Slider::new(&mut s.warm, 0..=64).text("k kept warm"))
+                .on_hover_text("The keep-warm fleet: k servers always on, more start on demand.");
             ui.add(
                 egui::Slider::new(&mut s.idle_timeout_s, 0.0..=3600.0)
                     .logarithmic(true)
                     .text("idle timeout, s"),
             )
             .on_hover_text("An idle on-demand server stops after this long; the next request pays a cold start.");
-            ui.add(egui::Slider::new(&mut s.max_servers, 1..=1024).logarithmic(true).text("max servers"));
-            ui.add(egui::Slider::new(&mut s.spot, 0..=64).text("spot servers (+1 on-demand)"));
-            ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "));
+            ui.add(egui::Slider::new(&mut s.max_servers, 1..=1024).logarithmic(true).text("max servers"))
+                .on_hover_text("Cap on servers an on-demand fleet may start; more requests queue.");
+            ui.add(egui::Slider::new(&mut s.spot, 0..=64).text("spot servers (+1 on-demand)"))
+                .on_hover_text("The spot fleet: this many spot servers (interruptible) plus one on-demand.");
+            ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "))
+                .on_hover_text("Random seed of the simulation: the same seed gives the same day.");
             ui.horizontal(|ui| {
                 if run.running() {
                     ui.spinner();
                     ui.label("simulating a day…");
-                } else if ui.button("Simulate a day").clicked() {
+                } else if ui
+                    .button("Simulate a day")
+                    .on_hover_text("Simulate 24 hours of the plan's traffic for each fleet (Ctrl+R).")
+                    .clicked()
+                {
                     run.start(plan, s, ui.ctx());
                 }
             });
@@ -191,7 +202,6 @@ pub fn warm_cold_ui(
             return;
         }
         let height = ((ui.available_height() - 110.0) / 4.0).max(100.0);
-        ui.label("Traffic: arrivals per minute");
         let fleets: Vec<(&str, &SimResult)> = run
             .days
             .iter()
@@ -199,30 +209,49 @@ pub fn warm_cold_ui(
             .collect();
         let traffic: Vec<(&str, &SimResult)> =
             fleets.iter().take(1).map(|f| ("arrivals", f.1)).collect();
-        minute_plot_ui(ui, "traffic", "arrivals / minute", height, &traffic, |r| {
-            f64::from(r.arrivals)
+        titled_plot(ui, "Traffic: arrivals per minute", "traffic", |ui| {
+            minute_plot_ui(ui, "traffic", "arrivals / minute", height, &traffic, |r| {
+                f64::from(r.arrivals)
+            })
         });
-        ui.label("Servers held (busy + booting + idle) per fleet");
-        minute_plot_ui(ui, "servers", "servers", height, &fleets, |r| {
-            f64::from(r.busy + r.booting + r.idle)
+        let title = "Servers held (busy + booting + idle) per fleet";
+        titled_plot(ui, title, "servers", |ui| {
+            minute_plot_ui(ui, "servers", "servers", height, &fleets, |r| {
+                f64::from(r.busy + r.booting + r.idle)
+            })
         });
+        let mut save_states = false;
         if let Some((name, r)) = fleets.get(s.detail_fleet.min(fleets.len().saturating_sub(1))) {
             ui.horizontal(|ui| {
-                ui.label(format!("Busy / booting / idle servers of \"{name}\""));
+                let title = format!("Busy / booting / idle servers of \"{name}\"");
+                ui.label(title)
+                    .on_hover_text("Every minute: servers serving, starting (cold) and idle.");
                 egui::ComboBox::from_label("fleet")
                     .selected_text(*name)
                     .show_ui(ui, |ui| {
                         for (i, (n, _)) in fleets.iter().enumerate() {
                             ui.selectable_value(&mut s.detail_fleet, i, *n);
                         }
-                    });
+                    })
+                    .response
+                    .on_hover_text("The fleet whose server states are drawn below.");
+                if ui
+                    .small_button("PNG")
+                    .on_hover_text(format!(
+                        "Save this plot alone as {}",
+                        export_dir(ui.ctx()).join(file_for("states")).display()
+                    ))
+                    .clicked()
+                {
+                    save_states = true;
+                }
             });
             let states: [(&str, MinuteValue); 3] = [
                 ("busy", |m| f64::from(m.busy)),
                 ("booting", |m| f64::from(m.booting)),
                 ("idle", |m| f64::from(m.idle)),
             ];
-            Plot::new("states")
+            let response = Plot::new("states")
                 .legend(Legend::default())
                 .x_axis_label("hour of the day")
                 .y_axis_label("servers")
@@ -236,11 +265,17 @@ pub fn warm_cold_ui(
                             .collect();
                         plot.line(Line::new(label, PlotPoints::from(pts)));
                     }
-                });
+                })
+                .response;
+            if save_states {
+                let path = export_dir(ui.ctx()).join(file_for("states"));
+                capture(ui.ctx(), response.rect, path);
+            }
         }
-        ui.label("Cumulative cost, $");
-        minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {
-            r.cumulative_cost_usd
+        titled_plot(ui, "Cumulative cost, $", "cost", |ui| {
+            minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {
+                r.cumulative_cost_usd
+            })
         });
     });
 }
@@ -252,7 +287,7 @@ fn minute_plot_ui(
     height: f32,
     series: &[(&str, &SimResult)],
     value: impl Fn(&crate::sim::MinuteRow) -> f64,
-) {
+) -> egui::Response {
     Plot::new(id)
         .legend(Legend::default())
         .x_axis_label("hour of the day")
@@ -267,15 +302,25 @@ fn minute_plot_ui(
                     .collect();
                 plot.line(Line::new(name.to_string(), PlotPoints::from(pts)));
             }
-        });
+        })
+        .response
 }
 
 fn summary_ui(ui: &mut egui::Ui, days: &[FleetDay]) {
     egui::Grid::new("warm_cold_summary")
         .striped(true)
         .show(ui, |ui| {
-            for h in ["fleet", "$/hour", "p95 ms", "cold starts", "interrupts"] {
-                ui.strong(h);
+            for (h, tip) in [
+                ("fleet", "The fleets compared over the same simulated day."),
+                (
+                    "$/hour",
+                    "Mean cost per hour over the day: servers held, boots included.",
+                ),
+                ("p95 ms", "95th percentile of request latency over the day."),
+                ("cold starts", "Requests that waited for a server to start."),
+                ("interrupts", "Spot servers taken away during the day."),
+            ] {
+                ui.strong(h).on_hover_text(tip);
             }
             ui.end_row();
             for (name, day) in days {

@@ -1,0 +1,157 @@
+//! App layer: export one plot as a PNG — a title row with a "PNG" button above each
+//! plot (and "Save plot as PNG" on right-click); the next frame is captured and cropped
+//! to the plot's rectangle.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use eframe::egui;
+
+use super::screenshot::write_png;
+
+/// The outcome of the last plot export, shared with the screenshot callback.
+type Message = Arc<Mutex<Option<String>>>;
+
+fn message_slot(ctx: &egui::Context) -> Message {
+    ctx.data_mut(|d| {
+        d.get_temp_mut_or_default::<Message>(egui::Id::unique("plot_png_message"))
+            .clone()
+    })
+}
+
+/// What the last plot export said ("wrote …" or why it failed), if any.
+pub fn last_message(ctx: &egui::Context) -> Option<String> {
+    message_slot(ctx).lock().ok()?.clone()
+}
+
+fn dir_slot() -> egui::Id {
+    egui::Id::unique("plot_png_dir")
+}
+
+/// Sets the folder exports go to (the plan file's folder; `None`: the current folder).
+pub fn set_export_dir(ctx: &egui::Context, dir: Option<PathBuf>) {
+    ctx.data_mut(|d| d.insert_temp(dir_slot(), dir));
+}
+
+/// The folder exports go to.
+pub fn export_dir(ctx: &egui::Context) -> PathBuf {
+    ctx.data(|d| d.get_temp::<Option<PathBuf>>(dir_slot()))
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// The file name a plot is written to: `costscope-plot-<key>.png`.
+pub fn file_for(key: &str) -> PathBuf {
+    let safe: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    PathBuf::from(format!("costscope-plot-{safe}.png"))
+}
+
+/// Draws `title` with a "PNG" button, then the plot `add_plot` draws; a click on the
+/// button (or "Save plot as PNG" in the plot's right-click menu) writes the plot alone
+/// to [`file_for`]`(key)` in the [`export_dir`].
+pub fn titled_plot(
+    ui: &mut egui::Ui,
+    title: &str,
+    key: &str,
+    add_plot: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) -> egui::Response {
+    let path = export_dir(ui.ctx()).join(file_for(key));
+    let hover = format!("Save this plot alone as {}", path.display());
+    let mut save = false;
+    ui.horizontal(|ui| {
+        ui.label(title);
+        save = ui
+            .small_button("PNG")
+            .on_hover_text(&hover)
+            .on_hover_text("Right-click the plot for the same.")
+            .clicked();
+    });
+    let response = add_plot(ui);
+    response.context_menu(|ui| {
+        if ui
+            .button("Save plot as PNG")
+            .on_hover_text(&hover)
+            .clicked()
+        {
+            save = true;
+            ui.close();
+        }
+    });
+    if save {
+        capture(ui.ctx(), response.rect, path);
+    }
+    response
+}
+
+/// Captures the next frame and writes the part inside `rect` (in points) to `path`.
+pub fn capture(ctx: &egui::Context, rect: egui::Rect, path: PathBuf) {
+    let slot = message_slot(ctx);
+    let pixels_per_point = ctx.pixels_per_point();
+    let repaint = ctx.clone();
+    ctx.request_screenshot(move |image| {
+        let text =
+            match crop(&image, rect, pixels_per_point).and_then(|plot| write_png(&path, &plot)) {
+                Ok(()) => format!("wrote {}", shown(&path)),
+                Err(e) => format!("plot not saved: {e}"),
+            };
+        if let Ok(mut m) = slot.lock() {
+            *m = Some(text);
+        }
+        repaint.request_repaint();
+    });
+}
+
+/// The absolute path when it can be known, so the user finds the file.
+fn shown(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The pixels of `image` inside `rect` (points × `pixels_per_point`), clamped to the
+/// image; an error when nothing of the rectangle is on screen.
+pub fn crop(
+    image: &egui::ColorImage,
+    rect: egui::Rect,
+    pixels_per_point: f32,
+) -> Result<egui::ColorImage, String> {
+    let [w, h] = image.size;
+    let px = |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
+    let (x0, x1) = (px(rect.min.x, w), px(rect.max.x, w));
+    let (y0, y1) = (px(rect.min.y, h), px(rect.max.y, h));
+    if x1 <= x0 || y1 <= y0 {
+        return Err("the plot is not on screen".into());
+    }
+    Ok(image.region_by_pixels([x0, y0], [x1 - x0, y1 - y0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crops_to_the_rect_in_pixels_and_clamps() {
+        let mut image = egui::ColorImage::filled([10, 8], egui::Color32::BLACK);
+        image[(4, 2)] = egui::Color32::RED;
+        let rect = egui::Rect::from_min_max(egui::pos2(1.0, 0.5), egui::pos2(3.0, 2.0));
+        let part = crop(&image, rect, 2.0).expect("on screen");
+        assert_eq!(part.size, [4, 3]);
+        assert_eq!(part[(2, 1)], egui::Color32::RED);
+        let half_off = egui::Rect::from_min_max(egui::pos2(-5.0, 6.0), egui::pos2(4.0, 20.0));
+        assert_eq!(crop(&image, half_off, 1.0).expect("partly").size, [4, 2]);
+        let off = egui::Rect::from_min_max(egui::pos2(20.0, 0.0), egui::pos2(30.0, 5.0));
+        assert!(crop(&image, off, 1.0).is_err());
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            file_for("latency vs/batch"),
+            PathBuf::from("costscope-plot-latency-vs-batch.png")
+        );
+    }
+}
