@@ -2,7 +2,7 @@
 //! cache size), the L2 tier, reuse savings (r − 1)·C_E, and lazy evaluation p·C_full.
 
 use eframe::egui;
-use egui_plot::{Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::state::Results;
 use crate::model::cache::zipf_hit_rate;
@@ -175,6 +175,7 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
         .collect();
     let here = zipf_hit_rate(z.s, z.items, z.cache_items).unwrap_or(0.0);
     Plot::new("zipf_hit_rate")
+        .legend(Legend::default())
         .x_axis_label("log10(keys cached)")
         .y_axis_label("hit rate")
         .height(ui.available_height().max(160.0))

@@ -7,6 +7,7 @@ pub mod explore_ui;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
+pub mod profile_device;
 pub mod profile_live;
 pub mod profile_ui;
 pub mod profile_view;

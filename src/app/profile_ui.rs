@@ -69,6 +69,8 @@ pub struct ProfileRun {
     pub message: Option<String>,
     /// Progress bar and live telemetry of the current or last run.
     pub live: LiveView,
+    /// The adapters to pick from.
+    pub adapters: super::profile_device::AdapterList,
 }
 
 impl ProfileRun {
@@ -190,16 +192,7 @@ pub fn profile_ui(
 
 fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
     ui.heading("Measure");
-    ui.checkbox(&mut s.cpu_only, "CPU only (no GPU adapters)")
-        .on_hover_text("Measure only the native CPU path (the gemm crate on all cores).");
-    ui.add_enabled_ui(!s.cpu_only, |ui| {
-        ui.horizontal(|ui| {
-            ui.label("adapter filter:");
-            ui.text_edit_singleline(&mut s.adapter).on_hover_text(
-                "Part of an adapter's name, e.g. \"vulkan\"; empty = every adapter.",
-            );
-        });
-    });
+    super::profile_device::device_picker_ui(ui, s, &mut run.adapters);
     egui::ComboBox::from_label("model")
         .selected_text(&s.model)
         .show_ui(ui, |ui| {
