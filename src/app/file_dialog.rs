@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 
 /// What the dialog is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DialogMode {
     /// Pick an existing plan file to load.
+    #[default]
     Open,
     /// Pick the file to save the plan to.
     SaveAs,
@@ -40,7 +41,7 @@ pub enum Outcome {
 }
 
 /// The dialog's state: runtime-only, it lives in [`super::state::Runtime`] while open.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct FileDialog {
     /// Open or Save as.
     pub mode: DialogMode,
@@ -121,14 +122,8 @@ impl FileDialog {
     pub fn new(mode: DialogMode, dir: &Path, file_name: String) -> Self {
         let mut dialog = Self {
             mode,
-            dir: PathBuf::new(),
-            entries: Vec::new(),
-            selected: None,
             file_name,
-            path_input: String::new(),
-            all_files: false,
-            error: None,
-            question: None,
+            ..Self::default()
         };
         if !dialog.go_to(dir) {
             let first_error = dialog.error.take();
@@ -156,19 +151,6 @@ impl FileDialog {
                 self.error = Some(e);
                 false
             }
-        }
-    }
-
-    /// Goes where the path bar says; a file's path goes to its folder and selects it.
-    fn go_to_typed(&mut self) {
-        let path = self.dir.join(self.path_input.trim());
-        match path.parent() {
-            Some(parent) if path.is_file() => {
-                if self.go_to(parent) {
-                    self.select(path);
-                }
-            }
-            _ => _ = self.go_to(&path),
         }
     }
 
@@ -256,20 +238,14 @@ impl FileDialog {
                     Err(e) => self.error = Some(format!("cannot find the working folder: {e}")),
                 }
             }
-            let parent = self.dir.parent().map(Path::to_path_buf);
-            if button(ui, parent.is_some(), "Up", "Go to the parent folder.")
-                && let Some(parent) = parent
-            {
-                self.go_to(&parent);
-            }
             let label = ui.label("folder:");
             let bar = egui::TextEdit::singleline(&mut self.path_input).desired_width(f32::INFINITY);
             let bar = (ui.add(bar).labelled_by(label.id)).on_hover_text(
-                "The folder listed: type a path and press Enter to go there (a file's path selects it).",
+                "The folder listed: type a path (absolute, or relative to it) and press Enter to go there.",
             );
             if bar.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 bar_entered = true;
-                self.go_to_typed();
+                self.go_to(&PathBuf::from(self.path_input.trim()));
             }
         });
         ui.horizontal(|ui| {
@@ -338,23 +314,14 @@ impl FileDialog {
             if button(ui, self.question.is_none(), label, why) {
                 outcome = self.confirm(dirty);
             }
-            if button(
-                ui,
-                true,
-                "Cancel",
-                "Close without opening or saving (Escape).",
-            ) {
+            if button(ui, true, "Cancel", "Close, choosing nothing (Escape).") {
                 outcome = Some(Outcome::Cancel);
             }
         });
         // Keys last, so the path bar has seen its Enter. A pending question needs a click:
         // Enter must not overwrite a file or drop edits by accident; Escape dismisses it.
-        let (enter, escape) = ui.input(|i| {
-            (
-                i.key_pressed(egui::Key::Enter),
-                i.key_pressed(egui::Key::Escape),
-            )
-        });
+        let key = |k| ui.input(|i| i.key_pressed(k));
+        let (enter, escape) = (key(egui::Key::Enter), key(egui::Key::Escape));
         if escape && self.question.take().is_none() {
             return Some(Outcome::Cancel);
         }
@@ -401,7 +368,8 @@ impl FileDialog {
             }
         });
         if rows.len() == usize::from(up.is_some()) {
-            ui.weak(if self.all_files {
+            let all = self.all_files;
+            ui.weak(if all {
                 "empty folder"
             } else {
                 "no plan files here"
