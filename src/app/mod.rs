@@ -4,6 +4,7 @@
 
 pub mod caching_ui;
 pub mod explore_ui;
+pub mod file_dialog;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
@@ -134,6 +135,8 @@ impl CostscopeApp {
             ),
             Tab::Plan => plan_ui::plan_ui(ui, &mut self.state, &mut self.runtime),
         });
+        // Over whichever panel is showing: Ctrl+O opens it from anywhere.
+        plan_ui::file_dialog_ui(ui.ctx(), &mut self.state, &mut self.runtime);
     }
 
     /// Drives a `--screenshot` run: show the panel, fill it, capture, close.
@@ -170,7 +173,8 @@ impl CostscopeApp {
         }
     }
 
-    /// Dropped files open as plans; Ctrl+S saves; Ctrl+O goes to the Plan panel.
+    /// Dropped files open as plans (asking first over unsaved changes); Ctrl+S saves;
+    /// Ctrl+O goes to the Plan panel and opens the file dialog.
     fn handle_input(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -181,7 +185,7 @@ impl CostscopeApp {
                 .collect()
         });
         if let Some(path) = dropped.into_iter().next() {
-            plan_ui::open_plan(&mut self.state, &mut self.runtime, path);
+            plan_ui::request_open(&mut self.state, &mut self.runtime, path);
             self.state.tab = Tab::Plan;
         }
         let save = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::S));
@@ -193,6 +197,11 @@ impl CostscopeApp {
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
             self.state.tab = Tab::Plan;
+            plan_ui::open_dialog(
+                &self.state,
+                &mut self.runtime,
+                file_dialog::DialogMode::Open,
+            );
         }
         // Ctrl+R runs what the panel runs: the profiler, or a simulated day.
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {

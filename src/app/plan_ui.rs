@@ -1,11 +1,13 @@
 //! App layer: the Plan panel — the recommendation in words and numbers, and the plan
-//! file: open, save, revert. A bad file shows its error and keeps the current plan.
+//! file: open, save, save as, revert. A bad file shows its error and keeps the current
+//! plan; opening over unsaved changes asks first.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
 use super::explore_ui::describe;
+use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
 use super::state::{AppState, Runtime};
 use crate::plan::{load_file, save_file};
 
@@ -18,6 +20,7 @@ pub fn open_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
             runtime.path_input = path.display().to_string();
             runtime.file_message = Some(format!("opened {}", path.display()));
             runtime.file_error = None;
+            runtime.pending_open = None;
             state.plan_path = Some(path);
         }
         Err(e) => {
@@ -27,12 +30,24 @@ pub fn open_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
     }
 }
 
+/// Opens `path`, unless that would drop unsaved changes: then the Plan panel asks first
+/// (the path field, drag-and-drop; the file dialog asks in itself with the same words).
+pub fn request_open(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
+    if state.plan != runtime.saved_plan {
+        runtime.pending_open = Some(path);
+    } else {
+        open_plan(state, runtime, path);
+    }
+}
+
 /// Saves the plan to `path` atomically; on error records the message.
 pub fn save_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
     match save_file(&state.plan, &path) {
         Ok(()) => {
             runtime.saved_plan = state.plan.clone();
             runtime.file_message = Some(format!("saved to {}", path.display()));
+            // The path field follows the file the plan now lives in (after Save as too).
+            runtime.path_input = path.display().to_string();
             runtime.file_error = None;
             state.plan_path = Some(path);
         }
@@ -40,6 +55,60 @@ pub fn save_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
             runtime.file_error = Some(e.to_string());
             runtime.file_message = None;
         }
+    }
+}
+
+/// Opens the file dialog in `mode` (kept as it is if one in that mode is already open).
+/// It starts in the folder last used, else the plan file's folder, else the working one.
+pub fn open_dialog(state: &AppState, runtime: &mut Runtime, mode: DialogMode) {
+    if runtime.file_dialog.as_ref().is_some_and(|d| d.mode == mode) {
+        return;
+    }
+    let plan_dir = state
+        .plan_path
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty());
+    let dir = state
+        .dialog_dir
+        .as_deref()
+        .or(plan_dir)
+        .unwrap_or(Path::new("."));
+    let file_name = state
+        .plan_path
+        .as_deref()
+        .and_then(Path::file_name)
+        .map_or_else(|| "plan.ron".into(), |n| n.to_string_lossy().into_owned());
+    runtime.file_dialog = Some(FileDialog::new(mode, dir, file_name));
+}
+
+/// Shows the file dialog when one is open and does what it returns. A failed open or
+/// save keeps the dialog open with the error, so another file can be picked.
+pub fn file_dialog_ui(ctx: &egui::Context, state: &mut AppState, runtime: &mut Runtime) {
+    let Some(mut dialog) = runtime.file_dialog.take() else {
+        return;
+    };
+    let dirty = state.plan != runtime.saved_plan;
+    let path = match dialog.ui(ctx, dirty) {
+        None => {
+            runtime.file_dialog = Some(dialog);
+            return;
+        }
+        Some(Outcome::Cancel) => return,
+        Some(Outcome::Open(path)) => {
+            open_plan(state, runtime, path.clone());
+            path
+        }
+        Some(Outcome::Save(path)) => {
+            save_plan(state, runtime, path.clone());
+            path
+        }
+    };
+    state.dialog_dir = path.parent().map(Path::to_path_buf);
+    if let Some(err) = &runtime.file_error {
+        dialog.error = Some(err.clone());
+        dialog.question = None;
+        runtime.file_dialog = Some(dialog);
     }
 }
 
@@ -202,30 +271,75 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
         ui.add(egui::TextEdit::singleline(&mut runtime.path_input).desired_width(420.0))
             .labelled_by(label.id)
             .on_hover_text("A .ron plan file; you can also drop one onto the window.");
+        if ui
+            .button("Open…")
+            .on_hover_text("Browse for a plan file to open (Ctrl+O).")
+            .clicked()
+        {
+            open_dialog(state, runtime, DialogMode::Open);
+        }
+        if ui
+            .button("Save as…")
+            .on_hover_text("Browse for a folder and file name to save the plan to.")
+            .clicked()
+        {
+            open_dialog(state, runtime, DialogMode::SaveAs);
+        }
     });
     let path = PathBuf::from(runtime.path_input.trim());
     let has_path = !runtime.path_input.trim().is_empty();
+    let no_path = "Type a path above, or use Open… / Save as….";
     ui.horizontal(|ui| {
         if ui
             .add_enabled(has_path, egui::Button::new("Open"))
+            .on_hover_text("Load the plan file named in the path field.")
+            .on_disabled_hover_text(no_path)
             .clicked()
         {
-            open_plan(state, runtime, path.clone());
+            request_open(state, runtime, path.clone());
         }
         if ui
             .add_enabled(has_path, egui::Button::new("Save"))
+            .on_hover_text("Write the plan to the path field's file, replacing it (Ctrl+S).")
+            .on_disabled_hover_text(no_path)
             .clicked()
         {
             save_plan(state, runtime, path.clone());
         }
         let dirty = state.plan != runtime.saved_plan;
-        if ui.add_enabled(dirty, egui::Button::new("Revert")).clicked() {
+        if ui
+            .add_enabled(dirty, egui::Button::new("Revert"))
+            .on_hover_text("Drop the unsaved changes: back to the plan as last opened or saved.")
+            .on_disabled_hover_text("Nothing to revert: no unsaved changes.")
+            .clicked()
+        {
             state.plan = runtime.saved_plan.clone();
         }
         if dirty {
             ui.label("unsaved changes");
         }
     });
+    if let Some(pending) = runtime.pending_open.clone() {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(ui.visuals().warn_fg_color, unsaved_warning(&pending));
+            if ui
+                .button("Open anyway")
+                .on_hover_text("Discard the unsaved changes and load the file.")
+                .clicked()
+            {
+                open_plan(state, runtime, pending);
+                // A failed load keeps the plan, so there is nothing left to ask about.
+                runtime.pending_open = None;
+            }
+            if ui
+                .button("Go back")
+                .on_hover_text("Keep the unsaved changes and do not open the file.")
+                .clicked()
+            {
+                runtime.pending_open = None;
+            }
+        });
+    }
     ui.horizontal(|ui| {
         let csv = path.with_extension("csv");
         if ui
@@ -233,6 +347,7 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
             .on_hover_text(
                 "The best candidate per policy and the Pareto frontier, next to the plan file.",
             )
+            .on_disabled_hover_text(no_path)
             .clicked()
         {
             export_csv(runtime, &csv);
@@ -243,8 +358,13 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
     ui.horizontal(|ui| {
         let label = ui.label("other plan:");
         ui.add(egui::TextEdit::singleline(&mut runtime.compare_input).desired_width(420.0))
-            .labelled_by(label.id);
-        if ui.button("Compare").clicked() {
+            .labelled_by(label.id)
+            .on_hover_text("A second .ron plan file to compare this one with.");
+        if ui
+            .button("Compare")
+            .on_hover_text("Load the other plan and show both recommendations side by side.")
+            .clicked()
+        {
             load_compare(runtime);
         }
     });

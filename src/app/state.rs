@@ -83,6 +83,10 @@ pub struct AppState {
     /// The Warm / cold panel's fleets.
     #[serde(default)]
     pub warm_cold: super::warm_cold_ui::WarmColdSettings,
+    /// The folder the file dialog last opened or saved in, where it starts next time
+    /// (default: state saved before the dialog existed still loads).
+    #[serde(default)]
+    pub dialog_dir: Option<PathBuf>,
 }
 
 impl AppState {
@@ -95,6 +99,7 @@ impl AppState {
             dark_mode: true,
             profile: super::profile_ui::ProfileSettings::default(),
             warm_cold: super::warm_cold_ui::WarmColdSettings::default(),
+            dialog_dir: None,
         }
     }
 }
@@ -144,6 +149,10 @@ pub struct Runtime {
     pub compare_input: String,
     /// Results of the plan being compared with, if any.
     pub compare: Option<Results>,
+    /// The Open / Save as dialog, while it is open.
+    pub file_dialog: Option<super::file_dialog::FileDialog>,
+    /// A file to open once the user agrees to replace the unsaved changes.
+    pub pending_open: Option<PathBuf>,
 }
 
 impl Runtime {
@@ -161,6 +170,8 @@ impl Runtime {
                 .unwrap_or_default(),
             compare_input: String::new(),
             compare: None,
+            file_dialog: None,
+            pending_open: None,
         }
     }
 
@@ -169,5 +180,20 @@ impl Runtime {
         if &self.results.plan != plan {
             self.results = Results::compute(plan);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_persisted_before_the_file_dialog_still_loads() {
+        let state = AppState::new(crate::plan::presets::default_plan().unwrap(), None);
+        let text = ron::to_string(&state).unwrap();
+        let old = text.replace(",dialog_dir:None", "");
+        assert_ne!(old, text, "the field was in the text: {text}");
+        let back: AppState = ron::from_str(&old).unwrap();
+        assert_eq!(back, state);
     }
 }

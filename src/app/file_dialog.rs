@@ -1,0 +1,464 @@
+//! App layer: an in-app file browser for plan files (Open and Save as). It is drawn in
+//! egui because a native dialog (`rfd`) needs GTK or a desktop portal, which the
+//! machines costscope runs on often lack. A folder is read when the dialog moves to it,
+//! never per frame; every failure is one line in the dialog naming the path and the OS
+//! reason, and the dialog stays usable.
+
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+
+/// What the dialog is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DialogMode {
+    /// Pick an existing plan file to load.
+    #[default]
+    Open,
+    /// Pick the file to save the plan to.
+    SaveAs,
+}
+
+/// One name in the listed folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The name as shown (lossy when it is not UTF-8).
+    pub name: String,
+    /// The exact path, so a non-UTF-8 name still opens.
+    pub path: PathBuf,
+    /// A folder, or a link to one.
+    pub is_dir: bool,
+}
+
+/// What the user chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Load this plan file (replacing unsaved changes was confirmed if there were any).
+    Open(PathBuf),
+    /// Save the plan here (overwriting was confirmed if the file exists).
+    Save(PathBuf),
+    /// Closed without choosing.
+    Cancel,
+}
+
+/// The dialog's state: runtime-only, it lives in [`super::state::Runtime`] while open.
+#[derive(Debug, Clone, Default)]
+pub struct FileDialog {
+    /// Open or Save as.
+    pub mode: DialogMode,
+    /// The folder listed (absolute, symlinks resolved).
+    pub dir: PathBuf,
+    /// Its entries, folders first, read when `dir` changed.
+    pub entries: Vec<Entry>,
+    /// The clicked entry, `..` included.
+    pub selected: Option<PathBuf>,
+    /// The file name typed for Save as.
+    pub file_name: String,
+    /// The path bar's text (the folder, or what is being typed).
+    pub path_input: String,
+    /// List every file, not only `*.ron` plans (folders always show).
+    pub all_files: bool,
+    /// The last failure, one line naming the path and the OS reason.
+    pub error: Option<String>,
+    /// An outcome held back until the user confirms it: opening over unsaved changes,
+    /// or saving over an existing file. Nothing is lost without a click.
+    pub question: Option<Outcome>,
+}
+
+/// Folders first, then names case-insensitively (exact name breaks ties).
+pub fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by_cached_key(|e| (!e.is_dir, e.name.to_lowercase(), e.name.clone()));
+}
+
+/// Whether `entry` is listed: folders always, files when `all_files` or a `.ron` plan.
+pub fn shows(entry: &Entry, all_files: bool) -> bool {
+    let plan = (entry.path.extension()).is_some_and(|e| e.eq_ignore_ascii_case("ron"));
+    entry.is_dir || all_files || plan
+}
+
+/// The typed file name, trimmed, with `.ron` appended when it has no extension;
+/// `None` when nothing was typed.
+pub fn with_ron_extension(name: &str) -> Option<PathBuf> {
+    let name = name.trim();
+    let path = PathBuf::from(name);
+    match path.extension() {
+        _ if name.is_empty() => None,
+        Some(_) => Some(path),
+        None => Some(PathBuf::from(format!("{name}.ron"))),
+    }
+}
+
+/// The line asked before opening over unsaved changes (the Plan panel asks the same).
+pub fn unsaved_warning(path: &Path) -> String {
+    let path = path.display();
+    format!("The plan has unsaved changes; opening {path} replaces them.")
+}
+
+/// Lists `dir`, sorted; entries that vanish while being read are skipped.
+pub fn read_entries(dir: &Path) -> Result<Vec<Entry>, String> {
+    let reader =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut entries: Vec<Entry> = (reader.filter_map(Result::ok))
+        .map(|item| Entry {
+            name: item.file_name().to_string_lossy().into_owned(),
+            is_dir: item.path().is_dir(),
+            path: item.path(),
+        })
+        .collect();
+    sort_entries(&mut entries);
+    Ok(entries)
+}
+
+/// A button with its tooltip; true when clicked.
+fn button(ui: &mut egui::Ui, enabled: bool, text: &str, why: &str) -> bool {
+    ui.add_enabled(enabled, egui::Button::new(text))
+        .on_hover_text(why)
+        .on_disabled_hover_text(why)
+        .clicked()
+}
+
+impl FileDialog {
+    /// A dialog in `mode` on `dir`; when `dir` cannot be read it says so and lists the
+    /// working folder instead. `file_name` pre-fills Save as.
+    pub fn new(mode: DialogMode, dir: &Path, file_name: String) -> Self {
+        let mut dialog = Self {
+            mode,
+            file_name,
+            ..Self::default()
+        };
+        if !dialog.go_to(dir) {
+            let first_error = dialog.error.take();
+            dialog.go_to(Path::new("."));
+            dialog.error = first_error;
+        }
+        dialog
+    }
+
+    /// Lists `dir` (relative to the current folder) and makes it current. On failure the
+    /// old listing stays and the error line says why; returns whether it moved.
+    pub fn go_to(&mut self, dir: &Path) -> bool {
+        let wanted = self.dir.join(dir);
+        let listed = (wanted.canonicalize())
+            .map_err(|e| format!("cannot open {}: {e}", wanted.display()))
+            .and_then(|d| read_entries(&d).map(|entries| (d, entries)));
+        match listed {
+            Ok((dir, entries)) => {
+                self.path_input = dir.display().to_string();
+                (self.dir, self.entries) = (dir, entries);
+                (self.selected, self.question, self.error) = (None, None, None);
+                true
+            }
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Selects `path`; in Save as a file's name also becomes the name to save under.
+    fn select(&mut self, path: PathBuf) {
+        if self.mode == DialogMode::SaveAs
+            && !path.is_dir()
+            && let Some(name) = path.file_name()
+        {
+            self.file_name = name.to_string_lossy().into_owned();
+        }
+        (self.question, self.selected) = (None, Some(path));
+    }
+
+    /// Open / Save / Enter: enters a selected folder, else returns what to do, holding it
+    /// as a question when it would drop unsaved changes (`dirty`) or overwrite a file.
+    fn confirm(&mut self, dirty: bool) -> Option<Outcome> {
+        let open = self.mode == DialogMode::Open;
+        let name = with_ron_extension(&self.file_name).filter(|_| !open);
+        // Save as saves under the typed name even with a folder selected; without a name
+        // a selected folder is entered, in either mode.
+        let chosen = match (name, self.selected.clone()) {
+            (Some(name), _) => Outcome::Save(self.dir.join(name)),
+            (None, Some(path)) if open || path.is_dir() => Outcome::Open(path),
+            (None, _) => {
+                let why = if open {
+                    "select a plan file first"
+                } else {
+                    "type a file name first"
+                };
+                self.error = Some(why.into());
+                return None;
+            }
+        };
+        let (Outcome::Open(path) | Outcome::Save(path)) = &chosen else {
+            return None;
+        };
+        if path.is_dir() {
+            let path = path.clone();
+            self.go_to(&path);
+            return None;
+        }
+        let risky = match &chosen {
+            Outcome::Save(path) => path.exists(),
+            _ => dirty,
+        };
+        if risky {
+            self.question = Some(chosen);
+            return None;
+        }
+        Some(chosen)
+    }
+
+    /// Shows the dialog centred over the window; returns what the user chose, once.
+    /// `dirty`: the plan has unsaved changes.
+    pub fn ui(&mut self, ctx: &egui::Context, dirty: bool) -> Option<Outcome> {
+        let title = match self.mode {
+            DialogMode::Open => "Open plan",
+            DialogMode::SaveAs => "Save plan as",
+        };
+        egui::Window::new(title)
+            .id(egui::Id::unique("costscope_file_dialog"))
+            .collapsible(false)
+            .resizable(false)
+            .order(egui::Order::Foreground)
+            .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+            .default_width(620.0)
+            .show(ctx, |ui| self.contents_ui(ui, dirty))
+            .and_then(|r| r.inner.flatten())
+    }
+
+    fn contents_ui(&mut self, ui: &mut egui::Ui, dirty: bool) -> Option<Outcome> {
+        let mut outcome = None;
+        let mut bar_entered = false;
+        ui.horizontal(|ui| {
+            if button(ui, true, "Home", "Go to your home folder.") {
+                match std::env::home_dir() {
+                    Some(home) => _ = self.go_to(&home),
+                    None => self.error = Some("no home folder: $HOME is not set".into()),
+                }
+            }
+            if button(ui, true, "Working folder", "Go to the folder costscope started in.") {
+                match std::env::current_dir() {
+                    Ok(cwd) => _ = self.go_to(&cwd),
+                    Err(e) => self.error = Some(format!("cannot find the working folder: {e}")),
+                }
+            }
+            let label = ui.label("folder:");
+            let bar = egui::TextEdit::singleline(&mut self.path_input).desired_width(f32::INFINITY);
+            let bar = (ui.add(bar).labelled_by(label.id)).on_hover_text(
+                "The folder listed: type a path (absolute, or relative to it) and press Enter to go there.",
+            );
+            if bar.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                bar_entered = true;
+                self.go_to(&PathBuf::from(self.path_input.trim()));
+            }
+        });
+        ui.horizontal(|ui| {
+            let plans = ui.radio_value(&mut self.all_files, false, "plans (*.ron)");
+            plans.on_hover_text("List only .ron plan files (folders always show).");
+            let all = ui.radio_value(&mut self.all_files, true, "all files");
+            if all.on_hover_text("List every file.").changed() {
+                self.selected = None; // it may be hidden now
+            }
+        });
+        ui.separator();
+        if self.list_ui(ui) {
+            outcome = self.confirm(dirty);
+        }
+        ui.separator();
+        if self.mode == DialogMode::SaveAs {
+            ui.horizontal(|ui| {
+                let label = ui.label("file name:");
+                let field = egui::TextEdit::singleline(&mut self.file_name).desired_width(360.0);
+                let field = (ui.add(field).labelled_by(label.id)).on_hover_text(
+                    "The file to save to, in the folder listed; .ron is added when there is no extension.",
+                );
+                if field.changed() {
+                    self.question = None; // the question was about the old name
+                }
+            });
+        }
+        if let Some(question) = self.question.clone() {
+            ui.horizontal_wrapped(|ui| {
+                let (text, yes, why) = match &question {
+                    Outcome::Save(p) => (
+                        format!("{} already exists.", p.display()),
+                        "Overwrite",
+                        "Replace the existing file with this plan.",
+                    ),
+                    Outcome::Cancel => return, // never held as a question
+                    Outcome::Open(p) => (
+                        unsaved_warning(p),
+                        "Open anyway",
+                        "Discard the unsaved changes and load the file.",
+                    ),
+                };
+                ui.colored_label(ui.visuals().warn_fg_color, text);
+                if button(ui, true, yes, why) {
+                    outcome = Some(question);
+                }
+                if button(ui, true, "Go back", "Do nothing yet and choose again.") {
+                    self.question = None;
+                }
+            });
+        }
+        if let Some(err) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, err);
+        }
+        ui.horizontal(|ui| {
+            let (label, why) = match self.mode {
+                DialogMode::Open => (
+                    "Open",
+                    "Load the selected plan, or enter the selected folder (Enter).",
+                ),
+                DialogMode::SaveAs => (
+                    "Save",
+                    "Save the plan under the file name (Enter); asks before overwriting.",
+                ),
+            };
+            if button(ui, self.question.is_none(), label, why) {
+                outcome = self.confirm(dirty);
+            }
+            if button(ui, true, "Cancel", "Close, choosing nothing (Escape).") {
+                outcome = Some(Outcome::Cancel);
+            }
+        });
+        // Keys last, so the path bar has seen its Enter. A pending question needs a click:
+        // Enter must not overwrite a file or drop edits by accident; Escape dismisses it.
+        let key = |k| ui.input(|i| i.key_pressed(k));
+        let (enter, escape) = (key(egui::Key::Enter), key(egui::Key::Escape));
+        if escape && self.question.take().is_none() {
+            return Some(Outcome::Cancel);
+        }
+        if enter && !bar_entered && outcome.is_none() && self.question.is_none() {
+            outcome = self.confirm(dirty);
+        }
+        outcome
+    }
+
+    /// The listing: `..`, then the folders and files that pass the filter. Only the rows
+    /// in view are laid out, so a huge folder stays cheap. Returns true when a file was
+    /// double-clicked: it is chosen as if Open / Save were pressed.
+    fn list_ui(&mut self, ui: &mut egui::Ui) -> bool {
+        let up = (self.dir.parent()).map(|p| Entry {
+            name: "..".into(),
+            path: p.to_path_buf(),
+            is_dir: true,
+        });
+        let rows: Vec<&Entry> = (up.iter())
+            .chain(self.entries.iter().filter(|e| shows(e, self.all_files)))
+            .collect();
+        let (mut clicked, mut opened) = (None, None);
+        let row_height_px = ui.spacing().interact_size.y;
+        let scroll = egui::ScrollArea::vertical()
+            .max_height(300.0)
+            .auto_shrink([false, true]);
+        scroll.show_rows(ui, row_height_px, rows.len(), |ui, range| {
+            for entry in &rows[range] {
+                let (text, why) = match (entry.name.as_str(), entry.is_dir) {
+                    ("..", true) => ("..".into(), "The parent folder: double-click to go up."),
+                    (name, true) => (format!("{name}/"), "A folder: double-click to open it."),
+                    (name, false) => (
+                        name.into(),
+                        "A file: click to select, double-click to choose it.",
+                    ),
+                };
+                let selected = self.selected.as_ref() == Some(&entry.path);
+                let row = ui.selectable_label(selected, text).on_hover_text(why);
+                if row.double_clicked() {
+                    opened = Some(entry.path.clone());
+                } else if row.clicked() {
+                    clicked = Some(entry.path.clone());
+                }
+            }
+        });
+        if rows.len() == usize::from(up.is_some()) {
+            let all = self.all_files;
+            ui.weak(if all {
+                "empty folder"
+            } else {
+                "no plan files here"
+            });
+        }
+        if let Some(path) = clicked {
+            self.select(path);
+        }
+        match opened {
+            Some(path) if path.is_dir() => _ = self.go_to(&path),
+            Some(path) => {
+                self.select(path);
+                return true;
+            }
+            None => {}
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, is_dir: bool) -> Entry {
+        Entry {
+            name: name.into(),
+            path: PathBuf::from("/x").join(name),
+            is_dir,
+        }
+    }
+
+    #[test]
+    fn folders_come_first_then_names_ignoring_case() {
+        let mut entries = vec![
+            entry("b.ron", false),
+            entry("Zeta", true),
+            entry("A.txt", false),
+            entry("alpha", true),
+        ];
+        sort_entries(&mut entries);
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "Zeta", "A.txt", "b.ron"]);
+    }
+
+    #[test]
+    fn the_plans_filter_hides_other_files_but_never_folders() {
+        let (plan, upper, text, dir) = (
+            entry("p.ron", false),
+            entry("P.RON", false),
+            entry("notes.txt", false),
+            entry("sub.txt", true),
+        );
+        assert!(shows(&plan, false) && shows(&upper, false));
+        assert!(!shows(&text, false));
+        assert!(shows(&text, true));
+        assert!(shows(&dir, false));
+    }
+
+    #[test]
+    fn ron_is_appended_only_without_an_extension() {
+        assert_eq!(
+            with_ron_extension(" mine "),
+            Some(PathBuf::from("mine.ron"))
+        );
+        assert_eq!(
+            with_ron_extension("mine.ron"),
+            Some(PathBuf::from("mine.ron"))
+        );
+        assert_eq!(
+            with_ron_extension("mine.txt"),
+            Some(PathBuf::from("mine.txt"))
+        );
+        assert_eq!(with_ron_extension("   "), None);
+    }
+
+    #[test]
+    fn a_missing_folder_is_one_error_line_and_the_listing_stays() {
+        let here = std::env::current_dir().unwrap();
+        let mut dialog = FileDialog::new(DialogMode::Open, &here, String::new());
+        assert_eq!(dialog.error, None);
+        let listed = dialog.entries.clone();
+        assert!(!dialog.go_to(Path::new("/no/such/costscope/folder")));
+        let err = dialog.error.clone().unwrap();
+        assert!(err.contains("/no/such/costscope/folder"), "{err}");
+        assert!(err.contains("os error"), "the OS reason: {err}");
+        assert!(!err.contains('\n'), "{err}");
+        assert_eq!(dialog.dir, here.canonicalize().unwrap());
+        assert_eq!(dialog.entries, listed);
+        assert!(read_entries(Path::new("/no/such/costscope/folder")).is_err());
+    }
+}
