@@ -287,3 +287,38 @@ fn one_plot_exports_as_its_own_png() {
     h.get_by_label_contains("costscope-plot-pareto.png");
     assert!(!dir.join("costscope-plot-objective.png").exists());
 }
+
+#[test]
+fn the_device_picker_lists_the_adapters_wgpu_finds() {
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    let mut h = harness(a);
+    let start = std::time::Instant::now();
+    while !matches!(
+        h.state().profile_run.adapters,
+        costscope::app::profile_device::AdapterList::Ready(_)
+    ) {
+        assert!(start.elapsed().as_secs() < 60, "adapters were not listed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        h.step();
+    }
+    let labels = h.state().profile_run.adapters.labels().to_vec();
+    if labels.is_empty() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set and wgpu listed no adapter"
+        );
+        return;
+    }
+    h.get_by_label("device").click();
+    h.run();
+    h.get_by_label(&labels[0]).click();
+    h.run();
+    assert_eq!(h.state().state.profile.adapter, labels[0]);
+    assert!(!h.state().state.profile.cpu_only);
+    h.get_by_label("device").click();
+    h.run();
+    h.get_by_label("CPU only").click();
+    h.run();
+    assert!(h.state().state.profile.cpu_only);
+}
