@@ -63,3 +63,38 @@ fn list_names_the_cpu() {
     let t = list_table();
     assert!(t.lines().any(|l| l.starts_with("cpu ")), "{t}");
 }
+
+#[test]
+fn the_command_reports_progress_and_writes_the_report() {
+    let dir = std::env::temp_dir().join(format!("costscope-profile-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let out = dir.join("cpu.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_costscope"))
+        .args(["profile", "--cpu", "--quick", "--precision", "f32"])
+        .args(["--batches", "1,2", "--budget-s", "0.05", "--out"])
+        .arg(&out)
+        .env("COSTSCOPE_CACHE_DIR", &dir)
+        .output()
+        .expect("costscope runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stderr}");
+    // stderr is a pipe here: one `[ n %]` line per step, then the closing line.
+    let shares: Vec<f64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("costscope: ["))
+        .filter_map(|l| l.split(" %]").next()?.trim().parse().ok())
+        .collect();
+    assert!(shares.len() >= 4, "{stderr}");
+    assert_eq!(shares.first(), Some(&0.0), "{stderr}");
+    assert!(shares.windows(2).all(|w| w[0] <= w[1]), "{shares:?}");
+    assert!(stderr.contains("[100 %] done after"), "{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("cpu ")), "{stdout}");
+    let report = costscope::profile::report::ProfileReport::read(&out).expect("report");
+    assert!(
+        report
+            .results
+            .iter()
+            .any(|r| r.device == "cpu" && r.correct)
+    );
+}

@@ -285,9 +285,15 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
     );
     super::profile_view::chosen_table_ui(ui, report);
     let height = ((ui.available_height() - 90.0) / 3.0).max(120.0);
-    let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
-    titled_plot(ui, title, "latency-vs-batch", |ui| {
-        latency_plot_ui(ui, report, height)
+    ui.columns(2, |cols| {
+        let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
+        titled_plot(&mut cols[0], title, "latency-vs-batch", |ui| {
+            latency_plot_ui(ui, report, height)
+        });
+        let title = "Throughput vs batch, chosen kernels";
+        titled_plot(&mut cols[1], title, "throughput", |ui| {
+            super::profile_view::throughput_plot_ui(ui, report, height)
+        });
     });
     titled_plot(
         ui,

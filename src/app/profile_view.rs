@@ -132,3 +132,39 @@ pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> eg
         })
         .response
 }
+
+/// Items per second versus batch size, one line per device × precision (chosen MLP
+/// kernels): where batching stops paying.
+pub fn throughput_plot_ui(
+    ui: &mut egui::Ui,
+    report: &ProfileReport,
+    height: f32,
+) -> egui::Response {
+    let mut series: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.chosen && r.workload.starts_with("mlp:"))
+    {
+        let (Some(b), Some(items)) = (r.batch, r.items_per_s) else {
+            continue;
+        };
+        let name = format!("{} {}", short(&r.device), r.precision);
+        match series.iter_mut().find(|s| s.0 == name) {
+            Some(s) => s.1.push([b as f64, items]),
+            None => series.push((name, vec![[b as f64, items]])),
+        }
+    }
+    Plot::new("throughput_vs_batch")
+        .legend(Legend::default())
+        .x_axis_label("batch size")
+        .y_axis_label("items / s")
+        .height(height)
+        .show(ui, |plot| {
+            for (name, mut pts) in series {
+                pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                plot.line(Line::new(name, PlotPoints::from(pts)));
+            }
+        })
+        .response
+}

@@ -76,6 +76,15 @@ impl Drop for StderrBar {
             // Leave the final state of the bar on its own line.
             redraw(&self.meter, &self.out);
             let _ = writeln!(std::io::stderr());
+        } else if !self.tty {
+            // A log gets the closing share and time too.
+            let p = self.meter.snapshot();
+            let _ = writeln!(
+                std::io::stderr(),
+                "costscope: [{:>3.0} %] done after {}",
+                100.0 * p.fraction,
+                super::progress::clock(p.elapsed_s)
+            );
         }
     }
 }
