@@ -170,6 +170,8 @@ fn opening_over_unsaved_changes_asks_first() {
 fn save_as_writes_a_plan_that_loads_back_and_asks_before_overwriting() {
     let fx = Fixture::new("save");
     let mut h = with_dialog("healthcare-triage", &fx.0, "Save as…");
+    // A plan never saved is offered a file name made from its own name.
+    assert_eq!(dialog(&h).file_name, "healthcare-triage.ron");
     h.state_mut().state.plan.objective.beta = 0.25;
     h.state_mut()
         .runtime

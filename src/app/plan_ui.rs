@@ -78,8 +78,26 @@ pub fn open_dialog(state: &AppState, runtime: &mut Runtime, mode: DialogMode) {
         .plan_path
         .as_deref()
         .and_then(Path::file_name)
-        .map_or_else(|| "plan.ron".into(), |n| n.to_string_lossy().into_owned());
+        .map_or_else(
+            || file_name_for(&state.plan.name),
+            |n| n.to_string_lossy().into_owned(),
+        );
     runtime.file_dialog = Some(FileDialog::new(mode, dir, file_name));
+}
+
+/// A file name for a plan never saved: its name in lower case, words joined by `-`
+/// ("Healthcare triage" → `healthcare-triage.ron`), or `plan.ron`.
+pub fn file_name_for(plan_name: &str) -> String {
+    let words: Vec<String> = plan_name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        "plan.ron".into()
+    } else {
+        format!("{}.ron", words.join("-"))
+    }
 }
 
 /// Shows the file dialog when one is open and does what it returns. A failed open or
