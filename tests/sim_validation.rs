@@ -153,44 +153,61 @@ fn on_demand_light_traffic_cold_starts_and_cost_within_3_percent() {
 }
 
 #[test]
-fn on_demand_cold_fraction_matches_the_exact_mm_inf_result() {
-    // Independent check of the simulator where the analytic model is off: the exact
-    // first-passage answer for MRU dispatch (see above). Measured: exact 0.4965, 0.4141,
-    // 0.0191; simulator within 1 %; the model's exponential-excursion approximation
-    // gives 0.585, 0.420, 0.0160.
+fn on_demand_model_simulator_and_exact_mm_inf_agree_with_several_instances_alive() {
+    // Without boot time the exact first-passage answer for MRU dispatch is known (see
+    // `sim::reference`): the simulator must reproduce it, and the model — whose passage
+    // times carry three exact moments (`model::passage`) — must too. Measured: exact
+    // 0.4965, 0.4141, 0.0191; simulator within 0.5 %; model 0.4955, 0.4141, 0.0191 (the
+    // exponential-excursion model before it said 0.585, 0.420, 0.0160). The cost (servers
+    // held) is checked against the simulator: within 0.3 % measured.
     for (rate, service_ms, timeout_s) in
         [(1.0, 1000.0, 1.0), (1.0, 100.0, 1.0), (100.0, 100.0, 1.0)]
     {
         let exact = exact_on_demand_cold_fraction(rate, service_ms / 1000.0, timeout_s);
         let p = on_demand(rate, service_ms, timeout_s, 0.0);
         let s = sim(&p, 2e6, 9);
-        let err = rel(s.cold_start_fraction, exact);
+        let m = model(&p);
+        let what = format!("λ {rate}, S {service_ms} ms, T {timeout_s} s");
+        let sim_err = rel(s.cold_start_fraction, exact);
         assert!(
-            err.abs() < 0.02,
-            "λ {rate}, S {service_ms} ms: sim {} vs exact {exact}",
+            sim_err.abs() < 0.02,
+            "{what}: sim {} vs exact {exact}",
             s.cold_start_fraction
+        );
+        let model_err = rel(m.cold_start_fraction, exact);
+        assert!(
+            model_err.abs() < 0.02,
+            "{what}: model {} vs exact {exact}",
+            m.cold_start_fraction
+        );
+        let cost = rel(m.cost_usd_per_hour, s.cost_usd_per_hour);
+        assert!(
+            cost.abs() < 0.02,
+            "{what}: cost {} vs {}",
+            m.cost_usd_per_hour,
+            s.cost_usd_per_hour
         );
     }
 }
 
 #[test]
-fn on_demand_model_gap_at_moderate_load_is_as_reported() {
-    // Known gap, reported in docs/simulator.md rather than hidden by a loose tolerance: with
-    // several instances alive (load ~1–5) the level model's exponential approximation
-    // of the time below level ℓ (exact only for ℓ = 1) overstates how often an instance
-    // expires — the true first passage has more short excursions (see the exact test
-    // above). The model's cold fraction is ~10–20 % high and its cost ~4–13 % high. If
-    // the model is improved this test fails: then tighten it.
+fn on_demand_model_gap_with_boot_time_is_as_reported() {
+    // Known gap, reported in docs/simulator.md rather than hidden by a loose tolerance:
+    // with a boot time and several instances alive the model folds the boot into an
+    // exponential holding time (a fixed point on the load), while a real boot is a fixed
+    // delay during which more arrivals start more instances. Measured at λ 5/s, S 1 s,
+    // T 2 s, boot 1 s: cold fraction 9 % low, cost 1.5 % low. If the model improves this
+    // test fails: then tighten it.
     let p = on_demand(5.0, 1000.0, 2.0, 1.0);
     let m = model(&p);
     let s = sim(&p, 1e6, 3);
     let cold = rel(m.cold_start_fraction, s.cold_start_fraction);
     let cost = rel(m.cost_usd_per_hour, s.cost_usd_per_hour);
     assert!(
-        (0.03..0.30).contains(&cold),
+        (-0.15..-0.04).contains(&cold),
         "cold-start fraction gap {cold:+.3}"
     );
-    assert!((0.03..0.25).contains(&cost), "cost gap {cost:+.3}");
+    assert!((-0.04..0.0).contains(&cost), "cost gap {cost:+.3}");
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod latency;
 pub mod lazy;
 pub mod objective;
 pub mod pareto;
+pub mod passage;
 pub mod policy;
 pub mod queue;
 pub mod routing;

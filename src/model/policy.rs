@@ -3,11 +3,11 @@
 //!
 //! On-demand instances are modelled level by level: with B busy servers distributed as
 //! an M/M/∞ (Poisson, truncated at the cap), the ℓ-th most recently used instance is
-//! alive if B ≥ ℓ now or B crossed up to ℓ within the idle timeout T. Time spent below
-//! level ℓ is treated as exponential with mean P(B<ℓ)/(λ·P(B=ℓ−1)), so
-//! P(level ℓ expired | B = ℓ−1) = exp(−λT·P(B=ℓ−1)/P(B≤ℓ−1)) — exact e^{−λT} for a
-//! single lightly loaded instance. An arrival that finds every alive instance busy
-//! starts a new one and pays the cold start. The simulator checks this.
+//! alive if B ≥ ℓ now or B crossed up to ℓ within the idle timeout T. Whether it did
+//! depends on the passage time from ℓ−1 up to ℓ, fitted by its first three moments
+//! ([`super::passage`]); for a single lightly loaded instance that is exactly e^{−λT}.
+//! An arrival that finds every alive instance busy starts a new one and pays the cold
+//! start. The simulator, and an exact M/M/∞ reference, check this.
 
 use super::queue::{erlang_b, erlang_c_from_b};
 
@@ -99,7 +99,15 @@ fn busy_distribution(load: f64, cap: u32) -> (usize, Vec<f64>) {
     (first, p)
 }
 
+/// A level's share of the busy count below which its fit is not worth computing.
+const NEGLIGIBLE: f64 = 1e-12;
+
 /// One pass of the level model at busy load `load`: (servers held, cold fraction).
+///
+/// Level ℓ = j + 1 is dead when the busy count B has stayed ≤ j for the last T; by
+/// reversibility an arrival finding B = j meets that with probability P(τ_j > T), and
+/// the time-average is the rate of down-crossings times E[(τ_j − T)⁺] (the sojourns
+/// below ℓ that have outlived T). τ_j is the passage j → j+1 ([`super::passage`]).
 fn elastic_pass(
     load: f64,
     batch_rate_per_s: f64,
@@ -108,27 +116,43 @@ fn elastic_pass(
     idle_timeout_s: f64,
 ) -> (f64, f64) {
     let (first, p) = busy_distribution(load, cap);
-    let lambda_t = batch_rate_per_s * idle_timeout_s.max(0.0);
+    let timeout_s = idle_timeout_s.max(0.0);
     let warm = warm.min(cap) as usize;
     // Levels up to `first` (below the mass) are busy almost always: held, never cold.
     let mut held = warm.max(first) as f64;
     let mut cold = 0.0;
     let mut below = 0.0; // P(B ≤ j)
+    let lambda = batch_rate_per_s;
+    let mu = lambda / load;
+    if !(lambda > 0.0 && mu > 0.0 && mu.is_finite()) {
+        // No arrivals: nothing starts, nothing beyond the warm floor stays.
+        return (held, 0.0);
+    }
+    // Skip the passages below the mass: they only feed the recursion.
+    let mut passages = super::passage::Passages::new(lambda, mu).skip(first);
+    let mode = load.floor() as usize;
     for (i, &pj) in p.iter().enumerate() {
         let j = first + i;
         below += pj;
+        let Some(moments) = passages.next() else {
+            break;
+        };
         let level = j + 1; // the instance an arrival at B = j needs
         if level > cap as usize || level <= warm {
             continue;
         }
-        let above = (1.0 - below).max(0.0); // P(B ≥ level)
-        let expired = if below > 0.0 {
-            (-lambda_t * pj / below).exp()
-        } else {
-            1.0
-        };
-        held += above + below * (1.0 - expired);
-        cold += pj * expired;
+        if pj < NEGLIGIBLE {
+            // Outside the mass no fit is needed: far below it a level is always alive
+            // (P(B ≤ j) is negligible), far above it is alive only while B reaches it,
+            // P(B ≥ level) — up to terms below 1e-12 either way.
+            held += if j > mode { 1.0 - below } else { 1.0 };
+            continue;
+        }
+        let (survival, excess_s) = super::passage::Hyperexp::fit(moments).at(timeout_s);
+        // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
+        let dead = (lambda * pj * excess_s).clamp(0.0, below);
+        held += 1.0 - dead;
+        cold += pj * survival;
     }
     (held, cold.clamp(0.0, 1.0))
 }
