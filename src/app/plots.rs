@@ -6,6 +6,43 @@ use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::model::{Evaluation, Metric, Optimum};
 
+/// The colour of the `i`-th series, as egui_plot would pick it; set explicitly where a
+/// band, markers and a line share one name and must share one colour.
+pub fn series_color(i: usize) -> egui::Color32 {
+    let golden = std::f32::consts::GOLDEN_RATIO - 1.0;
+    egui::epaint::Hsva::new(i as f32 * golden, 0.85, 0.5, 1.0).into()
+}
+
+/// Grid marks at 1–2–5 steps, about four labelled lines over the visible range. The
+/// default spacer steps by powers of ten only, which on a short plot spanning, say,
+/// 0–700 leaves just the 0 labelled.
+pub fn nice_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    let span = (input.bounds.1 - input.bounds.0).abs();
+    let rough = (span / 4.0)
+        .max(input.base_step_size)
+        .max(f64::MIN_POSITIVE);
+    let decade = 10f64.powf(rough.log10().floor());
+    let major = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * decade);
+    let mut marks = Vec::new();
+    for step in [major / 5.0, major] {
+        let first = (input.bounds.0 / step).ceil() as i64;
+        let last = (input.bounds.1 / step).floor() as i64;
+        // A degenerate range could ask for millions of marks; a plot needs a few dozen.
+        if last - first > 200 {
+            continue;
+        }
+        marks.extend((first..=last).map(|i| egui_plot::GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        }));
+    }
+    marks
+}
+
 /// Name of a latency metric in labels.
 pub fn metric_name(metric: Metric) -> &'static str {
     match metric {

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, FilledArea, Legend, Line, Plot, PlotPoints};
+use egui_plot::{
+    Bar, BarChart, ColorConflictHandling, FilledArea, Legend, Line, Plot, PlotPoints, Points,
+};
 use serde::{Deserialize, Serialize};
 
 use super::plot_png::titled_plot;
@@ -328,7 +330,10 @@ fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
 /// Median latency per batch with the p5–p95 band, one series per device × precision.
 fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     Plot::new("latency_vs_batch")
-        .legend(Legend::default())
+        .x_grid_spacer(super::plots::nice_grid)
+        .y_grid_spacer(super::plots::nice_grid)
+        // The band is a paler shade of its line: name the entry in the line's colour.
+        .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
         .x_axis_label("batch size")
         .y_axis_label("ms per batch")
         .height(height)
@@ -352,14 +357,25 @@ fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> eg
                 };
                 entry.1.push((b as f64, t.median_ms, t.p5_ms, t.p95_ms));
             }
-            for (name, mut pts) in series {
+            for (i, (name, mut pts)) in series.into_iter().enumerate() {
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
                 let lo: Vec<f64> = pts.iter().map(|p| p.2).collect();
                 let hi: Vec<f64> = pts.iter().map(|p| p.3).collect();
-                plot.add(FilledArea::new(format!("{name} p5–p95"), &xs, &lo, &hi));
+                // One name and colour for band, markers and line: one legend entry each.
+                let color = super::plots::series_color(i);
                 let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
-                plot.line(Line::new(name, PlotPoints::from(med)));
+                plot.line(Line::new(name.clone(), PlotPoints::from(med.clone())).color(color));
+                plot.points(
+                    Points::new(name.clone(), PlotPoints::from(med))
+                        .color(color)
+                        .radius(3.0),
+                );
+                plot.add(
+                    FilledArea::new(name, &xs, &lo, &hi)
+                        .fill_color(color.gamma_multiply(0.3))
+                        .stroke(egui::Stroke::NONE),
+                );
             }
         })
         .response
@@ -384,6 +400,7 @@ fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui::Re
         .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
         .collect();
     Plot::new("cold_start")
+        .y_grid_spacer(super::plots::nice_grid)
         .x_axis_label("cold-start stage")
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();

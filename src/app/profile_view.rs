@@ -156,14 +156,24 @@ pub fn throughput_plot_ui(
         }
     }
     Plot::new("throughput_vs_batch")
+        .x_grid_spacer(super::plots::nice_grid)
+        .y_grid_spacer(super::plots::nice_grid)
         .legend(Legend::default())
         .x_axis_label("batch size")
         .y_axis_label("items / s")
         .height(height)
         .show(ui, |plot| {
-            for (name, mut pts) in series {
+            for (i, (name, mut pts)) in series.into_iter().enumerate() {
                 pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
-                plot.line(Line::new(name, PlotPoints::from(pts)));
+                // Markers too, so a single batch size still shows; colours as in the
+                // latency plot beside it (same series, same order).
+                let color = super::plots::series_color(i);
+                plot.points(
+                    Points::new(name.clone(), PlotPoints::from(pts.clone()))
+                        .color(color)
+                        .radius(3.0),
+                );
+                plot.line(Line::new(name, PlotPoints::from(pts)).color(color));
             }
         })
         .response

@@ -11,7 +11,7 @@ use eframe::egui;
 use super::state::Tab;
 
 /// Frames drawn after the content is ready, so layout and plots have settled.
-const SETTLE_FRAMES: u32 = 3;
+const SETTLE_FRAMES: u32 = 10;
 
 /// A screenshot to take, and how far it has got.
 #[derive(Debug)]
