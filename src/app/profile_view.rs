@@ -1,10 +1,14 @@
 //! App layer: the Profile panel's read-only views of a report — the table of chosen
-//! kernels (throughput, GFLOP/s, % of peak, error, speed-up over f32) and the roofline.
+//! kernels (throughput, GFLOP/s, % of peak, error, speed-up over f32), latency and
+//! throughput vs batch, the roofline and the cold-start stages.
 
 use eframe::egui;
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{
+    Bar, BarChart, ColorConflictHandling, FilledArea, Legend, Line, MarkerShape, Plot, PlotPoints,
+    Points,
+};
 
-use crate::profile::report::{ProfileReport, ResultRow};
+use crate::profile::report::{ColdStart, ProfileReport, ResultRow};
 
 /// Shortens "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]" to "llvmpipe".
 pub fn short(device: &str) -> &str {
@@ -178,3 +182,97 @@ pub fn throughput_plot_ui(
         })
         .response
 }
+
+/// Median latency per batch with the p5–p95 band, one series per device × precision.
+pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
+    Plot::new("latency_vs_batch")
+        .x_grid_spacer(super::plots::nice_grid)
+        .y_grid_spacer(super::plots::nice_grid)
+        // The band is a paler shade of its line: name the entry in the line's colour.
+        .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
+        .x_axis_label("batch size")
+        .y_axis_label("ms per batch")
+        .height(height)
+        .show(ui, |plot| {
+            let mut series: Vec<(String, Vec<BandPoint>)> = Vec::new();
+            for r in report
+                .results
+                .iter()
+                .filter(|r| r.chosen && r.workload.starts_with("mlp:"))
+            {
+                let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
+                    continue;
+                };
+                let name = format!("{} {}", short(&r.device), r.precision);
+                let entry = match series.iter_mut().find(|s| s.0 == name) {
+                    Some(e) => e,
+                    None => {
+                        series.push((name, Vec::new()));
+                        series.last_mut().expect("just pushed")
+                    }
+                };
+                entry.1.push((b as f64, t.median_ms, t.p5_ms, t.p95_ms));
+            }
+            for (i, (name, mut pts)) in series.into_iter().enumerate() {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+                let lo: Vec<f64> = pts.iter().map(|p| p.2).collect();
+                let hi: Vec<f64> = pts.iter().map(|p| p.3).collect();
+                // One name and colour for band, markers and line: one legend entry each.
+                let color = super::plots::series_color(i);
+                let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
+                plot.line(Line::new(name.clone(), PlotPoints::from(med.clone())).color(color));
+                plot.points(
+                    Points::new(name.clone(), PlotPoints::from(med))
+                        .color(color)
+                        .radius(3.0),
+                );
+                plot.add(
+                    FilledArea::new(name, &xs, &lo, &hi)
+                        .fill_color(color.gamma_multiply(0.3))
+                        .stroke(egui::Stroke::NONE),
+                );
+            }
+        })
+        .response
+}
+
+/// One bar per cold-start stage, in ms.
+pub fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui::Response {
+    let parts = [
+        ("instance", c.instance),
+        ("adapter", c.adapter),
+        ("device", c.device_create),
+        ("shader", c.shader_module),
+        ("pipeline", c.pipeline),
+        ("1st dispatch", c.first_dispatch),
+        ("upload", c.weight_upload),
+        ("1st result", c.first_result),
+    ];
+    let names: Vec<&'static str> = parts.iter().map(|p| p.0).collect();
+    let bars: Vec<Bar> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
+        .collect();
+    Plot::new("cold_start")
+        .y_grid_spacer(super::plots::nice_grid)
+        .x_axis_label("cold-start stage")
+        .x_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                names
+                    .get(i as usize)
+                    .map_or_else(String::new, |n| (*n).to_owned())
+            } else {
+                String::new()
+            }
+        })
+        .y_axis_label("ms")
+        .height(height)
+        .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)))
+        .response
+}
+
+/// (batch, median ms, p5 ms, p95 ms) of one chosen row.
+type BandPoint = (f64, f64, f64, f64);
