@@ -98,3 +98,39 @@ fn the_command_reports_progress_and_writes_the_report() {
             .any(|r| r.device == "cpu" && r.correct)
     );
 }
+
+#[test]
+fn a_cancelled_run_keeps_what_it_measured_and_its_bar_stops_short() {
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = DeviceChoice::Cpu;
+    opts.precisions = vec![Precision::F32];
+    opts.batches = vec![1, 2, 4];
+    opts.budget_per_row = std::time::Duration::from_millis(20);
+    let (cancel, meter) = (opts.cancel.clone(), opts.meter.clone());
+    let mut lines = 0;
+    let report = costscope::profile::run_profile(&opts, &mut |_| {
+        lines += 1;
+        // Ctrl-C as the GEMM starts: the GEMM row finishes, the MLP sweep never starts.
+        if lines == 2 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .expect("a cancelled run still returns its report");
+    assert!(report.cancelled);
+    assert!(
+        report
+            .results
+            .iter()
+            .any(|r| r.workload == "gemm" && r.correct)
+    );
+    assert!(
+        !report
+            .results
+            .iter()
+            .any(|r| r.workload.starts_with("mlp:"))
+    );
+    let end = meter.snapshot();
+    assert!(end.finished, "the bar ends");
+    assert!(end.fraction > 0.0 && end.fraction < 1.0, "{}", end.fraction);
+    assert_eq!(end.eta_s, None);
+}

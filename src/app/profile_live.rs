@@ -76,6 +76,9 @@ pub fn progress_ui(ui: &mut egui::Ui, snap: &ProgressSnapshot) {
     if let Some(eta) = snap.eta_s {
         text += &format!(" · ~{} left", clock(eta));
     }
+    if snap.finished && snap.fraction < 1.0 {
+        text += " · stopped";
+    }
     ui.add(
         egui::ProgressBar::new(snap.fraction as f32)
             .text(text)

@@ -79,9 +79,10 @@ impl Drop for StderrBar {
         } else if !self.tty {
             // A log gets the closing share and time too.
             let p = self.meter.snapshot();
+            let how = if p.fraction >= 1.0 { "done" } else { "stopped" };
             let _ = writeln!(
                 std::io::stderr(),
-                "costscope: [{:>3.0} %] done after {}",
+                "costscope: [{:>3.0} %] {how} after {}",
                 100.0 * p.fraction,
                 super::progress::clock(p.elapsed_s)
             );

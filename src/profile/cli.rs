@@ -1,6 +1,7 @@
 //! profile layer: the `costscope profile` command-line edge (clap arguments, progress on
 //! stderr, a table on stdout, the report file). The only place anyhow is used.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -132,7 +133,9 @@ fn cancel_on_ctrl_c(cancel: Arc<AtomicBool>) -> Option<std::thread::JoinHandle<(
         .spawn(move || {
             loop {
                 if SIGINT_SEEN.load(Ordering::SeqCst) {
-                    eprintln!("costscope: Ctrl-C: finishing the current measurement, then writing the report (Ctrl-C again to abort)");
+                    // On a terminal the progress bar owns the line: clear it first.
+                    let clear = if std::io::stderr().is_terminal() { "\r\x1b[2K" } else { "" };
+                    eprintln!("{clear}costscope: Ctrl-C: finishing the current measurement, then writing the report (Ctrl-C again to abort)");
                     cancel.store(true, Ordering::SeqCst);
                     return;
                 }

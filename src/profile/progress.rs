@@ -98,7 +98,7 @@ impl ProgressMeter {
         self.with(|s| s.done_units = s.done_units.max(mark.min(s.total_units)));
     }
 
-    /// Marks the run as ended.
+    /// Marks the run as ended (the share done stays what it was).
     pub fn finish(&self) {
         self.with(|s| {
             s.finished = true;
@@ -115,10 +115,10 @@ impl ProgressMeter {
     pub fn snapshot(&self) -> ProgressSnapshot {
         self.with(|s| {
             let elapsed_s = s.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
-            let fraction = if s.finished {
-                1.0
-            } else if s.total_units == 0 {
-                0.0
+            // A cancelled or failed run stays where it stopped; a finished one has
+            // counted all its units.
+            let fraction = if s.total_units == 0 {
+                if s.finished { 1.0 } else { 0.0 }
             } else {
                 s.done_units as f64 / s.total_units as f64
             };
@@ -126,7 +126,11 @@ impl ProgressMeter {
                 fraction,
                 step: s.step.clone(),
                 elapsed_s,
-                eta_s: eta_s(fraction, elapsed_s),
+                eta_s: if s.finished {
+                    None
+                } else {
+                    eta_s(fraction, elapsed_s)
+                },
                 finished: s.finished,
                 live: s.live.clone(),
             }
@@ -186,6 +190,9 @@ pub fn render_line(p: &ProgressSnapshot, width: usize) -> String {
     if let Some(eta) = p.eta_s {
         line += &format!(" (~{} left)", clock(eta));
     }
+    if p.finished && p.fraction < 1.0 {
+        line += " stopped";
+    }
     if !p.step.is_empty() {
         line += &format!(" {}", p.step);
     }
@@ -218,7 +225,11 @@ mod tests {
         assert_eq!(m.snapshot().fraction, 0.5);
         m.finish();
         let s = m.snapshot();
-        assert!(s.finished && s.fraction == 1.0 && s.step.is_empty());
+        assert!(s.finished && s.fraction == 0.5 && s.step.is_empty());
+        assert_eq!(s.eta_s, None, "nothing is left to wait for");
+        assert!(render_line(&s, 4).starts_with("[##--]  50 % 0:00 stopped"));
+        m.reach(4);
+        assert_eq!(m.snapshot().fraction, 1.0);
     }
 
     #[test]
