@@ -31,6 +31,15 @@ fn run(p: &Plan, requests: f64) -> Result<(Evaluation, SimResult), Box<dyn std::
     Ok((e, s))
 }
 
+/// Four decimals, or four significant digits for a small fraction.
+fn fraction(x: f64) -> String {
+    if x >= 0.01 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
 fn pct(model: f64, sim: f64) -> String {
     format!("{:+.1} %", (model / sim - 1.0) * 100.0)
 }
@@ -80,6 +89,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (20.0, 100.0, 0.5, 0.2),
         (20.0, 1000.0, 5.0, 10.0),
         (100.0, 100.0, 1.0, 0.0),
+        // Long boots next to a short service, light traffic: the presets' regime.
+        (3.6, 10.0, 300.0, 60.0),
     ] {
         let mut p = base()?;
         p.service.batch_latency_ms = vec![(1, s_ms)];
@@ -92,17 +103,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (e, s) = run(&p, 2e6)?;
         simulated += s.requests;
         let exact = if boot_s == 0.0 {
-            format!(
-                "{:.4}",
-                exact_on_demand_cold_fraction(rate, s_ms / 1000.0, t_s)
-            )
+            fraction(exact_on_demand_cold_fraction(rate, s_ms / 1000.0, t_s))
         } else {
             "-".into()
         };
         println!(
-            "| {rate} | {s_ms} | {t_s} | {boot_s} | {exact} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {} |",
-            e.cold_start_fraction,
-            s.cold_start_fraction,
+            "| {rate} | {s_ms} | {t_s} | {boot_s} | {exact} | {} | {} | {} | {:.4} | {:.4} | {} |",
+            fraction(e.cold_start_fraction),
+            fraction(s.cold_start_fraction),
             pct(e.cold_start_fraction, s.cold_start_fraction),
             e.cost_usd_per_hour,
             s.cost_usd_per_hour,

@@ -123,15 +123,11 @@ fn mgc_approximation_error_is_as_documented() {
 #[test]
 fn on_demand_light_traffic_cold_starts_and_cost_within_3_percent() {
     // Regime: traffic so light that one instance carries it nearly always (load
-    // 0.01–0.1 servers). There the model's level approximation is exact for level 1
-    // (an idle instance expires after an Exp(λ) gap exceeds T: cold fraction e^{−λT})
-    // and its boot-hold fixed point is the only other effect — so this is where the
-    // model claims accuracy and the simulator must agree.
-    for (rate, service_ms, timeout_s, cold_s) in [
-        (0.01, 10.0, 60.0, 0.0),
-        (0.1, 100.0, 10.0, 1.0),
-        (1.0, 100.0, 1.0, 0.0),
-    ] {
+    // 0.0001–0.1 servers). There level 1 is exact (an idle instance expires after an
+    // Exp(λ) gap exceeds T: cold fraction e^{−λT}) and the levels above carry little —
+    // so this is where the model claims accuracy and the simulator must agree. (With a
+    // boot time the model is low; see the gap test below.)
+    for (rate, service_ms, timeout_s, cold_s) in [(0.01, 10.0, 60.0, 0.0), (1.0, 100.0, 1.0, 0.0)] {
         let p = on_demand(rate, service_ms, timeout_s, cold_s);
         let m = model(&p);
         // 10⁶ requests, or as many as fit in the simulator's one-year horizon limit.
@@ -191,23 +187,29 @@ fn on_demand_model_simulator_and_exact_mm_inf_agree_with_several_instances_alive
 }
 
 #[test]
-fn on_demand_model_gap_with_boot_time_is_as_reported() {
-    // Known gap, reported in docs/simulator.md rather than hidden by a loose tolerance:
-    // with a boot time and several instances alive the model folds the boot into an
-    // exponential holding time (a fixed point on the load), while a real boot is a fixed
-    // delay during which more arrivals start more instances. Measured at λ 5/s, S 1 s,
-    // T 2 s, boot 1 s: cold fraction 9 % low, cost 1.5 % low. If the model improves this
-    // test fails: then tighten it.
-    let p = on_demand(5.0, 1000.0, 2.0, 1.0);
-    let m = model(&p);
-    let s = sim(&p, 1e6, 3);
-    let cold = rel(m.cold_start_fraction, s.cold_start_fraction);
-    let cost = rel(m.cost_usd_per_hour, s.cost_usd_per_hour);
-    assert!(
-        (-0.15..-0.04).contains(&cold),
-        "cold-start fraction gap {cold:+.3}"
-    );
-    assert!((-0.04..0.0).contains(&cost), "cost gap {cost:+.3}");
+fn on_demand_model_gaps_with_boot_time_are_as_reported() {
+    // Known gaps, reported in docs/simulator.md rather than hidden by a loose tolerance:
+    // the model adds a boot's held time (λ·cold·boot servers) but not the cold starts a
+    // boot causes — arrivals during it that find the lower levels busy, which the new
+    // server would otherwise have taken. Measured (cold fraction, cost): λ 0.1/s, S
+    // 100 ms, T 10 s, boot 1 s: −5.3 %, −1.9 %; λ 5/s, S 1 s, T 2 s, boot 1 s: −11.6 %,
+    // −2.0 %. If the model improves this test fails: then tighten it.
+    for (rate, service_ms, timeout_s, cold_s, requests, cold_gap, cost_gap) in [
+        (0.1, 100.0, 10.0, 1.0, 3e6 * 0.1, -0.09..-0.02, -0.04..0.0),
+        (5.0, 1000.0, 2.0, 1.0, 1e6, -0.15..-0.07, -0.04..0.0),
+    ] {
+        let p = on_demand(rate, service_ms, timeout_s, cold_s);
+        let m = model(&p);
+        let s = sim(&p, requests, 3);
+        let cold = rel(m.cold_start_fraction, s.cold_start_fraction);
+        let cost = rel(m.cost_usd_per_hour, s.cost_usd_per_hour);
+        let what = format!("λ {rate}, S {service_ms} ms, T {timeout_s} s, boot {cold_s} s");
+        assert!(
+            cold_gap.contains(&cold),
+            "{what}: cold-start fraction gap {cold:+.3}"
+        );
+        assert!(cost_gap.contains(&cost), "{what}: cost gap {cost:+.3}");
+    }
 }
 
 #[test]

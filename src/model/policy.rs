@@ -7,7 +7,8 @@
 //! depends on the passage time from ℓ−1 up to ℓ, fitted by its first three moments
 //! ([`super::passage`]); for a single lightly loaded instance that is exactly e^{−λT}.
 //! An arrival that finds every alive instance busy starts a new one and pays the cold
-//! start. The simulator, and an exact M/M/∞ reference, check this.
+//! start; the boot adds to the time that server is held. The simulator, and an exact
+//! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
 
@@ -99,8 +100,9 @@ fn busy_distribution(load: f64, cap: u32) -> (usize, Vec<f64>) {
     (first, p)
 }
 
-/// A level's share of the busy count below which its fit is not worth computing.
-const NEGLIGIBLE: f64 = 1e-12;
+/// What a level may contribute to the servers held or the cold fraction, at most, and
+/// still be skipped: P(B = j)·(1 + λT) below this and its fit is not worth computing.
+const NEGLIGIBLE: f64 = 1e-9;
 
 /// One pass of the level model at busy load `load`: (servers held, cold fraction).
 ///
@@ -141,10 +143,10 @@ fn elastic_pass(
         if level > cap as usize || level <= warm {
             continue;
         }
-        if pj < NEGLIGIBLE {
+        if pj * (1.0 + lambda * timeout_s) < NEGLIGIBLE {
             // Outside the mass no fit is needed: far below it a level is always alive
             // (P(B ≤ j) is negligible), far above it is alive only while B reaches it,
-            // P(B ≥ level) — up to terms below 1e-12 either way.
+            // P(B ≥ level) — up to P(B = j)·λT, below 1e-9 either way.
             held += if j > mode { 1.0 - below } else { 1.0 };
             continue;
         }
@@ -184,20 +186,15 @@ pub fn elastic_hour(
             },
         });
     }
-    // A cold request holds its server for the boot as well: fixed point on the load.
-    let boot_s = cold_start_ms / 1000.0;
-    let mut load = hour.load;
-    let mut cold = 0.0;
-    let mut held = 0.0;
-    for _ in 0..4 {
-        (held, cold) = elastic_pass(load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
-        let next = hour.load + hour.batch_rate_per_s * cold * boot_s;
-        let settled = (next - load).abs() <= 1e-7 * load;
-        load = next;
-        if settled {
-            break;
-        }
-    }
+    // The levels follow the serving load alone. A booting server sits on the level it
+    // was started for and does not take a lower level's work, so its boot only adds the
+    // time it is held: λ·cold·boot servers on average, billed and counted against the
+    // cap. (Folding the boot into every server's holding time — a fixed point on the
+    // load — made long boots keep the lower levels busy and fed back into more boots.)
+    let (held, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    let booting = hour.batch_rate_per_s * cold * cold_start_ms / 1000.0;
+    let load = hour.load + booting;
+    let held = held + booting;
     if load >= f64::from(cap) {
         return None;
     }
@@ -260,6 +257,24 @@ mod tests {
             "{warm:?} vs {cold:?}"
         );
         assert!(warm.servers_held >= 2.0);
+    }
+
+    #[test]
+    fn a_boot_adds_its_held_time_and_leaves_the_levels_alone() {
+        // 60 s boots next to 10 ms service: each cold start holds a server 60 s more.
+        for (rate, warm, cap) in [(3.6, 0, 3), (1.0, 0, 64), (0.5, 2, 64)] {
+            let hour = light(rate, 10.0);
+            let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
+            let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
+            let booting = rate * plain.cold_fraction * 60.0;
+            assert_eq!(boot.cold_fraction, plain.cold_fraction);
+            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
+            let want = (plain.servers_held + booting).min(f64::from(cap));
+            assert!(
+                (boot.servers_held - want).abs() < 1e-12,
+                "{boot:?} vs {plain:?}"
+            );
+        }
     }
 
     #[test]
