@@ -58,11 +58,29 @@ pub fn titled_plot(
     key: &str,
     add_plot: impl FnOnce(&mut egui::Ui) -> egui::Response,
 ) -> egui::Response {
+    plot_with_header(
+        ui,
+        key,
+        |ui| {
+            ui.label(title);
+        },
+        add_plot,
+    )
+}
+
+/// As [`titled_plot`], with a header row of the caller's own (a title and, say, a
+/// picker); the "PNG" button ends the row.
+pub fn plot_with_header(
+    ui: &mut egui::Ui,
+    key: &str,
+    header: impl FnOnce(&mut egui::Ui),
+    add_plot: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) -> egui::Response {
     let path = export_dir(ui.ctx()).join(file_for(key));
     let hover = format!("Save this plot alone as {}", path.display());
     let mut save = false;
     ui.horizontal(|ui| {
-        ui.label(title);
+        header(ui);
         save = ui
             .small_button("PNG")
             .on_hover_text(&hover)

@@ -10,7 +10,7 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
-use super::plot_png::{capture, export_dir, file_for, titled_plot};
+use super::plot_png::{plot_with_header, titled_plot};
 
 use crate::model::{Plan, Policy};
 use crate::sim::{SimOptions, SimResult, simulate};
@@ -220,9 +220,8 @@ pub fn warm_cold_ui(
                 f64::from(r.busy + r.booting + r.idle)
             })
         });
-        let mut save_states = false;
         if let Some((name, r)) = fleets.get(s.detail_fleet.min(fleets.len().saturating_sub(1))) {
-            ui.horizontal(|ui| {
+            let header = |ui: &mut egui::Ui| {
                 let title = format!("Busy / booting / idle servers of \"{name}\"");
                 ui.label(title)
                     .on_hover_text("Every minute: servers serving, starting (cold) and idle.");
@@ -235,42 +234,30 @@ pub fn warm_cold_ui(
                     })
                     .response
                     .on_hover_text("The fleet whose server states are drawn below.");
-                if ui
-                    .small_button("PNG")
-                    .on_hover_text(format!(
-                        "Save this plot alone as {}",
-                        export_dir(ui.ctx()).join(file_for("states")).display()
-                    ))
-                    .clicked()
-                {
-                    save_states = true;
-                }
-            });
+            };
             let states: [(&str, MinuteValue); 3] = [
                 ("busy", |m| f64::from(m.busy)),
                 ("booting", |m| f64::from(m.booting)),
                 ("idle", |m| f64::from(m.idle)),
             ];
-            let response = Plot::new("states")
-                .legend(Legend::default())
-                .x_axis_label("hour of the day")
-                .y_axis_label("servers")
-                .height(height)
-                .show(ui, |plot| {
-                    for (label, f) in states {
-                        let pts: Vec<[f64; 2]> = r
-                            .timeline
-                            .iter()
-                            .map(|m| [f64::from(m.minute) / 60.0, f(m)])
-                            .collect();
-                        plot.line(Line::new(label, PlotPoints::from(pts)));
-                    }
-                })
-                .response;
-            if save_states {
-                let path = export_dir(ui.ctx()).join(file_for("states"));
-                capture(ui.ctx(), response.rect, path);
-            }
+            plot_with_header(ui, "states", header, |ui| {
+                Plot::new("states")
+                    .legend(Legend::default())
+                    .x_axis_label("hour of the day")
+                    .y_axis_label("servers")
+                    .height(height)
+                    .show(ui, |plot| {
+                        for (label, f) in states {
+                            let pts: Vec<[f64; 2]> = r
+                                .timeline
+                                .iter()
+                                .map(|m| [f64::from(m.minute) / 60.0, f(m)])
+                                .collect();
+                            plot.line(Line::new(label, PlotPoints::from(pts)));
+                        }
+                    })
+                    .response
+            });
         }
         titled_plot(ui, "Cumulative cost, $", "cost", |ui| {
             minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {

@@ -250,7 +250,11 @@ impl ProfileOptions {
     /// GEMM size and one per MLP batch — the unit [`progress::ProgressMeter`] counts in.
     pub fn units_per_device(&self, gpu: bool) -> u64 {
         let fixed = if gpu { 1 + u64::from(self.peaks) } else { 1 };
-        let per_precision = self.gemm_sizes.len() + self.models.len() * self.batches.len();
-        fixed + (self.precisions.len() * per_precision) as u64
+        fixed + self.precisions.len() as u64 * self.units_per_precision()
+    }
+
+    /// Work units of one precision on one device: one per GEMM size and per MLP batch.
+    pub fn units_per_precision(&self) -> u64 {
+        (self.gemm_sizes.len() + self.models.len() * self.batches.len()) as u64
     }
 }

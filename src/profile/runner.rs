@@ -182,7 +182,7 @@ fn profile_device(
         plan,
     } = bench;
     let mut items = 0u64;
-    let per_precision = (opts.gemm_sizes.len() + presets.len() * opts.batches.len()) as u64;
+    let per_precision = opts.units_per_precision();
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
             opts.meter.advance(per_precision);
@@ -346,7 +346,7 @@ fn profile_cpu(
         None
     };
     opts.meter.advance(1);
-    let per_precision = (opts.gemm_sizes.len() + presets.len() * opts.batches.len()) as u64;
+    let per_precision = opts.units_per_precision();
     for &p in &opts.precisions {
         // Unsupported work counts as done at once; the bar still reaches its end.
         let precision_end = opts.meter.done_units() + per_precision;
