@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use costscope::profile::Precision;
 use costscope::profile::autotune::{TuneCache, tune_gemm};
 use costscope::profile::cpu::{CpuGemm, fma_peak_gflops};
-use costscope::profile::exec::{Operands, Timer};
+use costscope::profile::gpu::buffers::{Operands, Timer};
+use costscope::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use costscope::profile::gpu::{GpuContext, open_first};
-use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
 use costscope::profile::reference::{Epilogue, Rng};
-use costscope::profile::stats::SamplePlan;
+use costscope::profile::stats::SamplingBudget;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const N: usize = 256;
@@ -48,7 +48,7 @@ fn gpu_gemm(c: &mut Criterion) {
     };
     let layout = GemmLayout::new(&ctx.device);
     let timer = Timer::new(&ctx, Duration::from_secs(60));
-    let plan = SamplePlan::new(Duration::from_secs(1), 0.02);
+    let plan = SamplingBudget::new(Duration::from_secs(1), 0.02);
     let mut cache = TuneCache::default();
     let tuned = tune_gemm(
         &ctx,

@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use costscope::model::{
-    Candidate, Context, Plan, Policy, Rate, SweepOptions, break_even, optimize,
+    Candidate, Evaluator, Plan, Policy, Rate, SweepOptions, break_even, optimize,
 };
 use costscope::plan::presets;
 
@@ -33,7 +33,7 @@ fn benches(c: &mut Criterion) {
     c.bench_function("optimize_sweep_diurnal_4x256x7", |b| {
         b.iter(|| optimize(black_box(&plan), black_box(&options)).expect("sweep"))
     });
-    let ctx = Context::new(&plan).expect("context");
+    let ctx = Evaluator::new(&plan).expect("context");
     let candidate = Candidate {
         policy: Policy::Hybrid {
             warm: 2,

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use costscope::model::{Candidate, Context, Evaluation, Plan, Policy, Rate};
+use costscope::model::{Candidate, Evaluation, Evaluator, Plan, Policy, Rate};
 use costscope::plan::presets;
 use costscope::sim::reference::exact_on_demand_cold_fraction;
 use costscope::sim::{SimOptions, SimResult, simulate};
@@ -18,7 +18,7 @@ fn base() -> Result<Plan, Box<dyn std::error::Error>> {
 }
 
 fn run(p: &Plan, requests: f64) -> Result<(Evaluation, SimResult), Box<dyn std::error::Error>> {
-    let e = Context::new(p)?.evaluate(&Candidate::from_plan(p).ok_or("no policy")?);
+    let e = Evaluator::new(p)?.evaluate(&Candidate::from_plan(p).ok_or("no policy")?);
     let rate = costscope::model::traffic::mean_rate_rps(&p.workload.rate_rps);
     let hours = (requests / rate / 3600.0).min(8_000.0);
     let s = simulate(

@@ -37,17 +37,9 @@ pub struct Selection {
     pub model: Option<String>,
 }
 
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::F16 => "f16",
-        Precision::Bf16 => "bf16",
-    }
-}
-
 /// Rows usable for calibration: MLP, correct, timed, autotune winners (or untuned).
 fn usable(r: &ResultRow) -> bool {
-    r.workload.starts_with("mlp:")
+    r.workload.mlp_name().is_some()
         && r.correct
         && r.timing.is_some()
         && r.batch.is_some()
@@ -85,13 +77,13 @@ pub fn calibrate(
         .or_else(|| recorded.as_ref().map(|r| r.2.clone()));
     let matches = |r: &ResultRow| {
         usable(r)
-            && r.precision == precision_name(want_precision)
+            && r.precision == want_precision
             && want_device
                 .as_ref()
                 .is_none_or(|d| r.device.contains(d.as_str()))
             && want_model
                 .as_ref()
-                .is_none_or(|m| r.workload == format!("mlp:{m}"))
+                .is_none_or(|m| r.workload.mlp_name() == Some(m.as_str()))
     };
     let rows: Vec<&ResultRow> = report.results.iter().filter(|r| matches(r)).collect();
     // Prefer a GPU over the CPU path, then the first device and model in the report.
@@ -111,7 +103,7 @@ pub fn calibrate(
         available.dedup();
         return Err(CalibrateError::NoRows {
             device: want_device.unwrap_or_else(|| "any".into()),
-            precision: precision_name(want_precision).into(),
+            precision: want_precision.name().into(),
             model: want_model.unwrap_or_else(|| "any".into()),
             available: if available.is_empty() {
                 "none".into()
@@ -174,7 +166,7 @@ pub fn calibrate(
         report: report_path.to_owned(),
         adapter: device,
         precision: want_precision,
-        model: workload.trim_start_matches("mlp:").to_owned(),
+        model: workload.mlp_name().unwrap_or_default().to_owned(),
     };
     Ok(out)
 }

@@ -9,7 +9,7 @@
 pub mod app;
 pub mod calibrate;
 pub mod cli;
-pub mod cli_table;
+pub mod files;
 pub mod model;
 pub mod plan;
 pub mod profile;

@@ -6,7 +6,7 @@ use costscope::model::queue::{
     allen_cunneen_wait_s, erlang_c, mmc_response_quantile_s, mmc_response_survival,
 };
 use costscope::model::spot::young_daly_interval_s;
-use costscope::model::{Candidate, Context, Policy};
+use costscope::model::{Candidate, Evaluator, Policy};
 use costscope::plan::presets;
 
 #[test]
@@ -77,7 +77,7 @@ fn zipf_hit_rate_by_hand() {
 fn the_issue_example_plan() {
     // λ = 8/s, 1 s exponential service, AlwaysOn(10): P(wait) 0.4092, mean 1204.6 ms.
     let plan = presets::load("textbook-mmc").unwrap();
-    let ctx = Context::new(&plan).unwrap();
+    let ctx = Evaluator::new(&plan).unwrap();
     let e = ctx.evaluate(&Candidate::from_plan(&plan).unwrap());
     assert!((e.p_wait - 0.4092).abs() < 5e-5, "{}", e.p_wait);
     let l = e.latency_ms.unwrap();
@@ -101,14 +101,14 @@ fn caching_and_lazy_scale_server_traffic() {
     let mut plan = presets::load("textbook-mmc").unwrap();
     plan.cache.hit_rate = 0.5;
     plan.cache.hit_latency_ms = 1.0;
-    let ctx = Context::new(&plan).unwrap();
+    let ctx = Evaluator::new(&plan).unwrap();
     let e = ctx.evaluate(&Candidate::from_plan(&plan).unwrap());
     // Half the traffic reaches the servers: 4 Erlangs on 10 servers.
     assert!((e.utilization - 0.4).abs() < 1e-12);
     assert!((e.p_wait - erlang_c(10, 4.0).unwrap()).abs() < 1e-12);
     plan.cache.hit_rate = 0.0;
     plan.lazy.fraction_needed = 0.25;
-    let e = Context::new(&plan)
+    let e = Evaluator::new(&plan)
         .unwrap()
         .evaluate(&Candidate::from_plan(&plan).unwrap());
     assert!((e.utilization - 0.2).abs() < 1e-12);
@@ -129,7 +129,7 @@ fn break_even_is_where_the_costs_cross() {
             },
             _ => policy_at(&p, kind, 32, 32),
         };
-        Context::new(&p)
+        Evaluator::new(&p)
             .unwrap()
             .evaluate(&Candidate { policy, batch: 4 })
             .cost_usd_per_hour

@@ -1,7 +1,7 @@
 //! Property tests of the model: invariants that must hold for any valid plan.
 
 use costscope::model::{
-    Candidate, Context, Evaluation, Plan, Policy, Rate, SweepOptions, optimize,
+    Candidate, Evaluation, Evaluator, Plan, Policy, Rate, SweepOptions, optimize,
 };
 use costscope::plan::{presets, validate};
 use proptest::prelude::*;
@@ -11,7 +11,7 @@ fn base() -> Plan {
 }
 
 fn eval(plan: &Plan, policy: Policy, batch: u32) -> Evaluation {
-    Context::new(plan)
+    Evaluator::new(plan)
         .unwrap()
         .evaluate(&Candidate { policy, batch })
 }

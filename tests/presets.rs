@@ -1,7 +1,7 @@
 //! Every shipped preset loads, validates, round-trips and plans to a feasible best;
 //! random bytes and random mutations of presets never panic the loader or the model.
 
-use costscope::model::{Candidate, Context, SweepOptions, optimize};
+use costscope::model::{Candidate, Evaluator, SweepOptions, optimize};
 use costscope::plan::{load_file, load_str, presets, save_file, to_ron_string};
 use proptest::prelude::*;
 
@@ -31,7 +31,7 @@ fn every_preset_loads_round_trips_and_plans() {
         assert_eq!(plan, again, "{} does not round-trip", p.name);
         // The plan as written is stable, and the search finds a feasible best.
         if let Some(c) = Candidate::from_plan(&plan) {
-            let e = Context::new(&plan).unwrap().evaluate(&c);
+            let e = Evaluator::new(&plan).unwrap().evaluate(&c);
             assert!(e.latency_ms.is_some(), "{}: {:?}", p.name, e.why_infeasible);
         }
         let opt = optimize(&plan, &SweepOptions::for_plan(&plan)).unwrap();
@@ -122,7 +122,7 @@ proptest! {
         let text = mutate(preset.text, &ops);
         if let Ok(plan) = load_str(&text, "mutated") {
             // A mutation that still validates must still evaluate without panicking.
-            let ctx = Context::new(&plan).unwrap();
+            let ctx = Evaluator::new(&plan).unwrap();
             if let Some(c) = Candidate::from_plan(&plan) {
                 let e = ctx.evaluate(&c);
                 prop_assert!(e.cost_usd_per_hour.is_finite());

@@ -2,7 +2,8 @@
 //! values are refused with a clear message.
 
 use clap::Parser;
-use costscope::profile::cli::{ProfileArgs, list_table};
+use costscope::cli::profile::{ProfileArgs, list_table};
+use costscope::profile::workloads::Workload;
 use costscope::profile::{DeviceChoice, Precision};
 
 #[derive(Parser)]
@@ -121,13 +122,13 @@ fn a_cancelled_run_keeps_what_it_measured_and_its_bar_stops_short() {
         report
             .results
             .iter()
-            .any(|r| r.workload == "gemm" && r.correct)
+            .any(|r| r.workload == Workload::Gemm && r.correct)
     );
     assert!(
         !report
             .results
             .iter()
-            .any(|r| r.workload.starts_with("mlp:"))
+            .any(|r| r.workload.mlp_name().is_some())
     );
     let end = meter.snapshot();
     assert!(end.finished, "the bar ends");

@@ -6,8 +6,8 @@ mod profile_common;
 use std::time::Duration;
 
 use costscope::profile::Precision;
-use costscope::profile::exec::verify_gemm;
-use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
+use costscope::profile::gpu::buffers::verify_gemm;
+use costscope::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use costscope::profile::reference::Epilogue;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -83,7 +83,7 @@ fn broken_shader_is_a_typed_compile_error() {
         return;
     };
     let layout = GemmLayout::new(&ctx.device);
-    let result = costscope::profile::kernels::compile(
+    let result = costscope::profile::gpu::kernels::compile(
         &ctx.device,
         Some(&layout.pipeline_layout),
         "broken",
@@ -105,10 +105,10 @@ fn a_wrong_kernel_is_caught_by_the_reference_check() {
         return;
     };
     let layout = GemmLayout::new(&ctx.device);
-    let good = costscope::profile::kernels::source(Variant::Naive, Precision::F32);
+    let good = costscope::profile::gpu::kernels::source(Variant::Naive, Precision::F32);
     let bad = good.replace("s1 += a * load_b", "s1 += 1.5 * a * load_b");
     assert_ne!(good, bad, "the mutation must apply");
-    let (pipeline, ..) = costscope::profile::kernels::compile(
+    let (pipeline, ..) = costscope::profile::gpu::kernels::compile(
         &ctx.device,
         Some(&layout.pipeline_layout),
         "mutant",

@@ -6,9 +6,9 @@ mod profile_common;
 use std::time::Duration;
 
 use costscope::profile::Precision;
-use costscope::profile::exec::Timer;
-use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
-use costscope::profile::workloads::{MlpModel, MlpPreset};
+use costscope::profile::gpu::buffers::Timer;
+use costscope::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
+use costscope::profile::workloads::mlp::{MlpModel, MlpPreset};
 
 #[test]
 fn fused_mlp_matches_reference_every_variant_and_rerun() {

@@ -6,6 +6,7 @@ mod profile_common;
 use std::time::Instant;
 
 use costscope::profile::report::ProfileReport;
+use costscope::profile::workloads::Workload;
 use costscope::profile::{DeviceChoice, Precision, ProfileOptions, run_profile};
 
 #[test]
@@ -81,7 +82,7 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
         let gemm: Vec<_> = report
             .results
             .iter()
-            .filter(|r| r.workload == "gemm" && r.precision == p.name() && r.device != "cpu")
+            .filter(|r| r.workload == Workload::Gemm && r.precision == p && r.device != "cpu")
             .collect();
         assert!(!gemm.is_empty(), "{} rows", p.name());
         if gemm.iter().all(|r| r.supported) {
@@ -108,7 +109,9 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
         report
             .results
             .iter()
-            .any(|r| r.workload == "mlp:small" && r.batch == Some(8) && r.timing.is_some())
+            .any(|r| r.workload == Workload::Mlp("small".into())
+                && r.batch == Some(8)
+                && r.timing.is_some())
     );
     assert!(
         report
@@ -123,7 +126,7 @@ fn quick_profile_writes_a_complete_report_and_reuses_the_cache() {
     let cached: Vec<_> = again
         .results
         .iter()
-        .filter(|r| r.workload == "gemm" && r.device != "cpu" && r.supported)
+        .filter(|r| r.workload == Workload::Gemm && r.device != "cpu" && r.supported)
         .collect();
     assert!(!cached.is_empty());
     assert!(

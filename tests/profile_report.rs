@@ -1,14 +1,15 @@
 //! profile layer tests: the report round-trips through JSON and RON, CSV has one line per
-//! row, and the JSON carries the DESIGN.md field names.
+//! row, and the JSON carries the documented field names.
 
 use costscope::profile::report::{ColdStart, Peak, ProfileReport, ResultRow, fingerprint};
-use costscope::profile::stats::summarize;
+use costscope::profile::stats::{TimingMethod, summarize};
+use costscope::profile::workloads::Workload;
 use costscope::profile::{Precision, telemetry};
 
 fn sample() -> ProfileReport {
     let mut timed = ResultRow::new(
         "llvmpipe",
-        "gemm",
+        Workload::Gemm,
         Precision::F32,
         "reg4x4",
         (256, 256, 256),
@@ -16,12 +17,19 @@ fn sample() -> ProfileReport {
     timed.correct = true;
     timed.chosen = true;
     timed.rel_error = Some(3e-7);
-    timed.set_timing(
-        summarize("timestamp", &[1.0, 1.1, 0.9, 1.05], 0.02),
-        Precision::F32,
-    );
-    let refused = ResultRow::new("cpu", "gemm", Precision::Bf16, "gemm-crate", (8, 8, 8))
-        .unsupported("no bf16 kernel");
+    timed.set_timing(summarize(
+        TimingMethod::Timestamp,
+        &[1.0, 1.1, 0.9, 1.05],
+        0.02,
+    ));
+    let refused = ResultRow::new(
+        "cpu",
+        Workload::Gemm,
+        Precision::Bf16,
+        "gemm-crate",
+        (8, 8, 8),
+    )
+    .unsupported("no bf16 kernel");
     let cold = ColdStart {
         device: "llvmpipe".into(),
         instance: 1.0,
@@ -44,7 +52,7 @@ fn sample() -> ProfileReport {
         cold_start_all_ms: vec![cold],
         peaks: vec![Peak {
             device: "cpu".into(),
-            precision: "f32".into(),
+            precision: Precision::F32,
             fma_gflops: 150.0,
             bandwidth_gbytes_per_s: None,
             scalar_gflops: None,

@@ -9,8 +9,8 @@ mod profile_common;
 
 use std::time::Duration;
 
-use costscope::profile::exec::{Operands, Timer};
-use costscope::profile::kernels::{GemmKernel, GemmLayout, Variant};
+use costscope::profile::gpu::buffers::{Operands, Timer};
+use costscope::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use costscope::profile::reference::{Epilogue, Rng};
 use costscope::profile::{Precision, ProfileError};
 
@@ -126,7 +126,6 @@ fn an_invalid_dispatch_is_a_typed_error_not_a_panic() {
 #[test]
 fn an_injected_device_without_timestamps_uses_the_wall_clock() {
     use costscope::profile::gpu::{GpuContext, adapters, instance};
-    use eframe::egui_wgpu::wgpu;
     let inst = instance();
     let Some(adapter) = adapters(&inst).into_iter().next() else {
         if std::env::var_os("CI").is_some() {

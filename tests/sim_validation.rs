@@ -2,7 +2,7 @@
 //! measured error, on-demand cold starts and cost, determinism, overload, spot,
 //! batching, cache and lazy traffic. See docs/simulator.md for the tables these assert.
 
-use costscope::model::{Candidate, Context, Evaluation, Plan, Policy, Rate};
+use costscope::model::{Candidate, Evaluation, Evaluator, Plan, Policy, Rate};
 use costscope::plan::presets;
 use costscope::sim::reference::exact_on_demand_cold_fraction;
 use costscope::sim::{SimOptions, SimResult, simulate};
@@ -36,7 +36,7 @@ fn on_demand(rate_rps: f64, service_ms: f64, timeout_s: f64, cold_s: f64) -> Pla
 }
 
 fn model(p: &Plan) -> Evaluation {
-    Context::new(p)
+    Evaluator::new(p)
         .unwrap()
         .evaluate(&Candidate::from_plan(p).unwrap())
 }

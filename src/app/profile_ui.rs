@@ -195,7 +195,7 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
     egui::ComboBox::from_label("model")
         .selected_text(&s.model)
         .show_ui(ui, |ui| {
-            for m in crate::profile::workloads::PRESETS.iter().rev() {
+            for m in crate::profile::workloads::mlp::PRESETS.iter().rev() {
                 ui.selectable_value(&mut s.model, m.name.to_owned(), m.name)
                     .on_hover_text(format!(
                         "{}→{}→{} (GEMM + bias + GELU) × {} layers",

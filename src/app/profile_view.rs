@@ -8,6 +8,7 @@ use egui_plot::{
     Points,
 };
 
+use crate::model::Precision;
 use crate::profile::report::{ColdStart, ProfileReport, ResultRow};
 
 /// Shortens "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]" to "llvmpipe".
@@ -19,7 +20,7 @@ pub fn short(device: &str) -> &str {
 fn f32_twin<'a>(report: &'a ProfileReport, r: &ResultRow) -> Option<&'a ResultRow> {
     report.results.iter().find(|o| {
         o.chosen
-            && o.precision == "f32"
+            && o.precision == Precision::F32
             && o.device == r.device
             && o.workload == r.workload
             && (o.m, o.n, o.k, o.batch) == (r.m, r.n, r.k, r.batch)
@@ -53,8 +54,8 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                     ui.end_row();
                     for r in report.results.iter().filter(|r| r.chosen || !r.supported) {
                         ui.label(short(&r.device));
-                        ui.label(&r.workload);
-                        ui.label(&r.precision);
+                        ui.label(r.workload.label());
+                        ui.label(r.precision.name());
                         ui.label(match r.batch {
                             Some(b) => format!("b={b}"),
                             None => format!("{}×{}×{}", r.m, r.n, r.k),
@@ -77,7 +78,7 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                                 .map_or_else(|| "-".into(), |e| format!("{e:.1e}")),
                         );
                         let speedup = f32_twin(report, r)
-                            .filter(|_| r.precision != "f32")
+                            .filter(|_| r.precision != Precision::F32)
                             .and_then(|f| {
                                 Some(f.timing.as_ref()?.median_ms / r.timing.as_ref()?.median_ms)
                             });
@@ -148,7 +149,7 @@ pub fn throughput_plot_ui(
     for r in report
         .results
         .iter()
-        .filter(|r| r.chosen && r.workload.starts_with("mlp:"))
+        .filter(|r| r.chosen && r.workload.mlp_name().is_some())
     {
         let (Some(b), Some(items)) = (r.batch, r.items_per_s) else {
             continue;
@@ -198,7 +199,7 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
             for r in report
                 .results
                 .iter()
-                .filter(|r| r.chosen && r.workload.starts_with("mlp:"))
+                .filter(|r| r.chosen && r.workload.mlp_name().is_some())
             {
                 let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
                     continue;

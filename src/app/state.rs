@@ -120,7 +120,7 @@ pub struct Results {
 impl Results {
     /// Runs the model on `plan`.
     pub fn compute(plan: &Plan) -> Self {
-        let evaluation = crate::model::Context::new(plan)
+        let evaluation = crate::model::Evaluator::new(plan)
             .ok()
             .and_then(|ctx| crate::model::Candidate::from_plan(plan).map(|c| ctx.evaluate(&c)));
         Self {

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::evaluate::PolicyKind;
-use super::evaluate::{Candidate, Context};
+use super::evaluate::{Candidate, Evaluator};
 use super::objective::{SweepOptions, policy_at};
 use super::traffic::peak_rate_rps;
 use super::types::{Plan, Policy, Rate};
@@ -28,7 +28,7 @@ pub struct BreakEven {
 fn costs_at(plan: &Plan, rate_rps: f64, cap: u32) -> Option<(f64, f64, u32)> {
     let mut p = plan.clone();
     p.workload.rate_rps = Rate::Constant(rate_rps);
-    let ctx = Context::new(&p).ok()?;
+    let ctx = Evaluator::new(&p).ok()?;
     let batch = p.batching.max_batch.max(1);
     let od = ctx.evaluate(&Candidate {
         policy: policy_at(&p, PolicyKind::OnDemand, cap, cap),

@@ -3,11 +3,12 @@
 
 use super::batching::{ServiceCurve, formation};
 use super::cache::{CacheEffect, effect};
+use super::day::{self, Day, GroupHour};
 use super::latency::{Mixture, ServiceShape};
-use super::policy::{ElasticHour, FixedFleet, HourLoad, elastic_hour, fixed_fleet};
+use super::policy::HourLoad;
 use super::queue::erlang_b;
 use super::spot::down_fraction;
-use super::traffic::{HourGroup, hour_groups, mean_rate_rps};
+use super::traffic::{DAY_HOURS, HourGroup, SECONDS_PER_HOUR, hour_groups, mean_rate_rps};
 use super::types::{Hardware, Metric, Plan, Policy, Routing, Service};
 
 use super::evaluation::describe;
@@ -17,13 +18,9 @@ pub use super::evaluation::{
 };
 use super::{energy, routing};
 
-/// Largest share of time a spot mix may spend overloaded by interruptions (transient
-/// states while replacements boot) before it counts as infeasible.
-const MAX_TRANSIENT_OVERLOAD: f64 = 0.01;
-
 /// A plan prepared for many evaluations: hour groups, cache, service curve, routing.
 #[derive(Debug, Clone)]
-pub struct Context<'a> {
+pub struct Evaluator<'a> {
     /// The plan.
     pub plan: &'a Plan,
     pub(crate) groups: Vec<HourGroup>,
@@ -35,7 +32,7 @@ pub struct Context<'a> {
     pub(crate) second: Option<routing::SecondClass>,
 }
 
-impl<'a> Context<'a> {
+impl<'a> Evaluator<'a> {
     /// Prepares `plan` for evaluation.
     pub fn new(plan: &'a Plan) -> Result<Self, ModelError> {
         let curve = ServiceCurve::new(
@@ -91,164 +88,129 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Accumulates one class's day: cost, busy and held servers, waits, cold starts.
-#[derive(Debug, Default)]
-struct Day {
-    held_server_hours: f64,
-    busy_server_hours: f64,
-    wait_weighted: f64,
-    cold_weighted: f64,
-    batch_weighted: f64,
-    server_weight: f64,
-    overload: Option<String>,
-}
-
 /// Evaluates with a supplied Erlang B source (`erlang(c, load)`), so a sweep over
 /// server counts can serve it from a table instead of an O(c) recurrence each time.
 pub(crate) fn evaluate_with(
-    ctx: &Context<'_>,
+    ctx: &Evaluator<'_>,
     candidate: &Candidate,
     detail: Detail,
     erlang: &mut dyn FnMut(u32, f64) -> f64,
 ) -> Evaluation {
     let plan = ctx.plan;
-    let hw = &plan.hardware;
     let batch = candidate.batch.max(1);
-    let shape_cv = plan.service.service_cv;
-    let cold_ms = plan.service.cold_start_s * 1000.0;
-    let (kind, servers, warm, spot) = describe(&candidate.policy);
     let mut mix = Mixture::new();
     let mut day = Day::default();
-    let lookup_ms = ctx.cache.miss_lookup_ms;
-    let arrival_cv = plan.workload.arrival_cv;
-
     for g in &ctx.groups {
-        let hours = f64::from(g.hours);
-        let needed = g.rate_rps * hours * plan.lazy.fraction_needed;
+        let h = group_hour(ctx, g, batch);
+        let needed = g.rate_rps * h.hours * plan.lazy.fraction_needed;
         mix.add_point(needed * ctx.cache.l1_hit_rate, ctx.cache.l1_latency_ms);
         mix.add_point(needed * ctx.cache.l2_hit_share, ctx.cache.l2_latency_ms);
-        let (load, mean_batch, form_wait_ms) = ctx.hour_load(g, batch);
-        let weight = ctx.server_rate_rps(g) * hours;
-        let cv_a = arrival_cv / mean_batch.sqrt();
-        day.batch_weighted += mean_batch * weight;
-        day.server_weight += weight;
-        let shape = ServiceShape::new(load.service_ms, shape_cv);
-        let shift = lookup_ms + form_wait_ms;
-        let overloaded = |what: String| {
-            format!(
-                "overloaded at hour {}: {:.1} req/s needs {:.2} servers busy, {what}",
-                g.first_hour,
-                ctx.server_rate_rps(g),
-                load.load
-            )
-        };
-        match &candidate.policy {
-            Policy::AlwaysOn { servers } => {
-                let b = erlang(*servers, load.load);
-                match fixed_fleet(*servers, &load, b, cv_a, shape_cv) {
-                    Some(q) => {
-                        add_fixed(&mut mix, &mut day, weight, shift, &q, &shape);
-                        day.held_server_hours += f64::from(*servers) * hours;
-                        day.busy_server_hours += load.load * hours;
-                    }
-                    None => {
-                        day.overload
-                            .get_or_insert(overloaded(format!("only {servers} always on")));
-                    }
-                }
-            }
-            Policy::OnDemand {
-                idle_timeout_s,
+        day.server_weight += h.weight;
+        add_policy_hour(ctx, &candidate.policy, &mut mix, &mut day, &h, erlang);
+    }
+    if let Some(o) = ctx.second.as_ref().and_then(|s| s.overload.clone()) {
+        day.overload.get_or_insert(o);
+    }
+    finish(ctx, candidate, detail, mix, day)
+}
+
+/// One hour group's load at `batch` and what every policy needs from it.
+fn group_hour<'g>(ctx: &Evaluator<'_>, g: &'g HourGroup, batch: u32) -> GroupHour<'g> {
+    let plan = ctx.plan;
+    let hours = f64::from(g.hours);
+    let (load, mean_batch, form_wait_ms) = ctx.hour_load(g, batch);
+    let server_rate_rps = ctx.server_rate_rps(g);
+    GroupHour {
+        group: g,
+        hours,
+        weight: server_rate_rps * hours,
+        server_rate_rps,
+        cv_a: plan.workload.arrival_cv / mean_batch.sqrt(),
+        cv_s: plan.service.service_cv,
+        shape: ServiceShape::new(load.service_ms, plan.service.service_cv),
+        shift_ms: ctx.cache.miss_lookup_ms + form_wait_ms,
+        load,
+        mean_batch,
+    }
+}
+
+/// Adds one hour group under `policy` to the mixture and the day.
+fn add_policy_hour(
+    ctx: &Evaluator<'_>,
+    policy: &Policy,
+    mix: &mut Mixture,
+    day: &mut Day,
+    h: &GroupHour<'_>,
+    erlang: &mut dyn FnMut(u32, f64) -> f64,
+) {
+    let service = &ctx.plan.service;
+    day.batch_weighted += h.mean_batch * h.weight;
+    match *policy {
+        Policy::AlwaysOn { servers } => day::always_on(mix, day, h, servers, erlang),
+        Policy::OnDemand {
+            idle_timeout_s,
+            max_servers,
+        } => {
+            let rules = day::Elastic {
+                warm: 0,
                 max_servers,
-            }
-            | Policy::Hybrid {
                 idle_timeout_s,
+                cold_ms: service.cold_start_s * 1000.0,
+            };
+            day::elastic(mix, day, h, &rules);
+        }
+        Policy::Hybrid {
+            warm,
+            idle_timeout_s,
+            max_servers,
+        } => {
+            let rules = day::Elastic {
+                warm,
                 max_servers,
-                ..
-            } => {
-                let warm = match candidate.policy {
-                    Policy::Hybrid { warm, .. } => warm,
-                    _ => 0,
-                };
-                match elastic_hour(
-                    &load,
-                    warm,
-                    *max_servers,
-                    *idle_timeout_s,
-                    cold_ms,
-                    cv_a,
-                    shape_cv,
-                ) {
-                    Some(e) => add_elastic(
-                        &mut mix, &mut day, weight, shift, cold_ms, hours, &e, &shape,
-                    ),
-                    None => {
-                        day.overload.get_or_insert(overloaded(format!(
-                            "more than the cap of {max_servers}"
-                        )));
-                    }
-                }
-            }
-            Policy::SpotMix {
+                idle_timeout_s,
+                cold_ms: service.cold_start_s * 1000.0,
+            };
+            day::elastic(mix, day, h, &rules);
+        }
+        Policy::SpotMix {
+            on_demand,
+            spot,
+            checkpoint_interval_s,
+            checkpoint_s,
+        } => {
+            let fleet = day::SpotFleet {
                 on_demand,
                 spot,
                 checkpoint_interval_s,
                 checkpoint_s,
-            } => {
-                // Checkpoints slow the spot share of the fleet by δ/τ.
-                let total = (f64::from(*on_demand) + f64::from(*spot)).max(1.0);
-                let slow =
-                    1.0 + f64::from(*spot) / total * checkpoint_s / checkpoint_interval_s.max(1e-9);
-                let slowed = HourLoad {
-                    service_ms: load.service_ms * slow,
-                    load: load.load * slow,
-                    ..load
-                };
-                let shape = ServiceShape::new(slowed.service_ms, shape_cv);
-                let down = down_fraction(hw.spot_interruptions_per_hour, plan.service.cold_start_s);
-                // Rare states with so many spot servers down that the rest are
-                // overloaded are transient (a replacement boots within cold_start_s);
-                // they are left out of the latency mix unless they last over 1 % of
-                // the time, in which case the mix is infeasible.
-                let states: Vec<_> = binomial_states(*spot, 1.0 - down)
-                    .into_iter()
-                    .map(|(up_spot, p)| {
-                        let c = on_demand.saturating_add(up_spot);
-                        (
-                            p,
-                            fixed_fleet(c, &slowed, erlang(c, slowed.load), cv_a, shape_cv),
-                        )
-                    })
-                    .collect();
-                let overloaded_share: f64 =
-                    states.iter().filter(|s| s.1.is_none()).map(|s| s.0).sum();
-                if overloaded_share <= MAX_TRANSIENT_OVERLOAD {
-                    let stable = 1.0 - overloaded_share;
-                    for (p, q) in states.iter().filter_map(|(p, q)| Some((p, q.as_ref()?))) {
-                        add_fixed(&mut mix, &mut day, weight * p / stable, shift, q, &shape);
-                    }
-                    day.held_server_hours += total * hours;
-                    day.busy_server_hours += slowed.load * hours;
-                } else {
-                    day.overload.get_or_insert(overloaded(format!(
-                        "{on_demand} on-demand + {spot} spot, overloaded {:.1} % of the time by interruptions",
-                        overloaded_share * 100.0
-                    )));
-                }
-            }
-            Policy::Optimize { .. } => {
-                day.overload
-                    .get_or_insert("Optimize is a search, not a policy to evaluate".into());
-            }
+                down: down_fraction(
+                    ctx.plan.hardware.spot_interruptions_per_hour,
+                    service.cold_start_s,
+                ),
+            };
+            day::spot_mix(mix, day, h, &fleet, erlang);
+        }
+        Policy::Optimize { .. } => {
+            day.overload
+                .get_or_insert("Optimize is a search, not a policy to evaluate".into());
         }
     }
+}
 
-    if let Some(o) = ctx.second.as_ref().and_then(|s| s.overload.clone()) {
-        day.overload.get_or_insert(o);
-    }
-    let day_hours = 24.0;
-    let held = day.held_server_hours / day_hours;
-    let busy = day.busy_server_hours / day_hours;
+/// The day's totals as an [`Evaluation`]: cost (servers, storage, the routed class,
+/// energy), utilisation, the latency distribution and the objective.
+fn finish(
+    ctx: &Evaluator<'_>,
+    candidate: &Candidate,
+    detail: Detail,
+    mut mix: Mixture,
+    day: Day,
+) -> Evaluation {
+    let plan = ctx.plan;
+    let hw = &plan.hardware;
+    let (kind, servers, warm, spot) = describe(&candidate.policy);
+    let held = day.held_server_hours / DAY_HOURS;
+    let busy = day.busy_server_hours / DAY_HOURS;
     let price = match candidate.policy {
         Policy::SpotMix {
             on_demand, spot, ..
@@ -268,7 +230,7 @@ pub(crate) fn evaluate_with(
         _ => None,
     };
     let routing = ctx.second.as_ref().map(|s| {
-        s.add_to(&mut mix, lookup_ms);
+        s.add_to(&mut mix, ctx.cache.miss_lookup_ms);
         cost += s.cost_usd_per_hour;
         s.report()
     });
@@ -287,14 +249,13 @@ pub(crate) fn evaluate_with(
         None
     };
     let cost_per_million =
-        (ctx.mean_rate_rps > 0.0).then(|| cost / (ctx.mean_rate_rps * 3600.0) * 1e6);
-    let cache = cache_report(ctx, price);
+        (ctx.mean_rate_rps > 0.0).then(|| cost / (ctx.mean_rate_rps * SECONDS_PER_HOUR) * 1e6);
     let mut eval = Evaluation {
         policy: kind,
         servers,
         warm,
         spot,
-        batch,
+        batch: candidate.batch.max(1),
         cost_usd_per_hour: cost,
         cost_usd_per_million: cost_per_million,
         latency_ms: latency,
@@ -308,7 +269,7 @@ pub(crate) fn evaluate_with(
             1.0
         },
         energy_kwh_per_hour: kwh,
-        cache,
+        cache: cache_report(ctx, price),
         primary: ctx.second.as_ref().map(|_| ClassReport {
             name: hw.name.clone(),
             fraction: ctx.primary_share,
@@ -324,73 +285,6 @@ pub(crate) fn evaluate_with(
     };
     super::objective::score(&plan.objective, &mut eval);
     eval
-}
-
-fn add_fixed(
-    mix: &mut Mixture,
-    day: &mut Day,
-    weight: f64,
-    shift: f64,
-    q: &FixedFleet,
-    shape: &ServiceShape,
-) {
-    mix.add_response(weight, shift, q.p_wait, q.wait_given_wait_ms, shape);
-    day.wait_weighted += q.p_wait * weight;
-}
-
-#[allow(clippy::too_many_arguments)]
-fn add_elastic(
-    mix: &mut Mixture,
-    day: &mut Day,
-    weight: f64,
-    shift: f64,
-    cold_ms: f64,
-    hours: f64,
-    e: &ElasticHour,
-    shape: &ServiceShape,
-) {
-    let warm_w = weight * (1.0 - e.cold_fraction);
-    let p_wait_warm = if e.cold_fraction < 1.0 {
-        e.queue.p_wait / (1.0 - e.cold_fraction)
-    } else {
-        0.0
-    };
-    mix.add_response(
-        warm_w,
-        shift,
-        p_wait_warm,
-        e.queue.wait_given_wait_ms,
-        shape,
-    );
-    mix.add_response(weight * e.cold_fraction, shift + cold_ms, 0.0, 0.0, shape);
-    day.wait_weighted += e.queue.p_wait * weight;
-    day.cold_weighted += e.cold_fraction * weight;
-    day.held_server_hours += e.servers_held * hours;
-    day.busy_server_hours += e.servers_busy * hours;
-}
-
-/// Binomial(n, p) states with probability above 1e-9, renormalised.
-fn binomial_states(n: u32, p_up: f64) -> Vec<(u32, f64)> {
-    if n == 0 || p_up >= 1.0 {
-        return vec![(n, 1.0)];
-    }
-    let q = 1.0 - p_up;
-    let mut states = Vec::new();
-    // Walk down from all-up: P(n − j up) = C(n, j)·p^{n−j}·q^j.
-    let mut prob = p_up.powi(n as i32);
-    for j in 0..=n {
-        if prob > 1e-9 {
-            states.push((n - j, prob));
-        } else if j > 0 && prob < 1e-12 && !states.is_empty() {
-            break;
-        }
-        prob *= f64::from(n - j) / f64::from(j + 1) * q / p_up;
-    }
-    let total: f64 = states.iter().map(|s| s.1).sum();
-    if total <= 0.0 {
-        return vec![((f64::from(n) * p_up).round() as u32, 1.0)];
-    }
-    states.iter().map(|&(k, p)| (k, p / total)).collect()
 }
 
 fn energy_kwh(plan: &Plan, hw: &Hardware, held: f64, busy: f64) -> f64 {
@@ -434,12 +328,12 @@ fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> 
 }
 
 /// Cache savings: the servers' cost scaled to the traffic the cache removed.
-fn cache_report(ctx: &Context<'_>, server_cost: f64) -> CacheReport {
+fn cache_report(ctx: &Evaluator<'_>, server_cost: f64) -> CacheReport {
     let c = &ctx.cache;
     let hit = c.l1_hit_rate + c.l2_hit_share;
     let computed_rps = ctx.mean_rate_rps * ctx.plan.lazy.fraction_needed * c.miss_rate;
     let per_eval = if computed_rps > 0.0 {
-        server_cost / (computed_rps * 3600.0)
+        server_cost / (computed_rps * SECONDS_PER_HOUR)
     } else {
         0.0
     };

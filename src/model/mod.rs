@@ -1,6 +1,6 @@
 //! Model layer: pure cost–latency math and the plan types — no egui, no wgpu, no I/O.
 //!
-//! [`Context::evaluate`] turns a plan and one [`Candidate`] into an [`Evaluation`];
+//! [`Evaluator::evaluate`] turns a plan and one [`Candidate`] into an [`Evaluation`];
 //! [`optimize`] searches policy × servers × batch for the best objective, the Pareto
 //! frontier and per-policy curves; [`break_even`] finds the request rate where
 //! always-on stops being dearer than on-demand. No NaN or infinity ever leaves here:
@@ -9,6 +9,7 @@
 pub mod batching;
 pub mod breakeven;
 pub mod cache;
+mod day;
 pub mod energy;
 pub mod evaluate;
 pub mod evaluation;
@@ -25,6 +26,6 @@ pub mod traffic;
 pub mod types;
 
 pub use breakeven::{BreakEven, break_even};
-pub use evaluate::{Candidate, Context, Evaluation, LatencyStats, ModelError, PolicyKind};
+pub use evaluate::{Candidate, Evaluation, Evaluator, LatencyStats, ModelError, PolicyKind};
 pub use objective::{Optimum, SweepOptions, optimize};
 pub use types::*;

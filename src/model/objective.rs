@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::evaluate::{
-    Candidate, Context, Detail, Evaluation, ModelError, PolicyKind, evaluate_with,
+    Candidate, Detail, Evaluation, Evaluator, ModelError, PolicyKind, evaluate_with,
 };
 use super::pareto::frontier_indices;
 use super::types::{Objective, Plan, Policy};
@@ -207,7 +207,7 @@ pub fn policy_at(plan: &Plan, kind: PolicyKind, n: u32, max_servers: u32) -> Pol
 
 /// Searches `options` for the plan's best candidate under its objective.
 pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
-    let ctx = Context::new(plan)?;
+    let ctx = Evaluator::new(plan)?;
     let options = &SweepOptions {
         batches: distinct_batches(&ctx, &options.batches),
         ..options.clone()
@@ -273,7 +273,7 @@ pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelErr
 /// The batch sizes that behave differently: a larger max batch that never fills within
 /// the window in any hour forms exactly the same batches as the smaller one before it,
 /// so it is the same candidate and is not evaluated again.
-fn distinct_batches(ctx: &Context<'_>, batches: &[u32]) -> Vec<u32> {
+fn distinct_batches(ctx: &Evaluator<'_>, batches: &[u32]) -> Vec<u32> {
     let mut sorted = batches.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -303,7 +303,7 @@ type PolicySweep = (usize, Curve, Vec<(Candidate, Evaluation)>);
 
 /// Sweeps the policies `options.policies[i]` with `i % of == share`, tagged with `i`.
 fn sweep_share(
-    ctx: &Context<'_>,
+    ctx: &Evaluator<'_>,
     options: &SweepOptions,
     share: usize,
     of: usize,
@@ -323,7 +323,7 @@ fn sweep_share(
 /// Scores one policy over servers × batches, stopping a batch size once more servers
 /// can only add cost. Only the objective's latency metric is computed here.
 fn sweep_policy(
-    ctx: &Context<'_>,
+    ctx: &Evaluator<'_>,
     options: &SweepOptions,
     kind: PolicyKind,
 ) -> (Curve, Vec<(Candidate, Evaluation)>) {

@@ -5,6 +5,12 @@ use super::types::Rate;
 /// Hours in the modelled day.
 pub const HOURS_PER_DAY: usize = 24;
 
+/// Hours in the day the model averages over, as a rate's denominator.
+pub const DAY_HOURS: f64 = HOURS_PER_DAY as f64;
+
+/// Seconds per hour: requests per second × this = requests per hour.
+pub const SECONDS_PER_HOUR: f64 = 3600.0;
+
 /// A group of hours that share one request rate (evaluated once, weighted by count).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HourGroup {
@@ -30,7 +36,7 @@ pub fn hourly_rates_rps(rate: &Rate) -> [f64; HOURS_PER_DAY] {
             peak_hour,
         } => {
             for (h, slot) in out.iter_mut().enumerate() {
-                let phase = (h as f64 - f64::from(*peak_hour)) * std::f64::consts::TAU / 24.0;
+                let phase = (h as f64 - f64::from(*peak_hour)) * std::f64::consts::TAU / DAY_HOURS;
                 *slot = trough + (peak - trough) * 0.5 * (1.0 + phase.cos());
             }
         }

@@ -1,4 +1,4 @@
-//! Model layer: the plan types — the RON contract teams share (see DESIGN.md).
+//! Model layer: the plan types — the RON contract teams share (the plan format in README.md).
 //!
 //! Field names here are a contract: new fields are optional (`#[serde(default)]`),
 //! existing ones are never renamed. Every struct rejects unknown fields so a typo in a
@@ -114,15 +114,91 @@ pub enum Source {
     },
 }
 
-/// Numeric precision of measured kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Storage precision of measured kernels (arithmetic is always f32 or wider). The one
+/// precision type of costscope: plans write it as `F32`/`F16`/`Bf16` (serde's default),
+/// reports and the command line as `f32`/`f16`/`bf16` ([`Precision::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Precision {
-    /// 32-bit float.
+    /// 32-bit float storage and math.
     F32,
-    /// 16-bit float storage, f32 accumulate.
+    /// IEEE half storage, f32 accumulate (`SHADER_F16` on a GPU).
     F16,
-    /// bfloat16 storage, f32 accumulate.
+    /// bfloat16 storage (packed two per u32 on a GPU), f32 math; works on any adapter.
     Bf16,
+}
+
+impl Precision {
+    /// All precisions, in report order.
+    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::Bf16];
+
+    /// Lower-case name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    /// Bytes per stored element.
+    pub fn bytes_per_element(self) -> usize {
+        match self {
+            Precision::F32 => 4,
+            Precision::F16 | Precision::Bf16 => 2,
+        }
+    }
+
+    /// Largest acceptable relative Frobenius error of a kernel against the f64
+    /// reference: storage rounding of 2⁻²⁴ (f32) or 2⁻⁸…2⁻¹¹ (f16/bf16) over a dot
+    /// product, with headroom.
+    pub fn tolerance(self) -> f64 {
+        match self {
+            Precision::F32 => 1e-5,
+            Precision::F16 | Precision::Bf16 => 1e-2,
+        }
+    }
+}
+
+/// A precision name that is not `f32`, `f16` or `bf16`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown precision `{0}` (expected f32, f16 or bf16)")]
+pub struct UnknownPrecision(pub String);
+
+impl std::str::FromStr for Precision {
+    type Err = UnknownPrecision;
+
+    /// Parses `f32`, `f16` or `bf16` (also `fp32`, `fp16`; any case).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(Precision::F32),
+            "f16" | "fp16" => Ok(Precision::F16),
+            "bf16" => Ok(Precision::Bf16),
+            other => Err(UnknownPrecision(other.to_owned())),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Serde for a [`Precision`] written by its lower-case [`Precision::name`] (reports),
+/// for `#[serde(with = "precision_name")]`.
+pub mod precision_name {
+    use super::Precision;
+
+    /// Writes the lower-case name.
+    pub fn serialize<S: serde::Serializer>(p: &Precision, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(p.name())
+    }
+
+    /// Reads a lower-case name.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Precision, D::Error> {
+        let text: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A hardware class with its prices.

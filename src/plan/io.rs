@@ -1,7 +1,6 @@
 //! Plan layer: reading plans from RON text or files (with the version migration hook)
-//! and writing them atomically (temp file + rename).
+//! and writing them atomically.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -74,31 +73,12 @@ pub fn to_ron_string(plan: &Plan) -> Result<String, PlanError> {
     Ok(text)
 }
 
-/// Writes `plan` to `path` atomically: a temp file in the same folder, flushed to disk,
-/// then renamed over the target, so a crash never leaves a half-written plan.
+/// Writes `plan` to `path` atomically ([`crate::files::write_atomic`]), so a crash
+/// never leaves a half-written plan.
 pub fn save_file(plan: &Plan, path: &Path) -> Result<(), PlanError> {
     let text = to_ron_string(plan)?;
-    let write_err = |error| PlanError::Write {
+    crate::files::write_atomic(path, text.as_bytes()).map_err(|error| PlanError::Write {
         path: path.to_owned(),
         error,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "plan".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        // Best effort: the temp file is ours and useless after a failure.
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(write_err)
+    })
 }

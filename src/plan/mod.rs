@@ -2,10 +2,14 @@
 //! `file:line:col` errors, save atomically, and the presets shipped with costscope.
 
 pub mod io;
+pub mod load;
+pub mod overrides;
 pub mod presets;
 pub mod validate;
 
 pub use io::{load_file, load_str, save_file, to_ron_string};
+pub use load::load;
+pub use overrides::{Overrides, apply_overrides};
 pub use validate::validate;
 
 use std::path::PathBuf;
@@ -64,6 +68,16 @@ pub enum PlanError {
         /// Field path, e.g. `workload.arrival_cv`.
         path: String,
         /// The value found.
+        value: String,
+        /// The allowed range in words.
+        allowed: String,
+    },
+    /// A value given outside the file (a command-line flag) put the plan out of range.
+    #[error("command-line override: {path} = {value} is out of range (allowed: {allowed})")]
+    Override {
+        /// Field path, e.g. `batching.max_batch`.
+        path: String,
+        /// The value it took.
         value: String,
         /// The allowed range in words.
         allowed: String,

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::exec::{Operands, Timer, verify_gemm};
 use super::gpu::GpuContext;
-use super::kernels::{GemmKernel, GemmLayout, Variant};
+use super::gpu::buffers::{Operands, Timer, verify_gemm};
+use super::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use super::reference::{Epilogue, Rng};
 use super::report::ResultRow;
-use super::stats::{SamplePlan, Timing, measure};
+use super::stats::{SamplingBudget, Timing, measure};
+use super::workloads::Workload;
 use super::{Precision, ProfileError};
 
 /// File name of the cache inside the cache directory.
@@ -81,7 +82,7 @@ impl TuneCache {
     pub fn winner(&self, key: &str, precision: Precision) -> Option<Variant> {
         let e = self.entries.get(key)?;
         let v = Variant::parse(&e.variant)?;
-        let hash = super::kernels::fnv1a(&super::kernels::source(v, precision));
+        let hash = super::gpu::kernels::fnv1a(&super::gpu::kernels::source(v, precision));
         (format!("{hash:016x}") == e.shader_hash).then_some(v)
     }
 }
@@ -90,14 +91,10 @@ impl TuneCache {
 pub fn time_gemm(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     work: &[(&GemmKernel, &Operands)],
 ) -> Result<Timing, ProfileError> {
-    let method = if timer.has_timestamps() {
-        "timestamp"
-    } else {
-        "wall"
-    };
+    let method = timer.method();
     measure(method, plan, || {
         let t = timer.run(ctx, work, "timing a kernel")?;
         Ok(t.gpu_ms.unwrap_or(t.wall_ms))
@@ -118,7 +115,7 @@ pub fn tune_gemm(
     ctx: &GpuContext,
     layout: &GemmLayout,
     timer: &Timer,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     precision: Precision,
     shape: (usize, usize, usize),
     cache: &mut TuneCache,
@@ -144,7 +141,7 @@ pub fn tune_gemm(
     let mut rows = Vec::new();
     let mut kernels = Vec::new();
     for variant in candidates {
-        let mut row = ResultRow::new(&ctx.name, "gemm", precision, &variant.name(), shape);
+        let mut row = ResultRow::new(&ctx.name, Workload::Gemm, precision, &variant.name(), shape);
         row.autotune = Some(how.into());
         let kernel = match GemmKernel::new(ctx, layout, variant, precision) {
             Ok(kern) => kern,
@@ -160,7 +157,7 @@ pub fn tune_gemm(
         row.correct = err <= precision.tolerance();
         if row.correct {
             let t = time_gemm(ctx, timer, plan, &[(&kernel, &ops)])?;
-            row.set_timing(t, precision);
+            row.set_timing(t);
             kernels.push((rows.len(), kernel));
         }
         rows.push(row);

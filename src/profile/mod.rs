@@ -1,37 +1,29 @@
 //! profile layer: measures inference kernels on every wgpu adapter and on the CPU.
 //!
 //! The entry point is [`run_profile`]; it returns a [`report::ProfileReport`] in the
-//! shape documented in `DESIGN.md`. GPU work takes `&Device, &Queue` so tests can inject
+//! shape documented in ARCHITECTURE.md. GPU work takes `&Device, &Queue` so tests can inject
 //! a device; every failure is a typed [`ProfileError`].
 
 #![warn(missing_docs)]
 
-pub mod adapters;
 pub mod autotune;
-pub mod bar;
-pub mod cli;
 pub mod cpu;
-pub mod cpu_mlp;
-pub mod exec;
 pub mod fingerprint;
 pub mod gpu;
-pub mod kernels;
 pub mod peaks;
 pub mod progress;
 pub mod reference;
 pub mod report;
 pub mod runner;
 pub mod stats;
-pub mod sweep;
 pub mod telemetry;
-pub mod texture;
-pub mod timer;
 pub mod workloads;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+pub use crate::model::Precision;
 pub use report::ProfileReport;
 pub use runner::run_profile;
 
@@ -117,60 +109,6 @@ pub fn first_line(s: &str) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("(no message)")
         .to_string()
-}
-
-/// Storage precision of a kernel's inputs and outputs (arithmetic is always f32 or wider).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 32-bit float storage and math.
-    F32,
-    /// IEEE half storage, f32 accumulate (`SHADER_F16`).
-    F16,
-    /// bfloat16 storage packed two per u32, f32 math; works on any adapter.
-    Bf16,
-}
-
-impl Precision {
-    /// All precisions, in report order.
-    pub const ALL: [Precision; 3] = [Precision::F32, Precision::F16, Precision::Bf16];
-
-    /// Lower-case name used in reports and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-            Precision::Bf16 => "bf16",
-        }
-    }
-
-    /// Parses `f32`, `f16` or `bf16`.
-    pub fn parse(s: &str) -> Result<Self, ProfileError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "f32" | "fp32" => Ok(Precision::F32),
-            "f16" | "fp16" => Ok(Precision::F16),
-            "bf16" => Ok(Precision::Bf16),
-            other => Err(ProfileError::Invalid(format!(
-                "unknown precision `{other}` (expected f32, f16 or bf16)"
-            ))),
-        }
-    }
-
-    /// Bytes per stored element.
-    pub fn bytes_per_element(self) -> usize {
-        match self {
-            Precision::F32 => 4,
-            Precision::F16 | Precision::Bf16 => 2,
-        }
-    }
-
-    /// Largest acceptable relative Frobenius error against the f64 reference.
-    pub fn tolerance(self) -> f64 {
-        match self {
-            Precision::F32 => 1e-5,
-            Precision::F16 | Precision::Bf16 => 1e-2,
-        }
-    }
 }
 
 /// Which device(s) a profile run measures.

@@ -1,13 +1,11 @@
 //! profile layer: roofline peaks of a GPU — FMA throughput from dependent FMA chains
 //! (scalar and vec4, f32 and f16) and memory bandwidth from a vec4 copy kernel.
 
-use eframe::egui_wgpu::wgpu;
-
-use super::exec::{Timer, storage_buffer};
 use super::gpu::GpuContext;
-use super::kernels::compile;
+use super::gpu::buffers::{Timer, storage_buffer};
+use super::gpu::kernels::compile;
 use super::report::Peak;
-use super::stats::{SamplePlan, measure};
+use super::stats::{SamplingBudget, measure};
 use super::{Precision, ProfileError};
 
 const CHAINS: u64 = 8;
@@ -69,7 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn fma_gflops(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     precision: Precision,
     lanes: u32,
 ) -> Result<f64, ProfileError> {
@@ -102,28 +100,20 @@ fn fma_gflops(
     while groups < 65_535 && best_ms(&once(groups)?) < 20.0 {
         groups = (groups * 4).min(65_535);
     }
-    let t = measure(method(timer), plan, || Ok(best_ms(&once(groups)?)))?;
+    let t = measure(timer.method(), plan, || Ok(best_ms(&once(groups)?)))?;
     let flops = f64::from(groups) * (WORKGROUP * ITERS * CHAINS * 2 * u64::from(lanes)) as f64;
     Ok(flops / (t.median_ms * 1e6))
 }
 
-fn best_ms(t: &super::exec::RunTimes) -> f64 {
+fn best_ms(t: &super::gpu::buffers::RunTimes) -> f64 {
     t.gpu_ms.unwrap_or(t.wall_ms)
-}
-
-fn method(timer: &Timer) -> &'static str {
-    if timer.has_timestamps() {
-        "timestamp"
-    } else {
-        "wall"
-    }
 }
 
 /// Measures read + write bandwidth of a 32 MiB vec4 copy, in GB/s.
 pub fn bandwidth_gbytes_per_s(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
 ) -> Result<f64, ProfileError> {
     let bytes: u64 = (32 << 20).min(ctx.device.limits().max_storage_buffer_binding_size);
     let (pipeline, ..) = compile(&ctx.device, None, "peak-bandwidth", COPY_SRC)?;
@@ -145,7 +135,7 @@ pub fn bandwidth_gbytes_per_s(
     });
     let groups = (bytes / 16).div_ceil(256) as u32;
     let (x, y) = (groups.min(65_535), groups.div_ceil(65_535));
-    let t = measure(method(timer), plan, || {
+    let t = measure(timer.method(), plan, || {
         let r = timer.run_pass(ctx, "bandwidth", &|pass| {
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
@@ -161,7 +151,7 @@ pub fn bandwidth_gbytes_per_s(
 pub fn measure_peaks(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     precisions: &[Precision],
 ) -> Result<Vec<Peak>, ProfileError> {
     let bw = bandwidth_gbytes_per_s(ctx, timer, plan)?;
@@ -187,7 +177,7 @@ pub fn measure_peaks(
         };
         out.push(Peak {
             device: ctx.name.clone(),
-            precision: p.name().into(),
+            precision: p,
             fma_gflops: scalar.max(vec4),
             bandwidth_gbytes_per_s: Some(bw),
             scalar_gflops: Some(scalar),

@@ -1,12 +1,13 @@
-//! profile layer: the versioned profile report (DESIGN.md shape) and its JSON/RON/CSV files.
+//! profile layer: the versioned profile report (the shape in ARCHITECTURE.md) and its JSON/RON/CSV files.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::ProfileError;
 pub use super::fingerprint::{fingerprint, utc_now_rfc3339};
 use super::stats::Timing;
+use super::workloads::Workload;
+use super::{Precision, ProfileError};
 
 /// Report format version; bump when a field changes meaning.
 pub const REPORT_VERSION: u32 = 1;
@@ -86,9 +87,10 @@ pub struct ResultRow {
     /// Adapter name or "cpu".
     pub device: String,
     /// `gemm` or `mlp:<preset>`.
-    pub workload: String,
+    pub workload: Workload,
     /// f32, f16 or bf16.
-    pub precision: String,
+    #[serde(with = "crate::model::types::precision_name")]
+    pub precision: Precision,
     /// Kernel variant name.
     pub variant: String,
     /// Autotune winner for this device × shape × precision.
@@ -136,15 +138,15 @@ impl ResultRow {
     /// A supported, not yet verified row for `shape` = (m, n, k).
     pub fn new(
         device: &str,
-        workload: &str,
-        precision: super::Precision,
+        workload: Workload,
+        precision: Precision,
         variant: &str,
         (m, n, k): (usize, usize, usize),
     ) -> Self {
         ResultRow {
             device: device.to_string(),
-            workload: workload.to_string(),
-            precision: precision.name().to_string(),
+            workload,
+            precision,
             variant: variant.to_string(),
             chosen: false,
             m,
@@ -174,7 +176,8 @@ impl ResultRow {
     }
 
     /// Stores the timing and derives GFLOP/s and GB/s for a GEMM of this row's shape.
-    pub fn set_timing(&mut self, timing: Timing, precision: super::Precision) {
+    pub fn set_timing(&mut self, timing: Timing) {
+        let precision = self.precision;
         let (m, n, k) = (self.m as f64, self.n as f64, self.k as f64);
         let flops = 2.0 * m * n * k;
         let bytes = (m * k + k * n + m * n) * precision.bytes_per_element() as f64;
@@ -229,7 +232,8 @@ pub struct Peak {
     /// Adapter name or "cpu".
     pub device: String,
     /// Precision of the FMA chains.
-    pub precision: String,
+    #[serde(with = "crate::model::types::precision_name")]
+    pub precision: Precision,
     /// Best measured FMA throughput (scalar or vec4 chains).
     pub fma_gflops: f64,
     /// Measured memory bandwidth (read + write).
@@ -330,8 +334,8 @@ impl ProfileReport {
             let t = r.timing.as_ref();
             let cells = [
                 csv_cell(&r.device),
-                csv_cell(&r.workload),
-                r.precision.clone(),
+                csv_cell(&r.workload.label()),
+                r.precision.name().to_owned(),
                 csv_cell(&r.variant),
                 r.chosen.to_string(),
                 r.m.to_string(),
@@ -341,7 +345,7 @@ impl ProfileReport {
                 r.supported.to_string(),
                 r.correct.to_string(),
                 r.rel_error.map(|e| format!("{e:.3e}")).unwrap_or_default(),
-                t.map(|t| t.method.clone()).unwrap_or_default(),
+                t.map(|t| t.method.name().to_owned()).unwrap_or_default(),
                 opt(t.map(|t| t.median_ms)),
                 opt(t.map(|t| t.p5_ms)),
                 opt(t.map(|t| t.p95_ms)),
@@ -369,7 +373,7 @@ impl ProfileReport {
             ReportFormat::Ron => self.to_ron()?,
             ReportFormat::Csv => self.to_csv(),
         };
-        std::fs::write(path, text).map_err(|e| ProfileError::io(path, e))
+        crate::files::write_atomic(path, text.as_bytes()).map_err(|e| ProfileError::io(path, e))
     }
 
     /// Reads a JSON or RON report (CSV holds only the results and cannot be read back).

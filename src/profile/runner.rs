@@ -4,15 +4,16 @@
 use std::time::{Duration, Instant};
 
 use super::autotune::{TuneCache, cache_dir, tune_gemm};
-use super::exec::{Operands, Timer};
+use super::gpu::buffers::{Operands, Timer};
+use super::gpu::kernels::{GemmKernel, GemmLayout, Variant};
+use super::gpu::timer::Bench;
 use super::gpu::{self, GpuContext, ms};
-use super::kernels::{GemmKernel, GemmLayout, Variant};
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
-use super::stats::SamplePlan;
-use super::sweep::sweep;
-use super::timer::Bench;
-use super::workloads::{MlpModel, MlpPreset};
+use super::stats::SamplingBudget;
+use super::workloads::Workload;
+use super::workloads::mlp::{MlpModel, MlpPreset};
+use super::workloads::sweep::sweep;
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
 /// Runs the profile described by `opts`, reporting progress lines to `progress`.
@@ -67,7 +68,7 @@ pub fn run_profile(
         chosen.len() as u64 * opts.units_per_device(true)
             + u64::from(want_cpu) * opts.units_per_device(false),
     );
-    let plan = SamplePlan::new(opts.budget_per_row, opts.target_cv);
+    let plan = SamplingBudget::new(opts.budget_per_row, opts.target_cv);
     let cache_path = cache_dir();
     let mut cache = cache_path
         .as_deref()
@@ -132,8 +133,8 @@ fn begin(opts: &ProfileOptions, progress: &mut dyn FnMut(&str), step: &str) {
 /// Opens `adapter` and measures cold start, peaks, GEMMs and MLPs on it; returns the
 /// inference items run.
 fn profile_adapter(
-    adapter: eframe::egui_wgpu::wgpu::Adapter,
-    (opts, plan, presets): (&ProfileOptions, &SamplePlan, &[MlpPreset]),
+    adapter: wgpu::Adapter,
+    (opts, plan, presets): (&ProfileOptions, &SamplingBudget, &[MlpPreset]),
     (instance_ms, adapter_ms): (f64, f64),
     cache: &mut TuneCache,
     report: &mut ProfileReport,
@@ -189,14 +190,14 @@ fn profile_device(
             let why = format!("adapter `{}` does not offer SHADER_F16", ctx.name);
             let first_batch = opts.batches.first().copied().unwrap_or(1);
             for &s in &opts.gemm_sizes {
-                report
-                    .results
-                    .push(ResultRow::new(&ctx.name, "gemm", p, "-", (s, s, s)).unsupported(&why));
+                report.results.push(
+                    ResultRow::new(&ctx.name, Workload::Gemm, p, "-", (s, s, s)).unsupported(&why),
+                );
             }
             for pre in presets {
                 let shape = (first_batch, pre.d_model, pre.d_model);
                 report.results.push(
-                    ResultRow::new(&ctx.name, &pre.workload(), p, "-", shape).unsupported(&why),
+                    ResultRow::new(&ctx.name, pre.workload(), p, "-", shape).unsupported(&why),
                 );
             }
             continue;
@@ -281,7 +282,8 @@ fn cold_start(
     let n = 256;
     let elems = model.map_or(2 * n * n, |m| m.weight_elements());
     let t_up = Instant::now();
-    let weights = super::exec::storage_buffer(&ctx.device, "cold-weights", &vec![0u8; elems * 4]);
+    let weights =
+        super::gpu::buffers::storage_buffer(&ctx.device, "cold-weights", &vec![0u8; elems * 4]);
     gpu::wait_all(&ctx.device, opts.dispatch_timeout, "uploading weights")?;
     let upload_ms = ms(t_up.elapsed());
     drop(weights);
@@ -333,7 +335,7 @@ fn cold_start(
 /// The CPU path: FMA peak, then GEMM per precision and size with the `gemm` crate.
 fn profile_cpu(
     opts: &ProfileOptions,
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     presets: &[MlpPreset],
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
@@ -341,7 +343,7 @@ fn profile_cpu(
     begin(opts, progress, "cpu: FMA peak");
     let fma = cpu::fma_peak_gflops(20_000_000);
     let bandwidth = if opts.peaks {
-        Some(super::cpu_mlp::bandwidth_gbytes_per_s(plan)?)
+        Some(super::cpu::mlp::bandwidth_gbytes_per_s(plan)?)
     } else {
         None
     };
@@ -353,7 +355,7 @@ fn profile_cpu(
         if opts.peaks && cpu::why_unsupported(p).is_none() {
             report.peaks.push(Peak {
                 device: "cpu".into(),
-                precision: p.name().into(),
+                precision: p,
                 fma_gflops: fma,
                 bandwidth_gbytes_per_s: bandwidth,
                 scalar_gflops: None,
@@ -364,7 +366,7 @@ fn profile_cpu(
             if opts.cancelled() {
                 return Ok(());
             }
-            let mut row = ResultRow::new("cpu", "gemm", p, "gemm-crate", (s, s, s));
+            let mut row = ResultRow::new("cpu", Workload::Gemm, p, "gemm-crate", (s, s, s));
             if let Some(why) = cpu::why_unsupported(p) {
                 report.results.push(row.unsupported(why));
                 continue;
@@ -376,7 +378,7 @@ fn profile_cpu(
             row.correct = timing.is_some();
             row.chosen = row.correct;
             if let Some(t) = timing {
-                row.set_timing(t, p);
+                row.set_timing(t);
             }
             report.results.push(row);
         }
@@ -388,7 +390,7 @@ fn profile_cpu(
                 let first_batch = opts.batches.first().copied().unwrap_or(1);
                 let row = ResultRow::new(
                     "cpu",
-                    &pre.workload(),
+                    pre.workload(),
                     p,
                     "gemm-crate+epilogue",
                     (first_batch, pre.d_model, pre.d_model),
@@ -406,7 +408,7 @@ fn profile_cpu(
                     opts.batches
                 ),
             );
-            let rows = super::cpu_mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
+            let rows = super::cpu::mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
             report.results.extend(rows);
             opts.meter.advance(opts.batches.len() as u64);
         }

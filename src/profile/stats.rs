@@ -6,11 +6,57 @@ use serde::{Deserialize, Serialize};
 
 use super::ProfileError;
 
+/// How a sample was timed. Written in reports as the strings `timestamp` and `wall`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum TimingMethod {
+    /// GPU timestamp queries at the ends of the compute pass.
+    Timestamp,
+    /// The host clock around submit + poll (or around the CPU call).
+    Wall,
+}
+
+impl TimingMethod {
+    /// The report's text.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimingMethod::Timestamp => "timestamp",
+            TimingMethod::Wall => "wall",
+        }
+    }
+}
+
+impl From<TimingMethod> for String {
+    fn from(m: TimingMethod) -> Self {
+        m.name().to_owned()
+    }
+}
+
+impl TryFrom<String> for TimingMethod {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.as_str() {
+            "timestamp" => Ok(TimingMethod::Timestamp),
+            "wall" => Ok(TimingMethod::Wall),
+            other => Err(format!(
+                "unknown timing method `{other}` (expected timestamp or wall)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for TimingMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// Summary of repeated timings of one kernel (all milliseconds).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
-    /// `timestamp` (GPU timestamp queries) or `wall` (host clock around submit + poll).
-    pub method: String,
+    /// GPU timestamp queries or the wall clock.
+    pub method: TimingMethod,
     /// Median sample.
     pub median_ms: f64,
     /// 5th percentile.
@@ -34,7 +80,7 @@ pub struct Timing {
 
 /// How long and how often to sample.
 #[derive(Clone, Copy, Debug)]
-pub struct SamplePlan {
+pub struct SamplingBudget {
     /// Untimed runs before sampling starts.
     pub warmup: usize,
     /// Samples taken even if the CV is reached earlier.
@@ -48,10 +94,10 @@ pub struct SamplePlan {
     pub budget: Duration,
 }
 
-impl SamplePlan {
+impl SamplingBudget {
     /// A plan with the given budget and target CV and sensible counts.
     pub fn new(budget: Duration, target_cv: f64) -> Self {
-        SamplePlan {
+        SamplingBudget {
             warmup: 2,
             min_samples: 5,
             max_samples: 1000,
@@ -64,8 +110,8 @@ impl SamplePlan {
 /// Calls `sample` (which returns one duration in ms) until the plan says stop; the first
 /// `warmup` calls are discarded.
 pub fn measure(
-    method: &str,
-    plan: &SamplePlan,
+    method: TimingMethod,
+    plan: &SamplingBudget,
     mut sample: impl FnMut() -> Result<f64, ProfileError>,
 ) -> Result<Timing, ProfileError> {
     for _ in 0..plan.warmup {
@@ -87,7 +133,7 @@ pub fn measure(
 }
 
 /// Summarises samples (ms); `stable` means CV ≤ `target_cv`.
-pub fn summarize(method: &str, xs: &[f64], target_cv: f64) -> Timing {
+pub fn summarize(method: TimingMethod, xs: &[f64], target_cv: f64) -> Timing {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
     // A single sample has no spread to measure: report 0 and never call it stable.
@@ -98,7 +144,7 @@ pub fn summarize(method: &str, xs: &[f64], target_cv: f64) -> Timing {
         (0.0, false)
     };
     Timing {
-        method: method.to_string(),
+        method,
         median_ms: percentile(&s, 50.0),
         p5_ms: percentile(&s, 5.0),
         p95_ms: percentile(&s, 95.0),
@@ -154,7 +200,7 @@ mod tests {
 
     #[test]
     fn single_sample_is_finite_and_unstable() {
-        let t = summarize("wall", &[4.0], 0.02);
+        let t = summarize(TimingMethod::Wall, &[4.0], 0.02);
         assert_eq!(
             (t.cv, t.stable, t.samples, t.median_ms),
             (0.0, false, 1, 4.0)
@@ -163,9 +209,9 @@ mod tests {
 
     #[test]
     fn constant_samples_stop_at_min_and_are_stable() {
-        let plan = SamplePlan::new(Duration::from_secs(10), 0.02);
+        let plan = SamplingBudget::new(Duration::from_secs(10), 0.02);
         let mut calls = 0;
-        let t = measure("wall", &plan, || {
+        let t = measure(TimingMethod::Wall, &plan, || {
             calls += 1;
             Ok(2.0)
         })
@@ -177,9 +223,9 @@ mod tests {
 
     #[test]
     fn noisy_samples_end_at_budget_unstable() {
-        let plan = SamplePlan::new(Duration::from_millis(20), 0.02);
+        let plan = SamplingBudget::new(Duration::from_millis(20), 0.02);
         let mut i = 0u32;
-        let t = measure("wall", &plan, || {
+        let t = measure(TimingMethod::Wall, &plan, || {
             i += 1;
             std::thread::sleep(Duration::from_millis(1));
             Ok(if i.is_multiple_of(2) { 1.0 } else { 3.0 })

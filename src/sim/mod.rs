@@ -11,7 +11,6 @@
 //! server-hours and an optional per-minute timeline.
 
 pub mod autoscaler;
-pub mod cli;
 mod engine;
 pub mod events;
 pub mod reference;

@@ -6,10 +6,9 @@
 //! texel (x, k) = B[k, 4x..4x+4]; both zero-padded. Each invocation computes 4 rows × 16
 //! columns with vec4 accumulators.
 
-use eframe::egui_wgpu::wgpu;
-use eframe::egui_wgpu::wgpu::util::DeviceExt;
+use wgpu::util::DeviceExt;
 
-use super::Precision;
+use crate::profile::Precision;
 
 /// Rows per invocation.
 pub const TM: u32 = 4;

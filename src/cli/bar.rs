@@ -1,4 +1,4 @@
-//! profile layer: the `costscope profile` progress bar on stderr — redrawn in place on a
+//! CLI layer: the `costscope profile` progress bar on stderr — redrawn in place on a
 //! terminal with the live telemetry, plain `[ 42 %]` lines when stderr is a file or pipe.
 
 use std::io::{IsTerminal, Write};
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::progress::{ProgressMeter, render_line};
+use crate::profile::progress::{ProgressMeter, clock, render_line};
 
 /// Cells of the bar itself; the rest of the line holds times, step and telemetry.
 const BAR_CELLS: usize = 24;
@@ -84,7 +84,7 @@ impl Drop for StderrBar {
                 std::io::stderr(),
                 "costscope: [{:>3.0} %] {how} after {}",
                 100.0 * p.fraction,
-                super::progress::clock(p.elapsed_s)
+                clock(p.elapsed_s)
             );
         }
     }

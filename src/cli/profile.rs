@@ -1,5 +1,5 @@
-//! profile layer: the `costscope profile` command-line edge (clap arguments, progress on
-//! stderr, a table on stdout, the report file). The only place anyhow is used.
+//! CLI layer: `costscope profile` — clap arguments, Ctrl-C, progress on stderr, a
+//! table on stdout, the report file.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::report::ProfileReport;
-use super::{DeviceChoice, Precision, ProfileOptions, gpu, run_profile};
+use crate::profile::report::ProfileReport;
+use crate::profile::{DeviceChoice, Precision, ProfileError, ProfileOptions, gpu, run_profile};
 
 /// Arguments of `costscope profile`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -64,7 +64,10 @@ impl ProfileArgs {
             o.precisions = self
                 .precision
                 .iter()
-                .map(|p| Precision::parse(p))
+                .map(|p| {
+                    p.parse::<Precision>()
+                        .map_err(|e| ProfileError::Invalid(e.to_string()))
+                })
                 .collect::<Result<_, _>>()?;
         }
         if !self.batches.is_empty() {
@@ -89,7 +92,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     }
     let opts = args.options()?;
     if let Some(out) = &args.out {
-        super::report::ReportFormat::from_path(out)?;
+        crate::profile::report::ReportFormat::from_path(out)?;
     }
     let _watch = cancel_on_ctrl_c(opts.cancel.clone());
     let bar = super::bar::StderrBar::start(opts.meter.clone());
@@ -248,7 +251,7 @@ pub fn results_table(r: &ProfileReport) -> String {
         s += &format!(
             "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
             short_device(&row.device, 24),
-            trim(&row.workload, 14),
+            trim(&row.workload.label(), 14),
             row.precision,
             row.variant,
             batch,

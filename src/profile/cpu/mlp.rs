@@ -5,12 +5,12 @@ use std::time::Instant;
 
 use half::f16;
 
-use super::cpu::matmul;
-use super::reference::{Rng, gelu, quantize_all, rel_frobenius};
-use super::report::ResultRow;
-use super::stats::{SamplePlan, measure};
-use super::workloads::{HostLayer, MlpPreset, random_weights, reference_forward};
-use super::{Precision, ProfileError};
+use crate::profile::cpu::matmul;
+use crate::profile::reference::{Rng, gelu, quantize_all, rel_frobenius};
+use crate::profile::report::ResultRow;
+use crate::profile::stats::{SamplingBudget, measure};
+use crate::profile::workloads::mlp::{HostLayer, MlpPreset, random_weights, reference_forward};
+use crate::profile::{Precision, ProfileError};
 
 fn epilogue(row_major: &mut [f32], bias: &[f32], with_gelu: bool) {
     for row in row_major.chunks_mut(bias.len().max(1)) {
@@ -36,7 +36,7 @@ pub struct CpuMlp {
 impl CpuMlp {
     /// Random weights for `preset`; `precision` must be f32 or f16.
     pub fn new(preset: MlpPreset, precision: Precision) -> Result<Self, ProfileError> {
-        if let Some(why) = super::cpu::why_unsupported(precision) {
+        if let Some(why) = crate::profile::cpu::why_unsupported(precision) {
             return Err(ProfileError::Invalid(why));
         }
         let layers = random_weights(preset, precision);
@@ -100,7 +100,7 @@ pub fn sweep(
     preset: MlpPreset,
     precision: Precision,
     batches: &[usize],
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let model = CpuMlp::new(preset, precision)?;
@@ -114,7 +114,7 @@ pub fn sweep(
         let shape = (b, preset.d_model, preset.d_model);
         let mut row = ResultRow::new(
             "cpu",
-            &preset.workload(),
+            preset.workload(),
             precision,
             "gemm-crate+epilogue",
             shape,
@@ -125,7 +125,7 @@ pub fn sweep(
         row.chosen = correct;
         if correct {
             let input = Rng::from_time().vec(b * preset.d_model, 1.0);
-            let t = measure("wall", plan, || {
+            let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
                 let t0 = Instant::now();
                 std::hint::black_box(model.forward(&input, b));
                 Ok(t0.elapsed().as_secs_f64() * 1e3)
@@ -142,11 +142,11 @@ pub fn sweep(
 }
 
 /// CPU memory bandwidth (read + write) of a 64 MiB copy, in GB/s.
-pub fn bandwidth_gbytes_per_s(plan: &SamplePlan) -> Result<f64, ProfileError> {
+pub fn bandwidth_gbytes_per_s(plan: &SamplingBudget) -> Result<f64, ProfileError> {
     let n = 16 << 20;
     let src = vec![1.0f32; n];
     let mut dst = vec![0.0f32; n];
-    let t = measure("wall", plan, || {
+    let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
         let t0 = Instant::now();
         dst.copy_from_slice(&src);
         std::hint::black_box(&dst);
@@ -158,7 +158,7 @@ pub fn bandwidth_gbytes_per_s(plan: &SamplePlan) -> Result<f64, ProfileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::workloads::PRESETS;
+    use crate::profile::workloads::mlp::PRESETS;
 
     #[test]
     fn cpu_mlp_matches_reference_and_refuses_bf16() {

@@ -1,11 +1,13 @@
 //! profile layer: native CPU path — the `gemm` crate on all cores (f32, f16) and the CPU's
 //! FMA peak from dependent FMA chains (AVX2/FMA when available, scalar otherwise).
 
+pub mod mlp;
+
 use std::time::Instant;
 
-use super::reference::{Epilogue, Rng, gemm_f64, rel_frobenius};
-use super::stats::{SamplePlan, Timing, measure};
-use super::{Precision, ProfileError};
+use crate::profile::reference::{Epilogue, Rng, gemm_f64, rel_frobenius};
+use crate::profile::stats::{SamplingBudget, Timing, measure};
+use crate::profile::{Precision, ProfileError};
 
 /// Threads the CPU path uses (all logical cores).
 pub fn threads() -> usize {
@@ -100,7 +102,7 @@ impl CpuGemm {
 pub fn profile_gemm(
     precision: Precision,
     shape: (usize, usize, usize),
-    plan: &SamplePlan,
+    plan: &SamplingBudget,
 ) -> Result<(f64, Option<Timing>), ProfileError> {
     let mut g = CpuGemm::new(precision, shape)?;
     g.run();
@@ -108,7 +110,7 @@ pub fn profile_gemm(
     if err > precision.tolerance() {
         return Ok((err, None));
     }
-    let t = measure("wall", plan, || {
+    let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
         let t0 = Instant::now();
         g.run();
         Ok(t0.elapsed().as_secs_f64() * 1e3)

@@ -3,13 +3,11 @@
 
 use std::time::Instant;
 
-use eframe::egui_wgpu::wgpu;
-
-use super::exec::{Operands, Timer, encode, storage_buffer};
-use super::gpu::{self, GpuContext, ms};
-use super::kernels::{GemmKernel, GemmLayout};
-use super::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
-use super::{Precision, ProfileError};
+use crate::profile::gpu::buffers::{Operands, Timer, encode, storage_buffer};
+use crate::profile::gpu::kernels::{GemmKernel, GemmLayout};
+use crate::profile::gpu::{self, GpuContext, ms};
+use crate::profile::reference::{Epilogue, Rng, gemm_f64, quantize, quantize_all, rel_frobenius};
+use crate::profile::{Precision, ProfileError};
 
 /// An MLP preset: `layers` × (d_model → d_hidden with GELU, d_hidden → d_model).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,8 +67,8 @@ impl MlpPreset {
     }
 
     /// Workload name in reports, `mlp:<name>`.
-    pub fn workload(&self) -> String {
-        format!("mlp:{}", self.name)
+    pub fn workload(&self) -> super::Workload {
+        super::Workload::Mlp(self.name.to_owned())
     }
 }
 

@@ -1,13 +1,13 @@
 //! profile layer: the GPU MLP batch sweep — verify every candidate kernel on the whole
 //! model, then pick and time the fastest per batch size.
 
-use super::ProfileError;
-use super::gpu::{self, GpuContext};
-use super::kernels::GemmKernel;
-use super::report::ResultRow;
-use super::stats::SamplePlan;
-use super::timer::Bench;
-use super::workloads::MlpModel;
+use crate::profile::ProfileError;
+use crate::profile::gpu::kernels::GemmKernel;
+use crate::profile::gpu::timer::Bench;
+use crate::profile::gpu::{self, GpuContext};
+use crate::profile::report::ResultRow;
+use crate::profile::stats::SamplingBudget;
+use crate::profile::workloads::mlp::MlpModel;
 
 /// Sweeps `batches` for `model`. Every candidate kernel is first verified on the whole
 /// forward pass at the smallest batch, capped at 8 (a wrong one gets a row with `correct: false` and
@@ -57,11 +57,7 @@ pub fn sweep(
             rows.push(row);
         }
     }
-    let method = if timer.has_timestamps() {
-        "timestamp"
-    } else {
-        "wall"
-    };
+    let method = timer.method();
     for &b in batches {
         if cancelled() {
             break;
@@ -116,8 +112,10 @@ pub fn sweep(
             let t = if i == win {
                 row.chosen = true;
                 // Already warm from the quick pick above.
-                let warm = SamplePlan { warmup: 0, ..*plan };
-                let t = super::stats::measure(method, &warm, || bound.run(ctx, timer, kernel))?;
+                let warm = SamplingBudget { warmup: 0, ..*plan };
+                let t = crate::profile::stats::measure(method, &warm, || {
+                    bound.run(ctx, timer, kernel)
+                })?;
                 progress(&format!(
                     "{} {} batch {b}: {} {:.3} ms (cv {:.3})",
                     pre.workload(),
@@ -128,7 +126,7 @@ pub fn sweep(
                 ));
                 t
             } else {
-                super::stats::summarize(method, &[ms], plan.target_cv)
+                crate::profile::stats::summarize(method, &[ms], plan.target_cv)
             };
             let bytes = (model.upload_bytes
                 + 2 * (b * pre.d_model * model.precision.bytes_per_element()) as u64)
@@ -148,7 +146,7 @@ fn mlp_row(ctx: &GpuContext, model: &MlpModel, kernel: &GemmKernel, batch: usize
     let variant = format!("fused-{}", kernel.variant.name());
     let mut row = ResultRow::new(
         &ctx.name,
-        &pre.workload(),
+        pre.workload(),
         model.precision,
         &variant,
         (batch, pre.d_model, pre.d_model),

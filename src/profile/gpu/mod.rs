@@ -3,10 +3,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eframe::egui_wgpu::wgpu;
+pub mod adapters;
+pub mod buffers;
+pub mod kernels;
+pub mod texture;
+pub mod timer;
 
-pub use super::adapters::{adapter_entry, cpu_entry, feature_names};
-use super::{ProfileError, first_line};
+use crate::profile::{ProfileError, first_line};
+pub use adapters::{adapter_entry, cpu_entry, feature_names};
 
 /// A wgpu instance that sees every backend compiled in.
 pub fn instance() -> wgpu::Instance {

@@ -1,10 +1,8 @@
 //! profile layer: WGSL GEMM kernels (naive, tiled, register-blocked) in f32/f16/bf16
 //! storage, with an optional fused bias + GELU epilogue, and their host-side operands.
 
-use eframe::egui_wgpu::wgpu;
-
-use super::gpu::{GpuContext, scoped};
-use super::{Precision, ProfileError};
+use crate::profile::gpu::{GpuContext, scoped};
+use crate::profile::{Precision, ProfileError};
 
 const COMMON: &str = include_str!("shaders/common.wgsl");
 const PRELUDE_F32: &str = include_str!("shaders/prelude_f32.wgsl");
@@ -73,7 +71,10 @@ impl Variant {
             Variant::Naive => (8, 16),
             Variant::Tiled => (16, 32),
             Variant::Reg { tm, tn } => (8 * tm, 8 * tn),
-            Variant::Texture => (8 * super::texture::TM, 8 * 4 * super::texture::TNV),
+            Variant::Texture => (
+                8 * crate::profile::gpu::texture::TM,
+                8 * 4 * crate::profile::gpu::texture::TNV,
+            ),
         };
         (n.div_ceil(cols).max(1), m.div_ceil(rows).max(1))
     }
@@ -90,7 +91,7 @@ pub fn source(variant: Variant, precision: Precision) -> String {
         Variant::Naive => NAIVE.to_string(),
         Variant::Tiled => TILED.to_string(),
         Variant::Reg { tm, tn } => reg_source(tm, tn),
-        Variant::Texture => return super::texture::source(COMMON, precision),
+        Variant::Texture => return crate::profile::gpu::texture::source(COMMON, precision),
     };
     format!("{prelude}\n{COMMON}\n{body}")
 }
@@ -189,7 +190,7 @@ impl GemmLayout {
             bind_group_layouts: &[Some(&bind_group_layout)],
             immediate_size: 0,
         });
-        let texture_bind_group_layout = super::texture::bind_group_layout(device);
+        let texture_bind_group_layout = crate::profile::gpu::texture::bind_group_layout(device);
         let texture_pipeline_layout =
             device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("gemm-texture"),
@@ -280,7 +281,7 @@ pub fn compile(
             source: wgpu::ShaderSource::Wgsl(src.into()),
         })
     })?;
-    let shader_ms = super::gpu::ms(t0.elapsed());
+    let shader_ms = crate::profile::gpu::ms(t0.elapsed());
     let t1 = std::time::Instant::now();
     let pipeline = scoped(device, &context, || {
         device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -292,5 +293,5 @@ pub fn compile(
             cache: None,
         })
     })?;
-    Ok((pipeline, shader_ms, super::gpu::ms(t1.elapsed())))
+    Ok((pipeline, shader_ms, crate::profile::gpu::ms(t1.elapsed())))
 }

@@ -3,12 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use eframe::egui_wgpu::wgpu;
-
-use super::ProfileError;
-use super::exec::Operands;
-use super::gpu::{self, GpuContext, ms};
-use super::kernels::{GemmKernel, Variant};
+use crate::profile::ProfileError;
+use crate::profile::gpu::buffers::Operands;
+use crate::profile::gpu::kernels::{GemmKernel, Variant};
+use crate::profile::gpu::{self, GpuContext, ms};
 
 /// What every measurement on one device needs, bundled.
 #[derive(Clone, Copy)]
@@ -16,11 +14,11 @@ pub struct Bench<'a> {
     /// The device.
     pub ctx: &'a GpuContext,
     /// The shared GEMM layouts.
-    pub layout: &'a super::kernels::GemmLayout,
+    pub layout: &'a crate::profile::gpu::kernels::GemmLayout,
     /// The timer (timestamps or wall clock).
     pub timer: &'a Timer,
     /// How long and how often to sample.
-    pub plan: &'a super::stats::SamplePlan,
+    pub plan: &'a crate::profile::stats::SamplingBudget,
 }
 
 /// Runs batches of dispatches and times them.
@@ -69,6 +67,15 @@ impl Timer {
     /// True when GPU timestamps are used.
     pub fn has_timestamps(&self) -> bool {
         self.queries.is_some()
+    }
+
+    /// The method its samples are reported under.
+    pub fn method(&self) -> crate::profile::stats::TimingMethod {
+        if self.has_timestamps() {
+            crate::profile::stats::TimingMethod::Timestamp
+        } else {
+            crate::profile::stats::TimingMethod::Wall
+        }
     }
 
     /// Records every (kernel, operands) dispatch in one compute pass, submits, waits.

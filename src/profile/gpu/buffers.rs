@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use eframe::egui_wgpu::wgpu;
-use eframe::egui_wgpu::wgpu::util::DeviceExt;
+use wgpu::util::DeviceExt;
 
-use super::gpu::{self, GpuContext};
-use super::kernels::{GemmKernel, GemmLayout};
-use super::reference::Epilogue;
-pub use super::timer::{RunTimes, Timer};
-use super::{Precision, ProfileError};
+use crate::profile::gpu::kernels::{GemmKernel, GemmLayout};
+pub use crate::profile::gpu::timer::{RunTimes, Timer};
+use crate::profile::gpu::{self, GpuContext};
+use crate::profile::reference::Epilogue;
+use crate::profile::{Precision, ProfileError};
 
 /// Row length in elements as stored at `precision` (bf16 rows are padded to even).
 pub fn leading_dim(precision: Precision, cols: usize) -> usize {
@@ -184,7 +183,7 @@ impl Operands {
         layout: &GemmLayout,
         [a, b]: [&[f32]; 2],
     ) -> Option<wgpu::BindGroup> {
-        use super::texture::upload_matrix;
+        use crate::profile::gpu::texture::upload_matrix;
         let p = self.precision;
         let ta = upload_matrix(&ctx.device, &ctx.queue, p, a, self.m, self.k)?;
         let tb = upload_matrix(&ctx.device, &ctx.queue, p, b, self.k, self.n)?;
@@ -260,7 +259,7 @@ pub fn verify_gemm(
     epilogue: Epilogue,
     timeout: Duration,
 ) -> Result<f64, ProfileError> {
-    use super::reference::{Rng, gemm_f64, quantize_all, rel_frobenius};
+    use crate::profile::reference::{Rng, gemm_f64, quantize_all, rel_frobenius};
     let p = kernel.precision;
     let mut rng = Rng::from_time();
     let a = quantize_all(p, &rng.vec(m * k, 1.0));

@@ -1,6 +1,5 @@
-//! sim layer, CLI edge: `costscope simulate` — the analytic evaluation and a simulated
-//! run side by side, as a table or JSON, with an optional per-minute timeline CSV.
-//! The only place in the sim layer that uses `anyhow`.
+//! CLI layer: `costscope simulate` — the analytic evaluation and a simulated run side
+//! by side, as a table or JSON, with an optional per-minute timeline CSV.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,9 +8,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{SimOptions, SimResult, simulate};
-use crate::cli::{PlanOverrides, apply_overrides, load};
-use crate::model::{Candidate, Context, Evaluation};
+use super::PlanOverrides;
+use crate::model::{Candidate, Evaluation, Evaluator};
+use crate::plan::{apply_overrides, load};
+use crate::sim::{SimLatency, SimOptions, SimResult, simulate};
 
 /// `costscope simulate`.
 #[derive(Debug, clap::Args)]
@@ -38,7 +38,7 @@ pub struct SimulateArgs {
     pub timeline: Option<PathBuf>,
 }
 
-/// The JSON `costscope simulate --json` prints (DESIGN.md).
+/// The JSON `costscope simulate --json` prints (the shape in ARCHITECTURE.md).
 #[derive(Debug, Serialize)]
 struct SimReport<'a> {
     plan: &'a str,
@@ -51,11 +51,11 @@ struct SimReport<'a> {
 /// Runs `costscope simulate`, writing to `out`.
 pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (mut plan, label) = load(&args.file)?;
-    apply_overrides(&mut plan, &args.overrides, None, None)?;
+    apply_overrides(&mut plan, &args.overrides.with_weights(None, None))?;
     let candidate = Candidate::from_plan(&plan).with_context(|| {
         format!("plan {label} asks to Optimize: pass --policy (and --servers) to simulate one")
     })?;
-    let analytic = Context::new(&plan)
+    let analytic = Evaluator::new(&plan)
         .with_context(|| format!("plan {label}"))?
         .evaluate(&candidate);
     let options = SimOptions {
@@ -97,7 +97,8 @@ fn write_timeline(path: &std::path::Path, r: &SimResult) -> anyhow::Result<()> {
             m.minute, m.arrivals, m.busy, m.booting, m.idle, m.queue, m.cumulative_cost_usd
         ));
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    crate::files::write_atomic(path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn write_table(
@@ -119,7 +120,7 @@ fn write_table(
     writeln!(out, "{:<22} {:>14} {:>14}", "", "analytic", "simulated")?;
     let num = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
     let lat = |f: fn(&crate::model::LatencyStats) -> f64| a.latency_ms.as_ref().map(f);
-    let sim = |f: fn(&super::SimLatency) -> f64| s.latency_ms.as_ref().map(f);
+    let sim = |f: fn(&SimLatency) -> f64| s.latency_ms.as_ref().map(f);
     let rows: [(&str, Option<f64>, Option<f64>); 11] = [
         (
             "cost $/hour",

@@ -1,8 +1,6 @@
 //! profile layer: describing adapters (and the native CPU) for reports and `--list`.
 
-use eframe::egui_wgpu::wgpu;
-
-use super::report::AdapterEntry;
+use crate::profile::report::AdapterEntry;
 
 /// Report entry describing an adapter.
 pub fn adapter_entry(adapter: &wgpu::Adapter) -> AdapterEntry {
@@ -39,7 +37,7 @@ pub fn adapter_entry(adapter: &wgpu::Adapter) -> AdapterEntry {
 
 /// The report entry for the native CPU path.
 pub fn cpu_entry() -> AdapterEntry {
-    let fp = super::report::fingerprint();
+    let fp = crate::profile::report::fingerprint();
     let mut features = Vec::new();
     #[cfg(target_arch = "x86_64")]
     for (name, on) in [

@@ -1,0 +1,157 @@
+//! CLI layer: `costscope plan` — calibrate from a profile report if asked, apply the
+//! command-line overrides, evaluate the plan as written, optimise, and print tables or
+//! JSON.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use serde::Serialize;
+
+use super::PlanOverrides;
+use crate::model::spot::{JobEstimate, checkpointed_job};
+use crate::model::{
+    BreakEven, Candidate, Evaluation, Evaluator, Precision, SweepOptions, break_even, optimize,
+};
+use crate::plan::{apply_overrides, load};
+
+/// `costscope plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Plan file (RON), or the name of a shipped preset.
+    pub file: String,
+    /// Policy, servers and batch of the plan as evaluated.
+    #[command(flatten)]
+    pub overrides: PlanOverrides,
+    /// Weight of cost in the objective.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Weight of latency (per ms) in the objective.
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Calibrate the plan's service from a `costscope profile` report (JSON or RON).
+    #[arg(long, value_name = "REPORT")]
+    pub profile: Option<PathBuf>,
+    /// With --profile: the device to take (adapter name substring, or "cpu").
+    #[arg(long, requires = "profile")]
+    pub profile_device: Option<String>,
+    /// With --profile: the MLP model to take (e.g. bert-base, distilled, small).
+    #[arg(long, requires = "profile")]
+    pub profile_model: Option<String>,
+    /// With --profile: the precision to take.
+    #[arg(long, requires = "profile", value_parser = precision_parser())]
+    pub profile_precision: Option<Precision>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The JSON `costscope plan --json` prints (the shape in ARCHITECTURE.md, plus the plan as written,
+/// the break-even rate and the spot job estimate).
+#[derive(Debug, Serialize)]
+struct PlanReport<'a> {
+    plan: &'a str,
+    service: &'a crate::model::Service,
+    alpha: f64,
+    beta: f64,
+    evaluation: Option<&'a Evaluation>,
+    best: Option<&'a Evaluation>,
+    candidates: &'a [Evaluation],
+    pareto: &'a [Evaluation],
+    evaluated: usize,
+    break_even: Option<BreakEven>,
+    job: Option<JobEstimate>,
+}
+
+/// Runs `costscope plan`, writing to `out`.
+pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (mut plan, label) = load(&args.file)?;
+    if let Some(path) = &args.profile {
+        let report = crate::profile::report::ProfileReport::read(path)
+            .with_context(|| format!("profile report {}", path.display()))?;
+        let selection = crate::calibrate::Selection {
+            device: args.profile_device.clone(),
+            precision: args.profile_precision,
+            model: args.profile_model.clone(),
+        };
+        plan = crate::calibrate::calibrate(&plan, &report, &path.display().to_string(), &selection)
+            .with_context(|| format!("calibrating {label} from {}", path.display()))?;
+    }
+    apply_overrides(
+        &mut plan,
+        &args.overrides.with_weights(args.alpha, args.beta),
+    )?;
+    let ctx = Evaluator::new(&plan).with_context(|| format!("plan {label}"))?;
+    let evaluation = Candidate::from_plan(&plan).map(|c| ctx.evaluate(&c));
+    if let Some(e) = &evaluation
+        && e.latency_ms.is_none()
+    {
+        bail!(
+            "plan {label}: {}",
+            e.why_infeasible.as_deref().unwrap_or("infeasible")
+        );
+    }
+    let mut options = SweepOptions::for_plan(&plan);
+    if let Some(p) = args.overrides.policy {
+        options.policies = vec![p.into()];
+    }
+    let optimum = optimize(&plan, &options).with_context(|| format!("plan {label}"))?;
+    if evaluation.is_none() && optimum.best.is_none() {
+        bail!(
+            "plan {label}: no feasible candidate among {} evaluated (raise max_servers or relax the SLO)",
+            optimum.evaluated
+        );
+    }
+    let job = plan.job.as_ref().and_then(|j| {
+        checkpointed_job(
+            j.work_hours,
+            j.checkpoint_s,
+            j.restart_s,
+            j.checkpoint_interval_s,
+            plan.hardware.spot_interruptions_per_hour,
+            plan.hardware.spot_usd_per_hour,
+            plan.hardware.on_demand_usd_per_hour,
+        )
+    });
+    let report = PlanReport {
+        plan: &plan.name,
+        service: &plan.service,
+        alpha: plan.objective.alpha,
+        beta: plan.objective.beta,
+        evaluation: evaluation.as_ref(),
+        best: optimum.best.as_ref(),
+        candidates: &optimum.candidates,
+        pareto: &optimum.pareto,
+        evaluated: optimum.evaluated,
+        break_even: break_even(&plan),
+        job,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        super::table::write_plan_report(out, &plan, &label, &report.as_view(), &options)?;
+    }
+    Ok(())
+}
+
+impl PlanReport<'_> {
+    fn as_view(&self) -> super::table::ReportView<'_> {
+        super::table::ReportView {
+            evaluation: self.evaluation,
+            best: self.best,
+            candidates: self.candidates,
+            pareto: self.pareto,
+            evaluated: self.evaluated,
+            break_even: self.break_even,
+            job: self.job.as_ref(),
+        }
+    }
+}
+
+/// `--profile-precision`: one of the precision names, parsed into [`Precision`].
+fn precision_parser() -> impl TypedValueParser<Value = Precision> {
+    PossibleValuesParser::new(Precision::ALL.map(Precision::name))
+        .try_map(|s| s.parse::<Precision>())
+}
