@@ -3,6 +3,9 @@
 //! as written), and one frame with nothing changed. Headless (egui_kittest, no GPU
 //! rendering): this is the UI thread's CPU time, not the GPU's.
 
+// A benchmark's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use costscope::app::CostscopeApp;

@@ -2,6 +2,9 @@
 //! (lavapipe here), and the CPU `gemm` crate at 1024³ vs the measured CPU FMA peak.
 //! Prints achieved GFLOP/s and the ratios to stderr after criterion's own output.
 
+// A benchmark's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use costscope::profile::Precision;

@@ -2,6 +2,9 @@
 //! every slider move (4 policies × servers 1..256 × batch 1..64 on a diurnal day),
 //! one evaluation, and the break-even search.
 
+// A benchmark's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -3,6 +3,9 @@
 //! spot mix. Criterion reports throughput in requests ("elem/s").
 //! Run: `cargo bench --bench simulate`
 
+// A benchmark's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

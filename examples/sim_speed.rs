@@ -3,6 +3,9 @@
 //! Same M/M/4 plan (ρ 0.8, 1 ms service) as `benches/simulate.rs`, 10⁷ requests × 5.
 //! Run: `cargo run --release --example sim_speed`
 
+// An example's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use costscope::model::{Policy, Rate};

@@ -4,6 +4,9 @@
 //! M/M/∞ + MRU result). The assertions live in tests/sim_validation.rs.
 //! Run: `cargo run --release --example sim_table`
 
+// An example's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use costscope::model::{Candidate, Evaluation, Evaluator, Plan, Policy, Rate};

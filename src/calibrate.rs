@@ -4,6 +4,7 @@
 //! kept: it says how the plan's hardware compares with the profiled device.
 
 use crate::model::{Plan, Precision, Source};
+use crate::plan::validate::MAX_COLD_START_S;
 use crate::profile::report::{ProfileReport, ResultRow};
 
 /// Why a report cannot calibrate a plan.
@@ -151,7 +152,7 @@ pub fn calibrate(
             + c.first_dispatch
             + c.weight_upload
             + c.first_result;
-        out.service.cold_start_s = (total_ms / 1000.0).clamp(0.0, 86_400.0);
+        out.service.cold_start_s = (total_ms / 1000.0).clamp(0.0, MAX_COLD_START_S);
     }
     let powers: Vec<f64> = report
         .telemetry

@@ -2,6 +2,9 @@
 //! a folder, walking into a sub-folder, opening a plan (asking over unsaved changes),
 //! Save as (asking before overwriting), and a bad folder typed into the path bar.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! each panel renders, moving β changes the recommendation, a malformed plan file
 //! shows its error and keeps the plan.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::app::CostscopeApp;
 use costscope::app::state::{AppState, Tab};
 use costscope::plan::presets;

@@ -1,5 +1,8 @@
 //! `costscope plan --profile`: a real CPU profile report calibrates a plan's service.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::costscope;
 

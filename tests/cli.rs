@@ -1,5 +1,8 @@
 //! The command line end to end: the real binary on real files.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 use common::costscope;
 

@@ -1,6 +1,9 @@
 //! Model formulas against hand-computed values: M/M/1, M/M/c (Erlang C table),
 //! exact M/M/c quantiles, Young/Daly, Zipf hit rates, and the example plan.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::model::cache::zipf_hit_rate;
 use costscope::model::queue::{
     allen_cunneen_wait_s, erlang_c, mmc_response_quantile_s, mmc_response_survival,

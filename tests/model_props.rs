@@ -1,5 +1,8 @@
 //! Property tests of the model: invariants that must hold for any valid plan.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::model::{
     Candidate, Evaluation, Evaluator, Plan, Policy, Rate, SweepOptions, optimize,
 };

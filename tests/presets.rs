@@ -1,6 +1,9 @@
 //! Every shipped preset loads, validates, round-trips and plans to a feasible best;
 //! random bytes and random mutations of presets never panic the loader or the model.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::model::{Candidate, Evaluator, SweepOptions, optimize};
 use costscope::plan::{load_file, load_str, presets, save_file, to_ron_string};
 use proptest::prelude::*;

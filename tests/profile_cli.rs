@@ -1,6 +1,9 @@
 //! profile layer tests: `costscope profile` arguments map onto profile options, and bad
 //! values are refused with a clear message.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use clap::Parser;
 use costscope::cli::profile::{ProfileArgs, list_table};
 use costscope::profile::workloads::Workload;

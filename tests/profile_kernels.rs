@@ -1,6 +1,9 @@
 //! profile layer tests: every GEMM variant × precision against the f64 reference on
 //! lavapipe (or whichever adapter is present), at odd sizes that cross every tile edge.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod profile_common;
 
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! profile layer tests: the fused MLP forward pass matches the f64 reference with every
 //! buffer variant, also when the same bound pass is run again (input never overwritten).
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod profile_common;
 
 use std::time::Duration;

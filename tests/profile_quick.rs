@@ -1,6 +1,9 @@
 //! profile layer tests: `profile --quick` through the library entry point produces a
 //! complete report, and a second run reuses the autotune cache.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod profile_common;
 
 use std::time::Instant;

@@ -1,6 +1,9 @@
 //! profile layer tests: the report round-trips through JSON and RON, CSV has one line per
 //! row, and the JSON carries the documented field names.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::profile::report::{ColdStart, Peak, ProfileReport, ResultRow, fingerprint};
 use costscope::profile::stats::{TimingMethod, summarize};
 use costscope::profile::workloads::Workload;

@@ -5,6 +5,9 @@
 //! accept timestamp/wall within [0.5, 1.05] — generous, because lavapipe shares the two
 //! CPU cores with the test harness.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod profile_common;
 
 use std::time::Duration;

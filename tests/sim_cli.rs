@@ -1,5 +1,8 @@
 //! `costscope simulate` end to end: the real binary on presets and bad input.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 fn costscope(args: &[&str]) -> (i32, String, String) {

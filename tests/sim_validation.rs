@@ -2,6 +2,9 @@
 //! measured error, on-demand cold starts and cost, determinism, overload, spot,
 //! batching, cache and lazy traffic. See docs/simulator.md for the tables these assert.
 
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use costscope::model::{Candidate, Evaluation, Evaluator, Plan, Policy, Rate};
 use costscope::plan::presets;
 use costscope::sim::reference::exact_on_demand_cold_fraction;

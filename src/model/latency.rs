@@ -11,6 +11,10 @@ use super::queue::{hypoexp_density, hypoexp_survival};
 /// Relative precision of quantiles (far below any measurement's noise).
 const QUANTILE_REL_TOL: f64 = 1e-9;
 
+/// Smallest bracket the quantile search starts from and stops at, in ms (so a
+/// distribution concentrated at 0 ms still has a bracket to halve).
+const MIN_SPAN_MS: f64 = 1e-9;
+
 /// One part of a latency mixture: `shift_ms` plus a random part.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Stage {
@@ -230,7 +234,7 @@ impl Mixture {
         if self.survival(lo) <= tail {
             return Some(lo);
         }
-        let mut hi = self.mean_ms()?.max(lo + 1e-9) * 2.0;
+        let mut hi = self.mean_ms()?.max(lo + MIN_SPAN_MS) * 2.0;
         while self.survival(hi) > tail {
             lo = hi;
             hi *= 2.0;
@@ -256,7 +260,7 @@ impl Mixture {
             };
             // Newton may close in from one side only, so stop on a small step as well
             // as on a small bracket.
-            let tol = QUANTILE_REL_TOL * next.abs().max(1e-9);
+            let tol = QUANTILE_REL_TOL * next.abs().max(MIN_SPAN_MS);
             if (next - t).abs() <= tol || hi - lo <= tol {
                 return Some(next.clamp(lo, hi));
             }

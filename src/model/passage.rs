@@ -10,6 +10,10 @@
 //! model used before, is exact only for j = 0 and misses the cold fraction by up to 18 %
 //! once several instances are alive (`docs/simulator.md`).
 
+/// Half the squared CV above 1 that a passage time needs before a two-phase fit is
+/// worth making; below it the exponential of the same mean is as good.
+const MIN_EXCESS_SCV: f64 = 1e-9;
+
 /// The first three raw moments of one passage time, in seconds, s², s³.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PassageMoments {
@@ -118,7 +122,7 @@ impl Hyperexp {
         // Normalised moments u_k = E[τ^k]/k! are p·a^k + (1−p)·b^k for phase means a, b.
         let (u1, u2, u3) = (m.m1, m.m2 / 2.0, m.m3 / 6.0);
         let excess = u2 - u1 * u1; // (SCV − 1)·m1²/2
-        if excess.partial_cmp(&(1e-9 * u1 * u1)) != Some(std::cmp::Ordering::Greater)
+        if excess.partial_cmp(&(MIN_EXCESS_SCV * u1 * u1)) != Some(std::cmp::Ordering::Greater)
             || !u3.is_finite()
         {
             return exponential;

@@ -4,6 +4,10 @@
 //! Everything returns `Option` where the queue may be unstable (load ≥ servers), so no
 //! NaN or infinity can leave the model.
 
+/// Two exponential rates closer than this (relative) take the limit form of the
+/// hypoexponential, where the general one divides by their difference.
+const SAME_RATE_REL: f64 = 1e-9;
+
 /// Erlang B (blocking probability) for `servers` servers and offered load `load`
 /// (in Erlangs, λ/μ), by the recurrence B(k) = a·B(k−1) / (k + a·B(k−1)).
 ///
@@ -69,7 +73,7 @@ pub fn hypoexp_survival(a: f64, b: f64, x: f64) -> f64 {
         return 1.0;
     }
     let scale = a.max(b);
-    if (a - b).abs() <= 1e-9 * scale {
+    if (a - b).abs() <= SAME_RATE_REL * scale {
         let r = 0.5 * (a + b);
         return ((1.0 + r * x) * (-r * x).exp()).clamp(0.0, 1.0);
     }
@@ -82,7 +86,7 @@ pub fn hypoexp_density(a: f64, b: f64, x: f64) -> f64 {
         return 0.0;
     }
     let scale = a.max(b);
-    if (a - b).abs() <= 1e-9 * scale {
+    if (a - b).abs() <= SAME_RATE_REL * scale {
         let r = 0.5 * (a + b);
         return r * r * x * (-r * x).exp();
     }

@@ -7,7 +7,7 @@ use super::evaluate::{ClassReport, LatencyStats, class_parts};
 use super::latency::{Mixture, ServiceShape};
 use super::policy::{HourLoad, fixed_fleet};
 use super::queue::erlang_b;
-use super::traffic::HourGroup;
+use super::traffic::{DAY_HOURS, HourGroup};
 use super::types::{Plan, Routing};
 
 /// Utilisation an automatically sized second class is sized for at its peak hour.
@@ -123,7 +123,7 @@ impl SecondClass {
             name: r.name.clone(),
             fraction,
             servers,
-            busy_servers: busy_hours / 24.0,
+            busy_servers: busy_hours / DAY_HOURS,
             cost_usd_per_hour: f64::from(servers) * hardware.on_demand_usd_per_hour,
             overload,
             parts,

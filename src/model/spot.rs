@@ -3,10 +3,15 @@
 
 use serde::Serialize;
 
+use super::traffic::SECONDS_PER_HOUR;
+
+/// Shortest checkpoint interval the waste per interval divides by.
+const MIN_INTERVAL_S: f64 = 1e-9;
+
 /// Fraction of time a spot slot is down: interruptions at `h` per hour, each followed
 /// by a replacement boot of `boot_s`. d = h·t / (1 + h·t), t in hours.
 pub fn down_fraction(interruptions_per_hour: f64, boot_s: f64) -> f64 {
-    let t_h = boot_s / 3600.0;
+    let t_h = boot_s / SECONDS_PER_HOUR;
     let x = interruptions_per_hour.max(0.0) * t_h.max(0.0);
     x / (1.0 + x)
 }
@@ -18,7 +23,7 @@ pub fn young_daly_interval_s(checkpoint_s: f64, interruptions_per_hour: f64) -> 
     if interruptions_per_hour <= 0.0 || checkpoint_s <= 0.0 {
         return None;
     }
-    let h_per_s = interruptions_per_hour / 3600.0;
+    let h_per_s = interruptions_per_hour / SECONDS_PER_HOUR;
     Some((2.0 * checkpoint_s / h_per_s).sqrt())
 }
 
@@ -57,9 +62,9 @@ pub fn checkpointed_job(
     let optimal = young_daly_interval_s(checkpoint_s, interruptions_per_hour);
     let tau_s = interval_s
         .or(optimal)
-        .unwrap_or(work_hours * 3600.0)
-        .max(1e-9);
-    let h_per_s = interruptions_per_hour.max(0.0) / 3600.0;
+        .unwrap_or(work_hours * SECONDS_PER_HOUR)
+        .max(MIN_INTERVAL_S);
+    let h_per_s = interruptions_per_hour.max(0.0) / SECONDS_PER_HOUR;
     let waste = h_per_s * (tau_s / 2.0 + restart_s.max(0.0));
     if waste >= 1.0 {
         return None;

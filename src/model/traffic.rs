@@ -8,6 +8,12 @@ pub const HOURS_PER_DAY: usize = 24;
 /// Hours in the day the model averages over, as a rate's denominator.
 pub const DAY_HOURS: f64 = HOURS_PER_DAY as f64;
 
+/// Two hours whose rates differ by less than this (relative) are evaluated as one.
+pub const SAME_RATE_REL: f64 = 1e-9;
+
+/// Rates below this many requests per second compare absolutely, not relatively.
+const TINY_RATE_RPS: f64 = 1e-12;
+
 /// Seconds per hour: requests per second × this = requests per hour.
 pub const SECONDS_PER_HOUR: f64 = 3600.0;
 
@@ -49,13 +55,15 @@ pub fn hourly_rates_rps(rate: &Rate) -> [f64; HOURS_PER_DAY] {
     out
 }
 
-/// Hourly rates grouped by equal value (to 1e-9 relative), so a constant day is one
+/// Hourly rates grouped by equal value (to [`SAME_RATE_REL`] relative), so a constant day is one
 /// evaluation and a symmetric diurnal day thirteen.
 pub fn hour_groups(rate: &Rate) -> Vec<HourGroup> {
     let rates = hourly_rates_rps(rate);
     let mut groups: Vec<HourGroup> = Vec::new();
     for (h, &r) in rates.iter().enumerate() {
-        let same = |g: &&mut HourGroup| (g.rate_rps - r).abs() <= 1e-9 * r.abs().max(1e-12);
+        let same = |g: &&mut HourGroup| {
+            (g.rate_rps - r).abs() <= SAME_RATE_REL * r.abs().max(TINY_RATE_RPS)
+        };
         if let Some(g) = groups.iter_mut().find(same) {
             g.hours += 1;
         } else {

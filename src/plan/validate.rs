@@ -7,6 +7,12 @@ use crate::model::{Hardware, Plan, Policy, Rate, Service};
 /// Largest fleet, cap or server count a plan may name (Erlang C is exact up to here).
 pub const MAX_SERVERS: u32 = 10_000;
 
+/// Seconds in a day: the longest checkpoint, restart or cold start a plan may state.
+const SECONDS_PER_DAY: f64 = 86_400.0;
+
+/// Longest cold start a plan may state (and calibration may set), seconds.
+pub const MAX_COLD_START_S: f64 = SECONDS_PER_DAY;
+
 /// A value out of range, before it is tied to a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Violation {
@@ -173,8 +179,8 @@ pub fn validate(plan: &Plan) -> Result<(), Violation> {
     }
     if let Some(j) = &plan.job {
         c.positive("job.work_hours", j.work_hours, 1e6);
-        c.range("job.checkpoint_s", j.checkpoint_s, 0.0, 86_400.0);
-        c.range("job.restart_s", j.restart_s, 0.0, 86_400.0);
+        c.range("job.checkpoint_s", j.checkpoint_s, 0.0, SECONDS_PER_DAY);
+        c.range("job.restart_s", j.restart_s, 0.0, SECONDS_PER_DAY);
         if let Some(t) = j.checkpoint_interval_s {
             c.positive("job.checkpoint_interval_s", t, 1e7);
         }
@@ -239,7 +245,12 @@ fn service(c: &mut Check, at: &str, s: &Service) {
         c.positive(&format!("{curve}[{i}]"), ms, 1e7);
     }
     c.range(&format!("{at}.service_cv"), s.service_cv, 0.0, 10.0);
-    c.range(&format!("{at}.cold_start_s"), s.cold_start_s, 0.0, 86_400.0);
+    c.range(
+        &format!("{at}.cold_start_s"),
+        s.cold_start_s,
+        0.0,
+        MAX_COLD_START_S,
+    );
 }
 
 fn hardware(c: &mut Check, at: &str, h: &Hardware) {

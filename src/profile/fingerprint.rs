@@ -25,12 +25,18 @@ pub fn fingerprint() -> Fingerprint {
     }
 }
 
+/// Seconds in a (UTC, leap-second-free) day.
+const SECONDS_PER_DAY: i64 = 86_400;
+
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, no date crate).
 pub fn utc_now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (days, rem) = (
+        secs.div_euclid(SECONDS_PER_DAY),
+        secs.rem_euclid(SECONDS_PER_DAY),
+    );
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

@@ -10,6 +10,8 @@
 
 use std::collections::VecDeque;
 
+use crate::model::traffic::SECONDS_PER_HOUR;
+
 /// What a server is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerState {
@@ -111,9 +113,9 @@ impl Fleet {
 
     fn price_per_s(&self, spot: bool) -> f64 {
         if spot {
-            self.spot_usd_per_hour / 3600.0
+            self.spot_usd_per_hour / SECONDS_PER_HOUR
         } else {
-            self.on_demand_usd_per_hour / 3600.0
+            self.on_demand_usd_per_hour / SECONDS_PER_HOUR
         }
     }
 

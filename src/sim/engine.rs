@@ -10,7 +10,10 @@ use super::stats::Histogram;
 use super::{MinuteRow, SimOptions};
 
 /// After arrivals stop, the queue gets this long (simulated) to drain.
-const MAX_DRAIN_S: f64 = 7.0 * 86_400.0;
+const MAX_DRAIN_S: f64 = 7.0 * DAY_S;
+
+/// Seconds in a day.
+const DAY_S: f64 = 86_400.0;
 
 /// The simulator's state.
 pub(super) struct Engine {
@@ -94,7 +97,7 @@ impl Engine {
                 if t - stopped_at_s > MAX_DRAIN_S {
                     self.warnings.push(format!(
                         "the queue did not drain within {} days after arrivals stopped",
-                        MAX_DRAIN_S / 86_400.0
+                        MAX_DRAIN_S / DAY_S
                     ));
                     break;
                 }

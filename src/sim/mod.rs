@@ -24,6 +24,7 @@ pub use setup::simulate;
 pub use stats::SimLatency;
 
 use crate::model::PolicyKind;
+use crate::model::traffic::DAY_HOURS;
 
 /// Why a plan cannot be simulated.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,7 +70,7 @@ impl Default for SimOptions {
     fn default() -> Self {
         Self {
             seed: 1,
-            hours: 24.0,
+            hours: DAY_HOURS,
             timeline: false,
             max_waiting: 1_000_000,
             max_requests: 100_000_000,

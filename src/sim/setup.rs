@@ -12,6 +12,7 @@ use super::{ServerHours, SimError, SimOptions, SimResult};
 use crate::model::batching::ServiceCurve;
 use crate::model::cache::effect;
 use crate::model::evaluate::kind_of;
+use crate::model::traffic::DAY_HOURS;
 use crate::model::{Plan, Policy, energy};
 
 /// Random streams, one per purpose, so that changing one part of a plan (say the
@@ -21,9 +22,12 @@ const STREAM_SERVICE: u64 = 2;
 const STREAM_CACHE: u64 = 3;
 const STREAM_SPOT: u64 = 4;
 
+/// Longest simulated run: a leap year of days.
+const MAX_HOURS: f64 = DAY_HOURS * 366.0;
+
 /// Simulates `plan` (its own policy, which must not be `Optimize`).
 pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError> {
-    if !(options.hours > 0.0 && options.hours <= 24.0 * 366.0) {
+    if !(options.hours > 0.0 && options.hours <= MAX_HOURS) {
         return Err(SimError::Option {
             name: "hours",
             value: options.hours.to_string(),

@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn workloads_are_written_as_before() {
-        let rows = [Workload::Gemm, Workload::Mlp("bert-base".into())];
+        let rows = vec![Workload::Gemm, Workload::Mlp("bert-base".into())];
         let json = serde_json::to_string(&rows).unwrap();
         assert_eq!(json, r#"["gemm","mlp:bert-base"]"#);
         let ron_text = ron::to_string(&rows).unwrap();
