@@ -4,7 +4,7 @@
 //! kept: it says how the plan's hardware compares with the profiled device.
 
 use crate::model::{Plan, Precision, Source};
-use crate::plan::validate::MAX_COLD_START_S;
+use crate::plan::validate::{MAX_COLD_START_S, MAX_SERVICE_CV};
 use crate::profile::report::{ProfileReport, ResultRow};
 
 /// Why a report cannot calibrate a plan.
@@ -47,53 +47,55 @@ fn usable(r: &ResultRow) -> bool {
         && (r.chosen || r.autotune.is_none())
 }
 
-/// Calibrates `plan` from `report` (read from `report_path`, recorded in the plan's
-/// source). Returns the updated plan; the input is left unchanged on error.
-pub fn calibrate(
-    plan: &Plan,
-    report: &ProfileReport,
-    report_path: &str,
-    selection: &Selection,
-) -> Result<Plan, CalibrateError> {
-    let recorded = match &plan.service.source {
-        Source::Profile {
-            adapter,
-            precision,
-            model,
-            ..
-        } => Some((adapter.clone(), *precision, model.clone())),
-        Source::Manual => None,
-    };
-    let want_device = selection
-        .device
-        .clone()
-        .or_else(|| recorded.as_ref().map(|r| r.0.clone()));
-    let want_precision = selection
-        .precision
-        .or(recorded.as_ref().map(|r| r.1))
-        .unwrap_or(Precision::F32);
-    let want_model = selection
-        .model
-        .clone()
-        .or_else(|| recorded.as_ref().map(|r| r.2.clone()));
-    let matches = |r: &ResultRow| {
+/// What to look for in the report: the selection, else what the plan recorded.
+struct Wanted {
+    device: Option<String>,
+    precision: Precision,
+    model: Option<String>,
+}
+
+impl Wanted {
+    fn new(plan: &Plan, selection: &Selection) -> Self {
+        let recorded = match &plan.service.source {
+            Source::Profile {
+                adapter,
+                precision,
+                model,
+                ..
+            } => Some((adapter.clone(), *precision, model.clone())),
+            Source::Manual => None,
+        };
+        Wanted {
+            device: selection
+                .device
+                .clone()
+                .or_else(|| recorded.as_ref().map(|r| r.0.clone())),
+            precision: selection
+                .precision
+                .or(recorded.as_ref().map(|r| r.1))
+                .unwrap_or(Precision::F32),
+            model: selection
+                .model
+                .clone()
+                .or_else(|| recorded.as_ref().map(|r| r.2.clone())),
+        }
+    }
+
+    fn matches(&self, r: &ResultRow) -> bool {
         usable(r)
-            && r.precision == want_precision
-            && want_device
+            && r.precision == self.precision
+            && self
+                .device
                 .as_ref()
                 .is_none_or(|d| r.device.contains(d.as_str()))
-            && want_model
+            && self
+                .model
                 .as_ref()
                 .is_none_or(|m| r.workload.mlp_name() == Some(m.as_str()))
-    };
-    let rows: Vec<&ResultRow> = report.results.iter().filter(|r| matches(r)).collect();
-    // Prefer a GPU over the CPU path, then the first device and model in the report.
-    let pick = rows
-        .iter()
-        .find(|r| r.device != "cpu")
-        .or(rows.first())
-        .map(|r| (r.device.clone(), r.workload.clone()));
-    let Some((device, workload)) = pick else {
+    }
+
+    /// The error naming what was wanted and what the report has.
+    fn no_rows(&self, report: &ProfileReport) -> CalibrateError {
         let mut available: Vec<String> = report
             .results
             .iter()
@@ -102,25 +104,73 @@ pub fn calibrate(
             .collect();
         available.sort();
         available.dedup();
-        return Err(CalibrateError::NoRows {
-            device: want_device.unwrap_or_else(|| "any".into()),
-            precision: want_precision.name().into(),
-            model: want_model.unwrap_or_else(|| "any".into()),
+        CalibrateError::NoRows {
+            device: self.device.clone().unwrap_or_else(|| "any".into()),
+            precision: self.precision.name().into(),
+            model: self.model.clone().unwrap_or_else(|| "any".into()),
             available: if available.is_empty() {
                 "none".into()
             } else {
                 available.join(", ")
             },
-        });
-    };
-    let chosen: Vec<&&ResultRow> = rows
+        }
+    }
+}
+
+/// Calibrates `plan` from `report` (read from `report_path`, recorded in the plan's
+/// source). Returns the updated plan; the input is left unchanged on error.
+pub fn calibrate(
+    plan: &Plan,
+    report: &ProfileReport,
+    report_path: &str,
+    selection: &Selection,
+) -> Result<Plan, CalibrateError> {
+    let wanted = Wanted::new(plan, selection);
+    let rows: Vec<&ResultRow> = report
+        .results
         .iter()
+        .filter(|r| wanted.matches(r))
+        .collect();
+    // Prefer a GPU over the CPU path, then the first device and model in the report.
+    let pick = rows
+        .iter()
+        .find(|r| r.device != "cpu")
+        .or(rows.first())
+        .map(|r| (r.device.clone(), r.workload.clone()));
+    let Some((device, workload)) = pick else {
+        return Err(wanted.no_rows(report));
+    };
+    let chosen: Vec<&ResultRow> = rows
+        .into_iter()
         .filter(|r| r.device == device && r.workload == workload)
         .collect();
-    // L(b): the fastest chosen row per batch size.
+    let (curve, median_cv) = curve_and_cv(&chosen);
+    let mut out = plan.clone();
+    out.service.batch_latency_ms = curve;
+    if let Some(cv) = median_cv {
+        out.service.service_cv = cv.clamp(0.0, MAX_SERVICE_CV);
+    }
+    if let Some(s) = cold_start_s(report, &device) {
+        out.service.cold_start_s = s;
+    }
+    if let Some(w) = mean_power_w(report) {
+        out.hardware.power_w = w;
+    }
+    out.service.source = Source::Profile {
+        report: report_path.to_owned(),
+        adapter: device,
+        precision: wanted.precision,
+        model: workload.mlp_name().unwrap_or_default().to_owned(),
+    };
+    Ok(out)
+}
+
+/// L(b): the fastest chosen row per batch size, sorted by batch; and the median of the
+/// rows' timing CVs.
+fn curve_and_cv(rows: &[&ResultRow]) -> (Vec<(u32, f64)>, Option<f64>) {
     let mut curve: Vec<(u32, f64)> = Vec::new();
     let mut cvs: Vec<f64> = Vec::new();
-    for r in &chosen {
+    for r in rows {
         let (Some(batch), Some(t)) = (r.batch, r.timing.as_ref()) else {
             continue;
         };
@@ -133,41 +183,34 @@ pub fn calibrate(
     }
     curve.sort_by_key(|p| p.0);
     cvs.sort_by(f64::total_cmp);
-    let mut out = plan.clone();
-    out.service.batch_latency_ms = curve;
-    if let Some(cv) = cvs.get(cvs.len() / 2) {
-        out.service.service_cv = cv.clamp(0.0, 10.0);
-    }
-    let cold = report
+    (curve, cvs.get(cvs.len() / 2).copied())
+}
+
+/// The device's measured cold start, all stages summed, in seconds.
+fn cold_start_s(report: &ProfileReport, device: &str) -> Option<f64> {
+    let c = report
         .cold_start_all_ms
         .iter()
         .chain(report.cold_start_ms.iter())
-        .find(|c| c.device == device);
-    if let Some(c) = cold {
-        let total_ms = c.instance
-            + c.adapter
-            + c.device_create
-            + c.shader_module
-            + c.pipeline
-            + c.first_dispatch
-            + c.weight_upload
-            + c.first_result;
-        out.service.cold_start_s = (total_ms / 1000.0).clamp(0.0, MAX_COLD_START_S);
-    }
+        .find(|c| c.device == device)?;
+    let total_ms = c.instance
+        + c.adapter
+        + c.device_create
+        + c.shader_module
+        + c.pipeline
+        + c.first_dispatch
+        + c.weight_upload
+        + c.first_result;
+    Some((total_ms / 1000.0).clamp(0.0, MAX_COLD_START_S))
+}
+
+/// The mean of NVML's power samples, when there are any.
+fn mean_power_w(report: &ProfileReport) -> Option<f64> {
     let powers: Vec<f64> = report
         .telemetry
         .samples
         .iter()
         .filter_map(|s| s.power_w)
         .collect();
-    if !powers.is_empty() {
-        out.hardware.power_w = powers.iter().sum::<f64>() / powers.len() as f64;
-    }
-    out.service.source = Source::Profile {
-        report: report_path.to_owned(),
-        adapter: device,
-        precision: want_precision,
-        model: workload.mlp_name().unwrap_or_default().to_owned(),
-    };
-    Ok(out)
+    (!powers.is_empty()).then(|| powers.iter().sum::<f64>() / powers.len() as f64)
 }

@@ -45,12 +45,7 @@ pub fn nice_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
 
 /// Name of a latency metric in labels.
 pub fn metric_name(metric: Metric) -> &'static str {
-    match metric {
-        Metric::Mean => "mean",
-        Metric::P50 => "p50",
-        Metric::P95 => "p95",
-        Metric::P99 => "p99",
-    }
+    metric.name()
 }
 
 /// Objective J = α·C + β·L versus servers, one line per policy (feasible points only;

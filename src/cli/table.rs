@@ -24,15 +24,6 @@ pub struct ReportView<'a> {
     pub job: Option<&'a JobEstimate>,
 }
 
-fn metric_label(m: Metric) -> &'static str {
-    match m {
-        Metric::Mean => "mean",
-        Metric::P50 => "p50",
-        Metric::P95 => "p95",
-        Metric::P99 => "p99",
-    }
-}
-
 fn ms(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
@@ -99,7 +90,7 @@ fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std:
                 r.name,
                 r.servers,
                 r.cost_usd_per_hour,
-                metric_label(metric),
+                metric.name(),
                 ms(r.latency_ms.map(|l| l.get(metric)))
             )?;
         }
@@ -116,6 +107,9 @@ fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std:
     }
 }
 
+/// Frontier points the table shows; `--json` has them all.
+const PARETO_ROWS: usize = 12;
+
 /// Writes the human-readable report of `costscope plan`.
 pub fn write_plan_report(
     out: &mut dyn Write,
@@ -125,7 +119,24 @@ pub fn write_plan_report(
     options: &SweepOptions,
 ) -> std::io::Result<()> {
     let o = &plan.objective;
-    let m = metric_label(o.metric);
+    write_header(out, plan, label)?;
+    if let Some(e) = r.evaluation {
+        writeln!(out, "\nAs written:")?;
+        write_evaluation(out, e, o.metric)?;
+    }
+    write_candidates(out, plan, r, options)?;
+    if let Some(best) = r.best {
+        writeln!(out, "\nRecommended:")?;
+        write_evaluation(out, best, o.metric)?;
+    }
+    write_pareto(out, plan, r.pareto)?;
+    write_break_even_and_job(out, r)
+}
+
+/// The plan's name, objective and (when calibrated) where its service was measured.
+fn write_header(out: &mut dyn Write, plan: &Plan, label: &str) -> std::io::Result<()> {
+    let o = &plan.objective;
+    let m = o.metric.name();
     writeln!(out, "Plan: {}  ({label})", plan.name)?;
     writeln!(
         out,
@@ -161,10 +172,18 @@ pub fn write_plan_report(
             plan.service.cold_start_s
         )?;
     }
-    if let Some(e) = r.evaluation {
-        writeln!(out, "\nAs written:")?;
-        write_evaluation(out, e, o.metric)?;
-    }
+    Ok(())
+}
+
+/// The best candidate of each policy, one row each.
+fn write_candidates(
+    out: &mut dyn Write,
+    plan: &Plan,
+    r: &ReportView<'_>,
+    options: &SweepOptions,
+) -> std::io::Result<()> {
+    let o = &plan.objective;
+    let m = o.metric.name();
     let batches: Vec<String> = options.batches.iter().map(u32::to_string).collect();
     writeln!(
         out,
@@ -210,27 +229,36 @@ pub fn write_plan_report(
     if r.candidates.is_empty() {
         writeln!(out, "  (no feasible candidate)")?;
     }
-    if let Some(best) = r.best {
-        writeln!(out, "\nRecommended:")?;
-        write_evaluation(out, best, o.metric)?;
-    }
+    Ok(())
+}
+
+/// The first points of the cost–latency frontier.
+fn write_pareto(out: &mut dyn Write, plan: &Plan, pareto: &[Evaluation]) -> std::io::Result<()> {
+    let metric = plan.objective.metric;
+    let m = metric.name();
     writeln!(
         out,
         "\nPareto frontier, cost vs {m} ({} points):",
-        r.pareto.len()
+        pareto.len()
     )?;
-    for e in r.pareto.iter().take(12) {
+    for e in pareto.iter().take(PARETO_ROWS) {
         writeln!(
             out,
             "  {:>10.3} $/hour  {:>10} ms  {}",
             e.cost_usd_per_hour,
-            ms(e.latency_ms.map(|l| l.get(o.metric))),
+            ms(e.latency_ms.map(|l| l.get(metric))),
             describe(e)
         )?;
     }
-    if r.pareto.len() > 12 {
-        writeln!(out, "  … {} more (see --json)", r.pareto.len() - 12)?;
+    if pareto.len() > PARETO_ROWS {
+        writeln!(out, "  … {} more (see --json)", pareto.len() - PARETO_ROWS)?;
     }
+    Ok(())
+}
+
+/// The on-demand / always-on break-even and, for plans with a job, the checkpointed
+/// spot estimate.
+fn write_break_even_and_job(out: &mut dyn Write, r: &ReportView<'_>) -> std::io::Result<()> {
     match r.break_even {
         Some(b) => writeln!(
             out,

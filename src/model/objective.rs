@@ -34,19 +34,10 @@ pub fn score(objective: &Objective, eval: &mut Evaluation) {
             eval.feasible = false;
             eval.why_infeasible = Some(format!(
                 "{} {l:.1} ms exceeds the SLO of {slo} ms",
-                metric_name(objective)
+                objective.metric.name()
             ));
         }
         _ => eval.feasible = eval.objective.is_some(),
-    }
-}
-
-fn metric_name(o: &Objective) -> &'static str {
-    match o.metric {
-        super::types::Metric::Mean => "mean",
-        super::types::Metric::P50 => "p50",
-        super::types::Metric::P95 => "p95",
-        super::types::Metric::P99 => "p99",
     }
 }
 

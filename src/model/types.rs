@@ -366,6 +366,21 @@ pub enum Metric {
     P99,
 }
 
+impl Metric {
+    /// Every metric, in display order.
+    pub const ALL: [Metric; 4] = [Metric::Mean, Metric::P50, Metric::P95, Metric::P99];
+
+    /// The metric's name in tables, plots and messages: `mean`, `p50`, `p95`, `p99`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Mean => "mean",
+            Metric::P50 => "p50",
+            Metric::P95 => "p95",
+            Metric::P99 => "p99",
+        }
+    }
+}
+
 /// The objective J = α·C + β·L under an SLO.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,6 +10,9 @@ pub const MAX_SERVERS: u32 = 10_000;
 /// Seconds in a day: the longest checkpoint, restart or cold start a plan may state.
 const SECONDS_PER_DAY: f64 = 86_400.0;
 
+/// Largest service-time coefficient of variation a plan may state.
+pub const MAX_SERVICE_CV: f64 = 10.0;
+
 /// Longest cold start a plan may state (and calibration may set), seconds.
 pub const MAX_COLD_START_S: f64 = SECONDS_PER_DAY;
 
@@ -244,7 +247,12 @@ fn service(c: &mut Check, at: &str, s: &Service) {
         last = b;
         c.positive(&format!("{curve}[{i}]"), ms, 1e7);
     }
-    c.range(&format!("{at}.service_cv"), s.service_cv, 0.0, 10.0);
+    c.range(
+        &format!("{at}.service_cv"),
+        s.service_cv,
+        0.0,
+        MAX_SERVICE_CV,
+    );
     c.range(
         &format!("{at}.cold_start_s"),
         s.cold_start_s,

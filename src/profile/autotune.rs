@@ -70,12 +70,13 @@ impl TuneCache {
             .unwrap_or_default()
     }
 
-    /// Writes the cache to `dir`, creating it.
+    /// Writes the cache to `dir` (created if missing), atomically: a profile run killed
+    /// mid-write leaves the previous cache, never half a file.
     pub fn save(&self, dir: &Path) -> Result<(), ProfileError> {
         std::fs::create_dir_all(dir).map_err(|e| ProfileError::io(dir, e))?;
         let path = dir.join(CACHE_FILE);
         let text = serde_json::to_string_pretty(self).map_err(|e| ProfileError::io(&path, e))?;
-        std::fs::write(&path, text).map_err(|e| ProfileError::io(&path, e))
+        crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| ProfileError::io(&path, e))
     }
 
     /// The cached winner for `key` if its shader is unchanged.
@@ -91,11 +92,11 @@ impl TuneCache {
 pub fn time_gemm(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     work: &[(&GemmKernel, &Operands)],
 ) -> Result<Timing, ProfileError> {
     let method = timer.method();
-    measure(method, plan, || {
+    measure(method, budget, || {
         let t = timer.run(ctx, work, "timing a kernel")?;
         Ok(t.gpu_ms.unwrap_or(t.wall_ms))
     })
@@ -115,7 +116,7 @@ pub fn tune_gemm(
     ctx: &GpuContext,
     layout: &GemmLayout,
     timer: &Timer,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     precision: Precision,
     shape: (usize, usize, usize),
     cache: &mut TuneCache,
@@ -156,7 +157,7 @@ pub fn tune_gemm(
         row.rel_error = Some(err);
         row.correct = err <= precision.tolerance();
         if row.correct {
-            let t = time_gemm(ctx, timer, plan, &[(&kernel, &ops)])?;
+            let t = time_gemm(ctx, timer, budget, &[(&kernel, &ops)])?;
             row.set_timing(t);
             kernels.push((rows.len(), kernel));
         }

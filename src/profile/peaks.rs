@@ -67,7 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn fma_gflops(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     precision: Precision,
     lanes: u32,
 ) -> Result<f64, ProfileError> {
@@ -100,7 +100,7 @@ fn fma_gflops(
     while groups < 65_535 && best_ms(&once(groups)?) < 20.0 {
         groups = (groups * 4).min(65_535);
     }
-    let t = measure(timer.method(), plan, || Ok(best_ms(&once(groups)?)))?;
+    let t = measure(timer.method(), budget, || Ok(best_ms(&once(groups)?)))?;
     let flops = f64::from(groups) * (WORKGROUP * ITERS * CHAINS * 2 * u64::from(lanes)) as f64;
     Ok(flops / (t.median_ms * 1e6))
 }
@@ -113,7 +113,7 @@ fn best_ms(t: &super::gpu::buffers::RunTimes) -> f64 {
 pub fn bandwidth_gbytes_per_s(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
 ) -> Result<f64, ProfileError> {
     let bytes: u64 = (32 << 20).min(ctx.device.limits().max_storage_buffer_binding_size);
     let (pipeline, ..) = compile(&ctx.device, None, "peak-bandwidth", COPY_SRC)?;
@@ -135,7 +135,7 @@ pub fn bandwidth_gbytes_per_s(
     });
     let groups = (bytes / 16).div_ceil(256) as u32;
     let (x, y) = (groups.min(65_535), groups.div_ceil(65_535));
-    let t = measure(timer.method(), plan, || {
+    let t = measure(timer.method(), budget, || {
         let r = timer.run_pass(ctx, "bandwidth", &|pass| {
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
@@ -151,10 +151,10 @@ pub fn bandwidth_gbytes_per_s(
 pub fn measure_peaks(
     ctx: &GpuContext,
     timer: &Timer,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     precisions: &[Precision],
 ) -> Result<Vec<Peak>, ProfileError> {
-    let bw = bandwidth_gbytes_per_s(ctx, timer, plan)?;
+    let bw = bandwidth_gbytes_per_s(ctx, timer, budget)?;
     let mut out = Vec::new();
     let mut measured: Vec<(Precision, f64, f64)> = Vec::new();
     for &p in precisions {
@@ -169,8 +169,8 @@ pub fn measure_peaks(
         let (scalar, vec4) = match measured.iter().find(|m| m.0 == math) {
             Some(&(_, s, v)) => (s, v),
             None => {
-                let s = fma_gflops(ctx, timer, plan, math, 1)?;
-                let v = fma_gflops(ctx, timer, plan, math, 4)?;
+                let s = fma_gflops(ctx, timer, budget, math, 1)?;
+                let v = fma_gflops(ctx, timer, budget, math, 4)?;
                 measured.push((math, s, v));
                 (s, v)
             }

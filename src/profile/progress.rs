@@ -82,7 +82,7 @@ impl ProgressMeter {
         self.with(|s| step.clone_into(&mut s.step));
     }
 
-    /// Counts `units` more work as done (never past the plan).
+    /// Counts `units` more work as done (never past the planned total).
     pub fn advance(&self, units: u64) {
         self.with(|s| s.done_units = (s.done_units + units).min(s.total_units));
     }

@@ -68,7 +68,7 @@ pub fn run_profile(
         chosen.len() as u64 * opts.units_per_device(true)
             + u64::from(want_cpu) * opts.units_per_device(false),
     );
-    let plan = SamplingBudget::new(opts.budget_per_row, opts.target_cv);
+    let budget = SamplingBudget::new(opts.budget_per_row, opts.target_cv);
     let cache_path = cache_dir();
     let mut cache = cache_path
         .as_deref()
@@ -84,7 +84,7 @@ pub fn run_profile(
         // what was measured is never lost.
         let label = gpu::adapter_label(&adapter);
         report.fingerprint.devices.push(label.clone());
-        let env = (opts, &plan, presets.as_slice());
+        let env = (opts, &budget, presets.as_slice());
         let device_end = meter.done_units() + opts.units_per_device(true);
         let outcome = profile_adapter(adapter, env, timings, &mut cache, &mut report, progress);
         meter.reach(device_end);
@@ -104,7 +104,7 @@ pub fn run_profile(
     }
     if want_cpu
         && !opts.cancelled()
-        && let Err(e) = profile_cpu(opts, &plan, &presets, &mut report, progress)
+        && let Err(e) = profile_cpu(opts, &budget, &presets, &mut report, progress)
     {
         progress(&format!("cpu: {e}"));
         report.errors.push(format!("cpu: {e}"));
@@ -134,7 +134,7 @@ fn begin(opts: &ProfileOptions, progress: &mut dyn FnMut(&str), step: &str) {
 /// inference items run.
 fn profile_adapter(
     adapter: wgpu::Adapter,
-    (opts, plan, presets): (&ProfileOptions, &SamplingBudget, &[MlpPreset]),
+    (opts, budget, presets): (&ProfileOptions, &SamplingBudget, &[MlpPreset]),
     (instance_ms, adapter_ms): (f64, f64),
     cache: &mut TuneCache,
     report: &mut ProfileReport,
@@ -153,7 +153,7 @@ fn profile_adapter(
             progress,
             &format!("{}: FMA and bandwidth peaks", ctx.name),
         );
-        let peaks = super::peaks::measure_peaks(&ctx, &timer, plan, &opts.precisions)?;
+        let peaks = super::peaks::measure_peaks(&ctx, &timer, budget, &opts.precisions)?;
         report.peaks.extend(peaks);
         opts.meter.advance(1);
     }
@@ -162,7 +162,7 @@ fn profile_adapter(
         ctx: &ctx,
         layout: &layout,
         timer: &timer,
-        plan,
+        budget,
     };
     profile_device(bench, opts, presets, cache, report, progress)
 }
@@ -180,7 +180,7 @@ fn profile_device(
         ctx,
         layout,
         timer,
-        plan,
+        budget,
     } = bench;
     let mut items = 0u64;
     let per_precision = opts.units_per_precision();
@@ -211,7 +211,7 @@ fn profile_device(
                 progress,
                 &format!("{}: tuning {} GEMM {s}³", ctx.name, p.name()),
             );
-            let tuned = tune_gemm(ctx, layout, timer, plan, p, (s, s, s), cache)?;
+            let tuned = tune_gemm(ctx, layout, timer, budget, p, (s, s, s), cache)?;
             report.results.extend(tuned.rows);
             opts.meter.advance(1);
         }
@@ -335,7 +335,7 @@ fn cold_start(
 /// The CPU path: FMA peak, then GEMM per precision and size with the `gemm` crate.
 fn profile_cpu(
     opts: &ProfileOptions,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     presets: &[MlpPreset],
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
@@ -343,7 +343,7 @@ fn profile_cpu(
     begin(opts, progress, "cpu: FMA peak");
     let fma = cpu::fma_peak_gflops(20_000_000);
     let bandwidth = if opts.peaks {
-        Some(super::cpu::mlp::bandwidth_gbytes_per_s(plan)?)
+        Some(super::cpu::mlp::bandwidth_gbytes_per_s(budget)?)
     } else {
         None
     };
@@ -372,7 +372,7 @@ fn profile_cpu(
                 continue;
             }
             begin(opts, progress, &format!("cpu: {} GEMM {s}³", p.name()));
-            let (err, timing) = cpu::profile_gemm(p, (s, s, s), plan)?;
+            let (err, timing) = cpu::profile_gemm(p, (s, s, s), budget)?;
             opts.meter.advance(1);
             row.rel_error = Some(err);
             row.correct = timing.is_some();
@@ -408,7 +408,7 @@ fn profile_cpu(
                     opts.batches
                 ),
             );
-            let rows = super::cpu::mlp::sweep(pre, p, &opts.batches, plan, &|| opts.cancelled())?;
+            let rows = super::cpu::mlp::sweep(pre, p, &opts.batches, budget, &|| opts.cancelled())?;
             report.results.extend(rows);
             opts.meter.advance(opts.batches.len() as u64);
         }

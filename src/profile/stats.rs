@@ -78,7 +78,8 @@ pub struct Timing {
     pub samples: usize,
 }
 
-/// How long and how often to sample.
+/// How long and how often to sample one measurement (not to be confused with a serving
+/// plan).
 #[derive(Clone, Copy, Debug)]
 pub struct SamplingBudget {
     /// Untimed runs before sampling starts.
@@ -91,30 +92,30 @@ pub struct SamplingBudget {
     pub target_cv: f64,
     /// Stop once this much wall time was spent sampling (at least `min_samples` unless a
     /// single sample is longer than the budget, then at least 3).
-    pub budget: Duration,
+    pub time: Duration,
 }
 
 impl SamplingBudget {
-    /// A plan with the given budget and target CV and sensible counts.
-    pub fn new(budget: Duration, target_cv: f64) -> Self {
+    /// `time` of sampling to reach `target_cv`, with sensible counts.
+    pub fn new(time: Duration, target_cv: f64) -> Self {
         SamplingBudget {
             warmup: 2,
             min_samples: 5,
             max_samples: 1000,
             target_cv,
-            budget,
+            time,
         }
     }
 }
 
-/// Calls `sample` (which returns one duration in ms) until the plan says stop; the first
+/// Calls `sample` (which returns one duration in ms) until the budget says stop; the first
 /// `warmup` calls are discarded.
 pub fn measure(
     method: TimingMethod,
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     mut sample: impl FnMut() -> Result<f64, ProfileError>,
 ) -> Result<Timing, ProfileError> {
-    for _ in 0..plan.warmup {
+    for _ in 0..budget.warmup {
         sample()?;
     }
     let start = Instant::now();
@@ -122,12 +123,12 @@ pub fn measure(
     loop {
         xs.push(sample()?);
         let cv = coefficient_of_variation(&xs);
-        let over_budget = start.elapsed() >= plan.budget;
-        if xs.len() >= plan.max_samples
-            || (xs.len() >= plan.min_samples && cv <= plan.target_cv)
-            || (over_budget && xs.len() >= 3.min(plan.min_samples))
+        let over_budget = start.elapsed() >= budget.time;
+        if xs.len() >= budget.max_samples
+            || (xs.len() >= budget.min_samples && cv <= budget.target_cv)
+            || (over_budget && xs.len() >= 3.min(budget.min_samples))
         {
-            return Ok(summarize(method, &xs, plan.target_cv));
+            return Ok(summarize(method, &xs, budget.target_cv));
         }
     }
 }
@@ -209,23 +210,23 @@ mod tests {
 
     #[test]
     fn constant_samples_stop_at_min_and_are_stable() {
-        let plan = SamplingBudget::new(Duration::from_secs(10), 0.02);
+        let budget = SamplingBudget::new(Duration::from_secs(10), 0.02);
         let mut calls = 0;
-        let t = measure(TimingMethod::Wall, &plan, || {
+        let t = measure(TimingMethod::Wall, &budget, || {
             calls += 1;
             Ok(2.0)
         })
         .expect("no error");
-        assert_eq!(t.samples, plan.min_samples);
-        assert_eq!(calls, plan.min_samples + plan.warmup);
+        assert_eq!(t.samples, budget.min_samples);
+        assert_eq!(calls, budget.min_samples + budget.warmup);
         assert!(t.stable && t.cv == 0.0 && t.median_ms == 2.0);
     }
 
     #[test]
     fn noisy_samples_end_at_budget_unstable() {
-        let plan = SamplingBudget::new(Duration::from_millis(20), 0.02);
+        let budget = SamplingBudget::new(Duration::from_millis(20), 0.02);
         let mut i = 0u32;
-        let t = measure(TimingMethod::Wall, &plan, || {
+        let t = measure(TimingMethod::Wall, &budget, || {
             i += 1;
             std::thread::sleep(Duration::from_millis(1));
             Ok(if i.is_multiple_of(2) { 1.0 } else { 3.0 })

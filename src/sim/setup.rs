@@ -12,7 +12,7 @@ use super::{ServerHours, SimError, SimOptions, SimResult};
 use crate::model::batching::ServiceCurve;
 use crate::model::cache::effect;
 use crate::model::evaluate::kind_of;
-use crate::model::traffic::DAY_HOURS;
+use crate::model::traffic::{DAY_HOURS, SECONDS_PER_HOUR};
 use crate::model::{Plan, Policy, energy};
 
 /// Random streams, one per purpose, so that changing one part of a plan (say the
@@ -21,6 +21,9 @@ const STREAM_ARRIVALS: u64 = 1;
 const STREAM_SERVICE: u64 = 2;
 const STREAM_CACHE: u64 = 3;
 const STREAM_SPOT: u64 = 4;
+
+/// Shortest checkpoint interval the checkpoint slow-down divides by.
+const MIN_CHECKPOINT_INTERVAL_S: f64 = 1e-9;
 
 /// Longest simulated run: a leap year of days.
 const MAX_HOURS: f64 = DAY_HOURS * 366.0;
@@ -43,6 +46,48 @@ pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError
     Ok(engine.finish(plan))
 }
 
+/// The autoscaler's rules for `policy`, and the slow-down of service by spot
+/// checkpointing (1 when there is none).
+fn scaling_rules(policy: &Policy) -> Result<(ScalingRules, f64), SimError> {
+    Ok(match *policy {
+        Policy::AlwaysOn { servers } => (fixed(servers), 1.0),
+        Policy::OnDemand {
+            idle_timeout_s,
+            max_servers,
+        } => (
+            ScalingRules {
+                warm_floor: 0,
+                idle_timeout_s,
+                cap: max_servers,
+            },
+            1.0,
+        ),
+        Policy::Hybrid {
+            warm,
+            idle_timeout_s,
+            max_servers,
+        } => (
+            ScalingRules {
+                warm_floor: warm,
+                idle_timeout_s,
+                cap: max_servers.max(warm),
+            },
+            1.0,
+        ),
+        Policy::SpotMix {
+            on_demand,
+            spot,
+            checkpoint_interval_s,
+            checkpoint_s,
+        } => (
+            fixed(on_demand.saturating_add(spot)),
+            // Checkpointing costs δ every τ of a spot server's time.
+            1.0 + checkpoint_s.max(0.0) / checkpoint_interval_s.max(MIN_CHECKPOINT_INTERVAL_S),
+        ),
+        Policy::Optimize { .. } => return Err(SimError::NotAPolicy),
+    })
+}
+
 impl Engine {
     fn new(plan: &Plan, options: &SimOptions) -> Result<Self, SimError> {
         let hw = &plan.hardware;
@@ -52,44 +97,8 @@ impl Engine {
         let mean_service_s = (0..=max_batch)
             .map(|b| curve.latency_ms(f64::from(b.max(1))) / 1000.0)
             .collect();
-        let horizon_s = options.hours * 3600.0;
-        let (rules, slowdown) = match plan.policy {
-            Policy::AlwaysOn { servers } => (fixed(servers), 1.0),
-            Policy::OnDemand {
-                idle_timeout_s,
-                max_servers,
-            } => (
-                ScalingRules {
-                    warm_floor: 0,
-                    idle_timeout_s,
-                    cap: max_servers,
-                },
-                1.0,
-            ),
-            Policy::Hybrid {
-                warm,
-                idle_timeout_s,
-                max_servers,
-            } => (
-                ScalingRules {
-                    warm_floor: warm,
-                    idle_timeout_s,
-                    cap: max_servers.max(warm),
-                },
-                1.0,
-            ),
-            Policy::SpotMix {
-                on_demand,
-                spot,
-                checkpoint_interval_s,
-                checkpoint_s,
-            } => (
-                fixed(on_demand.saturating_add(spot)),
-                // Checkpointing costs δ every τ of a spot server's time.
-                1.0 + checkpoint_s.max(0.0) / checkpoint_interval_s.max(1e-9),
-            ),
-            Policy::Optimize { .. } => return Err(SimError::NotAPolicy),
-        };
+        let horizon_s = options.hours * SECONDS_PER_HOUR;
+        let (rules, slowdown) = scaling_rules(&plan.policy)?;
         let cache = effect(&plan.cache);
         let arrivals = Arrivals::new(
             &plan.workload.rate_rps,
@@ -120,7 +129,7 @@ impl Engine {
             service: UnitVariate::with_cv(plan.service.service_cv),
             mean_service_s,
             spot_slowdown: slowdown,
-            interruptions_per_s: hw.spot_interruptions_per_hour.max(0.0) / 3600.0,
+            interruptions_per_s: hw.spot_interruptions_per_hour.max(0.0) / SECONDS_PER_HOUR,
             cold_start_s: plan.service.cold_start_s.max(0.0),
             waiting: VecDeque::new(),
             closed: VecDeque::new(),
@@ -152,7 +161,7 @@ impl Engine {
                 f64::INFINITY
             },
             tick_arrivals: 0,
-            storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / 3600.0,
+            storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / SECONDS_PER_HOUR,
             warnings,
             options: options.clone(),
         })

@@ -100,7 +100,7 @@ pub fn sweep(
     preset: MlpPreset,
     precision: Precision,
     batches: &[usize],
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let model = CpuMlp::new(preset, precision)?;
@@ -125,7 +125,7 @@ pub fn sweep(
         row.chosen = correct;
         if correct {
             let input = Rng::from_time().vec(b * preset.d_model, 1.0);
-            let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
+            let t = measure(crate::profile::stats::TimingMethod::Wall, budget, || {
                 let t0 = Instant::now();
                 std::hint::black_box(model.forward(&input, b));
                 Ok(t0.elapsed().as_secs_f64() * 1e3)
@@ -142,11 +142,11 @@ pub fn sweep(
 }
 
 /// CPU memory bandwidth (read + write) of a 64 MiB copy, in GB/s.
-pub fn bandwidth_gbytes_per_s(plan: &SamplingBudget) -> Result<f64, ProfileError> {
+pub fn bandwidth_gbytes_per_s(budget: &SamplingBudget) -> Result<f64, ProfileError> {
     let n = 16 << 20;
     let src = vec![1.0f32; n];
     let mut dst = vec![0.0f32; n];
-    let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
+    let t = measure(crate::profile::stats::TimingMethod::Wall, budget, || {
         let t0 = Instant::now();
         dst.copy_from_slice(&src);
         std::hint::black_box(&dst);

@@ -102,7 +102,7 @@ impl CpuGemm {
 pub fn profile_gemm(
     precision: Precision,
     shape: (usize, usize, usize),
-    plan: &SamplingBudget,
+    budget: &SamplingBudget,
 ) -> Result<(f64, Option<Timing>), ProfileError> {
     let mut g = CpuGemm::new(precision, shape)?;
     g.run();
@@ -110,7 +110,7 @@ pub fn profile_gemm(
     if err > precision.tolerance() {
         return Ok((err, None));
     }
-    let t = measure(crate::profile::stats::TimingMethod::Wall, plan, || {
+    let t = measure(crate::profile::stats::TimingMethod::Wall, budget, || {
         let t0 = Instant::now();
         g.run();
         Ok(t0.elapsed().as_secs_f64() * 1e3)

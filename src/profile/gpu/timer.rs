@@ -18,7 +18,7 @@ pub struct Bench<'a> {
     /// The timer (timestamps or wall clock).
     pub timer: &'a Timer,
     /// How long and how often to sample.
-    pub plan: &'a crate::profile::stats::SamplingBudget,
+    pub budget: &'a crate::profile::stats::SamplingBudget,
 }
 
 /// Runs batches of dispatches and times them.
