@@ -6,6 +6,7 @@ pub mod caching_ui;
 pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
+pub mod job;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
