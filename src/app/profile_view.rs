@@ -204,14 +204,11 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
                     continue;
                 };
                 let name = format!("{} {}", short(&r.device), r.precision);
-                let entry = match series.iter_mut().find(|s| s.0 == name) {
-                    Some(e) => e,
-                    None => {
-                        series.push((name, Vec::new()));
-                        series.last_mut().expect("just pushed")
-                    }
-                };
-                entry.1.push((b as f64, t.median_ms, t.p5_ms, t.p95_ms));
+                let point = (b as f64, t.median_ms, t.p5_ms, t.p95_ms);
+                match series.iter_mut().find(|s| s.0 == name) {
+                    Some(entry) => entry.1.push(point),
+                    None => series.push((name, vec![point])),
+                }
             }
             for (i, (name, mut pts)) in series.into_iter().enumerate() {
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
