@@ -329,3 +329,110 @@ fn the_device_picker_lists_the_adapters_wgpu_finds() {
     h.run();
     assert!(h.state().state.profile.settings.cpu_only);
 }
+
+/// The window on `app` for a test that drives the frames itself: a panel whose worker
+/// runs keeps asking for frames (its spinner), so `Harness::run` would not settle.
+fn stepped_harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
+    h.step();
+    h
+}
+
+/// Steps the window until `running` says the panel's worker is done (or 60 s pass).
+fn step_until_done(h: &mut Harness<'static, CostscopeApp>, running: fn(&CostscopeApp) -> bool) {
+    let start = std::time::Instant::now();
+    while running(h.state()) {
+        assert!(start.elapsed().as_secs() < 60, "the worker never finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+}
+
+/// A job that panics with `message` once `go` receives (or its sender goes away).
+fn panicking_job<T: Send + 'static, P: Send + 'static>(
+    name: &str,
+    go: std::sync::mpsc::Receiver<()>,
+    message: &'static str,
+) -> costscope::app::job::BackgroundJob<T, P> {
+    let ctx = egui::Context::default();
+    costscope::app::job::BackgroundJob::spawn(name, &ctx, move |_| {
+        let _ = go.recv();
+        panic!("{message}")
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_simulator_that_panics_shows_its_error_in_the_panel() {
+    let mut a = app("startup-chatbot");
+    a.state.tab = Tab::WarmCold;
+    let (go, wait) = std::sync::mpsc::channel();
+    a.state
+        .warm_cold
+        .run
+        .follow(panicking_job("simulator", wait, "the day fell over"));
+    let mut h = stepped_harness(a);
+    h.get_by_label("simulating a day…");
+    go.send(()).unwrap();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    h.get_by_label("the simulator worker stopped unexpectedly: the day fell over");
+    assert!(h.state().state.warm_cold.run.days.is_empty());
+    // Not "simulating a day…" forever: the button is back and runs a real day.
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    assert_eq!(h.state().state.warm_cold.run.days.len(), 4);
+    assert_eq!(h.state().state.warm_cold.run.error, None);
+}
+
+#[test]
+fn a_profiler_that_panics_shows_its_error_and_its_bar_stops() {
+    use costscope::profile::progress::ProgressMeter;
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    let meter = std::sync::Arc::new(ProgressMeter::default());
+    meter.start(4);
+    meter.advance(1);
+    let (go, wait) = std::sync::mpsc::channel();
+    let job = panicking_job("profiler", wait, "kernel 3 exploded");
+    a.state.profile.run.follow(job, meter);
+    let mut h = stepped_harness(a);
+    h.get_by_label("Cancel");
+    go.send(()).unwrap();
+    step_until_done(&mut h, |app| app.state.profile.running());
+    h.get_by_label("the profiler worker stopped unexpectedly: kernel 3 exploded");
+    let snap = h.state().state.profile.run.live.snapshot.clone();
+    assert!(snap.is_some_and(|s| s.finished && s.fraction == 0.25));
+    h.get_by_label_contains("25 % ·");
+    assert!(
+        h.query_all_by_label_contains(" · stopped").any(|n| n
+            .accesskit_node()
+            .label()
+            .is_some_and(|l| l.starts_with("25 %"))),
+        "the bar says it stopped"
+    );
+    h.get_by_label("Run profile");
+}
+
+#[test]
+fn an_adapter_lister_that_panics_shows_its_error_and_the_picker_still_works() {
+    use costscope::app::profile_device::AdapterList;
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    a.state.profile.adapters = AdapterList::Listing(panicking_job("adapters", wait, "no driver"));
+    drop(go);
+    let mut h = stepped_harness(a);
+    step_until_done(&mut h, |app| {
+        matches!(app.state.profile.adapters, AdapterList::Listing(_))
+    });
+    h.get_by_label("the adapters worker stopped unexpectedly: no driver");
+    h.get_by_label("device").click();
+    h.run();
+    h.get_by_label("CPU only").click();
+    h.run();
+    assert!(h.state().state.profile.settings.cpu_only);
+}
