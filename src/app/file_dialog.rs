@@ -32,7 +32,7 @@ pub enum Outcome {
     Cancel,
 }
 
-/// The dialog's state: runtime-only, it lives in [`super::state::Runtime`] while open.
+/// The dialog's state: runtime-only, it lives in [`super::plan_ui::PlanPanel`] while open.
 #[derive(Debug, Clone, Default)]
 pub struct FileDialog {
     /// Open or Save as.

@@ -3,7 +3,8 @@
 //! (median and p5–p95 band), throughput and cold start; "use in plan" calibrates.
 //!
 //! The worker owns its own wgpu device (created inside the profiler); the UI thread
-//! only receives messages, so the window never blocks on the GPU.
+//! only polls its [`BackgroundJob`], so the window never blocks on the GPU, and a
+//! worker that dies shows its error instead of a run that never ends.
 
 use std::sync::Arc;
 

@@ -10,7 +10,7 @@ use egui_plot::{
 
 use crate::profile::report::{ColdStart, ProfileReport, ResultRow};
 
-/// Shortens "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]" to "llvmpipe".
+/// Shortens `llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]` to `llvmpipe`.
 pub fn short(device: &str) -> &str {
     device.split(" (").next().unwrap_or(device)
 }

@@ -2,7 +2,8 @@
 //! of always-on vs scale-to-zero vs keep-k-warm vs a spot mix: traffic, busy / booting
 //! / idle servers, cold starts, spot interruptions and cumulative cost.
 //!
-//! Simulations run on a named worker thread; the panel shows the last finished day.
+//! Simulations run as a [`BackgroundJob`] on a named worker thread; the panel shows
+//! the last finished day, or why the worker gave none.
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
