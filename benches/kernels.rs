@@ -51,13 +51,13 @@ fn gpu_gemm(c: &mut Criterion) {
     };
     let layout = GemmLayout::new(&ctx.device);
     let timer = Timer::new(&ctx, Duration::from_secs(60));
-    let plan = SamplingBudget::new(Duration::from_secs(1), 0.02);
+    let budget = SamplingBudget::new(Duration::from_secs(1), 0.02);
     let mut cache = TuneCache::default();
     let tuned = tune_gemm(
         &ctx,
         &layout,
         &timer,
-        &plan,
+        &budget,
         Precision::F32,
         (N, N, N),
         &mut cache,

@@ -72,7 +72,7 @@ fn with_dialog(preset: &str, dir: &Path, button: &str) -> Harness<'static, Costs
 
 fn dialog(h: &Harness<'static, CostscopeApp>) -> FileDialog {
     h.state()
-        .runtime
+        .plan_panel
         .file_dialog
         .clone()
         .expect("the dialog is open")
@@ -111,7 +111,7 @@ fn ctrl_o_opens_the_dialog_and_lists_folders_first_with_plans_only() {
     // Escape closes it without touching the plan.
     h.key_press(egui::Key::Escape);
     h.run();
-    assert!(h.state().runtime.file_dialog.is_none());
+    assert!(h.state().plan_panel.file_dialog.is_none());
 }
 
 #[test]
@@ -131,7 +131,10 @@ fn double_click_walks_into_a_folder_and_open_loads_the_plan() {
     assert_eq!(dialog(&h).selected, Some(fx.0.join("sub/inner.ron")));
     window(&h, "Open plan").get_by_label("Open").click();
     h.run();
-    assert!(h.state().runtime.file_dialog.is_none(), "the dialog closed");
+    assert!(
+        h.state().plan_panel.file_dialog.is_none(),
+        "the dialog closed"
+    );
     let state = &h.state().state;
     assert_eq!(state.plan, presets::load("startup-chatbot").unwrap());
     assert_eq!(
@@ -166,7 +169,7 @@ fn opening_over_unsaved_changes_asks_first() {
     window(&h, "Open plan").get_by_label("Open anyway").click();
     h.run();
     assert_eq!(h.state().state.plan, presets::load("textbook-mmc").unwrap());
-    assert!(h.state().runtime.file_dialog.is_none());
+    assert!(h.state().plan_panel.file_dialog.is_none());
 }
 
 #[test]
@@ -177,7 +180,7 @@ fn save_as_writes_a_plan_that_loads_back_and_asks_before_overwriting() {
     assert_eq!(dialog(&h).file_name, "healthcare-triage.ron");
     h.state_mut().state.plan.objective.beta = 0.25;
     h.state_mut()
-        .runtime
+        .plan_panel
         .file_dialog
         .as_mut()
         .unwrap()
@@ -190,7 +193,7 @@ fn save_as_writes_a_plan_that_loads_back_and_asks_before_overwriting() {
     assert_eq!(saved, h.state().state.plan);
     assert_eq!(h.state().runtime.saved_plan, saved);
     assert_eq!(h.state().state.plan_path.as_deref(), Some(mine.as_path()));
-    assert_eq!(h.state().runtime.path_input, mine.display().to_string());
+    assert_eq!(h.state().plan_panel.path_input, mine.display().to_string());
     let (code, _, err) = common::costscope(&["validate", mine.to_str().unwrap()]);
     assert_eq!(code, 0, "the CLI accepts the saved plan: {err}");
 
@@ -210,7 +213,7 @@ fn save_as_writes_a_plan_that_loads_back_and_asks_before_overwriting() {
     );
     window(&h, "Save plan as").get_by_label("Overwrite").click();
     h.run();
-    assert!(h.state().runtime.file_dialog.is_none());
+    assert!(h.state().plan_panel.file_dialog.is_none());
     let overwritten = costscope::plan::load_file(&fx.0.join("plan.ron")).unwrap();
     assert_eq!(overwritten.objective.beta, 0.25);
 }
@@ -221,7 +224,7 @@ fn a_missing_folder_in_the_path_bar_shows_an_error_and_the_dialog_still_works() 
     let mut h = with_dialog("healthcare-triage", &fx.0, "Open…");
     let missing = fx.0.join("no-such-folder");
     h.state_mut()
-        .runtime
+        .plan_panel
         .file_dialog
         .as_mut()
         .unwrap()
@@ -241,7 +244,7 @@ fn a_missing_folder_in_the_path_bar_shows_an_error_and_the_dialog_still_works() 
     window(&h, "Open plan").get_by_label(&err);
     // Still usable: the sub-folder typed in the path bar opens and clears the error.
     h.state_mut()
-        .runtime
+        .plan_panel
         .file_dialog
         .as_mut()
         .unwrap()
@@ -254,7 +257,7 @@ fn a_missing_folder_in_the_path_bar_shows_an_error_and_the_dialog_still_works() 
     assert!(dialog(&h).error.is_none());
     window(&h, "Open plan").get_by_label("Cancel").click();
     h.run();
-    assert!(h.state().runtime.file_dialog.is_none());
+    assert!(h.state().plan_panel.file_dialog.is_none());
 }
 
 #[test]
@@ -264,7 +267,7 @@ fn the_path_field_and_a_dropped_file_ask_too_over_unsaved_changes() {
     a.state.tab = Tab::Plan;
     a.state.plan.objective.beta = 0.77;
     let edited = a.state.plan.clone();
-    a.runtime.path_input = fx.0.join("plan.ron").display().to_string();
+    a.plan_panel.path_input = fx.0.join("plan.ron").display().to_string();
     let mut h = harness(a);
     h.get_by_label("Open").click();
     h.run();
@@ -273,7 +276,7 @@ fn the_path_field_and_a_dropped_file_ask_too_over_unsaved_changes() {
     h.get_by_label("Go back").click();
     h.run();
     assert_eq!(h.state().state.plan, edited);
-    assert!(h.state().runtime.pending_open.is_none());
+    assert!(h.state().plan_panel.pending_open.is_none());
     let dropped = std::sync::Arc::new(Dropped(fx.0.join("plan.ron")));
     h.input_mut().dropped_files.push(dropped);
     h.run();

@@ -85,12 +85,12 @@ fn a_malformed_file_shows_its_error_and_keeps_the_plan() {
     let mut h = harness(app("healthcare-triage"));
     let plan_before = h.state().state.plan.clone();
     h.state_mut().state.tab = Tab::Plan;
-    h.state_mut().runtime.path_input = bad.display().to_string();
+    h.state_mut().plan_panel.path_input = bad.display().to_string();
     h.run();
     h.get_by_label("Open").click();
     h.run();
     assert_eq!(h.state().state.plan, plan_before, "the plan is kept");
-    let err = h.state().runtime.file_error.clone().expect("an error");
+    let err = h.state().plan_panel.file_error.clone().expect("an error");
     assert!(err.contains("bad.ron:1:"), "{err}");
     h.get_by_label_contains("bad.ron:1:");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -100,23 +100,23 @@ fn a_malformed_file_shows_its_error_and_keeps_the_plan() {
 fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     let mut a = app("healthcare-triage");
     a.state.tab = Tab::Profile;
-    a.state.profile.cpu_only = true;
-    a.state.profile.precisions = [true, false, false];
-    a.state.profile.batches = "1,4".into();
-    a.state.profile.budget_s = 0.05;
+    a.state.profile.settings.cpu_only = true;
+    a.state.profile.settings.precisions = [true, false, false];
+    a.state.profile.settings.batches = "1,4".into();
+    a.state.profile.settings.budget_s = 0.05;
     let mut h = harness(a);
     h.get_by_label("Run profile").click();
     h.step();
     let start = std::time::Instant::now();
     let mut fractions = Vec::new();
-    while h.state().profile_run.running() {
+    while h.state().state.profile.run.running() {
         assert!(
             start.elapsed().as_secs() < 120,
             "the profile did not finish"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
         h.step();
-        if let Some(s) = &h.state().profile_run.live.snapshot {
+        if let Some(s) = &h.state().state.profile.run.live.snapshot {
             fractions.push(s.fraction);
         }
     }
@@ -127,7 +127,7 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
         fractions.iter().any(|f| *f > 0.0 && *f < 1.0),
         "{fractions:?}"
     );
-    let live = &h.state().profile_run.live;
+    let live = &h.state().state.profile.run.live;
     assert!(
         live.snapshot
             .as_ref()
@@ -143,7 +143,14 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     h.get_by_label("Live telemetry");
     let cores = std::thread::available_parallelism().unwrap();
     h.get_by_label_contains(&format!("/{cores} cores busy"));
-    let report = h.state().profile_run.report.clone().expect("a report");
+    let report = h
+        .state()
+        .state
+        .profile
+        .run
+        .report
+        .clone()
+        .expect("a report");
     assert!(
         report
             .results
@@ -169,7 +176,7 @@ fn warm_cold_simulates_a_day_of_each_fleet() {
     h.get_by_label("Simulate a day").click();
     h.step();
     let start = std::time::Instant::now();
-    while h.state().warm_cold_run.running() {
+    while h.state().state.warm_cold.run.running() {
         assert!(
             start.elapsed().as_secs() < 120,
             "the simulation did not finish"
@@ -178,7 +185,7 @@ fn warm_cold_simulates_a_day_of_each_fleet() {
         h.step();
     }
     h.run();
-    let days = &h.state().warm_cold_run.days;
+    let days = &h.state().state.warm_cold.run.days;
     assert_eq!(days.len(), 4);
     let cost = |i: usize| days[i].1.as_ref().unwrap().cost_usd_per_hour;
     let cold = |i: usize| days[i].1.as_ref().unwrap().cold_starts;
@@ -203,7 +210,7 @@ fn snapshot_panel(tab: Tab, preset: &str, name: &str) {
     if tab == Tab::WarmCold {
         h.get_by_label("Simulate a day").click();
         h.step();
-        while h.state().warm_cold_run.running() {
+        while h.state().state.warm_cold.run.running() {
             std::thread::sleep(std::time::Duration::from_millis(50));
             h.step();
         }
@@ -247,7 +254,7 @@ fn save_export_and_compare() {
     let mut h = harness(app("healthcare-triage"));
     h.state_mut().state.tab = Tab::Plan;
     h.state_mut().state.plan.objective.beta = 0.25;
-    h.state_mut().runtime.path_input = plan_path.display().to_string();
+    h.state_mut().plan_panel.path_input = plan_path.display().to_string();
     h.run();
     h.get_by_label_contains("unsaved changes");
     h.get_by_label("Save").click();
@@ -260,7 +267,7 @@ fn save_export_and_compare() {
     let csv = std::fs::read_to_string(plan_path.with_extension("csv")).unwrap();
     assert!(csv.starts_with("set,policy,servers"));
     assert!(csv.lines().count() >= 3, "{csv}");
-    h.state_mut().runtime.compare_input = other.display().to_string();
+    h.state_mut().plan_panel.compare_input = other.display().to_string();
     h.run();
     h.get_by_label("Compare").click();
     h.run();
@@ -298,14 +305,14 @@ fn the_device_picker_lists_the_adapters_wgpu_finds() {
     let mut h = harness(a);
     let start = std::time::Instant::now();
     while !matches!(
-        h.state().profile_run.adapters,
+        h.state().state.profile.adapters,
         costscope::app::profile_device::AdapterList::Ready(_)
     ) {
         assert!(start.elapsed().as_secs() < 60, "adapters were not listed");
         std::thread::sleep(std::time::Duration::from_millis(20));
         h.step();
     }
-    let labels = h.state().profile_run.adapters.labels().to_vec();
+    let labels = h.state().state.profile.adapters.labels().to_vec();
     if labels.is_empty() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -317,11 +324,118 @@ fn the_device_picker_lists_the_adapters_wgpu_finds() {
     h.run();
     h.get_by_label(&labels[0]).click();
     h.run();
-    assert_eq!(h.state().state.profile.adapter, labels[0]);
-    assert!(!h.state().state.profile.cpu_only);
+    assert_eq!(h.state().state.profile.settings.adapter, labels[0]);
+    assert!(!h.state().state.profile.settings.cpu_only);
     h.get_by_label("device").click();
     h.run();
     h.get_by_label("CPU only").click();
     h.run();
-    assert!(h.state().state.profile.cpu_only);
+    assert!(h.state().state.profile.settings.cpu_only);
+}
+
+/// The window on `app` for a test that drives the frames itself: a panel whose worker
+/// runs keeps asking for frames (its spinner), so `Harness::run` would not settle.
+fn stepped_harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
+    h.step();
+    h
+}
+
+/// Steps the window until `running` says the panel's worker is done (or 60 s pass).
+fn step_until_done(h: &mut Harness<'static, CostscopeApp>, running: fn(&CostscopeApp) -> bool) {
+    let start = std::time::Instant::now();
+    while running(h.state()) {
+        assert!(start.elapsed().as_secs() < 60, "the worker never finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+}
+
+/// A job that panics with `message` once `go` receives (or its sender goes away).
+fn panicking_job<T: Send + 'static, P: Send + 'static>(
+    name: &str,
+    go: std::sync::mpsc::Receiver<()>,
+    message: &'static str,
+) -> costscope::app::job::BackgroundJob<T, P> {
+    let ctx = egui::Context::default();
+    costscope::app::job::BackgroundJob::spawn(name, &ctx, move |_| {
+        let _ = go.recv();
+        panic!("{message}")
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_simulator_that_panics_shows_its_error_in_the_panel() {
+    let mut a = app("startup-chatbot");
+    a.state.tab = Tab::WarmCold;
+    let (go, wait) = std::sync::mpsc::channel();
+    a.state
+        .warm_cold
+        .run
+        .follow(panicking_job("simulator", wait, "the day fell over"));
+    let mut h = stepped_harness(a);
+    h.get_by_label("simulating a day…");
+    go.send(()).unwrap();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    h.get_by_label("the simulator worker stopped unexpectedly: the day fell over");
+    assert!(h.state().state.warm_cold.run.days.is_empty());
+    // Not "simulating a day…" forever: the button is back and runs a real day.
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    assert_eq!(h.state().state.warm_cold.run.days.len(), 4);
+    assert_eq!(h.state().state.warm_cold.run.error, None);
+}
+
+#[test]
+fn a_profiler_that_panics_shows_its_error_and_its_bar_stops() {
+    use costscope::profile::progress::ProgressMeter;
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    let meter = std::sync::Arc::new(ProgressMeter::default());
+    meter.start(4);
+    meter.advance(1);
+    let (go, wait) = std::sync::mpsc::channel();
+    let job = panicking_job("profiler", wait, "kernel 3 exploded");
+    a.state.profile.run.follow(job, meter);
+    let mut h = stepped_harness(a);
+    h.get_by_label("Cancel");
+    go.send(()).unwrap();
+    step_until_done(&mut h, |app| app.state.profile.running());
+    h.get_by_label("the profiler worker stopped unexpectedly: kernel 3 exploded");
+    let snap = h.state().state.profile.run.live.snapshot.clone();
+    assert!(snap.is_some_and(|s| s.finished && s.fraction == 0.25));
+    h.get_by_label_contains("25 % ·");
+    assert!(
+        h.query_all_by_label_contains(" · stopped").any(|n| n
+            .accesskit_node()
+            .label()
+            .is_some_and(|l| l.starts_with("25 %"))),
+        "the bar says it stopped"
+    );
+    h.get_by_label("Run profile");
+}
+
+#[test]
+fn an_adapter_lister_that_panics_shows_its_error_and_the_picker_still_works() {
+    use costscope::app::profile_device::AdapterList;
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Profile;
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    a.state.profile.adapters = AdapterList::Listing(panicking_job("adapters", wait, "no driver"));
+    drop(go);
+    let mut h = stepped_harness(a);
+    step_until_done(&mut h, |app| {
+        matches!(app.state.profile.adapters, AdapterList::Listing(_))
+    });
+    h.get_by_label("the adapters worker stopped unexpectedly: no driver");
+    h.get_by_label("device").click();
+    h.run();
+    h.get_by_label("CPU only").click();
+    h.run();
+    assert!(h.state().state.profile.settings.cpu_only);
 }

@@ -6,37 +6,76 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use super::state::Results;
 use crate::model::cache::zipf_hit_rate;
-use crate::model::{CacheTier, Plan, Zipf};
+use crate::model::{Cache, CacheTier, Plan, Zipf};
 
-/// The Caching & lazy panel: controls mutate `plan`; figures read `results`.
-pub fn caching_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
-    egui::Panel::left("caching_controls")
-        .resizable(false)
-        .exact_size(400.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                controls_ui(ui, plan);
-                ui.separator();
-                figures_ui(ui, plan, results);
+/// The Caching & lazy panel. It holds nothing of its own: the controls edit the shared
+/// plan's cache and lazy settings, the figures read the shared results.
+#[derive(Debug, Default)]
+pub struct CachingPanel {}
+
+impl CachingPanel {
+    /// The Caching & lazy panel: controls mutate `plan`; figures read `results`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
+        egui::Panel::left("caching_controls")
+            .resizable(false)
+            .exact_size(400.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    controls_ui(ui, plan);
+                    ui.separator();
+                    figures_ui(ui, plan, results);
+                });
             });
+        egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
+            Some(z) => {
+                let title = format!(
+                    "Hit rate vs cache size, Zipf(s = {:.2}) over {} keys",
+                    z.s, z.items
+                );
+                super::plot_png::titled_plot(ui, &title, "hit-rate", |ui| hit_rate_plot_ui(ui, z));
+            }
+            None => {
+                ui.label("Hit rate is stated directly; tick \"derive the hit rate from Zipf popularity\" to see it as a function of cache size.");
+            }
         });
-    egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
-        Some(z) => {
-            let title = format!(
-                "Hit rate vs cache size, Zipf(s = {:.2}) over {} keys",
-                z.s, z.items
-            );
-            super::plot_png::titled_plot(ui, &title, "hit-rate", |ui| hit_rate_plot_ui(ui, z));
-        }
-        None => {
-            ui.label("Hit rate is stated directly; tick \"derive the hit rate from Zipf popularity\" to see it as a function of cache size.");
-        }
-    });
+    }
 }
 
+/// The cache's controls (hit rate, latency, reuse, storage, L2), then lazy evaluation.
 fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     let cache = &mut plan.cache;
     ui.heading("Cache");
+    hit_rate_ui(ui, cache);
+    ui.add(
+        egui::Slider::new(&mut cache.hit_latency_ms, 0.0..=100.0)
+            .logarithmic(true)
+            .text("hit latency, ms"),
+    )
+    .on_hover_text("Time to answer a request from the L1 cache.");
+    ui.add(
+        egui::Slider::new(&mut cache.reuse, 1.0..=1000.0)
+            .logarithmic(true)
+            .text("reuse r (uses per computed result)"),
+    )
+    .on_hover_text("Each computed result used r times saves (r − 1)·C_E.");
+    ui.add(
+        egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
+            .logarithmic(true)
+            .text("cache storage $/hour"),
+    )
+    .on_hover_text("What holding the cache costs per hour, added to the servers' cost.");
+    l2_ui(ui, cache);
+    ui.heading("Lazy evaluation");
+    ui.add(
+        egui::Slider::new(&mut plan.lazy.fraction_needed, 0.001..=1.0)
+            .logarithmic(true)
+            .text("fraction needed p"),
+    )
+    .on_hover_text("Only a fraction p of results is ever read, so only those are computed.");
+}
+
+/// The hit rate: stated directly, or derived from Zipf popularity and the cache size.
+fn hit_rate_ui(ui: &mut egui::Ui, cache: &mut Cache) {
     let mut use_zipf = cache.zipf.is_some();
     ui.checkbox(&mut use_zipf, "derive the hit rate from Zipf popularity")
         .on_hover_text(
@@ -76,24 +115,10 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         ui.add(egui::Slider::new(&mut cache.hit_rate, 0.0..=0.999).text("hit rate"))
             .on_hover_text("Share of requests answered from the cache, without inference.");
     }
-    ui.add(
-        egui::Slider::new(&mut cache.hit_latency_ms, 0.0..=100.0)
-            .logarithmic(true)
-            .text("hit latency, ms"),
-    )
-    .on_hover_text("Time to answer a request from the L1 cache.");
-    ui.add(
-        egui::Slider::new(&mut cache.reuse, 1.0..=1000.0)
-            .logarithmic(true)
-            .text("reuse r (uses per computed result)"),
-    )
-    .on_hover_text("Each computed result used r times saves (r − 1)·C_E.");
-    ui.add(
-        egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
-            .logarithmic(true)
-            .text("cache storage $/hour"),
-    )
-    .on_hover_text("What holding the cache costs per hour, added to the servers' cost.");
+}
+
+/// The optional L2 tier tried on L1 misses.
+fn l2_ui(ui: &mut egui::Ui, cache: &mut Cache) {
     let mut has_l2 = cache.l2.is_some();
     ui.checkbox(&mut has_l2, "L2 tier on L1 misses")
         .on_hover_text("A second, slower cache tried when L1 misses, before inference.");
@@ -117,13 +142,6 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         )
         .on_hover_text("Time an L2 hit adds on top of the L1 lookup.");
     }
-    ui.heading("Lazy evaluation");
-    ui.add(
-        egui::Slider::new(&mut plan.lazy.fraction_needed, 0.001..=1.0)
-            .logarithmic(true)
-            .text("fraction needed p"),
-    )
-    .on_hover_text("Only a fraction p of results is ever read, so only those are computed.");
 }
 
 fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {

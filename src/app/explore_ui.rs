@@ -9,36 +9,43 @@ use super::state::Results;
 use crate::model::traffic::{peak_rate_rps, scaled};
 use crate::model::{Evaluation, Metric, Plan};
 
-/// The Explore panel: controls mutate `plan`; plots read `results`.
-pub fn explore_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
-    egui::Panel::left("explore_controls")
-        .resizable(false)
-        .exact_size(380.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                controls_ui(ui, plan);
-                ui.separator();
-                summary_ui(ui, plan, results);
+/// The Explore panel. It holds nothing of its own: the sliders edit the shared plan
+/// and the plots read the shared results, so switching tabs loses nothing.
+#[derive(Debug, Default)]
+pub struct ExplorePanel {}
+
+impl ExplorePanel {
+    /// The Explore panel: controls mutate `plan`; plots read `results`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
+        egui::Panel::left("explore_controls")
+            .resizable(false)
+            .exact_size(380.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    controls_ui(ui, plan);
+                    ui.separator();
+                    summary_ui(ui, plan, results);
+                });
             });
+        egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
+            Ok(optimum) => {
+                let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
+                titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
+                    objective_plot_ui(ui, optimum, height)
+                });
+                let title = format!(
+                    "Cost vs {} latency (Pareto frontier)",
+                    metric_name(plan.objective.metric)
+                );
+                titled_plot(ui, &title, "pareto", |ui| {
+                    pareto_plot_ui(ui, optimum, plan.objective.metric, height)
+                });
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("Model error: {e}"));
+            }
         });
-    egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
-        Ok(optimum) => {
-            let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
-            titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
-                objective_plot_ui(ui, optimum, height)
-            });
-            let title = format!(
-                "Cost vs {} latency (Pareto frontier)",
-                metric_name(plan.objective.metric)
-            );
-            titled_plot(ui, &title, "pareto", |ui| {
-                pareto_plot_ui(ui, optimum, plan.objective.metric, height)
-            });
-        }
-        Err(e) => {
-            ui.colored_label(ui.visuals().error_fg_color, format!("Model error: {e}"));
-        }
-    });
+    }
 }
 
 fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
@@ -64,7 +71,7 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     egui::ComboBox::from_label("latency metric")
         .selected_text(metric_name(o.metric))
         .show_ui(ui, |ui| {
-            for m in [Metric::Mean, Metric::P50, Metric::P95, Metric::P99] {
+            for m in Metric::ALL {
                 ui.selectable_value(&mut o.metric, m, metric_name(m));
             }
         })

@@ -32,7 +32,7 @@ pub enum Outcome {
     Cancel,
 }
 
-/// The dialog's state: runtime-only, it lives in [`super::state::Runtime`] while open.
+/// The dialog's state: runtime-only, it lives in [`super::plan_ui::PlanPanel`] while open.
 #[derive(Debug, Clone, Default)]
 pub struct FileDialog {
     /// Open or Save as.
@@ -176,8 +176,42 @@ impl FileDialog {
             .and_then(|r| r.inner.flatten())
     }
 
+    /// Everything inside the dialog's window; returns what the user chose this frame.
     fn contents_ui(&mut self, ui: &mut egui::Ui, dirty: bool) -> Option<Outcome> {
         let mut outcome = None;
+        let bar_entered = self.folder_bar_ui(ui);
+        self.filter_ui(ui);
+        ui.separator();
+        if self.list_ui(ui) {
+            outcome = self.confirm(dirty);
+        }
+        ui.separator();
+        if self.mode == DialogMode::SaveAs {
+            self.file_name_ui(ui);
+        }
+        if let Some(answer) = self.question_ui(ui) {
+            outcome = Some(answer);
+        }
+        if let Some(err) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, err);
+        }
+        self.buttons_ui(ui, dirty, &mut outcome);
+        // Keys last, so the path bar has seen its Enter. A pending question needs a click:
+        // Enter must not overwrite a file or drop edits by accident; Escape dismisses it.
+        let key = |k| ui.input(|i| i.key_pressed(k));
+        let (enter, escape) = (key(egui::Key::Enter), key(egui::Key::Escape));
+        if escape && self.question.take().is_none() {
+            return Some(Outcome::Cancel);
+        }
+        if enter && !bar_entered && outcome.is_none() && self.question.is_none() {
+            outcome = self.confirm(dirty);
+        }
+        outcome
+    }
+
+    /// Home, Working folder and the folder bar; returns true when Enter was pressed in
+    /// the bar (it moved there, so that Enter must not also confirm).
+    fn folder_bar_ui(&mut self, ui: &mut egui::Ui) -> bool {
         let mut bar_entered = false;
         ui.horizontal(|ui| {
             if button(ui, true, "Home", "Go to your home folder.") {
@@ -202,6 +236,11 @@ impl FileDialog {
                 self.go_to(&PathBuf::from(self.path_input.trim()));
             }
         });
+        bar_entered
+    }
+
+    /// Plans only, or every file.
+    fn filter_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let plans = ui.radio_value(&mut self.all_files, false, "plans (*.ron)");
             plans.on_hover_text("List only .ron plan files (folders always show).");
@@ -210,50 +249,54 @@ impl FileDialog {
                 self.selected = None; // it may be hidden now
             }
         });
-        ui.separator();
-        if self.list_ui(ui) {
-            outcome = self.confirm(dirty);
-        }
-        ui.separator();
-        if self.mode == DialogMode::SaveAs {
-            ui.horizontal(|ui| {
-                let label = ui.label("file name:");
-                let field = egui::TextEdit::singleline(&mut self.file_name).desired_width(360.0);
-                let field = (ui.add(field).labelled_by(label.id)).on_hover_text(
-                    "The file to save to, in the folder listed; .ron is added when there is no extension.",
-                );
-                if field.changed() {
-                    self.question = None; // the question was about the old name
-                }
-            });
-        }
-        if let Some(question) = self.question.clone() {
-            ui.horizontal_wrapped(|ui| {
-                let (text, yes, why) = match &question {
-                    Outcome::Save(p) => (
-                        format!("{} already exists.", p.display()),
-                        "Overwrite",
-                        "Replace the existing file with this plan.",
-                    ),
-                    Outcome::Cancel => return, // never held as a question
-                    Outcome::Open(p) => (
-                        unsaved_warning(p),
-                        "Open anyway",
-                        "Discard the unsaved changes and load the file.",
-                    ),
-                };
-                ui.colored_label(ui.visuals().warn_fg_color, text);
-                if button(ui, true, yes, why) {
-                    outcome = Some(question);
-                }
-                if button(ui, true, "Go back", "Do nothing yet and choose again.") {
-                    self.question = None;
-                }
-            });
-        }
-        if let Some(err) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, err);
-        }
+    }
+
+    /// Save as: the name to save under.
+    fn file_name_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("file name:");
+            let field = egui::TextEdit::singleline(&mut self.file_name).desired_width(360.0);
+            let field = (ui.add(field).labelled_by(label.id)).on_hover_text(
+                "The file to save to, in the folder listed; .ron is added when there is no extension.",
+            );
+            if field.changed() {
+                self.question = None; // the question was about the old name
+            }
+        });
+    }
+
+    /// The question held back (overwrite, or drop unsaved changes), while there is one;
+    /// returns its outcome when the user agrees.
+    fn question_ui(&mut self, ui: &mut egui::Ui) -> Option<Outcome> {
+        let question = self.question.clone()?;
+        let mut agreed = None;
+        ui.horizontal_wrapped(|ui| {
+            let (text, yes, why) = match &question {
+                Outcome::Save(p) => (
+                    format!("{} already exists.", p.display()),
+                    "Overwrite",
+                    "Replace the existing file with this plan.",
+                ),
+                Outcome::Cancel => return, // never held as a question
+                Outcome::Open(p) => (
+                    unsaved_warning(p),
+                    "Open anyway",
+                    "Discard the unsaved changes and load the file.",
+                ),
+            };
+            ui.colored_label(ui.visuals().warn_fg_color, text);
+            if button(ui, true, yes, why) {
+                agreed = Some(question.clone());
+            }
+            if button(ui, true, "Go back", "Do nothing yet and choose again.") {
+                self.question = None;
+            }
+        });
+        agreed
+    }
+
+    /// Open / Save and Cancel: a click replaces `outcome` with what it chose.
+    fn buttons_ui(&mut self, ui: &mut egui::Ui, dirty: bool, outcome: &mut Option<Outcome>) {
         ui.horizontal(|ui| {
             let (label, why) = match self.mode {
                 DialogMode::Open => (
@@ -266,23 +309,12 @@ impl FileDialog {
                 ),
             };
             if button(ui, self.question.is_none(), label, why) {
-                outcome = self.confirm(dirty);
+                *outcome = self.confirm(dirty);
             }
             if button(ui, true, "Cancel", "Close, choosing nothing (Escape).") {
-                outcome = Some(Outcome::Cancel);
+                *outcome = Some(Outcome::Cancel);
             }
         });
-        // Keys last, so the path bar has seen its Enter. A pending question needs a click:
-        // Enter must not overwrite a file or drop edits by accident; Escape dismisses it.
-        let key = |k| ui.input(|i| i.key_pressed(k));
-        let (enter, escape) = (key(egui::Key::Enter), key(egui::Key::Escape));
-        if escape && self.question.take().is_none() {
-            return Some(Outcome::Cancel);
-        }
-        if enter && !bar_entered && outcome.is_none() && self.question.is_none() {
-            outcome = self.confirm(dirty);
-        }
-        outcome
     }
 
     /// The listing: `..`, then the folders and files that pass the filter. Only the rows

@@ -6,6 +6,7 @@ pub mod caching_ui;
 pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
+pub mod job;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
@@ -37,16 +38,19 @@ pub enum AppError {
     Window(String),
 }
 
-/// The window: persisted state plus runtime-only results.
+/// The window: persisted state (the Profile and Warm / cold panels among it), the
+/// shared runtime results, and the panels that keep nothing between runs.
 pub struct CostscopeApp {
     /// What persists.
     pub state: AppState,
-    /// What is rebuilt each run.
+    /// What is rebuilt each run and shared by the panels.
     pub runtime: Runtime,
-    /// The profiler run in flight or last finished.
-    pub profile_run: profile_ui::ProfileRun,
-    /// The simulated day in flight or last finished.
-    pub warm_cold_run: warm_cold_ui::WarmColdRun,
+    /// The Explore panel.
+    pub explore: explore_ui::ExplorePanel,
+    /// The Caching & lazy panel.
+    pub caching: caching_ui::CachingPanel,
+    /// The Plan panel (and the file dialog, which opens over any panel).
+    pub plan_panel: plan_ui::PlanPanel,
     /// A screenshot to take before closing (`costscope gui --screenshot`).
     pub screenshot: Option<screenshot::ScreenshotJob>,
 }
@@ -54,12 +58,12 @@ pub struct CostscopeApp {
 impl CostscopeApp {
     /// The app showing `state`.
     pub fn new(state: AppState) -> Self {
-        let runtime = Runtime::new(&state);
         Self {
+            runtime: Runtime::new(&state),
+            plan_panel: plan_ui::PlanPanel::new(&state),
+            explore: explore_ui::ExplorePanel::default(),
+            caching: caching_ui::CachingPanel::default(),
             state,
-            runtime,
-            profile_run: profile_ui::ProfileRun::default(),
-            warm_cold_run: warm_cold_ui::WarmColdRun::default(),
             screenshot: None,
         }
     }
@@ -76,68 +80,69 @@ impl CostscopeApp {
         } else {
             egui::Theme::Light
         });
-        egui::Panel::top("tabs").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.strong("costscope");
-                ui.separator();
-                for tab in Tab::ALL {
-                    ui.selectable_value(&mut self.state.tab, tab, tab.label())
-                        .on_hover_text(tab.hover());
-                }
-                ui.separator();
-                ui.checkbox(&mut self.state.dark_mode, "dark theme")
-                    .on_hover_text("Dark or light colours; remembered between runs.");
-                if ui
-                    .button("Save PNG")
-                    .on_hover_text(
-                        "Capture the window as costscope-<panel>.png next to the plan file \
-                         (or in the current folder); each plot has its own PNG button.",
-                    )
-                    .clicked()
-                {
-                    let name = format!(
-                        "costscope-{}.png",
-                        self.state
-                            .tab
-                            .label()
-                            .to_lowercase()
-                            .replace([' ', '&', '/'], "")
-                    );
-                    // The whole window is the largest "plot": same capture, same message.
-                    let ctx = ui.ctx().clone();
-                    let path = plot_png::export_dir(&ctx).join(name);
-                    plot_png::capture(&ctx, ctx.viewport_rect(), path);
-                }
-                if let Some(text) = plot_png::last_message(ui.ctx()) {
-                    ui.label(text);
-                }
-                ui.separator();
-                ui.label(&self.state.plan.name);
-                if self.state.plan != self.runtime.saved_plan {
-                    ui.label("(unsaved)");
-                }
-            });
-        });
+        egui::Panel::top("tabs").show(ui, |ui| self.tabs_ui(ui));
         self.runtime.refresh(&self.state.plan);
-        egui::CentralPanel::default().show(ui, |ui| match self.state.tab {
-            Tab::Profile => profile_ui::profile_ui(
-                ui,
-                &mut self.state.profile,
-                &mut self.profile_run,
-                &mut self.state.plan,
-            ),
-            Tab::Explore => explore_ui::explore_ui(ui, &mut self.state.plan, &self.runtime.results),
-            Tab::Caching => caching_ui::caching_ui(ui, &mut self.state.plan, &self.runtime.results),
-            Tab::WarmCold => warm_cold_ui::warm_cold_ui(
-                ui,
-                &mut self.state.warm_cold,
-                &mut self.warm_cold_run,
-                &self.state.plan,
-            ),
-            Tab::Plan => plan_ui::plan_ui(ui, &mut self.state, &mut self.runtime),
+        let Self {
+            state,
+            runtime,
+            explore,
+            caching,
+            plan_panel,
+            screenshot: _,
+        } = self;
+        egui::CentralPanel::default().show(ui, |ui| match state.tab {
+            Tab::Profile => state.profile.ui(ui, &mut state.plan),
+            Tab::Explore => explore.ui(ui, &mut state.plan, &runtime.results),
+            Tab::Caching => caching.ui(ui, &mut state.plan, &runtime.results),
+            Tab::WarmCold => state.warm_cold.ui(ui, &state.plan),
+            Tab::Plan => plan_panel.ui(ui, state, runtime),
         });
         // Over whichever panel is showing: Ctrl+O opens it from anywhere.
-        plan_ui::file_dialog_ui(ui.ctx(), &mut self.state, &mut self.runtime);
+        plan_panel.file_dialog_ui(ui.ctx(), state, runtime);
+    }
+
+    /// The bar at the top: the tabs, the theme, Save PNG and the plan's name.
+    fn tabs_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("costscope");
+            ui.separator();
+            for tab in Tab::ALL {
+                ui.selectable_value(&mut self.state.tab, tab, tab.label())
+                    .on_hover_text(tab.hover());
+            }
+            ui.separator();
+            ui.checkbox(&mut self.state.dark_mode, "dark theme")
+                .on_hover_text("Dark or light colours; remembered between runs.");
+            if ui
+                .button("Save PNG")
+                .on_hover_text(
+                    "Capture the window as costscope-<panel>.png next to the plan file \
+                     (or in the current folder); each plot has its own PNG button.",
+                )
+                .clicked()
+            {
+                let name = format!(
+                    "costscope-{}.png",
+                    self.state
+                        .tab
+                        .label()
+                        .to_lowercase()
+                        .replace([' ', '&', '/'], "")
+                );
+                // The whole window is the largest "plot": same capture, same message.
+                let ctx = ui.ctx().clone();
+                let path = plot_png::export_dir(&ctx).join(name);
+                plot_png::capture(&ctx, ctx.viewport_rect(), path);
+            }
+            if let Some(text) = plot_png::last_message(ui.ctx()) {
+                ui.label(text);
+            }
+            ui.separator();
+            ui.label(&self.state.plan.name);
+            if self.state.plan != self.runtime.saved_plan {
+                ui.label("(unsaved)");
+            }
+        });
     }
 
     /// Drives a `--screenshot` run: show the panel, fill it, capture, close.
@@ -148,18 +153,21 @@ impl CostscopeApp {
         self.state.tab = job.panel;
         let ready = match job.panel {
             Tab::WarmCold => {
-                self.warm_cold_run.poll();
-                if self.warm_cold_run.days.is_empty() && !self.warm_cold_run.running() {
-                    self.warm_cold_run
-                        .start(&self.state.plan, &self.state.warm_cold, ctx);
+                let panel = &mut self.state.warm_cold;
+                panel.run.poll();
+                // A day that could not be simulated is shown as its error, not waited on.
+                let done = !panel.run.days.is_empty() || panel.run.error.is_some();
+                if !done && !panel.running() {
+                    panel.start(&self.state.plan, ctx);
                 }
-                !self.warm_cold_run.days.is_empty()
+                done
             }
             Tab::Profile => {
-                self.profile_run.poll();
-                let done = self.profile_run.report.is_some() || self.profile_run.message.is_some();
-                if !done && !self.profile_run.running() {
-                    self.profile_run.start(&self.state.profile, ctx);
+                let panel = &mut self.state.profile;
+                panel.run.poll();
+                let done = panel.run.report.is_some() || panel.run.message.is_some();
+                if !done && !panel.running() {
+                    panel.start(ctx);
                 }
                 done
             }
@@ -185,34 +193,29 @@ impl CostscopeApp {
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         });
+        let (state, runtime, plan_panel) =
+            (&mut self.state, &mut self.runtime, &mut self.plan_panel);
         if let Some(path) = dropped.into_iter().next() {
-            plan_ui::request_open(&mut self.state, &mut self.runtime, path);
-            self.state.tab = Tab::Plan;
+            plan_panel.request_open(state, runtime, path);
+            state.tab = Tab::Plan;
         }
         let save = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::S));
         if save {
-            match self.state.plan_path.clone() {
-                Some(path) => plan_ui::save_plan(&mut self.state, &mut self.runtime, path),
-                None => self.state.tab = Tab::Plan,
+            match state.plan_path.clone() {
+                Some(path) => plan_panel.save_plan(state, runtime, path),
+                None => state.tab = Tab::Plan,
             }
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
-            self.state.tab = Tab::Plan;
-            plan_ui::open_dialog(
-                &self.state,
-                &mut self.runtime,
-                file_dialog::DialogMode::Open,
-            );
+            state.tab = Tab::Plan;
+            plan_panel.open_dialog(state, file_dialog::DialogMode::Open);
         }
         // Ctrl+R runs what the panel runs: the profiler, or a simulated day.
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
-            match self.state.tab {
-                Tab::Profile if !self.profile_run.running() => {
-                    self.profile_run.start(&self.state.profile, ctx);
-                }
-                Tab::WarmCold if !self.warm_cold_run.running() => {
-                    self.warm_cold_run
-                        .start(&self.state.plan, &self.state.warm_cold, ctx);
+            match state.tab {
+                Tab::Profile if !state.profile.running() => state.profile.start(ctx),
+                Tab::WarmCold if !state.warm_cold.running() => {
+                    state.warm_cold.start(&state.plan, ctx);
                 }
                 _ => {}
             }

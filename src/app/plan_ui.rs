@@ -8,81 +8,155 @@ use eframe::egui;
 
 use super::explore_ui::describe;
 use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
-use super::state::{AppState, Runtime};
+use super::state::{AppState, Results, Runtime};
+use crate::model::Plan;
 use crate::plan::{load_file, save_file};
 
-/// Opens `path` into `state`; on error keeps the plan and records the message.
-pub fn open_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
-    match load_file(&path) {
-        Ok(plan) => {
-            runtime.saved_plan = plan.clone();
-            state.plan = plan;
-            runtime.path_input = path.display().to_string();
-            runtime.file_message = Some(format!("opened {}", path.display()));
-            runtime.file_error = None;
-            runtime.pending_open = None;
-            state.plan_path = Some(path);
-        }
-        Err(e) => {
-            runtime.file_error = Some(e.to_string());
-            runtime.file_message = None;
-        }
-    }
+/// The Plan panel: what it holds between frames (runtime only) — the paths being typed,
+/// the plan compared with, the last file message or error, the file dialog while open
+/// and a file waiting for the user to agree to drop unsaved changes. The plan, its file
+/// and the saved copy are the app's, passed in.
+#[derive(Debug, Default)]
+pub struct PlanPanel {
+    /// The path typed in the Plan panel.
+    pub path_input: String,
+    /// The path of a plan to compare with.
+    pub compare_input: String,
+    /// Results of the plan being compared with, if any.
+    pub compare: Option<Results>,
+    /// The last file error, shown until the next successful load or save.
+    pub file_error: Option<String>,
+    /// The last file message ("saved to …").
+    pub file_message: Option<String>,
+    /// The Open / Save as dialog, while it is open.
+    pub file_dialog: Option<FileDialog>,
+    /// A file to open once the user agrees to replace the unsaved changes.
+    pub pending_open: Option<PathBuf>,
 }
 
-/// Opens `path`, unless that would drop unsaved changes: then the Plan panel asks first
-/// (the path field, drag-and-drop; the file dialog asks in itself with the same words).
-pub fn request_open(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
-    if state.plan != runtime.saved_plan {
-        runtime.pending_open = Some(path);
-    } else {
-        open_plan(state, runtime, path);
-    }
-}
-
-/// Saves the plan to `path` atomically; on error records the message.
-pub fn save_plan(state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
-    match save_file(&state.plan, &path) {
-        Ok(()) => {
-            runtime.saved_plan = state.plan.clone();
-            runtime.file_message = Some(format!("saved to {}", path.display()));
-            // The path field follows the file the plan now lives in (after Save as too).
-            runtime.path_input = path.display().to_string();
-            runtime.file_error = None;
-            state.plan_path = Some(path);
-        }
-        Err(e) => {
-            runtime.file_error = Some(e.to_string());
-            runtime.file_message = None;
+impl PlanPanel {
+    /// The panel for `state`: the path field shows the plan's file.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            path_input: state
+                .plan_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            ..Self::default()
         }
     }
-}
 
-/// Opens the file dialog in `mode` (kept as it is if one in that mode is already open).
-/// It starts in the folder last used, else the plan file's folder, else the working one.
-pub fn open_dialog(state: &AppState, runtime: &mut Runtime, mode: DialogMode) {
-    if runtime.file_dialog.as_ref().is_some_and(|d| d.mode == mode) {
-        return;
+    /// Opens `path` into `state`; on error keeps the plan and records the message.
+    pub fn open_plan(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
+        match load_file(&path) {
+            Ok(plan) => {
+                runtime.saved_plan = plan.clone();
+                state.plan = plan;
+                self.path_input = path.display().to_string();
+                self.file_message = Some(format!("opened {}", path.display()));
+                self.file_error = None;
+                self.pending_open = None;
+                state.plan_path = Some(path);
+            }
+            Err(e) => {
+                self.file_error = Some(e.to_string());
+                self.file_message = None;
+            }
+        }
     }
-    let plan_dir = state
-        .plan_path
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|p| !p.as_os_str().is_empty());
-    let dir = state
-        .dialog_dir
-        .as_deref()
-        .or(plan_dir)
-        .unwrap_or(Path::new("."));
-    let file_name = state
-        .plan_path
-        .as_deref()
-        .and_then(Path::file_name)
-        .map_or_else(
-            || file_name_for(&state.plan.name),
-            |n| n.to_string_lossy().into_owned(),
-        );
-    runtime.file_dialog = Some(FileDialog::new(mode, dir, file_name));
+
+    /// Opens `path`, unless that would drop unsaved changes: then the Plan panel asks
+    /// first (the path field, drag-and-drop; the file dialog asks in itself with the same
+    /// words).
+    pub fn request_open(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
+        if state.plan != runtime.saved_plan {
+            self.pending_open = Some(path);
+        } else {
+            self.open_plan(state, runtime, path);
+        }
+    }
+
+    /// Saves the plan to `path` atomically; on error records the message.
+    pub fn save_plan(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
+        match save_file(&state.plan, &path) {
+            Ok(()) => {
+                runtime.saved_plan = state.plan.clone();
+                self.file_message = Some(format!("saved to {}", path.display()));
+                // The path field follows the file the plan now lives in (after Save as too).
+                self.path_input = path.display().to_string();
+                self.file_error = None;
+                state.plan_path = Some(path);
+            }
+            Err(e) => {
+                self.file_error = Some(e.to_string());
+                self.file_message = None;
+            }
+        }
+    }
+
+    /// Opens the file dialog in `mode` (kept as it is if one in that mode is already
+    /// open). It starts in the folder last used, else the plan file's folder, else the
+    /// working one.
+    pub fn open_dialog(&mut self, state: &AppState, mode: DialogMode) {
+        if self.file_dialog.as_ref().is_some_and(|d| d.mode == mode) {
+            return;
+        }
+        let plan_dir = state
+            .plan_path
+            .as_deref()
+            .and_then(Path::parent)
+            .filter(|p| !p.as_os_str().is_empty());
+        let dir = state
+            .dialog_dir
+            .as_deref()
+            .or(plan_dir)
+            .unwrap_or(Path::new("."));
+        let file_name = state
+            .plan_path
+            .as_deref()
+            .and_then(Path::file_name)
+            .map_or_else(
+                || file_name_for(&state.plan.name),
+                |n| n.to_string_lossy().into_owned(),
+            );
+        self.file_dialog = Some(FileDialog::new(mode, dir, file_name));
+    }
+
+    /// Shows the file dialog when one is open and does what it returns. A failed open or
+    /// save keeps the dialog open with the error, so another file can be picked.
+    pub fn file_dialog_ui(
+        &mut self,
+        ctx: &egui::Context,
+        state: &mut AppState,
+        runtime: &mut Runtime,
+    ) {
+        let Some(mut dialog) = self.file_dialog.take() else {
+            return;
+        };
+        let dirty = state.plan != runtime.saved_plan;
+        let path = match dialog.ui(ctx, dirty) {
+            None => {
+                self.file_dialog = Some(dialog);
+                return;
+            }
+            Some(Outcome::Cancel) => return,
+            Some(Outcome::Open(path)) => {
+                self.open_plan(state, runtime, path.clone());
+                path
+            }
+            Some(Outcome::Save(path)) => {
+                self.save_plan(state, runtime, path.clone());
+                path
+            }
+        };
+        state.dialog_dir = path.parent().map(Path::to_path_buf);
+        if let Some(err) = &self.file_error {
+            dialog.error = Some(err.clone());
+            dialog.question = None;
+            self.file_dialog = Some(dialog);
+        }
+    }
 }
 
 /// A file name for a plan never saved: its name in lower case, words joined by `-`
@@ -97,36 +171,6 @@ pub fn file_name_for(plan_name: &str) -> String {
         "plan.ron".into()
     } else {
         format!("{}.ron", words.join("-"))
-    }
-}
-
-/// Shows the file dialog when one is open and does what it returns. A failed open or
-/// save keeps the dialog open with the error, so another file can be picked.
-pub fn file_dialog_ui(ctx: &egui::Context, state: &mut AppState, runtime: &mut Runtime) {
-    let Some(mut dialog) = runtime.file_dialog.take() else {
-        return;
-    };
-    let dirty = state.plan != runtime.saved_plan;
-    let path = match dialog.ui(ctx, dirty) {
-        None => {
-            runtime.file_dialog = Some(dialog);
-            return;
-        }
-        Some(Outcome::Cancel) => return,
-        Some(Outcome::Open(path)) => {
-            open_plan(state, runtime, path.clone());
-            path
-        }
-        Some(Outcome::Save(path)) => {
-            save_plan(state, runtime, path.clone());
-            path
-        }
-    };
-    state.dialog_dir = path.parent().map(Path::to_path_buf);
-    if let Some(err) = &runtime.file_error {
-        dialog.error = Some(err.clone());
-        dialog.question = None;
-        runtime.file_dialog = Some(dialog);
     }
 }
 
@@ -167,46 +211,25 @@ pub fn candidates_csv(optimum: &crate::model::Optimum) -> String {
     out
 }
 
-fn export_csv(runtime: &mut Runtime, path: &std::path::Path) {
-    let result = match &runtime.results.optimum {
+/// Writes the candidates of `results` as CSV to `path` (through a temporary file, so a
+/// failed write leaves no half file); the message or error says how it went.
+fn export_csv(results: &Results, path: &Path) -> Result<String, String> {
+    match &results.optimum {
         Ok(o) => {
-            let tmp = path.with_extension("csv.tmp");
-            std::fs::write(&tmp, candidates_csv(o))
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            crate::files::write_atomic(path, candidates_csv(o).as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(format!("exported candidates to {}", path.display()))
         }
         Err(e) => Err(format!("nothing to export: {e}")),
-    };
-    match result {
-        Ok(()) => {
-            runtime.file_message = Some(format!("exported candidates to {}", path.display()));
-            runtime.file_error = None;
-        }
-        Err(e) => runtime.file_error = Some(e),
-    }
-}
-
-/// Loads the plan to compare with; a bad file shows its error.
-fn load_compare(runtime: &mut Runtime) {
-    let path = PathBuf::from(runtime.compare_input.trim());
-    match load_file(&path) {
-        Ok(plan) => {
-            runtime.compare = Some(super::state::Results::compute(&plan));
-            runtime.file_error = None;
-        }
-        Err(e) => runtime.file_error = Some(e.to_string()),
     }
 }
 
 /// How one comparison cell is written from an evaluation.
 type Cell = fn(&crate::model::Evaluation) -> String;
 
-fn compare_ui(ui: &mut egui::Ui, runtime: &Runtime) {
-    let Some(other) = &runtime.compare else {
-        return;
-    };
-    let this = &runtime.results;
-    let best = |r: &super::state::Results| r.optimum.as_ref().ok().and_then(|o| o.best.clone());
+/// The recommendation of this plan beside the other one's, row by row.
+fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
+    let best = |r: &Results| r.optimum.as_ref().ok().and_then(|o| o.best.clone());
     egui::Grid::new("compare").striped(true).show(ui, |ui| {
         ui.strong("");
         ui.strong(&this.plan.name);
@@ -238,21 +261,15 @@ fn compare_ui(ui: &mut egui::Ui, runtime: &Runtime) {
     });
 }
 
-/// The Plan panel.
-pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
-    ui.heading(&state.plan.name);
-    if !state.plan.notes.is_empty() {
-        ui.label(&state.plan.notes);
+/// The plan's name and notes, the recommendation in words, and the plan as written.
+fn recommendation_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
+    ui.heading(&plan.name);
+    if !plan.notes.is_empty() {
+        ui.label(&plan.notes);
     }
     ui.separator();
     ui.heading("Recommended plan");
-    match runtime
-        .results
-        .optimum
-        .as_ref()
-        .ok()
-        .and_then(|o| o.best.as_ref())
-    {
+    match results.optimum.as_ref().ok().and_then(|o| o.best.as_ref()) {
         Some(best) => {
             ui.label(format!("Run it as: {}.", describe(best)));
             if let Some(l) = best.latency_ms {
@@ -272,7 +289,7 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
             ui.label("No feasible candidate: relax the SLO or allow more servers.");
         }
     }
-    if let Some(e) = &runtime.results.evaluation {
+    if let Some(e) = &results.evaluation {
         ui.label(format!(
             "As written ({}): {:.3} $/hour{}",
             describe(e),
@@ -282,62 +299,127 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
                 .map_or_else(String::new, |w| format!(" — infeasible: {w}"))
         ));
     }
-    ui.separator();
-    ui.heading("Plan file");
-    ui.horizontal(|ui| {
-        let label = ui.label("path:");
-        ui.add(egui::TextEdit::singleline(&mut runtime.path_input).desired_width(420.0))
-            .labelled_by(label.id)
-            .on_hover_text("A .ron plan file; you can also drop one onto the window.");
-        if ui
-            .button("Open…")
-            .on_hover_text("Browse for a plan file to open (Ctrl+O).")
-            .clicked()
-        {
-            open_dialog(state, runtime, DialogMode::Open);
+}
+
+/// Shown while the path field, the dialog or a drop names an existing file to open.
+const NO_PATH: &str = "Type a path above, or use Open… / Save as….";
+
+impl PlanPanel {
+    /// The Plan panel: the recommendation, the plan file, the comparison, and the last
+    /// file message or error. `state.plan` is the plan being edited, `runtime` holds its
+    /// results and the copy last saved.
+    pub fn ui(&mut self, ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
+        recommendation_ui(ui, &state.plan, &runtime.results);
+        ui.separator();
+        ui.heading("Plan file");
+        self.path_bar_ui(ui, state);
+        // Read once, as typed before this frame's clicks: every button acts on it.
+        let typed = self.typed_path();
+        self.file_buttons_ui(ui, typed.as_deref(), state, runtime);
+        self.pending_open_ui(ui, state, runtime);
+        self.export_ui(ui, typed.as_deref(), &runtime.results);
+        ui.separator();
+        ui.heading("Compare with another plan");
+        self.compare_bar_ui(ui);
+        let Self {
+            path_input: _,
+            compare_input: _,
+            compare,
+            file_error,
+            file_message,
+            file_dialog: _,
+            pending_open: _,
+        } = self;
+        if let Some(other) = compare {
+            compare_ui(ui, &runtime.results, other);
         }
-        if ui
-            .button("Save as…")
-            .on_hover_text("Browse for a folder and file name to save the plan to.")
-            .clicked()
-        {
-            open_dialog(state, runtime, DialogMode::SaveAs);
+        if let Some(err) = file_error {
+            ui.colored_label(ui.visuals().error_fg_color, err.as_str());
         }
-    });
-    let path = PathBuf::from(runtime.path_input.trim());
-    let has_path = !runtime.path_input.trim().is_empty();
-    let no_path = "Type a path above, or use Open… / Save as….";
-    ui.horizontal(|ui| {
-        if ui
-            .add_enabled(has_path, egui::Button::new("Open"))
-            .on_hover_text("Load the plan file named in the path field.")
-            .on_disabled_hover_text(no_path)
-            .clicked()
-        {
-            request_open(state, runtime, path.clone());
+        if let Some(msg) = file_message {
+            ui.label(msg.as_str());
         }
-        if ui
-            .add_enabled(has_path, egui::Button::new("Save"))
-            .on_hover_text("Write the plan to the path field's file, replacing it (Ctrl+S).")
-            .on_disabled_hover_text(no_path)
-            .clicked()
-        {
-            save_plan(state, runtime, path.clone());
-        }
-        let dirty = state.plan != runtime.saved_plan;
-        if ui
-            .add_enabled(dirty, egui::Button::new("Revert"))
-            .on_hover_text("Drop the unsaved changes: back to the plan as last opened or saved.")
-            .on_disabled_hover_text("Nothing to revert: no unsaved changes.")
-            .clicked()
-        {
-            state.plan = runtime.saved_plan.clone();
-        }
-        if dirty {
-            ui.label("unsaved changes");
-        }
-    });
-    if let Some(pending) = runtime.pending_open.clone() {
+    }
+
+    /// The path field with Open… and Save as… (the file dialog).
+    fn path_bar_ui(&mut self, ui: &mut egui::Ui, state: &AppState) {
+        ui.horizontal(|ui| {
+            let label = ui.label("path:");
+            ui.add(egui::TextEdit::singleline(&mut self.path_input).desired_width(420.0))
+                .labelled_by(label.id)
+                .on_hover_text("A .ron plan file; you can also drop one onto the window.");
+            if ui
+                .button("Open…")
+                .on_hover_text("Browse for a plan file to open (Ctrl+O).")
+                .clicked()
+            {
+                self.open_dialog(state, DialogMode::Open);
+            }
+            if ui
+                .button("Save as…")
+                .on_hover_text("Browse for a folder and file name to save the plan to.")
+                .clicked()
+            {
+                self.open_dialog(state, DialogMode::SaveAs);
+            }
+        });
+    }
+
+    /// The path field's file: its text, when there is any.
+    fn typed_path(&self) -> Option<PathBuf> {
+        let text = self.path_input.trim();
+        (!text.is_empty()).then(|| PathBuf::from(text))
+    }
+
+    /// Open, Save and Revert on the path field's file (`path`, when one is typed).
+    fn file_buttons_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        path: Option<&Path>,
+        state: &mut AppState,
+        runtime: &mut Runtime,
+    ) {
+        let has_path = path.is_some();
+        let path = path.map(Path::to_path_buf).unwrap_or_default();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(has_path, egui::Button::new("Open"))
+                .on_hover_text("Load the plan file named in the path field.")
+                .on_disabled_hover_text(NO_PATH)
+                .clicked()
+            {
+                self.request_open(state, runtime, path.clone());
+            }
+            if ui
+                .add_enabled(has_path, egui::Button::new("Save"))
+                .on_hover_text("Write the plan to the path field's file, replacing it (Ctrl+S).")
+                .on_disabled_hover_text(NO_PATH)
+                .clicked()
+            {
+                self.save_plan(state, runtime, path.clone());
+            }
+            let dirty = state.plan != runtime.saved_plan;
+            if ui
+                .add_enabled(dirty, egui::Button::new("Revert"))
+                .on_hover_text(
+                    "Drop the unsaved changes: back to the plan as last opened or saved.",
+                )
+                .on_disabled_hover_text("Nothing to revert: no unsaved changes.")
+                .clicked()
+            {
+                state.plan = runtime.saved_plan.clone();
+            }
+            if dirty {
+                ui.label("unsaved changes");
+            }
+        });
+    }
+
+    /// The question asked before opening over unsaved changes, while one is pending.
+    fn pending_open_ui(&mut self, ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
+        let Some(pending) = self.pending_open.clone() else {
+            return;
+        };
         ui.horizontal_wrapped(|ui| {
             ui.colored_label(ui.visuals().warn_fg_color, unsaved_warning(&pending));
             if ui
@@ -345,52 +427,69 @@ pub fn plan_ui(ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
                 .on_hover_text("Discard the unsaved changes and load the file.")
                 .clicked()
             {
-                open_plan(state, runtime, pending);
+                self.open_plan(state, runtime, pending);
                 // A failed load keeps the plan, so there is nothing left to ask about.
-                runtime.pending_open = None;
+                self.pending_open = None;
             }
             if ui
                 .button("Go back")
                 .on_hover_text("Keep the unsaved changes and do not open the file.")
                 .clicked()
             {
-                runtime.pending_open = None;
+                self.pending_open = None;
             }
         });
     }
-    ui.horizontal(|ui| {
-        let csv = path.with_extension("csv");
-        if ui
-            .add_enabled(has_path, egui::Button::new("Export CSV"))
-            .on_hover_text(
-                "The best candidate per policy and the Pareto frontier, next to the plan file.",
-            )
-            .on_disabled_hover_text(no_path)
-            .clicked()
-        {
-            export_csv(runtime, &csv);
-        }
-    });
-    ui.separator();
-    ui.heading("Compare with another plan");
-    ui.horizontal(|ui| {
-        let label = ui.label("other plan:");
-        ui.add(egui::TextEdit::singleline(&mut runtime.compare_input).desired_width(420.0))
-            .labelled_by(label.id)
-            .on_hover_text("A second .ron plan file to compare this one with.");
-        if ui
-            .button("Compare")
-            .on_hover_text("Load the other plan and show both recommendations side by side.")
-            .clicked()
-        {
-            load_compare(runtime);
-        }
-    });
-    compare_ui(ui, runtime);
-    if let Some(err) = &runtime.file_error {
-        ui.colored_label(ui.visuals().error_fg_color, err);
+
+    /// Export CSV: the candidates next to the path field's file (`path`).
+    fn export_ui(&mut self, ui: &mut egui::Ui, path: Option<&Path>, results: &Results) {
+        let csv = path.unwrap_or(Path::new("")).with_extension("csv");
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(path.is_some(), egui::Button::new("Export CSV"))
+                .on_hover_text(
+                    "The best candidate per policy and the Pareto frontier, next to the plan file.",
+                )
+                .on_disabled_hover_text(NO_PATH)
+                .clicked()
+            {
+                match export_csv(results, &csv) {
+                    Ok(message) => {
+                        self.file_message = Some(message);
+                        self.file_error = None;
+                    }
+                    Err(e) => self.file_error = Some(e),
+                }
+            }
+        });
     }
-    if let Some(msg) = &runtime.file_message {
-        ui.label(msg);
+
+    /// The other plan's path and Compare.
+    fn compare_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("other plan:");
+            ui.add(egui::TextEdit::singleline(&mut self.compare_input).desired_width(420.0))
+                .labelled_by(label.id)
+                .on_hover_text("A second .ron plan file to compare this one with.");
+            if ui
+                .button("Compare")
+                .on_hover_text("Load the other plan and show both recommendations side by side.")
+                .clicked()
+            {
+                self.load_compare();
+            }
+        });
+    }
+
+    /// Loads the plan to compare with; a bad file shows its error.
+    fn load_compare(&mut self) {
+        let path = PathBuf::from(self.compare_input.trim());
+        match load_file(&path) {
+            Ok(plan) => {
+                self.compare = Some(Results::compute(&plan));
+                self.file_error = None;
+            }
+            Err(e) => self.file_error = Some(e.to_string()),
+        }
     }
 }

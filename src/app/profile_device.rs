@@ -2,22 +2,24 @@
 //! worker thread, so the window never waits on a driver), every adapter at once, or the
 //! native CPU path alone.
 
-use std::sync::mpsc::{Receiver, channel};
-
 use eframe::egui;
 
+use super::job::BackgroundJob;
 use super::profile_ui::ProfileSettings;
 
 /// The adapters this machine offers, as the profiler labels them (runtime only).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub enum AdapterList {
     /// Not asked yet.
     #[default]
     NotAsked,
     /// A worker is enumerating them.
-    Listing(Receiver<Vec<String>>),
+    Listing(BackgroundJob<Vec<String>>),
     /// The labels, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]`.
     Ready(Vec<String>),
+    /// The worker died before answering; the picker still offers "every adapter" and
+    /// the CPU, and shows why the list is missing.
+    Failed(String),
 }
 
 impl AdapterList {
@@ -25,32 +27,25 @@ impl AdapterList {
     pub fn poll(&mut self, ctx: &egui::Context) {
         match self {
             AdapterList::NotAsked => {
-                let (tx, rx) = channel();
-                let repaint = ctx.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("costscope-adapters".into())
-                    .spawn(move || {
-                        let instance = crate::profile::gpu::instance();
-                        let labels = crate::profile::gpu::adapters(&instance)
-                            .iter()
-                            .map(crate::profile::gpu::adapter_label)
-                            .collect::<Vec<_>>();
-                        // The window may have closed meanwhile; nothing to tell then.
-                        let _ = tx.send(labels);
-                        repaint.request_repaint();
-                    });
+                let spawned = BackgroundJob::spawn("adapters", ctx, |_| {
+                    let instance = crate::profile::gpu::instance();
+                    crate::profile::gpu::adapters(&instance)
+                        .iter()
+                        .map(crate::profile::gpu::adapter_label)
+                        .collect::<Vec<_>>()
+                });
                 *self = match spawned {
-                    Ok(_) => AdapterList::Listing(rx),
+                    Ok(job) => AdapterList::Listing(job),
                     // Without a thread the picker still offers "every adapter" and CPU.
                     Err(_) => AdapterList::Ready(Vec::new()),
                 };
             }
-            AdapterList::Listing(rx) => {
-                if let Ok(labels) = rx.try_recv() {
-                    *self = AdapterList::Ready(labels);
-                }
-            }
-            AdapterList::Ready(_) => {}
+            AdapterList::Listing(job) => match job.poll() {
+                Some(Ok(labels)) => *self = AdapterList::Ready(labels),
+                Some(Err(died)) => *self = AdapterList::Failed(died.to_string()),
+                None => {}
+            },
+            AdapterList::Ready(_) | AdapterList::Failed(_) => {}
         }
     }
 
@@ -114,4 +109,7 @@ pub fn device_picker_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, list: &mut A
         })
         .response
         .on_hover_text("Where to measure: GPU adapters found by wgpu, or the CPU.");
+    if let AdapterList::Failed(why) = list {
+        ui.colored_label(ui.visuals().error_fg_color, why.as_str());
+    }
 }

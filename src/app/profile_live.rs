@@ -44,6 +44,15 @@ impl LiveView {
         self.points.clear();
     }
 
+    /// Ends the followed run as it stands (its worker died without finishing the
+    /// meter), so the bar reads "stopped" and the view stops polling.
+    pub fn stop(&mut self) {
+        if let Some(meter) = &self.meter {
+            meter.finish();
+        }
+        self.update();
+    }
+
     /// Reads the meter (once per frame) and keeps a new live reading if there is one.
     pub fn update(&mut self) {
         let Some(meter) = &self.meter else { return };

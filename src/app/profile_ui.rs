@@ -3,19 +3,21 @@
 //! (median and p5–p95 band), throughput and cold start; "use in plan" calibrates.
 //!
 //! The worker owns its own wgpu device (created inside the profiler); the UI thread
-//! only receives messages, so the window never blocks on the GPU.
+//! only polls its [`BackgroundJob`], so the window never blocks on the GPU, and a
+//! worker that dies shows its error instead of a run that never ends.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use super::job::BackgroundJob;
 use super::plot_png::titled_plot;
+use super::profile_device::AdapterList;
 use super::profile_live::{LiveView, live_ui, progress_ui};
 use crate::calibrate::{Selection, calibrate};
 use crate::model::Plan;
+use crate::profile::progress::ProgressMeter;
 use crate::profile::report::ProfileReport;
 use crate::profile::{DeviceChoice, Precision, ProfileOptions};
 
@@ -49,17 +51,97 @@ impl Default for ProfileSettings {
     }
 }
 
-/// Messages from the worker.
-enum Msg {
-    Progress(String),
-    Done(Box<Result<ProfileReport, String>>),
+/// The profiler's job: its report (or why it failed) and progress lines.
+pub type ProfileJob = BackgroundJob<Result<ProfileReport, String>, String>;
+
+/// The Profile panel: the persisted settings, the run and the adapter list (runtime
+/// only). It persists as its settings alone, in the shape they always had.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProfilePanel {
+    /// What the user asked the profiler for (the only part that persists).
+    pub settings: ProfileSettings,
+    /// The run in flight or last finished.
+    #[serde(skip)]
+    pub run: ProfileRun,
+    /// The adapters to pick from.
+    #[serde(skip)]
+    pub adapters: AdapterList,
+}
+
+impl std::fmt::Debug for ProfilePanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfilePanel")
+            .field("settings", &self.settings)
+            .field("running", &self.run.running())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Panels compare by what persists: a run in flight is not part of the saved state.
+impl PartialEq for ProfilePanel {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
+}
+
+impl From<ProfileSettings> for ProfilePanel {
+    fn from(settings: ProfileSettings) -> Self {
+        Self {
+            settings,
+            ..Self::default()
+        }
+    }
+}
+
+impl ProfilePanel {
+    /// True while the profiler runs.
+    pub fn running(&self) -> bool {
+        self.run.running()
+    }
+
+    /// Starts the profiler on the panel's settings.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        self.run.start(&self.settings, ctx);
+    }
+
+    /// The Profile panel: settings and run controls on the left, the report in the
+    /// middle. "Use in plan" calibrates `plan` from the report.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan) {
+        let Self {
+            settings,
+            run,
+            adapters,
+        } = self;
+        run.poll();
+        if run.running() {
+            // Live telemetry arrives every 100 ms without a message to wake the window.
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        egui::Panel::left("profile_controls")
+            .resizable(false)
+            .exact_size(380.0)
+            .show(ui, |ui| {
+                ui.heading("Measure");
+                super::profile_device::device_picker_ui(ui, settings, adapters);
+                settings_ui(ui, settings);
+                run.controls_ui(ui, settings, plan);
+            });
+        egui::CentralPanel::default().show(ui, |ui| match &run.report {
+            Some(report) => report_ui(ui, report),
+            None => {
+                ui.label("Run the profiler to measure L(b) on this machine.");
+            }
+        });
+    }
 }
 
 /// A run in flight, or its outcome (runtime only).
 #[derive(Default)]
 pub struct ProfileRun {
-    rx: Option<Receiver<Msg>>,
-    cancel: Option<Arc<AtomicBool>>,
+    /// The worker, while it runs.
+    pub job: Option<ProfileJob>,
     /// Progress lines so far.
     pub log: Vec<String>,
     /// The finished report.
@@ -68,130 +150,130 @@ pub struct ProfileRun {
     pub message: Option<String>,
     /// Progress bar and live telemetry of the current or last run.
     pub live: LiveView,
-    /// The adapters to pick from.
-    pub adapters: super::profile_device::AdapterList,
+}
+
+/// The profiler's options for `settings`: the quick preset narrowed to what was picked.
+fn options(settings: &ProfileSettings) -> ProfileOptions {
+    let mut opts = ProfileOptions::quick();
+    opts.device = if settings.cpu_only {
+        DeviceChoice::Cpu
+    } else if settings.adapter.trim().is_empty() {
+        DeviceChoice::All
+    } else {
+        DeviceChoice::Adapter(settings.adapter.trim().to_owned())
+    };
+    opts.models = vec![settings.model.clone()];
+    opts.precisions = Precision::ALL
+        .iter()
+        .zip(settings.precisions)
+        .filter_map(|(p, on)| on.then_some(*p))
+        .collect();
+    opts.batches = settings
+        .batches
+        .split(',')
+        .filter_map(|b| b.trim().parse().ok())
+        .collect();
+    opts.budget_per_row = std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
+    opts
 }
 
 impl ProfileRun {
     /// True while the worker runs.
     pub fn running(&self) -> bool {
-        self.rx.is_some()
+        self.job.as_ref().is_some_and(BackgroundJob::running)
     }
 
     /// Starts the profiler on a named worker thread.
     pub fn start(&mut self, settings: &ProfileSettings, ctx: &egui::Context) {
-        let mut opts = ProfileOptions::quick();
-        opts.device = if settings.cpu_only {
-            DeviceChoice::Cpu
-        } else if settings.adapter.trim().is_empty() {
-            DeviceChoice::All
-        } else {
-            DeviceChoice::Adapter(settings.adapter.trim().to_owned())
-        };
-        opts.models = vec![settings.model.clone()];
-        opts.precisions = Precision::ALL
-            .iter()
-            .zip(settings.precisions)
-            .filter_map(|(p, on)| on.then_some(*p))
-            .collect();
-        opts.batches = settings
-            .batches
-            .split(',')
-            .filter_map(|b| b.trim().parse().ok())
-            .collect();
-        opts.budget_per_row =
-            std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
-        let cancel = opts.cancel.clone();
+        let opts = options(settings);
         let meter = opts.meter.clone();
-        let (tx, rx) = channel();
-        let repaint = ctx.clone();
-        let spawned = std::thread::Builder::new()
-            .name("costscope-profiler".into())
-            .spawn(move || {
-                let progress_tx = tx.clone();
-                let progress_ctx = repaint.clone();
-                let result = crate::profile::runner::run_profile(&opts, &mut |line| {
-                    // The window may have closed; a lost progress line is harmless.
-                    let _ = progress_tx.send(Msg::Progress(line.to_owned()));
-                    progress_ctx.request_repaint();
-                });
-                let _ = tx.send(Msg::Done(Box::new(result.map_err(|e| e.to_string()))));
-                repaint.request_repaint();
-            });
+        let cancel = opts.cancel.clone();
+        let spawned = BackgroundJob::spawn_with_cancel("profiler", ctx, cancel, move |worker| {
+            crate::profile::runner::run_profile(&opts, &mut |line| {
+                worker.progress(line.to_owned());
+            })
+            .map_err(|e| e.to_string())
+        });
         match spawned {
-            Ok(_) => {
-                self.rx = Some(rx);
-                self.cancel = Some(cancel);
-                self.live.follow(meter);
-                self.log.clear();
-                self.message = None;
-            }
+            Ok(job) => self.follow(job, meter),
             Err(e) => self.message = Some(format!("cannot start the profiler thread: {e}")),
         }
     }
 
-    /// Takes the worker's messages; returns true when a run finished this frame.
+    /// Shows `job` as the run in flight, its progress read from `meter`; what the last
+    /// run said is forgotten (its report stays until a new one arrives).
+    pub fn follow(&mut self, job: ProfileJob, meter: Arc<ProgressMeter>) {
+        self.job = Some(job);
+        self.live.follow(meter);
+        self.log.clear();
+        self.message = None;
+    }
+
+    /// Takes the worker's messages; returns true when a run finished this frame. A
+    /// worker that died says so in the message, and its progress bar stops.
     pub fn poll(&mut self) -> bool {
         self.live.update();
-        let Some(rx) = &self.rx else { return false };
-        let mut finished = false;
-        while let Ok(msg) = rx.try_recv() {
-            match msg {
-                Msg::Progress(line) => self.log.push(line),
-                Msg::Done(result) => {
-                    match *result {
-                        Ok(report) => self.report = Some(report),
-                        Err(e) => self.message = Some(format!("profile failed: {e}")),
-                    }
-                    finished = true;
-                }
+        let Some(job) = &mut self.job else {
+            return false;
+        };
+        self.log.extend(job.progress());
+        let Some(outcome) = job.poll() else {
+            return false;
+        };
+        self.job = None;
+        match outcome {
+            Ok(Ok(report)) => self.report = Some(report),
+            Ok(Err(e)) => self.message = Some(format!("profile failed: {e}")),
+            Err(died) => {
+                self.live.stop();
+                self.message = Some(died.to_string());
             }
         }
-        if finished {
-            self.rx = None;
-            self.cancel = None;
-        }
-        finished
+        true
     }
 
     /// Asks the worker to stop after the current measurement.
     pub fn cancel(&self) {
-        if let Some(c) = &self.cancel {
-            c.store(true, Ordering::Relaxed);
+        if let Some(job) = &self.job {
+            job.cancel();
         }
     }
-}
 
-/// The Profile panel.
-pub fn profile_ui(
-    ui: &mut egui::Ui,
-    settings: &mut ProfileSettings,
-    run: &mut ProfileRun,
-    plan: &mut Plan,
-) {
-    run.poll();
-    if run.running() {
-        // Live telemetry arrives every 100 ms without a message to wake the window.
-        ui.ctx()
-            .request_repaint_after(std::time::Duration::from_millis(100));
-    }
-    egui::Panel::left("profile_controls")
-        .resizable(false)
-        .exact_size(380.0)
-        .show(ui, |ui| {
-            controls_ui(ui, settings, run, plan);
+    /// Run / Cancel, the progress bar, live telemetry, "Use in plan" and the message.
+    fn controls_ui(&mut self, ui: &mut egui::Ui, s: &ProfileSettings, plan: &mut Plan) {
+        ui.horizontal(|ui| {
+            if self.running() {
+                ui.spinner();
+                if ui
+                    .button("Cancel")
+                    .on_hover_text("Stop after the current measurement; what was measured stays.")
+                    .clicked()
+                {
+                    self.cancel();
+                }
+            } else if ui
+                .button("Run profile")
+                .on_hover_text("Measure on a worker thread (Ctrl+R).")
+                .clicked()
+            {
+                self.start(s, ui.ctx());
+            }
         });
-    egui::CentralPanel::default().show(ui, |ui| match &run.report {
-        Some(report) => report_ui(ui, report),
-        None => {
-            ui.label("Run the profiler to measure L(b) on this machine.");
+        if let Some(snap) = &self.live.snapshot {
+            progress_ui(ui, snap);
         }
-    });
+        live_ui(ui, &self.live);
+        if let Some(report) = &self.report {
+            use_in_plan_ui(ui, s, report, plan, &mut self.message);
+        }
+        if let Some(m) = &self.message {
+            ui.label(m);
+        }
+    }
 }
 
-fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun, plan: &mut Plan) {
-    ui.heading("Measure");
-    super::profile_device::device_picker_ui(ui, s, &mut run.adapters);
+/// Model, precisions, batches and time per row.
+fn settings_ui(ui: &mut egui::Ui, s: &mut ProfileSettings) {
     egui::ComboBox::from_label("model")
         .selected_text(&s.model)
         .show_ui(ui, |ui| {
@@ -232,49 +314,34 @@ fn controls_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, run: &mut ProfileRun,
             .text("seconds per row"),
     )
     .on_hover_text("Time budget of one measurement; sampling stops earlier once the CV is ≤ 2 %.");
-    ui.horizontal(|ui| {
-        if run.running() {
-            ui.spinner();
-            if ui
-                .button("Cancel")
-                .on_hover_text("Stop after the current measurement; what was measured stays.")
-                .clicked()
-            {
-                run.cancel();
-            }
-        } else if ui
-            .button("Run profile")
-            .on_hover_text("Measure on a worker thread (Ctrl+R).")
-            .clicked()
-        {
-            run.start(s, ui.ctx());
-        }
-    });
-    if let Some(snap) = &run.live.snapshot {
-        progress_ui(ui, snap);
-    }
-    live_ui(ui, &run.live);
-    if let Some(report) = &run.report
-        && ui
-            .button("Use in plan")
-            .on_hover_text("Move the measured L(b), CV, cold start and power into the plan.")
-            .clicked()
+}
+
+/// The "Use in plan" button: calibrates `plan` from `report`, saying how it went.
+fn use_in_plan_ui(
+    ui: &mut egui::Ui,
+    s: &ProfileSettings,
+    report: &ProfileReport,
+    plan: &mut Plan,
+    message: &mut Option<String>,
+) {
+    if !ui
+        .button("Use in plan")
+        .on_hover_text("Move the measured L(b), CV, cold start and power into the plan.")
+        .clicked()
     {
-        let selection = Selection {
-            device: s.cpu_only.then(|| "cpu".to_owned()),
-            precision: None,
-            model: Some(s.model.clone()),
-        };
-        match calibrate(plan, report, "(this session's profile)", &selection) {
-            Ok(p) => {
-                *plan = p;
-                run.message = Some("plan calibrated from the profile".into());
-            }
-            Err(e) => run.message = Some(e.to_string()),
-        }
+        return;
     }
-    if let Some(m) = &run.message {
-        ui.label(m);
+    let selection = Selection {
+        device: s.cpu_only.then(|| "cpu".to_owned()),
+        precision: None,
+        model: Some(s.model.clone()),
+    };
+    match calibrate(plan, report, "(this session's profile)", &selection) {
+        Ok(p) => {
+            *plan = p;
+            *message = Some("plan calibrated from the profile".into());
+        }
+        Err(e) => *message = Some(e.to_string()),
     }
 }
 

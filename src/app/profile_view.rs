@@ -11,7 +11,7 @@ use egui_plot::{
 use crate::model::Precision;
 use crate::profile::report::{ColdStart, ProfileReport, ResultRow};
 
-/// Shortens "llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]" to "llvmpipe".
+/// Shortens `llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]` to `llvmpipe`.
 pub fn short(device: &str) -> &str {
     device.split(" (").next().unwrap_or(device)
 }
@@ -207,7 +207,7 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
                 let name = format!("{} {}", short(&r.device), r.precision);
                 let point = (b as f64, t.median_ms, t.p5_ms, t.p95_ms);
                 match series.iter_mut().find(|s| s.0 == name) {
-                    Some(e) => e.1.push(point),
+                    Some(entry) => entry.1.push(point),
                     None => series.push((name, vec![point])),
                 }
             }

@@ -89,6 +89,10 @@ pub fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(),
         return Err("screenshot too large".into());
     };
     let rgba = image::RgbaImage::from_raw(w, h, bytes).ok_or("screenshot has the wrong size")?;
-    rgba.save(path)
+    // Encoded in memory, then written atomically: a crash never leaves half a PNG.
+    let mut png = std::io::Cursor::new(Vec::new());
+    rgba.write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
+    crate::files::write_atomic(path, png.get_ref())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

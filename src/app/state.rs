@@ -1,10 +1,13 @@
 //! App layer: the window's state — what persists between runs (the plan, the open tab,
-//! the theme) apart from what is rebuilt each run (results, errors, text being typed).
+//! the theme, the Profile and Warm / cold panels' settings) apart from what is rebuilt
+//! each run (results, the saved copy; each panel keeps its own runtime part).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::profile_ui::ProfilePanel;
+use super::warm_cold_ui::WarmColdPanel;
 use crate::model::{BreakEven, Evaluation, Optimum, Plan, SweepOptions, break_even, optimize};
 
 /// The panels of the window.
@@ -66,8 +69,10 @@ impl Tab {
     }
 }
 
-/// What eframe persists between runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What eframe persists between runs. The two panels with settings live here whole:
+/// they serialize as their settings alone and rebuild their runs empty, so the saved
+/// text has the same shape as before the panels held their runs.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppState {
     /// The plan being explored (edited by the sliders).
     pub plan: Plan,
@@ -77,12 +82,12 @@ pub struct AppState {
     pub tab: Tab,
     /// Dark (true) or light theme.
     pub dark_mode: bool,
-    /// The Profile panel's settings.
+    /// The Profile panel: its settings persist, its run does not.
     #[serde(default)]
-    pub profile: super::profile_ui::ProfileSettings,
-    /// The Warm / cold panel's fleets.
+    pub profile: ProfilePanel,
+    /// The Warm / cold panel: its fleets persist, its simulated day does not.
     #[serde(default)]
-    pub warm_cold: super::warm_cold_ui::WarmColdSettings,
+    pub warm_cold: WarmColdPanel,
     /// The folder the file dialog last opened or saved in, where it starts next time
     /// (default: state saved before the dialog existed still loads).
     #[serde(default)]
@@ -97,8 +102,8 @@ impl AppState {
             plan_path,
             tab: Tab::Explore,
             dark_mode: true,
-            profile: super::profile_ui::ProfileSettings::default(),
-            warm_cold: super::warm_cold_ui::WarmColdSettings::default(),
+            profile: ProfilePanel::default(),
+            warm_cold: WarmColdPanel::default(),
             dialog_dir: None,
         }
     }
@@ -132,27 +137,14 @@ impl Results {
     }
 }
 
-/// Runtime-only state: results, the last error, text being typed, the saved copy.
+/// Runtime-only state shared by the panels: the results and the saved copy. Each
+/// panel's own runtime state lives in the panel.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     /// Results for the current plan (recomputed when the plan changes).
     pub results: Results,
     /// The plan as last loaded or saved, to tell unsaved changes.
     pub saved_plan: Plan,
-    /// The last file error, shown until the next successful load or save.
-    pub file_error: Option<String>,
-    /// The last file message ("saved to …").
-    pub file_message: Option<String>,
-    /// The path typed in the Plan panel.
-    pub path_input: String,
-    /// The path of a plan to compare with.
-    pub compare_input: String,
-    /// Results of the plan being compared with, if any.
-    pub compare: Option<Results>,
-    /// The Open / Save as dialog, while it is open.
-    pub file_dialog: Option<super::file_dialog::FileDialog>,
-    /// A file to open once the user agrees to replace the unsaved changes.
-    pub pending_open: Option<PathBuf>,
 }
 
 impl Runtime {
@@ -161,17 +153,6 @@ impl Runtime {
         Self {
             results: Results::compute(&state.plan),
             saved_plan: state.plan.clone(),
-            file_error: None,
-            file_message: None,
-            path_input: state
-                .plan_path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            compare_input: String::new(),
-            compare: None,
-            file_dialog: None,
-            pending_open: None,
         }
     }
 
@@ -186,6 +167,7 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn state_persisted_before_the_file_dialog_still_loads() {
@@ -195,5 +177,72 @@ mod tests {
         assert_ne!(old, text, "the field was in the text: {text}");
         let back: AppState = ron::from_str(&old).unwrap();
         assert_eq!(back, state);
+    }
+
+    /// The text saved before the panels held their runs (written out by hand, as that
+    /// version wrote it, less the plan), with settings that differ from the defaults.
+    const SAVED_BEFORE_PANELS: &str = r#"(
+        plan_path: Some("/plans/mine.ron"),
+        tab: WarmCold,
+        dark_mode: false,
+        profile: (
+            cpu_only: true,
+            adapter: "llvmpipe",
+            model: "distilled",
+            precisions: (true, false, true),
+            batches: "1,16",
+            budget_s: 0.5
+        ),
+        warm_cold: (
+            always_on: 7,
+            warm: 2,
+            idle_timeout_s: 60.0,
+            max_servers: 32,
+            spot: 5,
+            seed: 42,
+            detail_fleet: 3
+        ),
+        dialog_dir: Some("/plans")
+    )"#;
+
+    #[test]
+    fn state_saved_before_the_panels_held_their_runs_still_loads() {
+        let plan = crate::plan::presets::default_plan().unwrap();
+        let plan_text = ron::to_string(&plan).unwrap();
+        let text = SAVED_BEFORE_PANELS.replacen('(', &format!("(plan: {plan_text},"), 1);
+        let back: AppState = ron::from_str(&text).unwrap();
+        assert_eq!(back.plan, plan);
+        assert_eq!(
+            back.plan_path.as_deref(),
+            Some(Path::new("/plans/mine.ron"))
+        );
+        assert_eq!(back.tab, Tab::WarmCold);
+        assert!(!back.dark_mode);
+        let p = &back.profile.settings;
+        assert!(p.cpu_only);
+        assert_eq!(p.adapter, "llvmpipe");
+        assert_eq!(p.model, "distilled");
+        assert_eq!(p.precisions, [true, false, true]);
+        assert_eq!(p.batches, "1,16");
+        assert_eq!(p.budget_s, 0.5);
+        let w = &back.warm_cold.settings;
+        assert_eq!(
+            (
+                w.always_on,
+                w.warm,
+                w.max_servers,
+                w.spot,
+                w.seed,
+                w.detail_fleet
+            ),
+            (7, 2, 32, 5, 42, 3)
+        );
+        assert_eq!(w.idle_timeout_s, 60.0);
+        assert_eq!(back.dialog_dir.as_deref(), Some(Path::new("/plans")));
+        assert!(!back.profile.running() && !back.warm_cold.running());
+        // And it saves in the same shape: the runs add nothing to the text.
+        let again = ron::to_string(&back).unwrap();
+        let squash = |t: &str| t.split_whitespace().collect::<String>();
+        assert_eq!(squash(&again), squash(&text));
     }
 }
