@@ -131,3 +131,93 @@ fn presets_list_and_export() {
     assert_ne!(code, 0);
     assert!(err.contains("no preset named 'nope'"), "{err}");
 }
+
+#[test]
+fn export_never_overwrites_without_force() {
+    let file = temp("kept.ron");
+    std::fs::write(&file, "// my own notes\n").unwrap();
+    let (code, _, err) = costscope(&["presets", "export", "spot-sweep", file.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already exists; pass --force"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "// my own notes\n");
+    let (code, _, err) = costscope(&[
+        "presets",
+        "export",
+        "spot-sweep",
+        file.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("SpotMix"));
+}
+
+#[cfg(unix)]
+#[test]
+fn forced_export_keeps_the_mode_follows_a_link_and_leaves_no_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp("export-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let real = dir.join("real.ron");
+    std::fs::write(&real, "old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.join("link.ron");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (code, _, err) = costscope(&[
+        "presets",
+        "export",
+        "textbook-mmc",
+        link.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("AlwaysOn"));
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // A folder as the target: refused, and nothing is left beside it.
+    let folder = dir.join("a-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let (code, _, err) = costscope(&[
+        "presets",
+        "export",
+        "textbook-mmc",
+        folder.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("it is a folder"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-folder", "link.ron", "real.ron"]);
+}
+
+#[test]
+fn unwritable_outputs_are_refused_before_the_run() {
+    let missing = temp("no-such-folder").join("x").join("r.json");
+    let started = std::time::Instant::now();
+    let (code, out, err) = costscope(&["profile", "--cpu", "--out", missing.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot write the report to"), "{err}");
+    // Nothing was measured: no table, no progress.
+    assert!(out.is_empty(), "{out}");
+    assert!(!err.contains("%]"), "{err}");
+    assert!(started.elapsed().as_secs() < 30);
+    let (code, _, err) = costscope(&[
+        "simulate",
+        "textbook-mmc",
+        "--timeline",
+        missing.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot write the timeline to"), "{err}");
+}

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::model::PolicyKind;
@@ -62,12 +62,16 @@ pub enum Command {
 /// `costscope presets export`.
 #[derive(Debug, Subcommand)]
 pub enum PresetAction {
-    /// Write preset NAME to FILE (comments included).
+    /// Write preset NAME to FILE (comments included); an existing FILE is kept unless
+    /// --force is given.
     Export {
         /// Preset name (see `costscope presets`).
         name: String,
         /// Where to write it.
         file: PathBuf,
+        /// Replace FILE if it exists (its permissions are kept; a link is followed).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -205,11 +209,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Presets {
-            action: Some(PresetAction::Export { name, file }),
+            action: Some(PresetAction::Export { name, file, force }),
         } => {
             let preset = presets::find(&name)?;
-            crate::files::write_atomic(&file, preset.text.as_bytes())
-                .with_context(|| format!("cannot write {}", file.display()))?;
+            let written = if force {
+                crate::files::write_atomic(&file, preset.text.as_bytes())
+            } else {
+                crate::files::write_new(&file, preset.text.as_bytes())
+            };
+            match written {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                    "{} already exists; pass --force to replace it",
+                    file.display()
+                ),
+                other => other.with_context(|| format!("cannot write {}", file.display()))?,
+            }
             writeln!(out, "wrote preset {name} to {}", file.display())?;
             Ok(())
         }

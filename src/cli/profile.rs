@@ -93,6 +93,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     let opts = args.options()?;
     if let Some(out) = &args.out {
         crate::profile::report::ReportFormat::from_path(out)?;
+        // Found out now, not after a run of minutes.
+        crate::files::check_writable(out)
+            .with_context(|| format!("cannot write the report to {}", out.display()))?;
     }
     let _watch = cancel_on_ctrl_c(opts.cancel.clone());
     let bar = super::bar::StderrBar::start(opts.meter.clone());

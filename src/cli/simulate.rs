@@ -58,6 +58,10 @@ pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let analytic = Evaluator::new(&plan)
         .with_context(|| format!("plan {label}"))?
         .evaluate(&candidate);
+    if let Some(path) = &args.timeline {
+        crate::files::check_writable(path)
+            .with_context(|| format!("cannot write the timeline to {}", path.display()))?;
+    }
     let options = SimOptions {
         seed: args.seed,
         hours: args.hours,
