@@ -138,3 +138,42 @@ fn a_cancelled_run_keeps_what_it_measured_and_its_bar_stops_short() {
     assert!(end.fraction > 0.0 && end.fraction < 1.0, "{}", end.fraction);
     assert_eq!(end.eta_s, None);
 }
+
+#[test]
+fn oversized_batches_are_refused_before_anything_is_allocated() {
+    // The CPU path: a batch of 2³² would ask for terabytes.
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = DeviceChoice::Cpu;
+    opts.models = vec!["bert-base".into()];
+    opts.batches = vec![1, 4_294_967_296];
+    let started = std::time::Instant::now();
+    let e = costscope::profile::run_profile(&opts, &mut |_| {})
+        .expect_err("a batch of 2^32 is refused")
+        .to_string();
+    assert!(e.contains("batch 4294967296 of mlp:bert-base"), "{e}");
+    assert!(e.contains("of memory"), "{e}");
+    assert!(started.elapsed().as_secs() < 10, "refused before measuring");
+    // A GPU adapter: a million rows of bert-base break its buffer limit.
+    opts.device = DeviceChoice::Adapter(
+        std::env::var("COSTSCOPE_TEST_ADAPTER").unwrap_or_else(|_| String::new()),
+    );
+    opts.batches = vec![1_000_000];
+    match costscope::profile::run_profile(&opts, &mut |_| {}) {
+        Err(costscope::profile::ProfileError::NoAdapter(why))
+            if std::env::var_os("CI").is_none() =>
+        {
+            eprintln!("SKIPPED (not CI): no GPU adapter{why}");
+        }
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("batch 1000000 of mlp:bert-base"), "{e}");
+            assert!(
+                e.contains("max_storage_buffer_binding_size")
+                    || e.contains("max_buffer_size")
+                    || e.contains("of memory"),
+                "{e}"
+            );
+        }
+        Ok(r) => panic!("a million-row batch was run: {} rows", r.results.len()),
+    }
+}

@@ -10,6 +10,7 @@ pub mod autotune;
 pub mod cpu;
 pub mod fingerprint;
 pub mod gpu;
+pub mod limits;
 pub mod peaks;
 pub mod progress;
 pub mod reference;

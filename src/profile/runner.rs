@@ -8,6 +8,7 @@ use super::gpu::buffers::{Operands, Timer};
 use super::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use super::gpu::timer::Bench;
 use super::gpu::{self, GpuContext, ms};
+use super::limits;
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
 use super::stats::SamplingBudget;
@@ -68,6 +69,8 @@ pub fn run_profile(
         chosen.len() as u64 * opts.units_per_device(true)
             + u64::from(want_cpu) * opts.units_per_device(false),
     );
+    // Checked before anything is allocated (the bar, started, says "stopped" at 0 %).
+    check_limits(&chosen, &presets, opts)?;
     let budget = SamplingBudget::new(opts.budget_per_row, opts.target_cv);
     let cache_path = cache_dir();
     let mut cache = cache_path
@@ -113,6 +116,23 @@ pub fn run_profile(
     report.telemetry = sampler.stop(items);
     report.cancelled = opts.cancelled();
     Ok(report)
+}
+
+/// Every batch against each chosen adapter's buffer limits and the host memory.
+fn check_limits(
+    chosen: &[wgpu::Adapter],
+    presets: &[MlpPreset],
+    opts: &ProfileOptions,
+) -> Result<(), ProfileError> {
+    for adapter in chosen {
+        let name = gpu::adapter_label(adapter);
+        let limits = adapter.limits();
+        limits::check_adapter(&name, &limits, presets, &opts.precisions, &opts.batches)?;
+    }
+    if let Some(available) = limits::available_memory_bytes() {
+        limits::check_host(available, presets, &opts.precisions, &opts.batches)?;
+    }
+    Ok(())
 }
 
 /// Marks the meter finished when dropped, so an early return still ends the bar.

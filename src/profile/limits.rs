@@ -1,0 +1,182 @@
+//! profile layer: a run's batch sizes checked before anything is allocated — against
+//! each adapter's buffer limits and against the host memory available — so an
+//! oversized `--batches` is a clear error naming the limit, not a wgpu panic or an
+//! abort allocating terabytes.
+
+use crate::profile::workloads::mlp::MlpPreset;
+use crate::profile::{Precision, ProfileError};
+
+/// Share of the available host memory one run may plan to use; the rest is left for
+/// the OS, the driver and the f64 reference.
+const HOST_SHARE: f64 = 0.5;
+
+/// Bytes of f32 host copies alive at once in one MLP pass, per activation element:
+/// the input, the hidden and output activations, and their encoded or rounded copies.
+const HOST_COPIES: u64 = 3;
+
+/// What one MLP batch needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// The largest single device buffer (the hidden activations), bytes.
+    pub largest_buffer_bytes: u64,
+    /// Host memory the pass allocates, bytes.
+    pub host_bytes: u64,
+}
+
+/// The memory a batch of `batch` rows of `preset` at `precision` needs. Saturates
+/// instead of overflowing for absurd batches, which then fail every limit.
+pub fn footprint(preset: MlpPreset, precision: Precision, batch: usize) -> Footprint {
+    let batch = batch as u64;
+    let widest = preset.d_model.max(preset.d_hidden) as u64;
+    // Padded like the GPU's storage (bf16 packs two per u32, rows rounded up).
+    let elem = precision.bytes_per_element() as u64;
+    let largest_buffer_bytes = batch.saturating_mul(widest + 1).saturating_mul(elem);
+    let activations = batch.saturating_mul(2 * preset.d_model as u64 + preset.d_hidden as u64);
+    let host_bytes = activations.saturating_mul(4 * HOST_COPIES);
+    Footprint {
+        largest_buffer_bytes,
+        host_bytes,
+    }
+}
+
+/// Checks every (preset, precision, batch) against one GPU adapter's limits.
+pub fn check_adapter(
+    adapter: &str,
+    limits: &wgpu::Limits,
+    presets: &[MlpPreset],
+    precisions: &[Precision],
+    batches: &[usize],
+) -> Result<(), ProfileError> {
+    let (limit, name) = if limits.max_storage_buffer_binding_size <= limits.max_buffer_size {
+        (
+            limits.max_storage_buffer_binding_size,
+            "max_storage_buffer_binding_size",
+        )
+    } else {
+        (limits.max_buffer_size, "max_buffer_size")
+    };
+    for_each(presets, precisions, batches, |pre, p, b| {
+        let need = footprint(pre, p, b).largest_buffer_bytes;
+        if need > limit {
+            return Err(ProfileError::Invalid(format!(
+                "batch {b} of {} in {p} needs a {} buffer; {adapter} allows at most {} ({name})",
+                pre.workload(),
+                bytes(need),
+                bytes(limit)
+            )));
+        }
+        Ok(())
+    })
+}
+
+/// Checks every (preset, precision, batch) against the host memory available now
+/// (`available_bytes`, e.g. from [`available_memory_bytes`]).
+pub fn check_host(
+    available_bytes: u64,
+    presets: &[MlpPreset],
+    precisions: &[Precision],
+    batches: &[usize],
+) -> Result<(), ProfileError> {
+    let allowed = (available_bytes as f64 * HOST_SHARE) as u64;
+    for_each(presets, precisions, batches, |pre, p, b| {
+        let need = footprint(pre, p, b).host_bytes;
+        if need > allowed {
+            return Err(ProfileError::Invalid(format!(
+                "batch {b} of {} in {p} needs about {} of memory; this machine has {} available (at most half of it is used)",
+                pre.workload(),
+                bytes(need),
+                bytes(available_bytes)
+            )));
+        }
+        Ok(())
+    })
+}
+
+fn for_each(
+    presets: &[MlpPreset],
+    precisions: &[Precision],
+    batches: &[usize],
+    mut f: impl FnMut(MlpPreset, Precision, usize) -> Result<(), ProfileError>,
+) -> Result<(), ProfileError> {
+    for &pre in presets {
+        for &p in precisions {
+            for &b in batches {
+                f(pre, p, b)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Host memory available to a new allocation, from `/proc/meminfo`'s `MemAvailable`;
+/// `None` where that is not readable (then only the adapters' limits are checked).
+pub fn available_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
+}
+
+/// Bytes in binary units, three significant digits: `128 MiB`, `11.4 GiB`.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || v >= 100.0 {
+        format!("{v:.0} {}", UNITS[unit])
+    } else if v >= 10.0 {
+        format!("{v:.1} {}", UNITS[unit])
+    } else {
+        format!("{v:.2} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::workloads::mlp::PRESETS;
+
+    #[test]
+    fn a_huge_batch_names_the_limit_it_breaks() {
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: 128 << 20,
+            max_buffer_size: 256 << 20,
+            ..wgpu::Limits::default()
+        };
+        let bert = PRESETS[0];
+        let e = check_adapter(
+            "llvmpipe",
+            &limits,
+            &[bert],
+            &[Precision::F32],
+            &[1_000_000],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("max_storage_buffer_binding_size"), "{e}");
+        assert!(e.contains("batch 1000000 of mlp:bert-base"), "{e}");
+        assert!(e.contains("128 MiB"), "{e}");
+        assert!(check_adapter("x", &limits, &[bert], &Precision::ALL, &[1, 256]).is_ok());
+        let e = check_host(8 << 30, &[bert], &[Precision::F32], &[4_294_967_296])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("of memory") && e.contains("8.00 GiB available"),
+            "{e}"
+        );
+        assert!(check_host(8 << 30, &[bert], &[Precision::F32], &[256]).is_ok());
+    }
+
+    #[test]
+    fn absurd_batches_saturate_instead_of_overflowing() {
+        let f = footprint(PRESETS[0], Precision::F32, usize::MAX);
+        assert_eq!(f.host_bytes, u64::MAX);
+        assert_eq!(f.largest_buffer_bytes, u64::MAX);
+        assert_eq!(bytes(1536), "1.50 KiB");
+        assert_eq!(bytes(11 * (1 << 30) + (1 << 29)), "11.5 GiB");
+    }
+}
