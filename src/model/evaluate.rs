@@ -150,20 +150,17 @@ fn add_policy_hour(
         Policy::OnDemand {
             idle_timeout_s,
             max_servers,
-        } => {
-            let rules = day::Elastic {
-                warm: 0,
-                max_servers,
-                idle_timeout_s,
-                cold_ms: service.cold_start_s * 1000.0,
-            };
-            day::elastic(mix, day, h, &rules);
         }
-        Policy::Hybrid {
-            warm,
+        | Policy::Hybrid {
             idle_timeout_s,
             max_servers,
+            ..
         } => {
+            // On-demand is a hybrid that keeps none warm.
+            let warm = match *policy {
+                Policy::Hybrid { warm, .. } => warm,
+                _ => 0,
+            };
             let rules = day::Elastic {
                 warm,
                 max_servers,
