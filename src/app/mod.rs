@@ -7,6 +7,7 @@ pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
 pub mod job;
+pub mod plan_file;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
