@@ -17,6 +17,7 @@ pub mod profile_ui;
 pub mod profile_view;
 pub mod screenshot;
 pub mod state;
+pub mod text;
 pub mod warm_cold_ui;
 
 use std::path::PathBuf;
