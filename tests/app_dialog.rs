@@ -299,3 +299,124 @@ impl egui::DroppedFile for Dropped {
         std::fs::read(&self.0).map_err(|e| e.to_string())
     }
 }
+
+/// The app on the Plan panel with `path` opened through the path field's Open.
+fn opened(path: &Path) -> Harness<'static, CostscopeApp> {
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Plan;
+    a.plan_panel.path_input = path.display().to_string();
+    let mut h = harness(a);
+    h.get_by_label("Open").click();
+    h.run();
+    assert_eq!(h.state().plan_panel.file_error, None);
+    h
+}
+
+#[test]
+fn ctrl_s_over_a_file_changed_on_disk_asks_and_overwrite_writes_it() {
+    let fx = Fixture::new("changed");
+    let file = fx.0.join("plan.ron");
+    let mut h = opened(&file);
+    h.state_mut().state.plan.objective.beta = 0.31;
+    // Someone else writes the file while it is open.
+    let theirs = presets::load("startup-chatbot").unwrap();
+    costscope::plan::save_file(&theirs, &file).unwrap();
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    h.state_mut().state.tab = Tab::Explore;
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        on_disk,
+        "not saved"
+    );
+    assert_eq!(h.state().state.tab, Tab::Plan, "the question is shown");
+    h.get_by_label_contains(&format!(
+        "{} changed on disk since it was opened",
+        file.display()
+    ));
+    h.get_by_label("Overwrite").click();
+    h.run();
+    let saved = costscope::plan::load_file(&file).unwrap();
+    assert_eq!(saved.objective.beta, 0.31);
+    assert!(h.query_by_label_contains("changed on disk").is_none());
+    // Saved now: the next Ctrl+S needs no question.
+    h.state_mut().state.plan.objective.beta = 0.32;
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert_eq!(
+        costscope::plan::load_file(&file).unwrap().objective.beta,
+        0.32
+    );
+}
+
+#[test]
+fn the_changed_on_disk_question_offers_save_as_and_cancel() {
+    let fx = Fixture::new("changed-cancel");
+    let file = fx.0.join("plan.ron");
+    let mut h = opened(&file);
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + "\n").unwrap();
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label_contains("changed on disk").is_none());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), on_disk);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    h.get_by_label("Save to another file…").click();
+    h.run();
+    window(&h, "Save plan as");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), on_disk);
+}
+
+#[test]
+fn a_relative_path_is_stored_absolute_when_opened_or_given() {
+    // The crate root is the working folder of `cargo test`; the preset is only read.
+    let relative = Path::new("presets/textbook-mmc.ron");
+    let absolute = relative.canonicalize().unwrap();
+    let h = opened(relative);
+    assert_eq!(
+        h.state().state.plan_path.as_deref(),
+        Some(absolute.as_path())
+    );
+    // As `costscope gui plan.ron` hands it to the app.
+    let plan = costscope::plan::load_file(relative).unwrap();
+    let given = AppState::new(plan, Some(relative.to_path_buf()));
+    assert_eq!(given.plan_path.as_deref(), Some(absolute.as_path()));
+}
+
+#[test]
+fn saving_over_a_file_with_comments_says_they_are_lost_and_offers_save_as() {
+    let fx = Fixture::new("comments");
+    let file = fx.0.join("commented.ron");
+    let text = std::fs::read_to_string(fx.0.join("plan.ron")).unwrap();
+    let commented = format!("// my notes on this plan\n{text}");
+    std::fs::write(&file, &commented).unwrap();
+    let mut h = opened(&file);
+    h.state_mut().state.plan.objective.beta = 0.4;
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), commented);
+    let question = format!("{} has comments", file.display());
+    h.get_by_label_contains(&question);
+    h.get_by_label("Save to another file…").click();
+    h.run();
+    window(&h, "Save plan as");
+    assert!(h.query_by_label_contains(&question).is_none());
+    window(&h, "Save plan as").get_by_label("Cancel").click();
+    h.run();
+    // The Save button asks the same, and Overwrite writes the plan without them.
+    h.get_by_label("Save").click();
+    h.run();
+    h.get_by_label_contains(&question);
+    h.get_by_label("Overwrite").click();
+    h.run();
+    assert_eq!(
+        costscope::plan::load_file(&file).unwrap().objective.beta,
+        0.4
+    );
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("//"));
+}

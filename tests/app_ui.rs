@@ -439,3 +439,40 @@ fn an_adapter_lister_that_panics_shows_its_error_and_the_picker_still_works() {
     h.run();
     assert!(h.state().state.profile.settings.cpu_only);
 }
+
+#[test]
+fn a_very_long_name_and_notes_render_elided() {
+    use costscope::app::text::{MAX_NAME_CHARS, MAX_NOTES_CHARS};
+    let mut plan = presets::load("healthcare-triage").unwrap();
+    plan.name = "n".repeat(100_000);
+    plan.notes = "w".repeat(100_000);
+    let mut h = harness(CostscopeApp::new(AppState::new(plan, None)));
+    let lengths = |h: &Harness<'_, CostscopeApp>, text: &str| -> Vec<usize> {
+        h.query_all_by_label_contains(text)
+            .map(|n| {
+                let n = n.accesskit_node();
+                let text = n.value().or_else(|| n.label()).unwrap_or_default();
+                text.chars().count()
+            })
+            .collect()
+    };
+    // The top bar: one label, elided with "…".
+    let top = lengths(&h, &"n".repeat(20));
+    assert_eq!(top.len(), 1, "{top:?}");
+    assert!(top[0] <= MAX_NAME_CHARS, "{top:?}");
+    h.get_by_label_contains("n…");
+    h.get_by_label("Plan").click();
+    h.run();
+    // The top bar and the panel's heading; the notes bounded too.
+    let named = lengths(&h, &"n".repeat(20));
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(named.iter().all(|n| *n <= MAX_NAME_CHARS), "{named:?}");
+    let notes = lengths(&h, &"w".repeat(20));
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0] <= MAX_NOTES_CHARS, "{notes:?}");
+    // Save as offers a file name of bounded length, not 100 000 characters.
+    h.get_by_label("Save as…").click();
+    h.run();
+    let name = h.state().plan_panel.file_dialog.clone().unwrap().file_name;
+    assert!(name.chars().count() <= MAX_NAME_CHARS, "{}", name.len());
+}

@@ -7,6 +7,7 @@ pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
 pub mod job;
+pub mod plan_file;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
@@ -16,6 +17,7 @@ pub mod profile_ui;
 pub mod profile_view;
 pub mod screenshot;
 pub mod state;
+pub mod text;
 pub mod warm_cold_ui;
 
 use std::path::PathBuf;
@@ -138,9 +140,13 @@ impl CostscopeApp {
                 ui.label(text);
             }
             ui.separator();
-            ui.label(&self.state.plan.name);
+            ui.label(text::elide(&self.state.plan.name, text::MAX_NAME_CHARS));
             if self.state.plan != self.runtime.saved_plan {
                 ui.label("(unsaved)");
+            }
+            if let Some(note) = &self.plan_panel.restore_note {
+                ui.colored_label(ui.visuals().warn_fg_color, "last session not restored")
+                    .on_hover_text(note.as_str());
             }
         });
     }
@@ -182,7 +188,8 @@ impl CostscopeApp {
         }
     }
 
-    /// Dropped files open as plans (asking first over unsaved changes); Ctrl+S saves;
+    /// Dropped files open as plans (asking first over unsaved changes); Ctrl+S saves
+    /// (asking first over a file changed on disk or with comments);
     /// Ctrl+O goes to the Plan panel and opens the file dialog.
     fn handle_input(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| {
@@ -202,8 +209,12 @@ impl CostscopeApp {
         let save = ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::S));
         if save {
             match state.plan_path.clone() {
-                Some(path) => plan_panel.save_plan(state, runtime, path),
+                Some(path) => plan_panel.request_save(state, runtime, path),
                 None => state.tab = Tab::Plan,
+            }
+            // A question about the save is asked in the Plan panel.
+            if plan_panel.pending_save.is_some() {
+                state.tab = Tab::Plan;
             }
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
@@ -234,7 +245,8 @@ impl eframe::App for CostscopeApp {
 }
 
 /// Opens the window on `initial` (a plan and the file it came from), else on the state
-/// of the last run, else on the default preset. With `screenshot` (path, panel) it
+/// of the last run (checked by [`AppState::restore`]; what it dropped is noted in the
+/// window), else on the default preset. With `screenshot` (path, panel) it
 /// captures that panel as a PNG and closes. Returns when the window closes.
 pub fn run(
     initial: Option<(crate::model::Plan, Option<PathBuf>)>,
@@ -256,8 +268,12 @@ pub fn run(
             let restored = cc
                 .storage
                 .and_then(|s| eframe::get_value::<AppState>(s, STORAGE_KEY));
-            let state = from_file.or(restored).unwrap_or(default);
+            let (state, note) = match from_file {
+                Some(state) => (state, None),
+                None => AppState::restore(restored, default),
+            };
             let mut app = CostscopeApp::new(state);
+            app.plan_panel.restore_note = note;
             app.screenshot = screenshot
                 .map(|(path, panel)| screenshot::ScreenshotJob::new(path, panel, started));
             Ok(Box::new(app))

@@ -1,6 +1,7 @@
 //! App layer: the Plan panel — the recommendation in words and numbers, and the plan
 //! file: open, save, save as, revert. A bad file shows its error and keeps the current
-//! plan; opening over unsaved changes asks first.
+//! plan; opening over unsaved changes asks first, and so does saving over a file that
+//! changed on disk since it was opened or that has comments (saving drops them).
 
 use std::path::{Path, PathBuf};
 
@@ -8,9 +9,25 @@ use eframe::egui;
 
 use super::explore_ui::describe;
 use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
+use super::plan_file::{FileStamp, absolute, has_comments, read_plan};
 use super::state::{AppState, Results, Runtime};
+use super::text::{MAX_NAME_CHARS, MAX_NOTES_CHARS, NOTES_MAX_HEIGHT_PX, elide};
 use crate::model::Plan;
 use crate::plan::{load_file, save_file};
+
+/// Longest file name offered for a plan never saved, before `.ron`.
+const MAX_FILE_STEM_CHARS: usize = 64;
+
+/// A save held back until the user answers: what saving over `path` would lose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSave {
+    /// The file (absolute) the plan would be written to.
+    pub path: PathBuf,
+    /// It changed on disk since it was opened or last saved (or that is unknown).
+    pub changed_on_disk: bool,
+    /// It has comments, which the plan written anew would not keep.
+    pub has_comments: bool,
+}
 
 /// The Plan panel: what it holds between frames (runtime only) — the paths being typed,
 /// the plan compared with, the last file message or error, the file dialog while open
@@ -32,6 +49,10 @@ pub struct PlanPanel {
     pub file_dialog: Option<FileDialog>,
     /// A file to open once the user agrees to replace the unsaved changes.
     pub pending_open: Option<PathBuf>,
+    /// A save waiting for the user to agree to overwrite what it would lose.
+    pub pending_save: Option<PendingSave>,
+    /// What of the last session could not be restored, until a plan is opened or saved.
+    pub restore_note: Option<String>,
 }
 
 impl PlanPanel {
@@ -48,16 +69,18 @@ impl PlanPanel {
     }
 
     /// Opens `path` into `state`; on error keeps the plan and records the message.
+    /// The path kept is absolute, with the stamp of the bytes the plan was read from.
     pub fn open_plan(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
-        match load_file(&path) {
-            Ok(plan) => {
+        match read_plan(&path) {
+            Ok((plan, path, stamp)) => {
                 runtime.saved_plan = plan.clone();
                 state.plan = plan;
                 self.path_input = path.display().to_string();
                 self.file_message = Some(format!("opened {}", path.display()));
-                self.file_error = None;
-                self.pending_open = None;
+                (self.file_error, self.restore_note) = (None, None);
+                (self.pending_open, self.pending_save) = (None, None);
                 state.plan_path = Some(path);
+                state.plan_stamp = Some(stamp);
             }
             Err(e) => {
                 self.file_error = Some(e.to_string());
@@ -77,21 +100,50 @@ impl PlanPanel {
         }
     }
 
-    /// Saves the plan to `path` atomically; on error records the message.
+    /// Saves the plan to `path` atomically, asking nothing (the callers have asked);
+    /// on error records the message. The file is stamped as written.
     pub fn save_plan(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
         match save_file(&state.plan, &path) {
             Ok(()) => {
+                // Made absolute once it exists, so a symbolic link resolves to its target.
+                let path = absolute(&path);
                 runtime.saved_plan = state.plan.clone();
                 self.file_message = Some(format!("saved to {}", path.display()));
                 // The path field follows the file the plan now lives in (after Save as too).
                 self.path_input = path.display().to_string();
-                self.file_error = None;
+                (self.file_error, self.restore_note, self.pending_save) = (None, None, None);
+                state.plan_stamp = FileStamp::read(&path).ok().map(|(stamp, _)| stamp);
                 state.plan_path = Some(path);
             }
             Err(e) => {
                 self.file_error = Some(e.to_string());
                 self.file_message = None;
             }
+        }
+    }
+
+    /// Saves the plan to `path` (Ctrl+S, Save), unless that would lose something the
+    /// user has not seen: then the Plan panel asks first. It asks when `path` is the
+    /// plan's file and that changed on disk since it was opened or saved (stamp, size or
+    /// bytes differ; no stamp, from an older state, counts as changed), and when the
+    /// file has comments. A file that cannot be read is left for the save to report.
+    pub fn request_save(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
+        let path = absolute(&path);
+        let Ok((on_disk, bytes)) = FileStamp::read(&path) else {
+            self.save_plan(state, runtime, path);
+            return;
+        };
+        let is_plan_file = state.plan_path.as_deref() == Some(path.as_path());
+        let changed_on_disk = is_plan_file && state.plan_stamp.as_ref() != Some(&on_disk);
+        let has_comments = has_comments(&String::from_utf8_lossy(&bytes));
+        if changed_on_disk || has_comments {
+            self.pending_save = Some(PendingSave {
+                path,
+                changed_on_disk,
+                has_comments,
+            });
+        } else {
+            self.save_plan(state, runtime, path);
         }
     }
 
@@ -167,10 +219,13 @@ pub fn file_name_for(plan_name: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    if words.is_empty() {
+    // A name of any length gives a name a file system takes and a field can show.
+    let stem: String = words.join("-").chars().take(MAX_FILE_STEM_CHARS).collect();
+    let stem = stem.trim_end_matches('-');
+    if stem.is_empty() {
         "plan.ron".into()
     } else {
-        format!("{}.ron", words.join("-"))
+        format!("{stem}.ron")
     }
 }
 
@@ -232,8 +287,8 @@ fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
     let best = |r: &Results| r.optimum.as_ref().ok().and_then(|o| o.best.clone());
     egui::Grid::new("compare").striped(true).show(ui, |ui| {
         ui.strong("");
-        ui.strong(&this.plan.name);
-        ui.strong(&other.plan.name);
+        ui.strong(elide(&this.plan.name, MAX_NAME_CHARS));
+        ui.strong(elide(&other.plan.name, MAX_NAME_CHARS));
         ui.end_row();
         let (a, b) = (best(this), best(other));
         let rows: [(&str, Cell); 6] = [
@@ -263,9 +318,13 @@ fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
 
 /// The plan's name and notes, the recommendation in words, and the plan as written.
 fn recommendation_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
-    ui.heading(&plan.name);
+    ui.heading(elide(&plan.name, MAX_NAME_CHARS));
     if !plan.notes.is_empty() {
-        ui.label(&plan.notes);
+        // Long notes scroll in a bounded box instead of pushing the panel down.
+        egui::ScrollArea::vertical()
+            .id_salt("plan_notes")
+            .max_height(NOTES_MAX_HEIGHT_PX)
+            .show(ui, |ui| ui.label(elide(&plan.notes, MAX_NOTES_CHARS)));
     }
     ui.separator();
     ui.heading("Recommended plan");
@@ -317,6 +376,7 @@ impl PlanPanel {
         let typed = self.typed_path();
         self.file_buttons_ui(ui, typed.as_deref(), state, runtime);
         self.pending_open_ui(ui, state, runtime);
+        self.pending_save_ui(ui, state, runtime);
         self.export_ui(ui, typed.as_deref(), &runtime.results);
         ui.separator();
         ui.heading("Compare with another plan");
@@ -329,7 +389,12 @@ impl PlanPanel {
             file_message,
             file_dialog: _,
             pending_open: _,
+            pending_save: _,
+            restore_note,
         } = self;
+        if let Some(note) = restore_note {
+            ui.colored_label(ui.visuals().warn_fg_color, note.as_str());
+        }
         if let Some(other) = compare {
             compare_ui(ui, &runtime.results, other);
         }
@@ -392,11 +457,14 @@ impl PlanPanel {
             }
             if ui
                 .add_enabled(has_path, egui::Button::new("Save"))
-                .on_hover_text("Write the plan to the path field's file, replacing it (Ctrl+S).")
+                .on_hover_text(
+                    "Write the plan to the path field's file, replacing it (Ctrl+S); asks first \
+                     when the file changed on disk or has comments.",
+                )
                 .on_disabled_hover_text(NO_PATH)
                 .clicked()
             {
-                self.save_plan(state, runtime, path.clone());
+                self.request_save(state, runtime, path.clone());
             }
             let dirty = state.plan != runtime.saved_plan;
             if ui
@@ -437,6 +505,60 @@ impl PlanPanel {
                 .clicked()
             {
                 self.pending_open = None;
+            }
+        });
+    }
+
+    /// The question asked before a save that would lose something, while one is pending:
+    /// overwrite, save to another file (the Save as dialog) or cancel.
+    fn pending_save_ui(&mut self, ui: &mut egui::Ui, state: &mut AppState, runtime: &mut Runtime) {
+        let Some(pending) = self.pending_save.clone() else {
+            return;
+        };
+        let warn = ui.visuals().warn_fg_color;
+        let file = pending.path.display();
+        if pending.changed_on_disk {
+            // No stamp: state from a version that kept none, so it cannot be told.
+            let text = match state.plan_stamp {
+                Some(_) => {
+                    format!("{file} changed on disk since it was opened or last saved here.")
+                }
+                None => format!(
+                    "{file} may have changed on disk: there is no record of it as it was opened."
+                ),
+            };
+            ui.colored_label(warn, text);
+        }
+        if pending.has_comments {
+            ui.colored_label(
+                warn,
+                format!("{file} has comments (// or /* */); saving writes the plan without them."),
+            );
+        }
+        ui.horizontal_wrapped(|ui| {
+            if ui
+                .button("Overwrite")
+                .on_hover_text("Replace the file with this plan.")
+                .clicked()
+            {
+                self.save_plan(state, runtime, pending.path.clone());
+                // A failed save shows its error; the question has been answered.
+                self.pending_save = None;
+            }
+            if ui
+                .button("Save to another file…")
+                .on_hover_text("Leave the file as it is and choose another one to save to.")
+                .clicked()
+            {
+                self.pending_save = None;
+                self.open_dialog(state, DialogMode::SaveAs);
+            }
+            if ui
+                .button("Cancel")
+                .on_hover_text("Do not save; the file stays as it is.")
+                .clicked()
+            {
+                self.pending_save = None;
             }
         });
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::plan_file::{FileStamp, absolute};
 use super::profile_ui::ProfilePanel;
 use super::warm_cold_ui::WarmColdPanel;
 use crate::model::{BreakEven, Evaluation, Optimum, Plan, SweepOptions, break_even, optimize};
@@ -76,7 +77,8 @@ impl Tab {
 pub struct AppState {
     /// The plan being explored (edited by the sliders).
     pub plan: Plan,
-    /// Where it was loaded from or last saved to.
+    /// Where it was loaded from or last saved to: always absolute (see
+    /// [`AppState::restore`] for a relative one from an older state).
     pub plan_path: Option<PathBuf>,
     /// The open panel.
     pub tab: Tab,
@@ -92,14 +94,23 @@ pub struct AppState {
     /// (default: state saved before the dialog existed still loads).
     #[serde(default)]
     pub dialog_dir: Option<PathBuf>,
+    /// The plan file as it was opened or last saved, to tell when something else has
+    /// changed it since. Left out of the text when unknown, so state saved before it
+    /// existed loads, and saves, in the same shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_stamp: Option<FileStamp>,
 }
 
 impl AppState {
-    /// Fresh state for `plan` loaded from `plan_path`.
+    /// Fresh state for `plan` loaded from `plan_path` (`costscope gui plan.ron`): the
+    /// path is made absolute and the file stamped as it is now.
     pub fn new(plan: Plan, plan_path: Option<PathBuf>) -> Self {
+        let plan_path = plan_path.as_deref().map(absolute);
+        let plan_stamp = (plan_path.as_deref()).and_then(|p| FileStamp::read(p).ok().map(|s| s.0));
         Self {
             plan,
             plan_path,
+            plan_stamp,
             tab: Tab::Explore,
             dark_mode: true,
             profile: ProfilePanel::default(),
@@ -107,6 +118,55 @@ impl AppState {
             dialog_dir: None,
         }
     }
+
+    /// The state to open with, from the last session's (`restored`, read from eframe's
+    /// storage) or else `default`, and a note for the window when something of the last
+    /// session was dropped. Its plan is checked exactly like a plan file; an invalid one
+    /// is replaced by `default`'s plan (and its file forgotten), the other settings
+    /// kept. A relative plan path (saved by versions before paths were made absolute) is
+    /// forgotten: which folder it was relative to is unknown, and saving to it from
+    /// another folder would overwrite an unrelated file; Save as… asks where instead.
+    pub fn restore(restored: Option<AppState>, default: AppState) -> (AppState, Option<String>) {
+        let Some(mut state) = restored else {
+            return (default, None);
+        };
+        let mut notes = Vec::new();
+        if let Err(why) = check_plan(&state.plan) {
+            notes.push(format!(
+                "the last session's plan was invalid ({why}); opened the default plan"
+            ));
+            (state.plan, state.plan_path, state.plan_stamp) = (default.plan, None, None);
+        }
+        // Absolute paths are compared with the file being saved to, so symlinks resolve.
+        state.plan_path = state
+            .plan_path
+            .map(|p| if p.is_absolute() { absolute(&p) } else { p });
+        if let Some(path) = state.plan_path.take_if(|p| !p.is_absolute()) {
+            notes.push(format!(
+                "the last session's plan file {} was a relative path, so its folder is \
+                 unknown; use Save as… to choose where to save",
+                path.display()
+            ));
+            state.plan_stamp = None;
+        }
+        (state, (!notes.is_empty()).then(|| notes.join("; ")))
+    }
+}
+
+/// What the last session left is text in eframe's storage that anyone could edit: its
+/// plan gets the checks a plan file gets, the range checks (their violation named
+/// field = value) and then the round trip through RON text a file takes.
+fn check_plan(plan: &Plan) -> Result<(), String> {
+    crate::plan::validate(plan).map_err(|v| {
+        format!(
+            "{} = {} out of range, allowed {}",
+            v.path, v.value, v.allowed
+        )
+    })?;
+    let text = crate::plan::to_ron_string(plan).map_err(|e| e.to_string())?;
+    crate::plan::load_str(&text, "the last session's plan")
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// The model's answer for one plan, recomputed whenever the plan changes.
@@ -244,5 +304,101 @@ mod tests {
         let again = ron::to_string(&back).unwrap();
         let squash = |t: &str| t.split_whitespace().collect::<String>();
         assert_eq!(squash(&again), squash(&text));
+    }
+
+    /// The last session's state holding `plan` (saved beside `/plans/mine.ron`), and
+    /// what restoring it gives.
+    fn restore_with(edit: impl FnOnce(&mut Plan)) -> (AppState, Option<String>) {
+        let mut plan = crate::plan::presets::default_plan().unwrap();
+        edit(&mut plan);
+        let mut last = AppState::new(plan, None);
+        (last.plan_path, last.tab, last.dark_mode) =
+            (Some("/plans/mine.ron".into()), Tab::Caching, false);
+        let default = AppState::new(crate::plan::presets::load("textbook-mmc").unwrap(), None);
+        AppState::restore(Some(last), default)
+    }
+
+    /// An invalid plan falls back to the default, says which field, and keeps the rest.
+    fn assert_falls_back(restored: &(AppState, Option<String>), field: &str, value: &str) {
+        let (state, note) = restored;
+        assert_eq!(
+            state.plan,
+            crate::plan::presets::load("textbook-mmc").unwrap()
+        );
+        assert_eq!(state.plan_path, None, "the default plan has no file");
+        assert_eq!((state.tab, state.dark_mode), (Tab::Caching, false));
+        let note = note.as_deref().expect("a note");
+        assert!(
+            note.starts_with("the last session's plan was invalid (")
+                && note.ends_with("); opened the default plan"),
+            "{note}"
+        );
+        assert!(note.contains(&format!("{field} = {value}")), "{note}");
+    }
+
+    #[test]
+    fn a_restored_nan_rate_opens_the_default_plan() {
+        let restored =
+            restore_with(|p| p.workload.rate_rps = crate::model::Rate::Constant(f64::NAN));
+        assert_falls_back(&restored, "workload.rate_rps", "NaN");
+    }
+
+    #[test]
+    fn a_restored_negative_cold_start_opens_the_default_plan() {
+        let restored = restore_with(|p| p.service.cold_start_s = -1.0);
+        assert_falls_back(&restored, "service.cold_start_s", "-1");
+    }
+
+    #[test]
+    fn restored_four_billion_servers_open_the_default_plan() {
+        let restored = restore_with(|p| {
+            p.policy = crate::model::Policy::AlwaysOn {
+                servers: 4_000_000_000,
+            }
+        });
+        assert_falls_back(&restored, "policy.servers", "4000000000");
+    }
+
+    #[test]
+    fn a_valid_restored_plan_is_kept_and_a_relative_path_is_dropped() {
+        let (state, note) = restore_with(|_| {});
+        assert_eq!(state.plan, crate::plan::presets::default_plan().unwrap());
+        assert_eq!(
+            state.plan_path.as_deref(),
+            Some(Path::new("/plans/mine.ron"))
+        );
+        assert_eq!(note, None);
+        let mut last = AppState::new(crate::plan::presets::default_plan().unwrap(), None);
+        last.plan_path = Some("plan.ron".into());
+        let default = AppState::new(crate::plan::presets::load("textbook-mmc").unwrap(), None);
+        let (state, note) = AppState::restore(Some(last), default);
+        assert_eq!(state.plan, crate::plan::presets::default_plan().unwrap());
+        assert_eq!(
+            state.plan_path, None,
+            "a relative path is not trusted for saving"
+        );
+        let note = note.expect("a note");
+        assert!(note.contains("plan.ron"), "{note}");
+        let default = AppState::new(crate::plan::presets::load("textbook-mmc").unwrap(), None);
+        let (state, note) = AppState::restore(None, default);
+        assert_eq!(
+            state.plan.name,
+            crate::plan::presets::load("textbook-mmc").unwrap().name
+        );
+        assert_eq!(note, None);
+    }
+
+    #[test]
+    fn a_stamp_persists_and_state_without_one_saves_in_the_old_shape() {
+        let mut state = AppState::new(crate::plan::presets::default_plan().unwrap(), None);
+        assert!(!ron::to_string(&state).unwrap().contains("plan_stamp"));
+        state.plan_path = Some("/plans/mine.ron".into());
+        state.plan_stamp = Some(FileStamp {
+            modified: Some(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::new(7, 9)),
+            len_bytes: 3,
+            hash: 42,
+        });
+        let back: AppState = ron::from_str(&ron::to_string(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
     }
 }
