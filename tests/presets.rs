@@ -180,6 +180,55 @@ fn elastic_policies_need_a_positive_idle_timeout() {
 }
 
 #[test]
+fn integer_errors_name_the_field_and_range() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    for bad_value in ["4294967296", "1e3", "2.5", "-1", "99999999999999999999999"] {
+        let bad = text.replace("servers: 10", &format!("servers: {bad_value}"));
+        let (line, col) = position_of(&bad, bad_value);
+        let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "t.ron:{line}:{col}: policy.servers = {bad_value} is out of range (allowed: an integer 1 to 10000)"
+            )
+        );
+    }
+    let cases = [
+        (
+            "max_batch: 1",
+            "max_batch: 5000000000",
+            "batching.max_batch",
+            "an integer 1 to 4096",
+        ),
+        ("version: 1", "version: 1.5", "version", "an integer 1 to 1"),
+        (
+            "[(1, 1000.0)]",
+            "[(1.5, 1000.0)]",
+            "service.batch_latency_ms[0]",
+            "an integer 1 to 65536",
+        ),
+    ];
+    for (old, new, path, allowed) in cases {
+        let bad = text.replace(old, new);
+        let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{path} = ")) && err.ends_with(&format!("(allowed: {allowed})")),
+            "{new}: {err}"
+        );
+        assert!(err.starts_with("t.ron:"), "{err}");
+    }
+    let diurnal = presets::find("healthcare-triage").unwrap().text;
+    let bad = diurnal.replace("peak_hour: 11", "peak_hour: 1e1");
+    let err = load_str(&bad, "h.ron").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "workload.rate_rps.peak_hour = 1e1 is out of range (allowed: an integer 0 to 23)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn huge_numbers_are_printed_compactly() {
     let text = presets::find("textbook-mmc").unwrap().text;
     let bad = text.replace("arrival_cv: 1.0", "arrival_cv: 1e308");
@@ -195,6 +244,25 @@ fn huge_numbers_are_printed_compactly() {
     let neg = text.replace("arrival_cv: 1.0", "arrival_cv: -2.5");
     let err = load_str(&neg, "t.ron").unwrap_err().to_string();
     assert!(err.contains("workload.arrival_cv = -2.5 is out"), "{err}");
+}
+
+#[test]
+fn deep_nesting_is_a_plain_error() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    for (open, close) in [("(", ")"), ("[", "]")] {
+        let deep = text.replace(
+            "arrival_cv: 1.0",
+            &format!("arrival_cv: {}1.0{}", open.repeat(500), close.repeat(500)),
+        );
+        let err = load_str(&deep, "t.ron").unwrap_err().to_string();
+        let (line, _) = position_of(&deep, "arrival_cv");
+        assert!(err.starts_with(&format!("t.ron:{line}:")), "{err}");
+        assert!(err.contains("nesting too deep"), "{err}");
+        assert!(
+            !err.contains("ron::") && !err.contains("serde_stacker"),
+            "{err}"
+        );
+    }
 }
 
 fn mutate(text: &str, ops: &[(u8, usize, u8)]) -> String {
