@@ -28,6 +28,10 @@ pub const MAX_SERVICE_CV: f64 = 10.0;
 /// Longest cold start a plan may state (and calibration may set), seconds.
 pub const MAX_COLD_START_S: f64 = SECONDS_PER_DAY;
 
+/// Longest time one batch may take on one server, ms (a service curve point, and
+/// what calibration may measure).
+pub const MAX_BATCH_LATENCY_MS: f64 = 1e7;
+
 /// Most characters in a name (the plan's, a hardware class's, a routed class's, an
 /// adapter's or a model's): enough for any label, and short enough that the app's
 /// title bar and tables stay usable.
@@ -357,7 +361,7 @@ fn service(c: &mut Check, at: &str, s: &Service) {
             );
         }
         last = b;
-        c.positive(&format!("{curve}[{i}]"), ms, 1e7);
+        c.positive(&format!("{curve}[{i}]"), ms, MAX_BATCH_LATENCY_MS);
     }
     c.range(
         &format!("{at}.service_cv"),
