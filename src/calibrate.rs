@@ -4,8 +4,14 @@
 //! kept: it says how the plan's hardware compares with the profiled device.
 
 use crate::model::{Plan, Precision, Source};
-use crate::plan::validate::{MAX_COLD_START_S, MAX_SERVICE_CV};
-use crate::profile::report::{ProfileReport, ResultRow};
+use crate::plan::validate::{
+    MAX_BATCH_LATENCY_MS, MAX_COLD_START_S, MAX_CURVE_BATCH, MAX_POWER_W, MAX_SERVICE_CV,
+    format_number, validate,
+};
+use crate::profile::report::{ColdStart, ProfileReport, REPORT_VERSION, ResultRow};
+
+/// Milliseconds per second: reports time in ms, plans cold starts in s.
+const MS_PER_S: f64 = 1000.0;
 
 /// Why a report cannot calibrate a plan.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -24,6 +30,54 @@ pub enum CalibrateError {
         /// What the report does have, as "device/precision/model" triples.
         available: String,
     },
+    /// The report's format version is not the one this build reads.
+    #[error(
+        "profile report {report}: version {found} is not supported (this costscope reads version {supported})"
+    )]
+    Version {
+        /// The report file (or a label).
+        report: String,
+        /// The version in the report.
+        found: u32,
+        /// The version this build reads ([`REPORT_VERSION`]).
+        supported: u32,
+    },
+    /// A value the calibration would use is out of range in the report.
+    #[error("profile report {report}: {path} = {value} is out of range (allowed: {allowed})")]
+    Invalid {
+        /// The report file (or a label).
+        report: String,
+        /// Where in the report, e.g. `results[3].timing.cv`.
+        path: String,
+        /// The value found.
+        value: String,
+        /// The allowed range in words.
+        allowed: String,
+    },
+    /// The report's values put the calibrated plan out of range (e.g. more curve points
+    /// than a plan may hold, or a measured power below the plan's idle power).
+    #[error(
+        "the plan calibrated from profile report {report} is out of range: {path} = {value} (allowed: {allowed})"
+    )]
+    Plan {
+        /// The report file (or a label).
+        report: String,
+        /// The plan's field path, e.g. `energy.idle_power_w`.
+        path: String,
+        /// The value it took.
+        value: String,
+        /// The allowed range in words.
+        allowed: String,
+    },
+}
+
+/// A calibrated plan and what the user should know about the report it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// The plan with the measured service.
+    pub plan: Plan,
+    /// One line each, e.g. that the report is from a cancelled run.
+    pub warnings: Vec<String>,
 }
 
 /// What to take from a report; `None` picks automatically (a GPU before the CPU, the
@@ -118,42 +172,67 @@ impl Wanted {
 }
 
 /// Calibrates `plan` from `report` (read from `report_path`, recorded in the plan's
-/// source). Returns the updated plan; the input is left unchanged on error.
+/// source). Returns the updated plan; the input is left unchanged on error. The same
+/// as [`calibrate_with_warnings`] without the warnings.
 pub fn calibrate(
     plan: &Plan,
     report: &ProfileReport,
     report_path: &str,
     selection: &Selection,
 ) -> Result<Plan, CalibrateError> {
+    calibrate_with_warnings(plan, report, report_path, selection).map(|c| c.plan)
+}
+
+/// Calibrates `plan` from `report` (read from `report_path`, which errors and warnings
+/// name and the plan's source records). The report must be of [`REPORT_VERSION`] and
+/// every value used must be in range — refused, never clamped — and the calibrated
+/// plan must validate; a cancelled run is a warning.
+pub fn calibrate_with_warnings(
+    plan: &Plan,
+    report: &ProfileReport,
+    report_path: &str,
+    selection: &Selection,
+) -> Result<Calibration, CalibrateError> {
+    if report.version != REPORT_VERSION {
+        return Err(CalibrateError::Version {
+            report: report_path.to_owned(),
+            found: report.version,
+            supported: REPORT_VERSION,
+        });
+    }
     let wanted = Wanted::new(plan, selection);
-    let rows: Vec<&ResultRow> = report
+    let rows: Vec<(usize, &ResultRow)> = report
         .results
         .iter()
-        .filter(|r| wanted.matches(r))
+        .enumerate()
+        .filter(|(_, r)| wanted.matches(r))
         .collect();
     // Prefer a GPU over the CPU path, then the first device and model in the report.
     let pick = rows
         .iter()
-        .find(|r| r.device != "cpu")
+        .find(|(_, r)| r.device != "cpu")
         .or(rows.first())
-        .map(|r| (r.device.clone(), r.workload.clone()));
+        .map(|(_, r)| (r.device.clone(), r.workload.clone()));
     let Some((device, workload)) = pick else {
         return Err(wanted.no_rows(report));
     };
-    let chosen: Vec<&ResultRow> = rows
+    let chosen: Vec<(usize, &ResultRow)> = rows
         .into_iter()
-        .filter(|r| r.device == device && r.workload == workload)
+        .filter(|(_, r)| r.device == device && r.workload == workload)
         .collect();
-    let (curve, median_cv) = curve_and_cv(&chosen);
+    let check = ReportCheck {
+        report: report_path,
+    };
+    let (curve, median_cv) = curve_and_cv(&chosen, &check)?;
     let mut out = plan.clone();
     out.service.batch_latency_ms = curve;
     if let Some(cv) = median_cv {
-        out.service.service_cv = cv.clamp(0.0, MAX_SERVICE_CV);
+        out.service.service_cv = cv;
     }
-    if let Some(s) = cold_start_s(report, &device) {
+    if let Some(s) = cold_start_s(report, &device, &check)? {
         out.service.cold_start_s = s;
     }
-    if let Some(w) = mean_power_w(report) {
+    if let Some(w) = mean_power_w(report, &check)? {
         out.hardware.power_w = w;
     }
     out.service.source = Source::Profile {
@@ -162,55 +241,179 @@ pub fn calibrate(
         precision: wanted.precision,
         model: workload.mlp_name().unwrap_or_default().to_owned(),
     };
-    Ok(out)
+    // The report's values are now the plan's own: a plan they put out of range is the
+    // report's fault, said here, not later as if a command-line flag had done it.
+    validate(&out).map_err(|v| CalibrateError::Plan {
+        report: report_path.to_owned(),
+        path: v.path,
+        value: v.value,
+        allowed: v.allowed,
+    })?;
+    let mut warnings = Vec::new();
+    if report.cancelled {
+        warnings.push(format!(
+            "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
+        ));
+    }
+    Ok(Calibration {
+        plan: out,
+        warnings,
+    })
 }
 
+/// Range checks on the report values calibration reads, naming the report and the
+/// value's place in it.
+struct ReportCheck<'a> {
+    report: &'a str,
+}
+
+impl ReportCheck<'_> {
+    fn invalid(&self, path: String, value: String, allowed: String) -> CalibrateError {
+        CalibrateError::Invalid {
+            report: self.report.to_owned(),
+            path,
+            value,
+            allowed,
+        }
+    }
+
+    /// lo ≤ x ≤ hi and finite (NaN fails every comparison).
+    fn range(
+        &self,
+        path: impl Fn() -> String,
+        x: f64,
+        lo: f64,
+        hi: f64,
+    ) -> Result<f64, CalibrateError> {
+        if x >= lo && x <= hi {
+            return Ok(x);
+        }
+        let allowed = format!("{} to {}", format_number(lo), format_number(hi));
+        Err(self.invalid(path(), format_number(x), allowed))
+    }
+
+    /// 0 < x ≤ hi.
+    fn positive(&self, path: impl Fn() -> String, x: f64, hi: f64) -> Result<f64, CalibrateError> {
+        if x > 0.0 && x <= hi {
+            return Ok(x);
+        }
+        let allowed = format!("greater than 0, at most {}", format_number(hi));
+        Err(self.invalid(path(), format_number(x), allowed))
+    }
+}
+
+/// L(b) as (batch, ms) points, sorted by batch.
+type Curve = Vec<(u32, f64)>;
+
 /// L(b): the fastest chosen row per batch size, sorted by batch; and the median of the
-/// rows' timing CVs.
-fn curve_and_cv(rows: &[&ResultRow]) -> (Vec<(u32, f64)>, Option<f64>) {
-    let mut curve: Vec<(u32, f64)> = Vec::new();
+/// rows' timing CVs. Every batch, median and CV read is checked first.
+fn curve_and_cv(
+    rows: &[(usize, &ResultRow)],
+    check: &ReportCheck<'_>,
+) -> Result<(Curve, Option<f64>), CalibrateError> {
+    let mut curve: Curve = Vec::new();
     let mut cvs: Vec<f64> = Vec::new();
-    for r in rows {
+    for &(i, r) in rows {
         let (Some(batch), Some(t)) = (r.batch, r.timing.as_ref()) else {
             continue;
         };
-        let b = u32::try_from(batch).unwrap_or(u32::MAX);
-        cvs.push(t.cv);
+        let b = u32::try_from(batch)
+            .ok()
+            .filter(|b| (1..=MAX_CURVE_BATCH).contains(b))
+            .ok_or_else(|| {
+                check.invalid(
+                    format!("results[{i}].batch"),
+                    batch.to_string(),
+                    format!("1 to {MAX_CURVE_BATCH}"),
+                )
+            })?;
+        let median_ms = check.positive(
+            || format!("results[{i}].timing.median_ms"),
+            t.median_ms,
+            MAX_BATCH_LATENCY_MS,
+        )?;
+        let cv = check.range(
+            || format!("results[{i}].timing.cv"),
+            t.cv,
+            0.0,
+            MAX_SERVICE_CV,
+        )?;
+        cvs.push(cv);
         match curve.iter_mut().find(|p| p.0 == b) {
-            Some(p) => p.1 = p.1.min(t.median_ms),
-            None => curve.push((b, t.median_ms)),
+            Some(p) => p.1 = p.1.min(median_ms),
+            None => curve.push((b, median_ms)),
         }
     }
     curve.sort_by_key(|p| p.0);
     cvs.sort_by(f64::total_cmp);
-    (curve, cvs.get(cvs.len() / 2).copied())
+    Ok((curve, cvs.get(cvs.len() / 2).copied()))
 }
 
-/// The device's measured cold start, all stages summed, in seconds.
-fn cold_start_s(report: &ProfileReport, device: &str) -> Option<f64> {
-    let c = report
+/// The device's measured cold start, all stages summed, in seconds; each stage must be
+/// finite and not negative, and the sum at most [`MAX_COLD_START_S`].
+fn cold_start_s(
+    report: &ProfileReport,
+    device: &str,
+    check: &ReportCheck<'_>,
+) -> Result<Option<f64>, CalibrateError> {
+    let all = report
         .cold_start_all_ms
         .iter()
-        .chain(report.cold_start_ms.iter())
-        .find(|c| c.device == device)?;
-    let total_ms = c.instance
-        + c.adapter
-        + c.device_create
-        + c.shader_module
-        + c.pipeline
-        + c.first_dispatch
-        + c.weight_upload
-        + c.first_result;
-    Some((total_ms / 1000.0).clamp(0.0, MAX_COLD_START_S))
+        .enumerate()
+        .map(|(i, c)| (format!("cold_start_all_ms[{i}]"), c));
+    let first = report
+        .cold_start_ms
+        .iter()
+        .map(|c| ("cold_start_ms".to_owned(), c));
+    let Some((at, c)) = all.chain(first).find(|(_, c)| c.device == device) else {
+        return Ok(None);
+    };
+    let mut total_ms = 0.0;
+    for (name, ms) in stages(c) {
+        if !(ms >= 0.0 && ms.is_finite()) {
+            let allowed = "a finite number of ms, 0 or more".to_owned();
+            return Err(check.invalid(format!("{at}.{name}"), format_number(ms), allowed));
+        }
+        total_ms += ms;
+    }
+    let max_ms = MAX_COLD_START_S * MS_PER_S;
+    // The stages are finite and not negative, so the sum is never NaN (at worst +inf).
+    if total_ms > max_ms {
+        return Err(check.invalid(
+            at,
+            format!("{} ms in all", format_number(total_ms)),
+            format!("at most {} ms (a day)", format_number(max_ms)),
+        ));
+    }
+    Ok(Some(total_ms / MS_PER_S))
 }
 
-/// The mean of NVML's power samples, when there are any.
-fn mean_power_w(report: &ProfileReport) -> Option<f64> {
-    let powers: Vec<f64> = report
-        .telemetry
-        .samples
-        .iter()
-        .filter_map(|s| s.power_w)
-        .collect();
-    (!powers.is_empty()).then(|| powers.iter().sum::<f64>() / powers.len() as f64)
+/// The stages of a cold start, by their report names, in milliseconds.
+fn stages(c: &ColdStart) -> [(&'static str, f64); 8] {
+    [
+        ("instance", c.instance),
+        ("adapter", c.adapter),
+        ("device_create", c.device_create),
+        ("shader_module", c.shader_module),
+        ("pipeline", c.pipeline),
+        ("first_dispatch", c.first_dispatch),
+        ("weight_upload", c.weight_upload),
+        ("first_result", c.first_result),
+    ]
+}
+
+/// The mean of NVML's power samples, when there are any; each must be 0 to
+/// [`MAX_POWER_W`].
+fn mean_power_w(
+    report: &ProfileReport,
+    check: &ReportCheck<'_>,
+) -> Result<Option<f64>, CalibrateError> {
+    let mut powers = Vec::new();
+    for (i, s) in report.telemetry.samples.iter().enumerate() {
+        if let Some(w) = s.power_w {
+            let path = || format!("telemetry.samples[{i}].power_w");
+            powers.push(check.range(path, w, 0.0, MAX_POWER_W)?);
+        }
+    }
+    Ok((!powers.is_empty()).then(|| powers.iter().sum::<f64>() / powers.len() as f64))
 }

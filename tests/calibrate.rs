@@ -5,6 +5,11 @@
 
 mod common;
 use common::costscope;
+use costscope::calibrate::{
+    CalibrateError, Calibration, Selection, calibrate, calibrate_with_warnings,
+};
+use costscope::plan::presets;
+use costscope::profile::report::ProfileReport;
 
 #[test]
 fn a_cpu_profile_calibrates_the_plan() {
@@ -74,5 +79,194 @@ fn a_cpu_profile_calibrates_the_plan() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("no/such/report.json"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A small, well-formed report: one GPU measured at batches 1 and 4 (and the CPU at
+/// batch 1), its cold start, and two power samples.
+fn report_value() -> serde_json::Value {
+    let row = |device: &str, batch: u64, median_ms: f64, cv: f64| {
+        serde_json::json!({
+            "device": device, "workload": "mlp:small", "precision": "f32",
+            "variant": "tiled", "chosen": true, "m": batch, "n": 64, "k": 64,
+            "batch": batch, "supported": true, "why_unsupported": null,
+            "correct": true, "rel_error": 1e-7,
+            "timing": {
+                "method": "wall", "median_ms": median_ms, "p5_ms": median_ms,
+                "p95_ms": median_ms, "p99_ms": median_ms, "min_ms": median_ms,
+                "max_ms": median_ms, "cv": cv, "stable": true, "samples": 30
+            },
+            "gflops": 1.0, "gbytes_per_s": 1.0, "pct_of_peak": 1.0
+        })
+    };
+    serde_json::json!({
+        "version": 1,
+        "fingerprint": {"app_version": "0.1.0", "os": "linux", "cpu": "test", "date": "2025-01-01T00:00:00Z"},
+        "adapters": [],
+        "results": [
+            row("cpu", 1, 5.0, 0.2),
+            row("Test GPU", 1, 2.0, 0.1),
+            row("Test GPU", 4, 3.0, 0.3),
+        ],
+        "cold_start_ms": null,
+        "cold_start_all_ms": [{
+            "device": "Test GPU", "instance": 10.0, "adapter": 20.0, "device_create": 30.0,
+            "shader_module": 5.0, "pipeline": 5.0, "first_dispatch": 100.0,
+            "weight_upload": 300.0, "first_result": 30.0, "shader_cache": "cold"
+        }],
+        "peaks": [],
+        "telemetry": {
+            "available": true, "why_unavailable": null, "energy_j_per_item": null,
+            "samples": [{"t_s": 0.0, "power_w": 60.0}, {"t_s": 0.1, "power_w": 80.0}]
+        }
+    })
+}
+
+fn report_from(v: serde_json::Value) -> ProfileReport {
+    serde_json::from_value(v).unwrap()
+}
+
+fn calibrated(v: serde_json::Value) -> Result<Calibration, CalibrateError> {
+    let plan = presets::load("healthcare-triage").unwrap();
+    calibrate_with_warnings(&plan, &report_from(v), "r.json", &Selection::default())
+}
+
+#[test]
+fn a_good_report_calibrates_without_warnings() {
+    let c = calibrated(report_value()).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.plan.service.batch_latency_ms, vec![(1, 2.0), (4, 3.0)]);
+    assert!((c.plan.service.cold_start_s - 0.5).abs() < 1e-12);
+    assert!((c.plan.hardware.power_w - 70.0).abs() < 1e-12);
+    // The compatible entry point gives the same plan.
+    let plan = presets::load("healthcare-triage").unwrap();
+    let report = report_from(report_value());
+    assert_eq!(
+        calibrate(&plan, &report, "r.json", &Selection::default()).unwrap(),
+        c.plan
+    );
+}
+
+#[test]
+fn an_unsupported_report_version_is_refused() {
+    for version in [0, 2] {
+        let mut v = report_value();
+        v["version"] = version.into();
+        let err = calibrated(v).unwrap_err().to_string();
+        assert!(
+            err.contains("r.json") && err.contains(&format!("version {version} is not supported")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_cancelled_report_calibrates_with_a_warning() {
+    let mut v = report_value();
+    v["cancelled"] = true.into();
+    let c = calibrated(v).unwrap();
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].contains("r.json") && c.warnings[0].contains("cancelled"),
+        "{:?}",
+        c.warnings
+    );
+}
+
+#[test]
+fn out_of_range_report_values_are_refused_not_clamped() {
+    let cases: [(&str, serde_json::Value, &str); 7] = [
+        (
+            "/results/1/timing/cv",
+            (-1.0).into(),
+            "results[1].timing.cv = -1 ",
+        ),
+        (
+            "/results/2/timing/cv",
+            1e308.into(),
+            "results[2].timing.cv = 1e308 ",
+        ),
+        (
+            "/results/2/timing/cv",
+            10.5.into(),
+            "results[2].timing.cv = 10.5 ",
+        ),
+        (
+            "/results/1/timing/median_ms",
+            (-3.0).into(),
+            "results[1].timing.median_ms = -3 ",
+        ),
+        (
+            "/cold_start_all_ms/0/first_dispatch",
+            (-1.0).into(),
+            "cold_start_all_ms[0].first_dispatch = -1 ",
+        ),
+        (
+            "/cold_start_all_ms/0/weight_upload",
+            1e9.into(),
+            "cold_start_all_ms[0] = 1000000200 ms in all ",
+        ),
+        (
+            "/telemetry/samples/1/power_w",
+            (-5.0).into(),
+            "telemetry.samples[1].power_w = -5 ",
+        ),
+    ];
+    for (pointer, value, expected) in cases {
+        let mut v = report_value();
+        *v.pointer_mut(pointer).unwrap() = value;
+        let err = calibrated(v).unwrap_err().to_string();
+        assert!(
+            err.contains("r.json") && err.contains(expected) && err.contains("allowed"),
+            "{pointer}: {err}"
+        );
+    }
+    // A row of another device is not read, so its values do not matter.
+    let mut v = report_value();
+    v["results"][0]["timing"]["cv"] = (-1.0).into();
+    assert!(calibrated(v).is_ok());
+}
+
+#[test]
+fn a_calibrated_plan_out_of_range_is_the_reports_fault() {
+    let mut v = report_value();
+    v["results"][2]["batch"] = 100_000.into();
+    let err = calibrated(v).unwrap_err().to_string();
+    assert!(err.contains("r.json"), "{err}");
+    assert!(err.contains("results[2].batch = 100000"), "{err}");
+    // A measured power below the plan's idle power puts the plan itself out of range.
+    let plan = presets::load("workstation-vs-cloud").unwrap();
+    let idle_w = plan.energy.as_ref().unwrap().idle_power_w;
+    let mut v = report_value();
+    v["telemetry"]["samples"] = serde_json::json!([{"t_s": 0.0, "power_w": idle_w / 2.0}]);
+    let err = calibrate_with_warnings(&plan, &report_from(v), "r.json", &Selection::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("r.json")
+            && err.contains("energy.idle_power_w")
+            && !err.contains("command-line"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_report_values_are_not_blamed_on_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("costscope-cal-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.json");
+    let mut v = report_value();
+    v["results"][1]["timing"]["cv"] = (-1.0).into();
+    std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    let (code, _, err) = costscope(&[
+        "plan",
+        "healthcare-triage",
+        "--profile",
+        path.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("results[1].timing.cv = -1"), "{err}");
+    assert!(!err.contains("command-line"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -90,6 +90,181 @@ fn errors_name_the_place_and_the_field() {
     assert!(err.contains("workload.rate_rps"), "{err}");
 }
 
+/// `(line, col)` of the first occurrence of `needle` in `text`, 1-based.
+fn position_of(text: &str, needle: &str) -> (usize, usize) {
+    let idx = text.find(needle).unwrap();
+    let line = text[..idx].matches('\n').count() + 1;
+    let col = idx - text[..idx].rfind('\n').map_or(0, |p| p + 1) + 1;
+    (line, col)
+}
+
+#[test]
+fn text_fields_are_bounded() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    let long = "x".repeat(1 << 20);
+    // (text replaced by the long string, field path, where the field is written)
+    let cases = [
+        ("Textbook M/M/c", "name", "name:"),
+        ("lambda = 8/s", "notes", "notes:"),
+        ("generic server", "hardware.name", "name: \"x"),
+    ];
+    for (old, path, at) in cases {
+        let bad = text.replacen(old, &long, 1);
+        let (line, col) = position_of(&bad, at);
+        let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+        let head = &err[..err.len().min(300)];
+        assert!(
+            err.starts_with(&format!("t.ron:{line}:{col}: {path} = ")),
+            "{path}: {head}"
+        );
+        assert!(
+            err.contains(" characters") && err.contains("at most"),
+            "{path}: {head}"
+        );
+        assert!(
+            err.len() < 300,
+            "{path}: the message repeats the value: {} bytes",
+            err.len()
+        );
+    }
+    // Right at the limits is fine.
+    let ok = text.replacen("Textbook M/M/c", &"n".repeat(200), 1);
+    assert!(load_str(&ok, "t.ron").is_ok());
+    let over = text.replacen("Textbook M/M/c", &"n".repeat(201), 1);
+    let err = load_str(&over, "t.ron").unwrap_err().to_string();
+    assert!(err.contains("name = 201 characters"), "{err}");
+}
+
+#[test]
+fn routing_names_are_bounded() {
+    let text = presets::find("workstation-vs-cloud").unwrap().text;
+    assert!(text.contains("routing: Some("), "the preset routes traffic");
+    let plan = load_str(text, "w.ron").unwrap();
+    let routed = plan.routing.unwrap();
+    let long = "r".repeat(5000);
+    for (old, path) in [
+        (format!("\"{}\"", routed.name), "routing.name"),
+        (
+            format!("\"{}\"", routed.hardware.name),
+            "routing.hardware.name",
+        ),
+    ] {
+        let bad = text.replacen(&old, &format!("\"{long}\""), 1);
+        assert_ne!(bad, text);
+        let err = load_str(&bad, "w.ron").unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{path} = 5000 characters")),
+            "{}",
+            &err[..err.len().min(300)]
+        );
+    }
+}
+
+#[test]
+fn elastic_policies_need_a_positive_idle_timeout() {
+    let text = presets::find("startup-chatbot").unwrap().text;
+    let bad = text.replace("idle_timeout_s: 120.0", "idle_timeout_s: 0.0");
+    let err = load_str(&bad, "s.ron").unwrap_err().to_string();
+    let (line, col) = position_of(&bad, "idle_timeout_s");
+    assert!(
+        err.starts_with(&format!("s.ron:{line}:{col}: policy.idle_timeout_s = 0 ")),
+        "{err}"
+    );
+    assert!(err.contains("greater than 0"), "{err}");
+    let hybrid = text.replace(
+        "OnDemand(idle_timeout_s: 120.0, max_servers: 32)",
+        "Hybrid(warm: 1, idle_timeout_s: 0.0, max_servers: 32)",
+    );
+    let err = load_str(&hybrid, "s.ron").unwrap_err().to_string();
+    assert!(err.contains("policy.idle_timeout_s = 0 "), "{err}");
+}
+
+#[test]
+fn integer_errors_name_the_field_and_range() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    for bad_value in ["4294967296", "1e3", "2.5", "-1", "99999999999999999999999"] {
+        let bad = text.replace("servers: 10", &format!("servers: {bad_value}"));
+        let (line, col) = position_of(&bad, bad_value);
+        let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "t.ron:{line}:{col}: policy.servers = {bad_value} is out of range (allowed: an integer 1 to 10000)"
+            )
+        );
+    }
+    let cases = [
+        (
+            "max_batch: 1",
+            "max_batch: 5000000000",
+            "batching.max_batch",
+            "an integer 1 to 4096",
+        ),
+        ("version: 1", "version: 1.5", "version", "an integer 1 to 1"),
+        (
+            "[(1, 1000.0)]",
+            "[(1.5, 1000.0)]",
+            "service.batch_latency_ms[0]",
+            "an integer 1 to 65536",
+        ),
+    ];
+    for (old, new, path, allowed) in cases {
+        let bad = text.replace(old, new);
+        let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{path} = ")) && err.ends_with(&format!("(allowed: {allowed})")),
+            "{new}: {err}"
+        );
+        assert!(err.starts_with("t.ron:"), "{err}");
+    }
+    let diurnal = presets::find("healthcare-triage").unwrap().text;
+    let bad = diurnal.replace("peak_hour: 11", "peak_hour: 1e1");
+    let err = load_str(&bad, "h.ron").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "workload.rate_rps.peak_hour = 1e1 is out of range (allowed: an integer 0 to 23)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_numbers_are_printed_compactly() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    let bad = text.replace("arrival_cv: 1.0", "arrival_cv: 1e308");
+    let err = load_str(&bad, "t.ron").unwrap_err().to_string();
+    assert!(err.contains("workload.arrival_cv = 1e308 is out"), "{err}");
+    let tiny = text.replace("Constant(8.0)", "Constant(-1.5e-300)");
+    let err = load_str(&tiny, "t.ron").unwrap_err().to_string();
+    assert!(
+        err.contains("workload.rate_rps = -1.5e-300 is out"),
+        "{err}"
+    );
+    // Ordinary numbers read as before.
+    let neg = text.replace("arrival_cv: 1.0", "arrival_cv: -2.5");
+    let err = load_str(&neg, "t.ron").unwrap_err().to_string();
+    assert!(err.contains("workload.arrival_cv = -2.5 is out"), "{err}");
+}
+
+#[test]
+fn deep_nesting_is_a_plain_error() {
+    let text = presets::find("textbook-mmc").unwrap().text;
+    for (open, close) in [("(", ")"), ("[", "]")] {
+        let deep = text.replace(
+            "arrival_cv: 1.0",
+            &format!("arrival_cv: {}1.0{}", open.repeat(500), close.repeat(500)),
+        );
+        let err = load_str(&deep, "t.ron").unwrap_err().to_string();
+        let (line, _) = position_of(&deep, "arrival_cv");
+        assert!(err.starts_with(&format!("t.ron:{line}:")), "{err}");
+        assert!(err.contains("nesting too deep"), "{err}");
+        assert!(
+            !err.contains("ron::") && !err.contains("serde_stacker"),
+            "{err}"
+        );
+    }
+}
+
 fn mutate(text: &str, ops: &[(u8, usize, u8)]) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for &(op, pos, b) in ops {

@@ -5,6 +5,7 @@ pub mod io;
 pub mod load;
 pub mod overrides;
 pub mod presets;
+pub mod syntax;
 pub mod validate;
 
 pub use io::{load_file, load_str, save_file, to_ron_string};

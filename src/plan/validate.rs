@@ -2,10 +2,22 @@
 //! field path, the value, the allowed range and (from the source text) `line:col`.
 
 use super::{Location, PlanError};
-use crate::model::{Hardware, Plan, Policy, Rate, Service};
+use crate::model::{Cache, Hardware, Objective, PLAN_VERSION, Plan, Policy, Rate, Service, Source};
 
 /// Largest fleet, cap or server count a plan may name (Erlang C is exact up to here).
 pub const MAX_SERVERS: u32 = 10_000;
+
+/// Largest batch the batcher may form.
+pub const MAX_BATCH: u32 = 4096;
+
+/// Largest batch size a service curve point may name.
+pub const MAX_CURVE_BATCH: u32 = 65_536;
+
+/// Most distinct items a Zipf cache model may name.
+pub const MAX_ZIPF_ITEMS: u64 = 1_000_000_000_000;
+
+/// Last hour of the day (hours are 0 to 23).
+const LAST_HOUR: u32 = 23;
 
 /// Seconds in a day: the longest checkpoint, restart or cold start a plan may state.
 const SECONDS_PER_DAY: f64 = 86_400.0;
@@ -15,6 +27,80 @@ pub const MAX_SERVICE_CV: f64 = 10.0;
 
 /// Longest cold start a plan may state (and calibration may set), seconds.
 pub const MAX_COLD_START_S: f64 = SECONDS_PER_DAY;
+
+/// Longest time one batch may take on one server, ms (a service curve point, and
+/// what calibration may measure).
+pub const MAX_BATCH_LATENCY_MS: f64 = 1e7;
+
+/// Most characters in a name (the plan's, a hardware class's, a routed class's, an
+/// adapter's or a model's): enough for any label, and short enough that the app's
+/// title bar and tables stay usable.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Most characters in a plan's notes: pages of story and price sources, but not a
+/// pasted file that would make the app's text box crawl.
+pub const MAX_NOTES_CHARS: usize = 20_000;
+
+/// Most characters in a file path recorded in a plan (the report it was calibrated
+/// from): PATH_MAX on Linux.
+pub const MAX_PATH_CHARS: usize = 4096;
+
+/// Most power one server may draw, watts (a plan's hardware, and what calibration
+/// may measure).
+pub const MAX_POWER_W: f64 = 100_000.0;
+
+/// Longest idle timeout an elastic policy may state: a week, seconds.
+const MAX_IDLE_TIMEOUT_S: f64 = 7.0 * SECONDS_PER_DAY;
+
+/// Magnitudes from which (and below which) a number is written in exponent form, so
+/// `1e308` is not printed as 309 digits.
+const EXPONENT_FORM_ABOVE: f64 = 1e16;
+const EXPONENT_FORM_BELOW: f64 = 1e-5;
+
+/// `x` as the shortest text that reads back as the same f64, in exponent form when
+/// it is very large or very small (`1e308`, `-1.5e-300`, but `0.25` and `86400`).
+pub fn format_number(x: f64) -> String {
+    let magnitude = x.abs();
+    if x.is_finite() && x != 0.0 && !(EXPONENT_FORM_BELOW..EXPONENT_FORM_ABOVE).contains(&magnitude)
+    {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// The integer fields of a plan and their allowed ranges, by lookup key
+/// ([`super::syntax::key`]), so an integer ron cannot read (`4294967296`, `2.5`, `1e3`)
+/// is reported like any other value out of range. The checks in [`validate`] use the
+/// same constants.
+const INTEGER_FIELDS: &[(&str, u64, u64)] = &[
+    ("version", 1, PLAN_VERSION as u64),
+    ("workload.rate_rps.peak_hour", 0, LAST_HOUR as u64),
+    ("service.batch_latency_ms[].0", 1, MAX_CURVE_BATCH as u64),
+    (
+        "routing.service.batch_latency_ms[].0",
+        1,
+        MAX_CURVE_BATCH as u64,
+    ),
+    ("policy.servers", 1, MAX_SERVERS as u64),
+    ("policy.max_servers", 1, MAX_SERVERS as u64),
+    ("policy.warm", 0, MAX_SERVERS as u64),
+    ("policy.on_demand", 0, MAX_SERVERS as u64),
+    ("policy.spot", 0, MAX_SERVERS as u64),
+    ("batching.max_batch", 1, MAX_BATCH as u64),
+    ("cache.zipf.items", 1, MAX_ZIPF_ITEMS),
+    ("cache.zipf.cache_items", 0, MAX_ZIPF_ITEMS),
+    ("routing.servers", 0, MAX_SERVERS as u64),
+];
+
+/// The allowed range of the integer field at `key`; `None` when the field is not an
+/// integer.
+pub fn integer_range(key: &str) -> Option<std::ops::RangeInclusive<u64>> {
+    INTEGER_FIELDS
+        .iter()
+        .find(|f| f.0 == key)
+        .map(|&(_, lo, hi)| lo..=hi)
+}
 
 /// A value out of range, before it is tied to a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,15 +178,42 @@ impl Check {
     /// lo ≤ x ≤ hi and finite (NaN fails every comparison, so it is caught here).
     fn range(&mut self, path: &str, x: f64, lo: f64, hi: f64) {
         if !(x >= lo && x <= hi) {
-            self.fail(path, x, format!("{lo} to {hi}"));
+            let (lo, hi) = (format_number(lo), format_number(hi));
+            self.fail(path, format_number(x), format!("{lo} to {hi}"));
         }
     }
 
     /// lo < x ≤ hi.
     fn positive(&mut self, path: &str, x: f64, hi: f64) {
         if !(x > 0.0 && x <= hi) {
-            self.fail(path, x, format!("greater than 0, at most {hi}"));
+            let hi = format_number(hi);
+            self.fail(
+                path,
+                format_number(x),
+                format!("greater than 0, at most {hi}"),
+            );
         }
+    }
+
+    /// Free text of at most `max_chars` characters; the value is given as its length,
+    /// never repeated (it may be a megabyte).
+    fn text(&mut self, path: &str, s: &str, max_chars: usize) {
+        let chars = s.chars().count();
+        if chars > max_chars {
+            self.fail(
+                path,
+                format!("{chars} characters"),
+                format!("at most {max_chars} characters"),
+            );
+        }
+    }
+
+    /// A name: not blank, at most [`MAX_NAME_CHARS`] characters.
+    fn name(&mut self, path: &str, s: &str) {
+        if s.trim().is_empty() {
+            self.fail(path, "\"\"", "a non-empty name");
+        }
+        self.text(path, s, MAX_NAME_CHARS);
     }
 
     fn count(&mut self, path: &str, n: u32, lo: u32, hi: u32) {
@@ -110,61 +223,24 @@ impl Check {
     }
 }
 
-/// Checks every number in the plan; the first problem found is returned.
+/// Checks every number and text in the plan; the first problem found is returned.
 pub fn validate(plan: &Plan) -> Result<(), Violation> {
     let mut c = Check { first: None };
-    if plan.name.trim().is_empty() {
-        c.fail("name", "\"\"", "a non-empty name");
-    }
+    c.name("name", &plan.name);
+    c.text("notes", &plan.notes, MAX_NOTES_CHARS);
     rate(&mut c, &plan.workload.rate_rps);
     c.range("workload.arrival_cv", plan.workload.arrival_cv, 0.0, 10.0);
     service(&mut c, "service", &plan.service);
     hardware(&mut c, "hardware", &plan.hardware);
     policy(&mut c, &plan.policy);
-    c.count("batching.max_batch", plan.batching.max_batch, 1, 4096);
+    c.count("batching.max_batch", plan.batching.max_batch, 1, MAX_BATCH);
     c.range("batching.window_ms", plan.batching.window_ms, 0.0, 60_000.0);
-    let cache = &plan.cache;
-    c.range("cache.hit_rate", cache.hit_rate, 0.0, 1.0);
-    c.range("cache.hit_latency_ms", cache.hit_latency_ms, 0.0, 1e6);
-    c.range("cache.reuse", cache.reuse, 1.0, 1e9);
-    c.range(
-        "cache.storage_usd_per_hour",
-        cache.storage_usd_per_hour,
-        0.0,
-        1e6,
-    );
-    if let Some(z) = &cache.zipf {
-        c.range("cache.zipf.s", z.s, 0.0, 10.0);
-        if !(1..=1_000_000_000_000).contains(&z.items) {
-            c.fail("cache.zipf.items", z.items, "1 to 10^12");
-        }
-        if z.cache_items > z.items {
-            c.fail(
-                "cache.zipf.cache_items",
-                z.cache_items,
-                format!("0 to items ({})", z.items),
-            );
-        }
-    }
-    if let Some(t) = &cache.l2 {
-        c.range("cache.l2.hit_rate", t.hit_rate, 0.0, 1.0);
-        c.range("cache.l2.hit_latency_ms", t.hit_latency_ms, 0.0, 1e6);
-    }
+    cache(&mut c, &plan.cache);
     c.positive("lazy.fraction_needed", plan.lazy.fraction_needed, 1.0);
-    let o = &plan.objective;
-    c.range("objective.alpha", o.alpha, 0.0, 1e9);
-    c.range("objective.beta", o.beta, 0.0, 1e9);
-    if o.alpha == 0.0 && o.beta == 0.0 {
-        c.fail("objective.beta", o.beta, "alpha and beta not both 0");
-    }
-    if let Some(slo) = o.slo_ms {
-        c.positive("objective.slo_ms", slo, 1e9);
-    }
+    objective(&mut c, &plan.objective);
     if let Some(r) = &plan.routing {
         c.range("routing.fraction", r.fraction, 0.0, 1.0);
-        if r.name.trim().is_empty() {
-            c.fail("routing.name", "\"\"", "a non-empty name");
-        }
+        c.name("routing.name", &r.name);
         hardware(&mut c, "routing.hardware", &r.hardware);
         if let Some(s) = &r.service {
             service(&mut c, "routing.service", s);
@@ -191,6 +267,46 @@ pub fn validate(plan: &Plan) -> Result<(), Violation> {
     c.first.map_or(Ok(()), Err)
 }
 
+fn cache(c: &mut Check, cache: &Cache) {
+    c.range("cache.hit_rate", cache.hit_rate, 0.0, 1.0);
+    c.range("cache.hit_latency_ms", cache.hit_latency_ms, 0.0, 1e6);
+    c.range("cache.reuse", cache.reuse, 1.0, 1e9);
+    c.range(
+        "cache.storage_usd_per_hour",
+        cache.storage_usd_per_hour,
+        0.0,
+        1e6,
+    );
+    if let Some(z) = &cache.zipf {
+        c.range("cache.zipf.s", z.s, 0.0, 10.0);
+        if !(1..=MAX_ZIPF_ITEMS).contains(&z.items) {
+            c.fail("cache.zipf.items", z.items, "1 to 10^12");
+        }
+        if z.cache_items > z.items {
+            c.fail(
+                "cache.zipf.cache_items",
+                z.cache_items,
+                format!("0 to items ({})", z.items),
+            );
+        }
+    }
+    if let Some(t) = &cache.l2 {
+        c.range("cache.l2.hit_rate", t.hit_rate, 0.0, 1.0);
+        c.range("cache.l2.hit_latency_ms", t.hit_latency_ms, 0.0, 1e6);
+    }
+}
+
+fn objective(c: &mut Check, o: &Objective) {
+    c.range("objective.alpha", o.alpha, 0.0, 1e9);
+    c.range("objective.beta", o.beta, 0.0, 1e9);
+    if o.alpha == 0.0 && o.beta == 0.0 {
+        c.fail("objective.beta", o.beta, "alpha and beta not both 0");
+    }
+    if let Some(slo) = o.slo_ms {
+        c.positive("objective.slo_ms", slo, 1e9);
+    }
+}
+
 fn rate(c: &mut Check, rate: &Rate) {
     const MAX_RPS: f64 = 1e6;
     match rate {
@@ -202,7 +318,7 @@ fn rate(c: &mut Check, rate: &Rate) {
         } => {
             c.positive("workload.rate_rps.peak", *peak, MAX_RPS);
             c.range("workload.rate_rps.trough", *trough, 0.0, peak.max(0.0));
-            c.count("workload.rate_rps.peak_hour", *peak_hour, 0, 23);
+            c.count("workload.rate_rps.peak_hour", *peak_hour, 0, LAST_HOUR);
         }
         Rate::Hourly(v) => {
             if v.len() != 24 {
@@ -237,15 +353,15 @@ fn service(c: &mut Check, at: &str, s: &Service) {
     }
     let mut last = 0;
     for (i, &(b, ms)) in s.batch_latency_ms.iter().enumerate() {
-        if b <= last || b > 65_536 {
+        if b <= last || b > MAX_CURVE_BATCH {
             c.fail(
                 format!("{curve}[{i}]"),
                 format!("batch {b}"),
-                "batch sizes increasing, 1 to 65536",
+                format!("batch sizes increasing, 1 to {MAX_CURVE_BATCH}"),
             );
         }
         last = b;
-        c.positive(&format!("{curve}[{i}]"), ms, 1e7);
+        c.positive(&format!("{curve}[{i}]"), ms, MAX_BATCH_LATENCY_MS);
     }
     c.range(
         &format!("{at}.service_cv"),
@@ -259,12 +375,21 @@ fn service(c: &mut Check, at: &str, s: &Service) {
         0.0,
         MAX_COLD_START_S,
     );
+    if let Source::Profile {
+        report,
+        adapter,
+        model,
+        ..
+    } = &s.source
+    {
+        c.text(&format!("{at}.source.report"), report, MAX_PATH_CHARS);
+        c.text(&format!("{at}.source.adapter"), adapter, MAX_NAME_CHARS);
+        c.text(&format!("{at}.source.model"), model, MAX_NAME_CHARS);
+    }
 }
 
 fn hardware(c: &mut Check, at: &str, h: &Hardware) {
-    if h.name.trim().is_empty() {
-        c.fail(format!("{at}.name"), "\"\"", "a non-empty name");
-    }
+    c.name(&format!("{at}.name"), &h.name);
     c.range(
         &format!("{at}.on_demand_usd_per_hour"),
         h.on_demand_usd_per_hour,
@@ -289,7 +414,7 @@ fn hardware(c: &mut Check, at: &str, h: &Hardware) {
         0.001,
         1000.0,
     );
-    c.range(&format!("{at}.power_w"), h.power_w, 0.0, 100_000.0);
+    c.range(&format!("{at}.power_w"), h.power_w, 0.0, MAX_POWER_W);
 }
 
 fn policy(c: &mut Check, p: &Policy) {
@@ -299,7 +424,7 @@ fn policy(c: &mut Check, p: &Policy) {
             idle_timeout_s,
             max_servers,
         } => {
-            c.range("policy.idle_timeout_s", idle_timeout_s, 0.0, 604_800.0);
+            idle_timeout(c, idle_timeout_s);
             c.count("policy.max_servers", max_servers, 1, MAX_SERVERS);
         }
         Policy::Hybrid {
@@ -309,7 +434,7 @@ fn policy(c: &mut Check, p: &Policy) {
         } => {
             c.count("policy.max_servers", max_servers, 1, MAX_SERVERS);
             c.count("policy.warm", warm, 0, max_servers);
-            c.range("policy.idle_timeout_s", idle_timeout_s, 0.0, 604_800.0);
+            idle_timeout(c, idle_timeout_s);
         }
         Policy::SpotMix {
             on_demand,
@@ -339,4 +464,11 @@ fn policy(c: &mut Check, p: &Policy) {
             c.count("policy.max_servers", max_servers, 1, MAX_SERVERS)
         }
     }
+}
+
+/// An elastic fleet's idle timeout. Zero is refused: a server stopped the instant it
+/// idles makes every request beyond the warm floor boot its own server, and the model
+/// would then report the boots as an overload of the serving load.
+fn idle_timeout(c: &mut Check, idle_timeout_s: f64) {
+    c.positive("policy.idle_timeout_s", idle_timeout_s, MAX_IDLE_TIMEOUT_S);
 }
