@@ -15,7 +15,7 @@ use super::job::BackgroundJob;
 use super::plot_png::titled_plot;
 use super::profile_device::AdapterList;
 use super::profile_live::{LiveView, live_ui, progress_ui};
-use crate::calibrate::{Selection, calibrate};
+use crate::calibrate::{Selection, calibrate_with_warnings};
 use crate::model::Plan;
 use crate::profile::progress::ProgressMeter;
 use crate::profile::report::ProfileReport;
@@ -336,10 +336,15 @@ fn use_in_plan_ui(
         precision: None,
         model: Some(s.model.clone()),
     };
-    match calibrate(plan, report, "(this session's profile)", &selection) {
-        Ok(p) => {
-            *plan = p;
-            *message = Some("plan calibrated from the profile".into());
+    match calibrate_with_warnings(plan, report, "(this session's profile)", &selection) {
+        Ok(c) => {
+            *plan = c.plan;
+            let mut text = String::from("plan calibrated from the profile");
+            for w in c.warnings {
+                text.push_str("; ");
+                text.push_str(&w);
+            }
+            *message = Some(text);
         }
         Err(e) => *message = Some(e.to_string()),
     }

@@ -15,6 +15,10 @@ use super::plot_png::{plot_with_header, titled_plot};
 use crate::model::{Plan, Policy};
 use crate::sim::{SimOptions, SimResult, simulate};
 
+/// Shortest idle timeout the panel simulates: plans refuse 0 (every request past the
+/// warm floor would boot its own server), and settings saved before may hold it.
+const MIN_IDLE_TIMEOUT_S: f64 = 1.0;
+
 /// The compared fleets (persisted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WarmColdSettings {
@@ -62,7 +66,7 @@ impl WarmColdSettings {
             (
                 "scale to zero",
                 Policy::OnDemand {
-                    idle_timeout_s: self.idle_timeout_s,
+                    idle_timeout_s: self.idle_timeout_s.max(MIN_IDLE_TIMEOUT_S),
                     max_servers: self.max_servers.max(1),
                 },
             ),
@@ -70,7 +74,7 @@ impl WarmColdSettings {
                 "keep k warm",
                 Policy::Hybrid {
                     warm: self.warm.min(self.max_servers),
-                    idle_timeout_s: self.idle_timeout_s,
+                    idle_timeout_s: self.idle_timeout_s.max(MIN_IDLE_TIMEOUT_S),
                     max_servers: self.max_servers.max(1),
                 },
             ),
@@ -262,7 +266,7 @@ fn fleets_ui(ui: &mut egui::Ui, s: &mut WarmColdSettings) {
     ui.add(egui::Slider::new(&mut s.warm, 0..=64).text("k kept warm"))
         .on_hover_text("The keep-warm fleet: k servers always on, more start on demand.");
     ui.add(
-        egui::Slider::new(&mut s.idle_timeout_s, 0.0..=3600.0)
+        egui::Slider::new(&mut s.idle_timeout_s, MIN_IDLE_TIMEOUT_S..=3600.0)
             .logarithmic(true)
             .text("idle timeout, s"),
     )

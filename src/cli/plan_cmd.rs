@@ -75,8 +75,17 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             precision: args.profile_precision,
             model: args.profile_model.clone(),
         };
-        plan = crate::calibrate::calibrate(&plan, &report, &path.display().to_string(), &selection)
-            .with_context(|| format!("calibrating {label} from {}", path.display()))?;
+        let calibrated = crate::calibrate::calibrate_with_warnings(
+            &plan,
+            &report,
+            &path.display().to_string(),
+            &selection,
+        )
+        .with_context(|| format!("calibrating {label} from {}", path.display()))?;
+        for w in &calibrated.warnings {
+            eprintln!("warning: {w}");
+        }
+        plan = calibrated.plan;
     }
     apply_overrides(
         &mut plan,
