@@ -319,12 +319,7 @@ fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> 
             p99: v,
         });
     }
-    Some(LatencyStats {
-        mean: mix.mean_ms()?,
-        p50: mix.quantile_ms(0.50)?,
-        p95: mix.quantile_ms(0.95)?,
-        p99: mix.quantile_ms(0.99)?,
-    })
+    mix.latency_stats()
 }
 
 /// Cache savings: the servers' cost scaled to the traffic the cache removed.
