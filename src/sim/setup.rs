@@ -181,6 +181,7 @@ impl Engine {
             tick_arrivals: 0,
             storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / SECONDS_PER_HOUR,
             warnings,
+            backlog_noted: false,
             options: options.clone(),
         })
     }
