@@ -198,7 +198,10 @@ fn cache_savings_are_bounded_and_continuous_as_the_hit_rate_nears_one() {
             let e = Evaluator::new(&plan).unwrap().evaluate(&c);
             let s = e.cache.savings_usd_per_hour;
             let bound = cost_without_cache(&plan, &c);
-            assert!(s.is_finite() && s <= bound, "hit {hit}: saves {s} > {bound}");
+            assert!(
+                s.is_finite() && s <= bound,
+                "hit {hit}: saves {s} > {bound}"
+            );
             assert!(s >= -plan.cache.storage_usd_per_hour, "hit {hit}: {s}");
             savings.push(s);
         }
