@@ -49,7 +49,8 @@ fn check_options(options: &SimOptions) -> Result<(), SimError> {
     if !(options.hours >= MIN_HOURS && options.hours <= MAX_HOURS) {
         return Err(SimError::Option {
             name: "hours",
-            value: options.hours.to_string(),
+            // Debug keeps 5e-324 short; Display would write out every zero.
+            value: format!("{:?}", options.hours),
             allowed: "at least 1/3600 (one second), at most 8784 (a year)",
         });
     }
