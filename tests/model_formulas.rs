@@ -155,3 +155,114 @@ fn break_even_is_where_the_costs_cross() {
             > cost(be.rate_rps * 3.0, PolicyKind::AlwaysOn)
     );
 }
+
+/// The embedding-cache preset with a stated L1 hit rate and no L2 tier.
+fn stated_hit_rate(hit_rate: f64) -> costscope::model::Plan {
+    let mut plan = presets::load("embedding-cache").unwrap();
+    plan.cache.zipf = None;
+    plan.cache.l2 = None;
+    plan.cache.hit_rate = hit_rate;
+    plan
+}
+
+/// The same candidate with the cache switched off (no hits, no storage): what serving
+/// all traffic without it costs.
+fn cost_without_cache(plan: &costscope::model::Plan, c: &Candidate) -> f64 {
+    let mut bare = plan.clone();
+    bare.cache.zipf = None;
+    bare.cache.l2 = None;
+    bare.cache.hit_rate = 0.0;
+    bare.cache.storage_usd_per_hour = 0.0;
+    Evaluator::new(&bare).unwrap().evaluate(c).cost_usd_per_hour
+}
+
+#[test]
+fn cache_savings_are_bounded_and_continuous_as_the_hit_rate_nears_one() {
+    let policies = [
+        Policy::AlwaysOn { servers: 3 },
+        Policy::OnDemand {
+            idle_timeout_s: 300.0,
+            max_servers: 32,
+        },
+        Policy::Hybrid {
+            warm: 1,
+            idle_timeout_s: 300.0,
+            max_servers: 32,
+        },
+    ];
+    for policy in policies {
+        let c = Candidate { policy, batch: 32 };
+        let mut savings = Vec::new();
+        for hit in [0.999, 0.999_999, 1.0] {
+            let plan = stated_hit_rate(hit);
+            let e = Evaluator::new(&plan).unwrap().evaluate(&c);
+            let s = e.cache.savings_usd_per_hour;
+            let bound = cost_without_cache(&plan, &c);
+            assert!(
+                s.is_finite() && s <= bound,
+                "hit {hit}: saves {s} > {bound}"
+            );
+            assert!(s >= -plan.cache.storage_usd_per_hour, "hit {hit}: {s}");
+            savings.push(s);
+        }
+        for w in savings.windows(2) {
+            assert!(
+                (w[0] - w[1]).abs() <= 1e-3 * w[0].abs().max(1.0),
+                "{:?}: {savings:?}",
+                c.policy
+            );
+        }
+    }
+    // Zipf s = 3: practically every query is in the cache.
+    let mut plan = presets::load("embedding-cache").unwrap();
+    plan.cache.zipf.as_mut().unwrap().s = 3.0;
+    let c = Candidate::from_plan(&plan).unwrap();
+    let e = Evaluator::new(&plan).unwrap().evaluate(&c);
+    let bound = cost_without_cache(&plan, &c);
+    assert!(
+        e.cache.savings_usd_per_hour <= bound,
+        "saves {} $/h; serving everything without the cache costs {bound} $/h",
+        e.cache.savings_usd_per_hour
+    );
+}
+
+#[test]
+fn rates_too_small_to_resolve_are_infeasible_saying_where_and_why() {
+    use costscope::model::Rate;
+    let mut hourly = vec![0.0; 24];
+    hourly[23] = 1e-300;
+    for (rate, hour) in [
+        (Rate::Constant(5e-324), "hour 0"),
+        (Rate::Hourly(hourly), "hour 23"),
+    ] {
+        let mut plan = presets::load("healthcare-triage").unwrap();
+        plan.workload.rate_rps = rate;
+        let e = Evaluator::new(&plan)
+            .unwrap()
+            .evaluate(&Candidate::from_plan(&plan).unwrap());
+        assert!(e.cost_usd_per_million.is_none_or(f64::is_finite), "{e:?}");
+        assert!(e.mean_batch >= 1.0, "{}", e.mean_batch);
+        assert!(!e.feasible);
+        let why = e.why_infeasible.unwrap();
+        assert!(why.contains(hour) && why.contains("req/s"), "{why}");
+    }
+}
+
+#[test]
+fn quantiles_are_ordered_at_a_cold_start_atom() {
+    // Deterministic service: the cold starts are a point mass that p50 and p95 share.
+    let mut plan = presets::load("startup-chatbot").unwrap();
+    plan.service.service_cv = 0.0;
+    let ctx = Evaluator::new(&plan).unwrap();
+    for (idle_timeout_s, max_servers) in [(120.0, 7), (60.0, 8)] {
+        let e = ctx.evaluate(&Candidate {
+            policy: Policy::OnDemand {
+                idle_timeout_s,
+                max_servers,
+            },
+            batch: 1,
+        });
+        let l = e.latency_ms.unwrap();
+        assert!(l.p50 <= l.p95 && l.p95 <= l.p99, "{l:?}");
+    }
+}

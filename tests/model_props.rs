@@ -106,6 +106,42 @@ proptest! {
         }
     }
 
+    /// p50 ≤ p95 ≤ p99 exactly (not within a tolerance) for every candidate, with
+    /// deterministic service half the time: its point masses are where a root find
+    /// could land either side of the step.
+    #[test]
+    fn quantiles_are_ordered(plan in plan_strategy(), deterministic in any::<bool>(), policy in policy_strategy(), batch in 1u32..32) {
+        let mut p = plan;
+        if deterministic {
+            p.service.service_cv = 0.0;
+        }
+        let e = eval(&p, policy, batch);
+        if let Some(l) = e.latency_ms {
+            prop_assert!(l.mean.is_finite(), "{l:?}");
+            prop_assert!(l.p50 <= l.p95 && l.p95 <= l.p99, "{l:?}");
+        }
+    }
+
+    /// What a cache saves lies between −storage and the cost of the same candidate
+    /// serving all traffic without the cache.
+    #[test]
+    fn cache_savings_are_bounded(plan in plan_strategy(), hit in 0.9f64..=1.0, policy in policy_strategy()) {
+        let mut p = plan;
+        p.cache.hit_rate = hit;
+        p.cache.storage_usd_per_hour = 0.2;
+        let c = Candidate { policy, batch: 1 };
+        let s = Evaluator::new(&p).unwrap().evaluate(&c).cache.savings_usd_per_hour;
+        let mut bare = p.clone();
+        bare.cache.hit_rate = 0.0;
+        bare.cache.storage_usd_per_hour = 0.0;
+        let without = Evaluator::new(&bare).unwrap().evaluate(&c);
+        prop_assert!(s.is_finite() && s >= -p.cache.storage_usd_per_hour, "{s}");
+        // Only a candidate that carries the uncached traffic has a cost of serving it.
+        prop_assume!(without.latency_ms.is_some());
+        prop_assert!(s <= without.cost_usd_per_hour * (1.0 + 1e-9) + 1e-12,
+            "saves {s}, costs {} without the cache", without.cost_usd_per_hour);
+    }
+
     #[test]
     fn more_servers_never_raise_the_wait(plan in plan_strategy(), servers in 1u32..200, batch in 1u32..16) {
         let a = eval(&plan, Policy::AlwaysOn { servers }, batch);

@@ -390,3 +390,99 @@ fn an_event_storm_stops_with_a_warning() {
     assert!((2.0..3.0).contains(&r.hours), "{}", r.hours);
     assert!((40_000..=100_000).contains(&r.spot_interruptions));
 }
+
+/// 1000 req/s of 10 ms work (10 servers busy) on demand with 30 s boots: the first
+/// boot alone lets 30 000 requests queue, far past a 1 000-request queue limit.
+fn booting_fleet(max_servers: u32) -> (Plan, SimOptions) {
+    let mut p = on_demand(1000.0, 10.0, 300.0, 30.0);
+    p.policy = Policy::OnDemand {
+        idle_timeout_s: 300.0,
+        max_servers,
+    };
+    let opts = SimOptions {
+        hours: 0.25,
+        max_waiting: 1_000,
+        ..SimOptions::default()
+    };
+    (p, opts)
+}
+
+#[test]
+fn a_backlog_while_servers_boot_is_not_an_overload() {
+    let (p, opts) = booting_fleet(100);
+    let r = simulate(&p, &opts).unwrap();
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("overloaded")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings.iter().any(|w| w.contains("booted")),
+        "a note says why the queue was long: {:?}",
+        r.warnings
+    );
+    assert!((r.hours - 0.25).abs() < 1e-9, "{}", r.hours);
+    assert_eq!(r.completed, r.requests);
+    // The backlog drains: only the first ~30 s of requests wait for a boot.
+    assert!(r.cold_start_fraction < 0.2, "{}", r.cold_start_fraction);
+}
+
+#[test]
+fn a_fleet_capped_below_its_load_is_still_overloaded() {
+    let (p, opts) = booting_fleet(5);
+    let r = simulate(&p, &opts).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("overloaded") && w.contains("cannot carry")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(r.hours < 0.25, "{}", r.hours);
+}
+
+#[test]
+fn options_out_of_range_are_rejected_by_name() {
+    use costscope::sim::SimError;
+    let p = base();
+    for (opts, name) in [
+        (
+            SimOptions {
+                max_requests: 0,
+                ..SimOptions::default()
+            },
+            "max_requests",
+        ),
+        (
+            SimOptions {
+                hours: 5e-324,
+                ..SimOptions::default()
+            },
+            "hours",
+        ),
+        (
+            SimOptions {
+                hours: 0.5 / 3600.0,
+                ..SimOptions::default()
+            },
+            "hours",
+        ),
+    ] {
+        match simulate(&p, &opts) {
+            Err(SimError::Option {
+                name: got, allowed, ..
+            }) => {
+                assert_eq!(got, name);
+                assert!(!allowed.is_empty());
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // One second and one request are the least that simulate.
+    let one = SimOptions {
+        hours: 1.0 / 3600.0,
+        max_requests: 1,
+        ..SimOptions::default()
+    };
+    assert!(simulate(&p, &one).is_ok());
+}

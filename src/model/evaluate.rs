@@ -5,10 +5,13 @@ use super::batching::{ServiceCurve, formation};
 use super::cache::{CacheEffect, effect};
 use super::day::{self, Day, GroupHour};
 use super::latency::{Mixture, ServiceShape};
-use super::policy::HourLoad;
+use super::policy::{HourLoad, elastic_hour};
 use super::queue::erlang_b;
 use super::spot::down_fraction;
-use super::traffic::{DAY_HOURS, HourGroup, SECONDS_PER_HOUR, hour_groups, mean_rate_rps};
+use super::traffic::{
+    DAY_HOURS, HourGroup, MIN_RATE_RPS, SECONDS_PER_HOUR, hour_groups, resolved_mean_rate_rps,
+    unresolved_hour,
+};
 use super::types::{Hardware, Metric, Plan, Policy, Routing, Service};
 
 use super::evaluation::describe;
@@ -30,6 +33,8 @@ pub struct Evaluator<'a> {
     /// Share of server-bound traffic that stays on the primary class.
     pub(crate) primary_share: f64,
     pub(crate) second: Option<routing::SecondClass>,
+    /// The busiest hour too slow to resolve, and its rate (evaluated as idle).
+    unresolved: Option<(usize, f64)>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -52,7 +57,8 @@ impl<'a> Evaluator<'a> {
         };
         Ok(Self {
             plan,
-            mean_rate_rps: mean_rate_rps(&plan.workload.rate_rps),
+            mean_rate_rps: resolved_mean_rate_rps(&plan.workload.rate_rps),
+            unresolved: unresolved_hour(&plan.workload.rate_rps),
             groups,
             cache,
             curve,
@@ -68,7 +74,12 @@ impl<'a> Evaluator<'a> {
 
     /// The load of one hour group on the primary servers at max batch `batch`.
     pub(crate) fn hour_load(&self, g: &HourGroup, batch: u32) -> (HourLoad, f64, f64) {
-        let rate = self.server_rate_rps(g);
+        self.load_at(self.server_rate_rps(g), batch)
+    }
+
+    /// The load of `rate` requests per second on the primary servers at max batch
+    /// `batch`, with the mean batch formed and the wait to form it.
+    fn load_at(&self, rate: f64, batch: u32) -> (HourLoad, f64, f64) {
         let f = formation(batch, self.plan.batching.window_ms, rate);
         let service_ms = self.curve.latency_ms(f.mean_batch);
         let batch_rate = rate / f.mean_batch;
@@ -245,8 +256,12 @@ fn finish(
     } else {
         None
     };
-    let cost_per_million =
-        (ctx.mean_rate_rps > 0.0).then(|| cost / (ctx.mean_rate_rps * SECONDS_PER_HOUR) * 1e6);
+    let cost_per_million = (ctx.mean_rate_rps > 0.0)
+        .then(|| cost / (ctx.mean_rate_rps * SECONDS_PER_HOUR) * 1e6)
+        .filter(|c| c.is_finite());
+    let why_infeasible = day
+        .overload
+        .or_else(|| latency.is_none().then(|| why_no_latency(ctx)));
     let mut eval = Evaluation {
         policy: kind,
         servers,
@@ -266,7 +281,7 @@ fn finish(
             1.0
         },
         energy_kwh_per_hour: kwh,
-        cache: cache_report(ctx, price),
+        cache: cache_report(ctx, candidate, price),
         primary: ctx.second.as_ref().map(|_| ClassReport {
             name: hw.name.clone(),
             fraction: ctx.primary_share,
@@ -278,10 +293,26 @@ fn finish(
         routing,
         objective: None,
         feasible: false,
-        why_infeasible: day.overload,
+        why_infeasible,
     };
     super::objective::score(&plan.objective, &mut eval);
     eval
+}
+
+/// Why a stable candidate has no latency distribution, in words.
+fn why_no_latency(ctx: &Evaluator<'_>) -> String {
+    let idle = ctx.groups.iter().all(|g| g.rate_rps <= 0.0);
+    match ctx.unresolved {
+        Some((hour, rate)) if idle => format!(
+            "no requests to evaluate: every hour's rate is 0 or below the {MIN_RATE_RPS:e} \
+             req/s the model resolves (hour {hour}: {rate:e} req/s)"
+        ),
+        None if idle => "no requests to evaluate: every hour's rate is 0 req/s".into(),
+        _ if ctx.plan.lazy.fraction_needed <= 0.0 => {
+            "no requests to evaluate: lazy.fraction_needed is 0".into()
+        }
+        _ => "latency undefined: the response-time mixture has no finite mean or quantile".into(),
+    }
 }
 
 fn energy_kwh(plan: &Plan, hw: &Hardware, held: f64, busy: f64) -> f64 {
@@ -316,16 +347,21 @@ fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> 
             p99: v,
         });
     }
-    Some(LatencyStats {
-        mean: mix.mean_ms()?,
-        p50: mix.quantile_ms(0.50)?,
-        p95: mix.quantile_ms(0.95)?,
-        p99: mix.quantile_ms(0.99)?,
-    })
+    mix.latency_stats()
 }
 
-/// Cache savings: the servers' cost scaled to the traffic the cache removed.
-fn cache_report(ctx: &Evaluator<'_>, server_cost: f64) -> CacheReport {
+/// Cache savings: the compute the hits did not need, priced as the fleet prices
+/// compute, less the cache's storage.
+///
+/// The hits are priced at the servers' cost per computed request (`hits × cost /
+/// misses`). That is the fleet's average price, and a fleet with little left to compute
+/// — a fixed fleet idling behind a cache that answers nearly everything — makes it
+/// arbitrarily high; so the avoided cost is bounded by what the same candidate's
+/// servers cost serving all traffic without the cache ([`uncached_server_usd_per_hour`]).
+/// At a hit rate of 1, with nothing computed, the avoided cost is that bound, so the
+/// savings are continuous as the hit rate nears 1; they are never below −storage and
+/// never above the cost without the cache.
+fn cache_report(ctx: &Evaluator<'_>, candidate: &Candidate, server_cost: f64) -> CacheReport {
     let c = &ctx.cache;
     let hit = c.l1_hit_rate + c.l2_hit_share;
     let computed_rps = ctx.mean_rate_rps * ctx.plan.lazy.fraction_needed * c.miss_rate;
@@ -334,8 +370,15 @@ fn cache_report(ctx: &Evaluator<'_>, server_cost: f64) -> CacheReport {
     } else {
         0.0
     };
-    let avoided = if c.miss_rate > 0.0 {
-        server_cost * hit / c.miss_rate
+    let avoided = if hit > 0.0 {
+        let bound = uncached_server_usd_per_hour(ctx, candidate, server_cost);
+        // An overflow to infinity (a miss rate near 0) falls to the bound too.
+        let priced = if c.miss_rate > 0.0 {
+            server_cost * hit / c.miss_rate
+        } else {
+            f64::INFINITY
+        };
+        priced.min(bound)
     } else {
         0.0
     };
@@ -348,6 +391,65 @@ fn cache_report(ctx: &Evaluator<'_>, server_cost: f64) -> CacheReport {
         )
         .map_or(0.0, |s| s * 1e6),
     }
+}
+
+/// What the candidate's primary servers would cost, dollars per hour, serving all
+/// its traffic without the cache.
+///
+/// A fixed fleet (always-on, spot mix) costs what it costs with the cache; an elastic
+/// one holds the servers its level model holds at the uncached load (the cap where
+/// that overloads it). Either way at least the uncached busy server-hours at the
+/// fleet's price per server-hour: no fleet does that work for less.
+fn uncached_server_usd_per_hour(
+    ctx: &Evaluator<'_>,
+    candidate: &Candidate,
+    server_cost: f64,
+) -> f64 {
+    let plan = ctx.plan;
+    let on_demand_usd_per_hour = plan.hardware.on_demand_usd_per_hour;
+    let batch = candidate.batch.max(1);
+    let elastic = match candidate.policy {
+        Policy::OnDemand {
+            idle_timeout_s,
+            max_servers,
+        } => Some((0, max_servers, idle_timeout_s)),
+        Policy::Hybrid {
+            warm,
+            idle_timeout_s,
+            max_servers,
+        } => Some((warm, max_servers, idle_timeout_s)),
+        _ => None,
+    };
+    let (mut busy, mut held) = (0.0, 0.0);
+    for g in &ctx.groups {
+        let rate = g.rate_rps * plan.lazy.fraction_needed * ctx.primary_share;
+        let (load, mean_batch, _) = ctx.load_at(rate, batch);
+        let hours = f64::from(g.hours);
+        busy += load.load * hours / DAY_HOURS;
+        if let Some((warm, cap, idle_timeout_s)) = elastic {
+            let hour = elastic_hour(
+                &load,
+                warm,
+                cap,
+                idle_timeout_s,
+                plan.service.cold_start_s * 1000.0,
+                plan.workload.arrival_cv / mean_batch.sqrt(),
+                plan.service.service_cv,
+            );
+            held += hour.map_or(f64::from(cap), |e| e.servers_held) * hours / DAY_HOURS;
+        }
+    }
+    let (fleet_usd_per_hour, server_usd_per_hour) = match candidate.policy {
+        Policy::SpotMix {
+            on_demand, spot, ..
+        } if on_demand.saturating_add(spot) > 0 => (
+            server_cost,
+            server_cost / f64::from(on_demand.saturating_add(spot)),
+        ),
+        _ if elastic.is_some() => (held * on_demand_usd_per_hour, on_demand_usd_per_hour),
+        _ => (server_cost, on_demand_usd_per_hour),
+    };
+    fleet_usd_per_hour.max(busy * server_usd_per_hour)
 }
 
 /// Re-exported for `routing`: a second class's service and hardware.

@@ -6,6 +6,7 @@
 //! exponential stages. That keeps every quantile a 1-D root find on a closed-form tail,
 //! and makes M/M/c exact: no wait w.p. 1−C gives Exp(μ), a wait gives Exp(ν)+Exp(μ).
 
+use super::evaluation::LatencyStats;
 use super::queue::{hypoexp_density, hypoexp_survival};
 
 /// Relative precision of quantiles (far below any measurement's noise).
@@ -217,6 +218,26 @@ impl Mixture {
         }
         let m: f64 = self.parts.iter().map(|p| p.weight * p.mean_ms()).sum();
         Some(m / self.total_weight)
+    }
+
+    /// Mean, p50, p95 and p99, ms; `None` when empty or a quantile cannot be found.
+    ///
+    /// Each quantile is a separate root find, accurate to [`QUANTILE_REL_TOL`]; where
+    /// two share a step of the distribution (a point mass such as a deterministic cold
+    /// start) each may land anywhere within that tolerance of it, in either order. The
+    /// true quantiles are ordered, so each is raised to the one below it: that moves a
+    /// value by no more than the tolerance and makes p50 ≤ p95 ≤ p99 hold exactly.
+    pub fn latency_stats(&self) -> Option<LatencyStats> {
+        let mean = self.mean_ms().filter(|m| m.is_finite())?;
+        let p50 = self.quantile_ms(0.50)?;
+        let p95 = self.quantile_ms(0.95)?.max(p50);
+        let p99 = self.quantile_ms(0.99)?.max(p95);
+        Some(LatencyStats {
+            mean,
+            p50,
+            p95,
+            p99,
+        })
     }
 
     /// The `q` quantile (0 < q < 1), ms: the smallest t with P(T ≤ t) ≥ q, found by a

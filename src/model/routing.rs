@@ -108,14 +108,7 @@ impl SecondClass {
             );
         }
         let latency = if overload.is_none() && !own.is_empty() {
-            (|| {
-                Some(LatencyStats {
-                    mean: own.mean_ms()?,
-                    p50: own.quantile_ms(0.5)?,
-                    p95: own.quantile_ms(0.95)?,
-                    p99: own.quantile_ms(0.99)?,
-                })
-            })()
+            own.latency_stats()
         } else {
             None
         };

@@ -14,6 +14,12 @@ pub const SAME_RATE_REL: f64 = 1e-9;
 /// Rates below this many requests per second compare absolutely, not relatively.
 const TINY_RATE_RPS: f64 = 1e-12;
 
+/// Slowest rate the model resolves, requests per second: one request in about 30 000
+/// years. An hour below it is idle. Slower rates carry nothing any figure can show,
+/// and would reach subnormal weights (where products lose every digit) and per-request
+/// costs beyond the largest float.
+pub const MIN_RATE_RPS: f64 = 1e-12;
+
 /// Seconds per hour: requests per second × this = requests per hour.
 pub const SECONDS_PER_HOUR: f64 = 3600.0;
 
@@ -55,10 +61,34 @@ pub fn hourly_rates_rps(rate: &Rate) -> [f64; HOURS_PER_DAY] {
     out
 }
 
-/// Hourly rates grouped by equal value (to [`SAME_RATE_REL`] relative), so a constant day is one
+/// The 24 hourly rates as the model evaluates them: below [`MIN_RATE_RPS`], 0.
+pub fn resolved_hourly_rates_rps(rate: &Rate) -> [f64; HOURS_PER_DAY] {
+    hourly_rates_rps(rate).map(|r| if r < MIN_RATE_RPS { 0.0 } else { r })
+}
+
+/// The hour with the highest traffic that is too slow to resolve (above 0, below
+/// [`MIN_RATE_RPS`]) and its rate, for messages; `None` when there is none.
+pub fn unresolved_hour(rate: &Rate) -> Option<(usize, f64)> {
+    hourly_rates_rps(rate)
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, r)| r > 0.0 && r < MIN_RATE_RPS)
+        .fold(None, |best, (h, r)| match best {
+            Some((_, b)) if b >= r => best,
+            _ => Some((h, r)),
+        })
+}
+
+/// Mean resolved request rate over the day (see [`resolved_hourly_rates_rps`]),
+/// requests per second.
+pub fn resolved_mean_rate_rps(rate: &Rate) -> f64 {
+    resolved_hourly_rates_rps(rate).iter().sum::<f64>() / HOURS_PER_DAY as f64
+}
+
+/// Resolved hourly rates (see [`resolved_hourly_rates_rps`]) grouped by equal value (to [`SAME_RATE_REL`] relative), so a constant day is one
 /// evaluation and a symmetric diurnal day thirteen.
 pub fn hour_groups(rate: &Rate) -> Vec<HourGroup> {
-    let rates = hourly_rates_rps(rate);
+    let rates = resolved_hourly_rates_rps(rate);
     let mut groups: Vec<HourGroup> = Vec::new();
     for (h, &r) in rates.iter().enumerate() {
         let same = |g: &&mut HourGroup| {

@@ -186,6 +186,12 @@ impl Fleet {
         Some(i)
     }
 
+    /// The most servers that can be alive at once: the cap of an elastic fleet, or
+    /// the fixed fleet itself.
+    pub fn max_alive(&self) -> u32 {
+        self.rules.cap.max(self.alive)
+    }
+
     /// Whether the autoscaler may start another server.
     #[inline]
     pub fn can_start(&self) -> bool {

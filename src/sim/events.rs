@@ -124,6 +124,12 @@ impl Arrivals {
         }
     }
 
+    /// The arrival rate at `t_s`, requests per second (the hour's rate, scaled).
+    pub fn rate_at_rps(&self, t_s: f64) -> f64 {
+        let hour = (t_s.max(0.0) / HOUR_S) as u64;
+        self.rates_per_s[(hour % HOURS_PER_DAY as u64) as usize]
+    }
+
     /// Time of the next arrival, seconds; `None` past the horizon.
     #[inline]
     pub fn next_s(&mut self) -> Option<f64> {

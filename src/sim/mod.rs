@@ -56,7 +56,9 @@ pub struct SimOptions {
     pub hours: f64,
     /// Record a per-minute timeline.
     pub timeline: bool,
-    /// Stop arrivals (with a warning) when this many requests wait for servers.
+    /// Stop arrivals (with a warning) when this many requests wait for servers and
+    /// the fleet at its cap cannot clear them; a backlog it clears (one built while
+    /// servers boot) is noted once and simulated on, bounded by `max_requests`.
     pub max_waiting: usize,
     /// Stop arrivals (with a warning) after this many requests.
     pub max_requests: u64,

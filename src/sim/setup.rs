@@ -28,15 +28,13 @@ const MIN_CHECKPOINT_INTERVAL_S: f64 = 1e-9;
 /// Longest simulated run: a leap year of days.
 const MAX_HOURS: f64 = DAY_HOURS * 366.0;
 
+/// Shortest simulated run: one second. Below it not even one arrival of a busy plan
+/// fits, and a bill divided by a vanishing horizon is no hourly figure.
+const MIN_HOURS: f64 = 1.0 / SECONDS_PER_HOUR;
+
 /// Simulates `plan` (its own policy, which must not be `Optimize`).
 pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError> {
-    if !(options.hours > 0.0 && options.hours <= MAX_HOURS) {
-        return Err(SimError::Option {
-            name: "hours",
-            value: options.hours.to_string(),
-            allowed: "more than 0, at most 8784 (a year)",
-        });
-    }
+    check_options(options)?;
     if matches!(plan.policy, Policy::Optimize { .. }) {
         return Err(SimError::NotAPolicy);
     }
@@ -44,6 +42,27 @@ pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError
     engine.start(plan);
     engine.run();
     Ok(engine.finish(plan))
+}
+
+/// Rejects options the run cannot honour, naming the option, its value and its range.
+fn check_options(options: &SimOptions) -> Result<(), SimError> {
+    if !(options.hours >= MIN_HOURS && options.hours <= MAX_HOURS) {
+        return Err(SimError::Option {
+            name: "hours",
+            // Debug keeps 5e-324 short; Display would write out every zero.
+            value: format!("{:?}", options.hours),
+            allowed: "at least 1/3600 (one second), at most 8784 (a year)",
+        });
+    }
+    // The limit is checked after an arrival, so 0 would still let one through.
+    if options.max_requests < 1 {
+        return Err(SimError::Option {
+            name: "max_requests",
+            value: options.max_requests.to_string(),
+            allowed: "at least 1",
+        });
+    }
+    Ok(())
 }
 
 /// The autoscaler's rules for `policy`, and the slow-down of service by spot
@@ -163,6 +182,7 @@ impl Engine {
             tick_arrivals: 0,
             storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / SECONDS_PER_HOUR,
             warnings,
+            backlog_noted: false,
             options: options.clone(),
         })
     }
