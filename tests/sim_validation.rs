@@ -486,3 +486,23 @@ fn options_out_of_range_are_rejected_by_name() {
     };
     assert!(simulate(&p, &one).is_ok());
 }
+
+#[test]
+fn a_backlog_is_bounded_in_memory_even_when_it_would_drain() {
+    let (p, mut opts) = booting_fleet(100);
+    opts.max_backlog = 5_000;
+    let r = simulate(&p, &opts).unwrap();
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("more than the 5000 a run may hold in memory")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("overloaded")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(r.hours < 0.25, "{}", r.hours);
+}

@@ -218,7 +218,15 @@ impl Engine {
     /// past its limit that the capped fleet drains (a backlog built while servers
     /// boot) is noted once and simulated on.
     fn check_limits(&mut self, t: f64) {
-        let why = if self.waiting.len() > self.options.max_waiting {
+        let why = if self.waiting.len() > self.options.max_backlog.max(self.options.max_waiting) {
+            format!(
+                "stopped arrivals at hour {:.2}: {} requests were waiting, more than the {} \
+                 a run may hold in memory (shorten --hours or lower the rate)",
+                t / 3600.0,
+                self.waiting.len(),
+                self.options.max_backlog
+            )
+        } else if self.waiting.len() > self.options.max_waiting {
             match self.backlog(t) {
                 Backlog::Drains {
                     capacity_rps,

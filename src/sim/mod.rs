@@ -58,8 +58,12 @@ pub struct SimOptions {
     pub timeline: bool,
     /// Stop arrivals (with a warning) when this many requests wait for servers and
     /// the fleet at its cap cannot clear them; a backlog it clears (one built while
-    /// servers boot) is noted once and simulated on, bounded by `max_requests`.
+    /// servers boot) is noted once and simulated on, up to `max_backlog`.
     pub max_waiting: usize,
+    /// Stop arrivals (with a warning) when this many requests wait, drainable or not:
+    /// the waiting queue holds 8 bytes a request, so this bounds the run's memory
+    /// (2²⁴ requests: 128 MiB).
+    pub max_backlog: usize,
     /// Stop arrivals (with a warning) after this many requests.
     pub max_requests: u64,
     /// Stop the whole run (with a warning) after this many events — a guard against
@@ -75,6 +79,7 @@ impl Default for SimOptions {
             hours: DAY_HOURS,
             timeline: false,
             max_waiting: 1_000_000,
+            max_backlog: 1 << 24,
             max_requests: 100_000_000,
             max_events: 500_000_000,
         }
