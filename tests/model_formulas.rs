@@ -266,3 +266,23 @@ fn quantiles_are_ordered_at_a_cold_start_atom() {
         assert!(l.p50 <= l.p95 && l.p95 <= l.p99, "{l:?}");
     }
 }
+
+#[test]
+fn an_elastic_fleet_overloaded_by_its_boots_says_so() {
+    // Light traffic, a day-long boot: the servers held while booting, not the serving
+    // load, exceed the cap; the reason must say that (it once read "needs 0.11 servers
+    // busy, more than the cap of 32").
+    let mut plan = presets::load("healthcare-triage").unwrap();
+    plan.policy = Policy::OnDemand {
+        idle_timeout_s: 300.0,
+        max_servers: 32,
+    };
+    plan.service.cold_start_s = 86_400.0;
+    let e = Evaluator::new(&plan)
+        .unwrap()
+        .evaluate(&Candidate::from_plan(&plan).unwrap());
+    let why = e.why_infeasible.expect("infeasible");
+    assert!(why.contains("booting"), "{why}");
+    assert!(why.contains("86400 s"), "{why}");
+    assert!(why.contains("cap of 32"), "{why}");
+}

@@ -3,7 +3,9 @@
 //! and to the day's server-hours, waits and cold starts.
 
 use super::latency::{Mixture, ServiceShape};
-use super::policy::{ElasticHour, FixedFleet, HourLoad, elastic_hour, fixed_fleet};
+use super::policy::{
+    ElasticHour, FixedFleet, HourLoad, booting_servers, elastic_hour, fixed_fleet,
+};
 use super::traffic::HourGroup;
 
 /// Largest share of time a spot mix may spend overloaded by interruptions (transient
@@ -13,6 +15,9 @@ const MAX_TRANSIENT_OVERLOAD: f64 = 0.01;
 /// Shortest checkpoint interval the slow-down δ/τ divides by (a zero interval in a
 /// hand-built candidate would otherwise divide by zero).
 const MIN_CHECKPOINT_INTERVAL_S: f64 = 1e-9;
+
+/// Booting servers fewer than this are left out of an overload's reason.
+const MENTIONED_BOOTING: f64 = 0.005;
 
 /// Binomial states less likely than this are dropped (then the rest renormalised).
 const NEGLIGIBLE_STATE: f64 = 1e-9;
@@ -107,8 +112,25 @@ pub(crate) fn elastic(mix: &mut Mixture, day: &mut Day, h: &GroupHour<'_>, rules
     match hour {
         Some(e) => add_elastic(mix, day, h, rules.cold_ms, &e),
         None => {
-            day.overload
-                .get_or_insert(h.overloaded(format!("more than the cap of {}", rules.max_servers)));
+            let booting = booting_servers(
+                &h.load,
+                rules.warm,
+                rules.max_servers,
+                rules.idle_timeout_s,
+                rules.cold_ms,
+            );
+            // When boots are what fills the fleet, say so: the serving load alone may be
+            // far below the cap.
+            let what = if booting >= MENTIONED_BOOTING {
+                format!(
+                    "and {booting:.2} more held booting (each boot {:.0} s): more than the cap of {}",
+                    rules.cold_ms / 1000.0,
+                    rules.max_servers
+                )
+            } else {
+                format!("more than the cap of {}", rules.max_servers)
+            };
+            day.overload.get_or_insert(h.overloaded(what));
         }
     }
 }

@@ -159,6 +159,28 @@ fn elastic_pass(
     (held, cold.clamp(0.0, 1.0))
 }
 
+/// Servers held booting on average: λ·cold·boot (Little's law over the boots).
+fn booting_from(hour: &HourLoad, cold_fraction: f64, cold_start_ms: f64) -> f64 {
+    hour.batch_rate_per_s * cold_fraction * cold_start_ms / 1000.0
+}
+
+/// Servers an elastic fleet holds booting on average in this hour (the share of
+/// arrivals that start a server × the boot time); with the serving load, what counts
+/// against the cap. Says why [`elastic_hour`] returned `None` when boots are the cause.
+pub fn booting_servers(
+    hour: &HourLoad,
+    warm: u32,
+    cap: u32,
+    idle_timeout_s: f64,
+    cold_start_ms: f64,
+) -> f64 {
+    if cap == 0 || hour.load <= 0.0 {
+        return 0.0;
+    }
+    let (_, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    booting_from(hour, cold, cold_start_ms)
+}
+
 /// One hour of an elastic fleet: `warm` always-on servers, the rest started on demand
 /// up to `cap`, stopped after `idle_timeout_s` idle; a cold start takes `cold_start_ms`
 /// during which the new server is held but not serving. `None` if even `cap` servers
@@ -192,7 +214,7 @@ pub fn elastic_hour(
     // cap. (Folding the boot into every server's holding time — a fixed point on the
     // load — made long boots keep the lower levels busy and fed back into more boots.)
     let (held, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
-    let booting = hour.batch_rate_per_s * cold * cold_start_ms / 1000.0;
+    let booting = booting_from(hour, cold, cold_start_ms);
     let load = hour.load + booting;
     let held = held + booting;
     if load >= f64::from(cap) {
