@@ -308,3 +308,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_empty_file_is_spoken_of_as_a_plan() {
+    let e = costscope::plan::load_str("", "empty.ron")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("empty.ron:1:1:"), "{e}");
+    assert!(!e.contains("Header"), "an internal name leaked: {e}");
+}

@@ -10,8 +10,10 @@ use super::validate::{integer_range, locate, validate};
 use super::{Location, PlanError};
 use crate::model::{PLAN_VERSION, Plan};
 
-/// Only the version, read before the whole plan so old files can be migrated.
+/// Only the version, read before the whole plan so old files can be migrated. Named
+/// `Plan` for serde so ron's messages about it speak of the plan.
 #[derive(Deserialize)]
+#[serde(rename = "Plan")]
 struct Header {
     version: u32,
 }
