@@ -221,3 +221,38 @@ fn unwritable_outputs_are_refused_before_the_run() {
     assert_ne!(code, 0);
     assert!(err.contains("cannot write the timeline to"), "{err}");
 }
+
+#[test]
+fn verify_simulates_the_recommendation_first() {
+    let (code, out, err) = costscope(&[
+        "plan",
+        "textbook-mmc",
+        "--verify",
+        "--replications",
+        "3",
+        "--hours",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ver = &v["verification"];
+    assert_eq!(ver["replications"], 3);
+    let first = &ver["candidates"][0];
+    assert_eq!(first["candidate"], v["best"]);
+    assert!(
+        first["simulated"]["cost_usd_per_hour"]["ci95"]
+            .as_f64()
+            .is_some()
+    );
+    assert!(first["agrees"].is_boolean());
+    let (code, out, err) = costscope(&["plan", "textbook-mmc", "--verify", "--hours", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Verified by simulation (8 replications × 1 h"),
+        "{out}"
+    );
+    // Without --verify the JSON is as before.
+    let (_, out, _) = costscope(&["plan", "textbook-mmc", "--json"]);
+    assert!(!out.contains("verification"));
+}

@@ -286,3 +286,36 @@ fn an_elastic_fleet_overloaded_by_its_boots_says_so() {
     assert!(why.contains("86400 s"), "{why}");
     assert!(why.contains("cap of 32"), "{why}");
 }
+
+#[test]
+fn a_reported_candidate_evaluates_again_to_the_same_numbers() {
+    use costscope::model::objective::candidate_of;
+    use costscope::model::{SweepOptions, optimize};
+    for p in presets::PRESETS {
+        let plan = presets::load(p.name).unwrap();
+        let o = optimize(&plan, &SweepOptions::for_plan(&plan)).unwrap();
+        let ctx = Evaluator::new(&plan).unwrap();
+        for e in o.candidates.iter().chain(o.best.iter()) {
+            let again = ctx.evaluate(&candidate_of(&plan, e));
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+            assert!(
+                close(again.cost_usd_per_hour, e.cost_usd_per_hour),
+                "{}: {:?} {} vs {}",
+                p.name,
+                e.policy,
+                again.cost_usd_per_hour,
+                e.cost_usd_per_hour
+            );
+            let (a, b) = (again.latency_ms.unwrap(), e.latency_ms.unwrap());
+            assert!(
+                close(a.p95, b.p95) && close(a.mean, b.mean),
+                "{}: {a:?} vs {b:?}",
+                p.name
+            );
+            assert_eq!(
+                (again.servers, again.warm, again.spot, again.batch),
+                (e.servers, e.warm, e.spot, e.batch)
+            );
+        }
+    }
+}

@@ -16,6 +16,7 @@ pub mod plan_cmd;
 pub mod profile;
 pub mod simulate;
 pub mod table;
+pub mod verify_table;
 
 /// costscope: what does it cost to serve this model at this latency?
 #[derive(Debug, Parser)]

@@ -15,6 +15,7 @@ use crate::model::{
     BreakEven, Candidate, Evaluation, Evaluator, Precision, SweepOptions, break_even, optimize,
 };
 use crate::plan::{apply_overrides, load};
+use crate::sim::verify::{Verification, VerifyOptions, reversal, verify};
 
 /// `costscope plan`.
 #[derive(Debug, clap::Args)]
@@ -45,6 +46,34 @@ pub struct PlanArgs {
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Check the recommendation and the best of each other policy by simulation.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: seeded replications per candidate (at least 2).
+    #[arg(long, requires = "verify", default_value_t = 8)]
+    pub replications: u32,
+    /// With --verify: simulated hours per replication.
+    #[arg(long, requires = "verify", default_value_t = crate::model::traffic::DAY_HOURS)]
+    pub hours: f64,
+    /// With --verify: seed of the first replication (replication i uses seed + i).
+    #[arg(long, requires = "verify", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `--verify`: the candidates simulated, in the order recommendation first.
+#[derive(Debug, Serialize)]
+pub struct VerificationReport {
+    /// Replications per candidate.
+    pub replications: u32,
+    /// Simulated hours per replication.
+    pub hours: f64,
+    /// Seed of the first replication.
+    pub seed: u64,
+    /// The recommendation, then the best of each other policy.
+    pub candidates: Vec<Verification>,
+    /// Index into `candidates` of the one the simulation ranks first, when that is not
+    /// the recommendation.
+    pub simulation_prefers: Option<usize>,
 }
 
 /// The JSON `costscope plan --json` prints (the shape in ARCHITECTURE.md, plus the plan as written,
@@ -62,6 +91,8 @@ struct PlanReport<'a> {
     evaluated: usize,
     break_even: Option<BreakEven>,
     job: Option<JobEstimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<VerificationReport>,
 }
 
 /// Runs `costscope plan`, writing to `out`.
@@ -135,14 +166,53 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         evaluated: optimum.evaluated,
         break_even: break_even(&plan),
         job,
+        verification: args
+            .verify
+            .then(|| verification(&plan, &optimum, args))
+            .transpose()
+            .with_context(|| format!("verifying plan {label}"))?,
     };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
         super::table::write_plan_report(out, &plan, &label, &report.as_view(), &options)?;
+        if let Some(v) = &report.verification {
+            super::verify_table::write_verification(out, &plan, v)?;
+        }
     }
     Ok(())
+}
+
+/// Simulates the recommendation and the best candidate of each other policy.
+fn verification(
+    plan: &crate::model::Plan,
+    optimum: &crate::model::Optimum,
+    args: &PlanArgs,
+) -> Result<VerificationReport, crate::sim::SimError> {
+    let mut chosen: Vec<Evaluation> = optimum.best.iter().cloned().collect();
+    for c in &optimum.candidates {
+        let same = |b: &Evaluation| {
+            (b.policy, b.servers, b.warm, b.spot, b.batch)
+                == (c.policy, c.servers, c.warm, c.spot, c.batch)
+        };
+        if c.latency_ms.is_some() && !chosen.iter().any(same) {
+            chosen.push(c.clone());
+        }
+    }
+    let options = VerifyOptions {
+        replications: args.replications,
+        hours: args.hours,
+        seed: args.seed,
+    };
+    let candidates = verify(plan, &chosen, &options)?;
+    Ok(VerificationReport {
+        replications: options.replications,
+        hours: options.hours,
+        seed: options.seed,
+        simulation_prefers: reversal(plan, &candidates),
+        candidates,
+    })
 }
 
 impl PlanReport<'_> {

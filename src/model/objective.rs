@@ -196,6 +196,35 @@ pub fn policy_at(plan: &Plan, kind: PolicyKind, n: u32, max_servers: u32) -> Pol
     }
 }
 
+/// The candidate an evaluation of `plan` describes — its policy (with the plan's idle
+/// timeout and checkpointing, as the sweep builds them) and batch — so a reported
+/// candidate can be evaluated again or simulated.
+pub fn candidate_of(plan: &Plan, e: &Evaluation) -> Candidate {
+    let policy = match e.policy {
+        PolicyKind::AlwaysOn | PolicyKind::OnDemand => {
+            policy_at(plan, e.policy, e.servers, e.servers)
+        }
+        PolicyKind::Hybrid => policy_at(plan, e.policy, e.warm, e.servers),
+        PolicyKind::SpotMix => match policy_at(plan, e.policy, e.servers, e.servers) {
+            Policy::SpotMix {
+                checkpoint_interval_s,
+                checkpoint_s,
+                ..
+            } => Policy::SpotMix {
+                on_demand: e.warm,
+                spot: e.spot,
+                checkpoint_interval_s,
+                checkpoint_s,
+            },
+            other => other,
+        },
+    };
+    Candidate {
+        policy,
+        batch: e.batch,
+    }
+}
+
 /// Searches `options` for the plan's best candidate under its objective.
 pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
     let ctx = Evaluator::new(plan)?;
