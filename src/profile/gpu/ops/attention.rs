@@ -39,6 +39,17 @@ pub struct AttentionDims {
 }
 
 impl AttentionDims {
+    /// `batch` sequences, `heads` query heads over `kv_heads` key/value heads, `seq_len`
+    /// tokens (prefill) or filled cache rows (decode).
+    pub const fn new(batch: usize, heads: usize, kv_heads: usize, seq_len: usize) -> Self {
+        AttentionDims {
+            batch,
+            heads,
+            kv_heads,
+            seq_len,
+        }
+    }
+
     fn check(&self, head_dim: usize) -> Result<(), ProfileError> {
         let d = self;
         if d.batch == 0 || d.seq_len == 0 || d.kv_heads == 0 || !d.heads.is_multiple_of(d.kv_heads)
