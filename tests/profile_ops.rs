@@ -54,14 +54,9 @@ impl Check {
         })
     }
 
-    /// The precisions this adapter runs; f16 without SHADER_F16 must be refused in words.
+    /// The precisions this adapter runs (f16's refusal is its own test).
     fn precisions(&self) -> Vec<Precision> {
         if !self.ctx.has_f16 {
-            let err = Norm::new(&self.ctx, Precision::F16)
-                .err()
-                .expect("f16 refused");
-            assert!(matches!(err, ProfileError::MissingFeature { .. }), "{err}");
-            assert!(err.to_string().contains("SHADER_F16"), "{err}");
             return vec![Precision::F32, Precision::Bf16];
         }
         Precision::ALL.to_vec()
@@ -72,19 +67,10 @@ impl Check {
     }
 
     /// Random `rows × cols` data rounded to `p` and its device copy.
-    fn tensor(
-        &mut self,
-        p: Precision,
-        (rows, cols): (usize, usize),
-        s: f32,
-        offset: f32,
-    ) -> Tensor {
-        let v: Vec<f32> = self
-            .rng
-            .vec(rows * cols, s)
-            .iter()
-            .map(|x| x + offset)
-            .collect();
+    fn tensor(&mut self, p: Precision, shape: (usize, usize), s: f32, off: f32) -> Tensor {
+        let (rows, cols) = shape;
+        let mut v = self.rng.vec(rows * cols, s);
+        v.iter_mut().for_each(|x| *x += off);
         let data = quantize_all(p, &v);
         let buf = self.upload(p, &data, rows, cols);
         (data, buf)
@@ -198,17 +184,10 @@ fn ew_reference(op: EwOp, a: &[f32], b: &[f32], cols: usize) -> Vec<f64> {
 #[test]
 fn elementwise_ops_in_place_and_out_of_place() {
     let Some(mut c) = Check::new() else { return };
-    let ops = [
-        EwOp::Residual,
-        EwOp::Bias,
-        EwOp::GeluErf,
-        EwOp::GeluTanh,
-        EwOp::SiluGated,
-    ];
     let (rows, cols) = (3, 133);
     for p in c.precisions() {
         let kernel = Elementwise::new(&c.ctx, p).unwrap();
-        for (op, in_place) in ops.into_iter().flat_map(|o| [(o, false), (o, true)]) {
+        for (op, in_place) in EwOp::ALL.into_iter().flat_map(|o| [(o, false), (o, true)]) {
             // Scale 4 reaches GELU's and SiLU's tails.
             let (a, ab) = c.tensor(p, (rows, cols), 4.0, 0.0);
             let b_rows = if op == EwOp::Bias { 1 } else { rows };
@@ -371,28 +350,50 @@ fn decode_attention_against_a_partly_filled_cache() {
 }
 
 #[test]
-fn bad_shapes_are_refused_in_words() {
+fn bad_shapes_and_missing_f16_are_refused_in_words() {
     let Some(c) = Check::new() else { return };
     let p = Precision::F32;
     let odd = PrefillAttention::new(&c.ctx, p, 7).err().unwrap();
     assert!(odd.to_string().contains("head_dim must be even"), "{odd}");
-    assert!(matches!(
-        Rope::new(&c.ctx, p, 5, 8, 1e4),
-        Err(ProfileError::Invalid(_))
-    ));
+    let odd = Rope::new(&c.ctx, p, 5, 8, 1e4).err().unwrap();
+    assert!(odd.to_string().contains("even head_dim"), "{odd}");
     let op = PrefillAttention::new(&c.ctx, p, 8).unwrap();
-    let buf = c.upload(p, &[0.0; 64], 8, 8);
-    let dims = AttentionDims::new(1, 3, 2, 1);
-    let err = op
-        .bind(&c.ctx.device, dims, false, [&buf; 3], &buf)
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("kv_heads dividing heads"), "{err}");
-    let dims = AttentionDims::new(1, 1, 1, 9);
-    let small = c.upload(p, &[0.0; 8], 1, 8);
-    let err = op
-        .bind(&c.ctx.device, dims, false, [&small, &buf, &buf], &buf)
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("attention Q buffer"), "{err}");
+    let (buf, small) = (c.upload(p, &[0.0; 64], 8, 8), c.upload(p, &[0.0; 8], 1, 8));
+    let refusal = |dims, q| {
+        op.bind(&c.ctx.device, dims, false, [q, &buf, &buf], &buf)
+            .err()
+    };
+    let err = refusal(AttentionDims::new(1, 3, 2, 1), &buf)
+        .unwrap()
+        .to_string();
+    assert!(err.contains("kv_heads dividing heads"), "{err}");
+    let err = refusal(AttentionDims::new(1, 1, 1, 9), &small)
+        .unwrap()
+        .to_string();
+    assert!(err.contains("attention Q buffer"), "{err}");
+    // f16 on a device the caller opened with no optional features at all.
+    let desc = wgpu::DeviceDescriptor::default();
+    let (device, queue) = pollster::block_on(c.ctx.adapter.request_device(&desc)).unwrap();
+    let bare = GpuContext::from_device(c.ctx.adapter.clone(), device, queue);
+    let f16 = Precision::F16;
+    let refusals = [
+        Embedding::new(&bare, f16).err(),
+        Norm::new(&bare, f16).err(),
+        Elementwise::new(&bare, f16).err(),
+        Rope::new(&bare, f16, 8, 8, 1e4).err(),
+        PrefillAttention::new(&bare, f16, 8).err(),
+        DecodeAttention::new(&bare, f16, 8).err(),
+        KvAppend::new(&bare, f16).err(),
+    ];
+    for err in refusals.map(|e| e.expect("f16 refused")) {
+        assert!(matches!(err, ProfileError::MissingFeature { .. }), "{err}");
+        assert!(
+            err.to_string().contains("lacks feature SHADER_F16"),
+            "{err}"
+        );
+    }
+    assert!(
+        Norm::new(&bare, Precision::Bf16).is_ok(),
+        "bf16 needs no feature"
+    );
 }

@@ -31,6 +31,15 @@ pub enum EwOp {
 }
 
 impl EwOp {
+    /// Every elementwise op.
+    pub const ALL: [EwOp; 5] = [
+        EwOp::Residual,
+        EwOp::Bias,
+        EwOp::GeluErf,
+        EwOp::GeluTanh,
+        EwOp::SiluGated,
+    ];
+
     fn code(self) -> u32 {
         match self {
             EwOp::Residual => 0,
