@@ -214,6 +214,13 @@ pub fn check_size(buffer: &wgpu::Buffer, need: u64, what: &str) -> Result<(), Pr
     Ok(())
 }
 
+/// Workgroups in (y, z) for `rows` rows, one row per y: rows past
+/// [`MAX_GROUPS_PER_DIM`] continue in z (the shader's row is `z · MAX_GROUPS_PER_DIM + y`).
+pub fn row_groups(rows: usize) -> (u32, u32) {
+    let y = (rows.max(1) as u32).min(MAX_GROUPS_PER_DIM);
+    (y, groups(rows, MAX_GROUPS_PER_DIM))
+}
+
 /// Workgroups to cover `n` items at `per` items per workgroup (at least one).
 pub fn groups(n: usize, per: u32) -> u32 {
     (n.div_ceil(per as usize).max(1)) as u32

@@ -6,7 +6,7 @@ use crate::profile::gpu::buffers::storage_buffer;
 use crate::profile::gpu::ops::prelude::{Access, Slot};
 use crate::profile::gpu::ops::{
     ELEMENTWISE_WORKGROUP, MAX_GROUPS_PER_DIM, OpBinding, OpKernel, check_size, groups,
-    leading_dim, matrix_bytes,
+    leading_dim, matrix_bytes, row_groups,
 };
 use crate::profile::{Precision, ProfileError};
 
@@ -84,9 +84,9 @@ impl Norm {
         let code = u32::from(kind == NormKind::RmsNorm);
         let ld = leading_dim(p, cols) as u32;
         let params = [rows as u32, cols as u32, ld, code, eps.to_bits(), 0, 0, 0];
-        // Rows beyond one dimension's limit wrap into y; the shader recombines them.
-        let x_groups = (rows.max(1) as u32).min(MAX_GROUPS_PER_DIM);
-        let workgroups = [x_groups, groups(rows, MAX_GROUPS_PER_DIM), 1];
+        // One workgroup per row: rows past one dimension's limit continue in y.
+        let (gx, gy) = row_groups(rows);
+        let workgroups = [gx, gy, 1];
         self.kernel
             .bind(device, &[x, gamma, beta, out], &params, workgroups)
     }
@@ -150,7 +150,10 @@ impl Rope {
                 access: Access::F32,
             },
         ];
-        let consts = [("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP)];
+        let consts = [
+            ("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP),
+            ("MAX_GROUPS_PER_DIM", MAX_GROUPS_PER_DIM),
+        ];
         let kernel = OpKernel::new(ctx, "rope", precision, &slots, &consts, ROPE)?;
         let table = rope_table(head_dim, max_positions, theta);
         let table = storage_buffer(&ctx.device, "rope-table", bytemuck::cast_slice(&table));
@@ -190,11 +193,8 @@ impl Rope {
             0,
         ]
         .map(|v| v as u32);
-        let workgroups = [
-            groups(heads, ELEMENTWISE_WORKGROUP),
-            tokens.max(1) as u32,
-            1,
-        ];
+        let (y, z) = row_groups(tokens);
+        let workgroups = [groups(heads, ELEMENTWISE_WORKGROUP), y, z];
         self.kernel
             .bind(device, &[x, &self.table], &params, workgroups)
     }

@@ -5,7 +5,8 @@ use crate::profile::gpu::GpuContext;
 use crate::profile::gpu::buffers::storage_buffer;
 use crate::profile::gpu::ops::prelude::{Access, Slot};
 use crate::profile::gpu::ops::{
-    ELEMENTWISE_WORKGROUP, OpBinding, OpKernel, check_size, groups, leading_dim, matrix_bytes,
+    ELEMENTWISE_WORKGROUP, MAX_GROUPS_PER_DIM, OpBinding, OpKernel, check_size, groups,
+    leading_dim, matrix_bytes, row_groups,
 };
 use crate::profile::{Precision, ProfileError};
 
@@ -77,7 +78,10 @@ impl Elementwise {
     /// Compiles the kernel at `precision`.
     pub fn new(ctx: &GpuContext, precision: Precision) -> Result<Self, ProfileError> {
         let slots = [Slot::read("a"), Slot::read("b"), Slot::read_write("out")];
-        let consts = [("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP)];
+        let consts = [
+            ("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP),
+            ("MAX_GROUPS_PER_DIM", MAX_GROUPS_PER_DIM),
+        ];
         let kernel = OpKernel::new(ctx, "elementwise", precision, &slots, &consts, ELEMENTWISE)?;
         let dummy = storage_buffer(&ctx.device, "elementwise-unused", &[0; 4]);
         Ok(Elementwise { kernel, dummy })
@@ -134,7 +138,8 @@ impl Elementwise {
             0,
         ];
         let per_group = ELEMENTWISE_WORKGROUP * COLS_PER_INVOCATION;
-        let workgroups = [groups(cols, per_group), rows.max(1) as u32, 1];
+        let (y, z) = row_groups(rows);
+        let workgroups = [groups(cols, per_group), y, z];
         self.kernel.bind(device, &[a, b, out], &params, workgroups)
     }
 
@@ -179,7 +184,10 @@ impl Embedding {
             Slot::read("pos"),
             Slot::read_write("out"),
         ];
-        let consts = [("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP)];
+        let consts = [
+            ("ELEMENTWISE_WORKGROUP", ELEMENTWISE_WORKGROUP),
+            ("MAX_GROUPS_PER_DIM", MAX_GROUPS_PER_DIM),
+        ];
         let kernel = OpKernel::new(ctx, "embedding", precision, &slots, &consts, EMBEDDING)?;
         Ok(Embedding { kernel })
     }
@@ -223,7 +231,8 @@ impl Embedding {
         ]
         .map(|v| v as u32);
         let per_group = ELEMENTWISE_WORKGROUP * COLS_PER_INVOCATION;
-        let workgroups = [groups(d.hidden, per_group), d.tokens.max(1) as u32, 1];
+        let (y, z) = row_groups(d.tokens);
+        let workgroups = [groups(d.hidden, per_group), y, z];
         // Without a position table the token table stands in (never read: use_pos = 0).
         let pos = pos.unwrap_or(table);
         self.kernel

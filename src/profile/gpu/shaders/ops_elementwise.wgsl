@@ -47,7 +47,8 @@ fn apply(a: f32, b: f32) -> f32 {
 @compute @workgroup_size(ELEMENTWISE_WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let col = gid.x * 2u;
-    let row = gid.y;
+    // Rows past one dimension's workgroup limit continue in z (see ops::row_groups).
+    let row = gid.z * MAX_GROUPS_PER_DIM + gid.y;
     if (row >= p.rows || col >= p.cols) { return; }
     let two = col + 1u < p.cols;
     let c1 = select(col, col + 1u, two);

@@ -15,7 +15,8 @@ fn gathered(id: u32, pos: u32, col: u32) -> f32 {
 @compute @workgroup_size(ELEMENTWISE_WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let col = gid.x * 2u;
-    let t = gid.y;
+    // Tokens past one dimension's workgroup limit continue in z (see ops::row_groups).
+    let t = gid.z * MAX_GROUPS_PER_DIM + gid.y;
     if (t >= p.tokens || col >= p.cols) { return; }
     // Out-of-range ids and positions are clamped: a bad id reads a real row, never
     // past the table.

@@ -11,7 +11,8 @@ struct RopeParams {
 @compute @workgroup_size(ELEMENTWISE_WORKGROUP)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let head = gid.x;
-    let row = gid.y;
+    // Rows past one dimension's workgroup limit continue in z (see ops::row_groups).
+    let row = gid.z * MAX_GROUPS_PER_DIM + gid.y;
     if (head >= p.heads || row >= p.rows) { return; }
     let half = p.head_dim / 2u;
     let pos = min(p.pos_offset + row % p.seq_len, p.max_pos - 1u);
