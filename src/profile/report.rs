@@ -132,6 +132,26 @@ pub struct ResultRow {
     /// Why a supported configuration produced no timing (e.g. its shader failed to compile).
     #[serde(default)]
     pub error: Option<String>,
+    /// Tokens per sequence (encoder and prefill rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<usize>,
+    /// Cached tokens each decoded token attends to (decode rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_len: Option<usize>,
+    /// FLOPs of one item: a sequence (encoder, prefill) or one decoded token (decode),
+    /// counted as `profile::workloads::transformer::accounting` states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flops_per_item: Option<f64>,
+    /// Compulsory bytes one item moves besides the shared weights (embedding rows,
+    /// outputs, KV cache written and read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_item: Option<f64>,
+    /// Bytes of all the model's weights at this row's precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_bytes: Option<f64>,
+    /// KV-cache bytes per token at this row's precision (decoders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bytes_per_token: Option<f64>,
 }
 
 impl ResultRow {
@@ -165,6 +185,12 @@ impl ResultRow {
             flops_per_byte: None,
             items_per_s: None,
             error: None,
+            seq_len: None,
+            context_len: None,
+            flops_per_item: None,
+            bytes_per_item: None,
+            weights_bytes: None,
+            kv_bytes_per_token: None,
         }
     }
 

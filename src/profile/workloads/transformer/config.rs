@@ -184,10 +184,10 @@ impl TransformerConfig {
         if sizes.contains(&0) {
             return bad("every size must be at least 1");
         }
-        if self.num_heads % self.num_kv_heads != 0 {
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return bad("key `num_key_value_heads` must divide `num_attention_heads`");
         }
-        if self.family == Family::Llama && self.head_dim % 2 != 0 {
+        if self.family == Family::Llama && !self.head_dim.is_multiple_of(2) {
             return bad("RoPE needs an even head dimension");
         }
         Ok(self)
