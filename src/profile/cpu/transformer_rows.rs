@@ -18,7 +18,7 @@ use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
 /// The variant name of CPU transformer rows.
-pub const VARIANT: &str = "gemm-crate+attention-threads";
+pub const VARIANT: &str = "gemm-crate+attn";
 /// Models with more block parameters than this are verified on their first block only:
 /// the f64 reference runs at well under a GFLOP/s, and one block already exercises
 /// every kernel (the blocks differ only in their weights).

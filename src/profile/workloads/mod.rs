@@ -9,6 +9,44 @@ pub mod transformer;
 
 use serde::{Deserialize, Serialize};
 
+use crate::profile::ProfileError;
+use mlp::{MlpPreset, PRESETS};
+use transformer::TransformerConfig;
+use transformer::config::SHIPPED;
+
+/// The models a run measures, resolved from their names: MLP presets and transformer
+/// configs (shipped names or `.json` paths), each in the order given.
+#[derive(Clone, Debug, Default)]
+pub struct Models {
+    /// MLP micro-benchmarks.
+    pub mlps: Vec<MlpPreset>,
+    /// Transformers from Hugging Face configs.
+    pub transformers: Vec<TransformerConfig>,
+}
+
+impl Models {
+    /// Resolves `names`: an MLP preset name first, then a shipped config or a `.json` file.
+    pub fn resolve(names: &[String]) -> Result<Self, ProfileError> {
+        let mut models = Models::default();
+        for name in names {
+            if let Ok(preset) = MlpPreset::by_name(name) {
+                models.mlps.push(preset);
+            } else if TransformerConfig::is_transformer_name(name) {
+                models.transformers.push(TransformerConfig::lookup(name)?);
+            } else {
+                let mlps: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+                let configs: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+                return Err(ProfileError::Invalid(format!(
+                    "unknown model `{name}` (known: MLP presets {}; transformers {}; or a config.json path)",
+                    mlps.join(", "),
+                    configs.join(", ")
+                )));
+            }
+        }
+        Ok(models)
+    }
+}
+
 /// What a report row measured: a GEMM, an MLP preset, or a pass of a transformer.
 /// Written in reports as `gemm`, `mlp:<preset>`, `encoder:<model>`, `prefill:<model>`
 /// or `decode:<model>` (strings, in JSON and RON alike).

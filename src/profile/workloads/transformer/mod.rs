@@ -7,6 +7,7 @@
 pub mod accounting;
 pub mod config;
 pub mod reference;
+pub mod run;
 pub mod weights;
 
 pub use config::{Family, TransformerConfig};
