@@ -88,6 +88,14 @@ impl Workload {
         }
     }
 
+    /// The transformer config's name, for encoder rows only.
+    pub fn encoder_name(&self) -> Option<&str> {
+        match self {
+            Workload::Encoder(name) => Some(name),
+            _ => None,
+        }
+    }
+
     /// The transformer config's name, for encoder, prefill and decode rows.
     pub fn transformer_name(&self) -> Option<&str> {
         match self {
