@@ -109,3 +109,32 @@ fn a_gpu_adapter_says_its_transformer_pass_is_not_built_and_the_meter_completes(
     }
     assert_eq!(opts.meter.done_units(), opts.units_per_device(true));
 }
+
+#[test]
+fn a_cpu_run_with_transformers_counts_every_planned_unit() {
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = costscope::profile::DeviceChoice::Cpu;
+    opts.models = vec!["small".into(), "tiny-bert".into(), "tiny-llama".into()];
+    opts.precisions = vec![Precision::F32, Precision::Bf16];
+    opts.gemm_sizes = Vec::new();
+    opts.peaks = false;
+    opts.batches = vec![1, 2];
+    opts.seq_lens = vec![8];
+    opts.context_lens = vec![16, 24];
+    opts.budget_per_row = std::time::Duration::from_millis(20);
+    // Per precision: small × 2 batches, tiny-bert 1 length × 2, tiny-llama (1 + 2) × 2.
+    assert_eq!(opts.units_per_precision(), 2 + 2 + 6);
+    let meter = opts.meter.clone();
+    let mut fractions = Vec::new();
+    let report =
+        costscope::profile::run_profile(&opts, &mut |_| fractions.push(meter.snapshot().fraction))
+            .expect("profile");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert_eq!(meter.done_units(), opts.units_per_device(false));
+    let timed = report
+        .results
+        .iter()
+        .filter(|r| r.workload.transformer_name().is_some() && r.timing.is_some());
+    assert_eq!(timed.count(), 2 + 6);
+}

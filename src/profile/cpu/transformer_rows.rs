@@ -203,7 +203,7 @@ pub fn verify<T: Elem>(model: &CpuTransformer<T>, w: &Weights, pass: Pass, seed:
     } else {
         1
     };
-    let len = VERIFY_LEN.min(cfg.max_positions - 1);
+    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
     verify_at(model, w, pass, (VERIFY_BATCH, len, layers), seed)
 }
 
