@@ -271,6 +271,15 @@ fn a_transformer_encoder_gets_verified_timed_rows_with_its_work() {
         assert_eq!(r.kv_bytes_per_token, None);
     }
     assert!(stdout.contains("encoder:tiny-bert"), "{stdout}");
+    let csv = report.to_csv();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with("why_unsupported,seq_len,context_len,flops_per_item,bytes_per_item,weights_bytes,kv_bytes_per_token"), "{header}");
+    let flops = rows[0].flops_per_item.unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.contains("encoder:tiny-bert") && l.contains(&format!(",16,,{flops:.0},"))),
+        "{csv}"
+    );
 }
 
 #[test]

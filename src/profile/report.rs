@@ -353,9 +353,11 @@ impl ProfileReport {
         let mut out = String::from(
             "device,workload,precision,variant,chosen,m,n,k,batch,supported,correct,rel_error,\
              method,median_ms,p5_ms,p95_ms,p99_ms,min_ms,max_ms,cv,stable,samples,gflops,\
-             gbytes_per_s,pct_of_peak,why_unsupported\n",
+             gbytes_per_s,pct_of_peak,why_unsupported,seq_len,context_len,flops_per_item,\
+             bytes_per_item,weights_bytes,kv_bytes_per_token\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+        let whole = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_default();
         for r in &self.results {
             let t = r.timing.as_ref();
             let cells = [
@@ -385,6 +387,14 @@ impl ProfileReport {
                 opt(r.gbytes_per_s),
                 opt(r.pct_of_peak),
                 csv_cell(r.why_unsupported.as_deref().unwrap_or("")),
+                // Transformer rows' shape and work, appended so the columns before
+                // them keep their places.
+                r.seq_len.map(|v| v.to_string()).unwrap_or_default(),
+                r.context_len.map(|v| v.to_string()).unwrap_or_default(),
+                whole(r.flops_per_item),
+                whole(r.bytes_per_item),
+                whole(r.weights_bytes),
+                whole(r.kv_bytes_per_token),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');
