@@ -1,7 +1,9 @@
 //! Calibration (profile → model): moves a profile report's measurements into a plan's
 //! service — L(b) per batch, service CV, cold start and power — so the cost model runs
 //! on numbers measured on the user's own machine. The plan's `speed_vs_profiled` is
-//! kept: it says how the plan's hardware compares with the profiled device.
+//! kept: it says how the plan's hardware compares with the profiled device. A
+//! transformer encoder named in the selection calibrates from its `encoder:` rows at
+//! one sequence length, named in a warning.
 
 use crate::model::{Plan, Precision, Source};
 use crate::plan::validate::{
@@ -88,13 +90,16 @@ pub struct Selection {
     pub device: Option<String>,
     /// Precision.
     pub precision: Option<Precision>,
-    /// MLP preset name, e.g. "bert-base".
+    /// MLP preset name, e.g. "bert-base", or a transformer encoder's config name, e.g.
+    /// "bert-base-uncased" (its `encoder:` rows give L(b)).
     pub model: Option<String>,
 }
 
-/// Rows usable for calibration: MLP, correct, timed, autotune winners (or untuned).
+/// Rows usable for calibration: MLP or transformer encoder, correct, timed, autotune
+/// winners (or untuned). Decoder rows are not: a generated request is a prefill plus
+/// one decode step per output token, which the plan's L(b) does not model yet.
 fn usable(r: &ResultRow) -> bool {
-    r.workload.mlp_name().is_some()
+    (r.workload.mlp_name().is_some() || r.workload.encoder_name().is_some())
         && r.correct
         && r.timing.is_some()
         && r.batch.is_some()
@@ -142,10 +147,15 @@ impl Wanted {
                 .device
                 .as_ref()
                 .is_none_or(|d| r.device.contains(d.as_str()))
-            && self
-                .model
-                .as_ref()
-                .is_none_or(|m| r.workload.mlp_name() == Some(m.as_str()))
+            && match &self.model {
+                // Picked automatically, the service stays an MLP's, as before encoder
+                // rows existed.
+                None => r.workload.mlp_name().is_some(),
+                Some(m) => {
+                    r.workload.mlp_name() == Some(m.as_str())
+                        || r.workload.encoder_name() == Some(m.as_str())
+                }
+            }
     }
 
     /// The error naming what was wanted and what the report has.
@@ -220,6 +230,7 @@ pub fn calibrate_with_warnings(
         .into_iter()
         .filter(|(_, r)| r.device == device && r.workload == workload)
         .collect();
+    let (chosen, seq_warning) = at_one_seq_len(chosen, &workload, report_path);
     let check = ReportCheck {
         report: report_path,
     };
@@ -239,7 +250,11 @@ pub fn calibrate_with_warnings(
         report: report_path.to_owned(),
         adapter: device,
         precision: wanted.precision,
-        model: workload.mlp_name().unwrap_or_default().to_owned(),
+        model: workload
+            .mlp_name()
+            .or(workload.transformer_name())
+            .unwrap_or_default()
+            .to_owned(),
     };
     // The report's values are now the plan's own: a plan they put out of range is the
     // report's fault, said here, not later as if a command-line flag had done it.
@@ -249,7 +264,7 @@ pub fn calibrate_with_warnings(
         value: v.value,
         allowed: v.allowed,
     })?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = seq_warning.into_iter().collect();
     if report.cancelled {
         warnings.push(format!(
             "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
@@ -259,6 +274,46 @@ pub fn calibrate_with_warnings(
         plan: out,
         warnings,
     })
+}
+
+/// Encoder rows at one sequence length — the first the report measured — with the
+/// warning that names it: the plan has no sequence length of its own yet, so L(b) is
+/// the latency of batches of requests of that many tokens. Other rows pass unchanged.
+fn at_one_seq_len<'a>(
+    rows: Vec<(usize, &'a ResultRow)>,
+    workload: &impl std::fmt::Display,
+    report_path: &str,
+) -> (Vec<(usize, &'a ResultRow)>, Option<String>) {
+    if rows
+        .first()
+        .is_none_or(|(_, r)| r.workload.encoder_name().is_none())
+    {
+        return (rows, None);
+    }
+    let seq_len = rows.first().and_then(|(_, r)| r.seq_len);
+    let mut others: Vec<usize> = rows
+        .iter()
+        .filter_map(|(_, r)| r.seq_len)
+        .filter(|&s| Some(s) != seq_len)
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, r)| r.seq_len == seq_len)
+        .collect();
+    let len = seq_len.map_or("an unrecorded number of".to_owned(), |s| s.to_string());
+    let mut warning = format!(
+        "L(b) from profile report {report_path}'s {workload} rows at seq_len {len} tokens per request (the plan has no sequence length of its own yet)"
+    );
+    if !others.is_empty() {
+        let list: Vec<String> = others.iter().map(usize::to_string).collect();
+        warning += &format!(
+            "; the report's rows at seq_len {} were not used",
+            list.join(", ")
+        );
+    }
+    (rows, Some(warning))
 }
 
 /// Range checks on the report values calibration reads, naming the report and the

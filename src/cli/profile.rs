@@ -24,9 +24,18 @@ pub struct ProfileArgs {
     /// Only the native CPU path.
     #[arg(long)]
     pub cpu: bool,
-    /// MLP presets, comma-separated (bert-base, distilled, small).
+    /// Models, comma-separated: MLP presets (bert-base, distilled, small), shipped
+    /// transformer configs (bert-base-uncased, gpt2, Llama-3.2-1B, tiny-llama, …) or
+    /// paths to Hugging Face config.json files.
     #[arg(long, value_delimiter = ',')]
     pub model: Vec<String>,
+    /// Tokens per sequence of transformer encoder and prefill rows, comma-separated
+    /// (default 128).
+    #[arg(long, value_delimiter = ',')]
+    pub seq_len: Vec<usize>,
+    /// Cached tokens of transformer decode rows, comma-separated (default 512).
+    #[arg(long, value_delimiter = ',')]
+    pub context_len: Vec<usize>,
     /// Precisions, comma-separated (f32, f16, bf16).
     #[arg(long, value_delimiter = ',')]
     pub precision: Vec<String>,
@@ -72,6 +81,12 @@ impl ProfileArgs {
         }
         if !self.batches.is_empty() {
             o.batches = self.batches.clone();
+        }
+        if !self.seq_len.is_empty() {
+            o.seq_lens = self.seq_len.clone();
+        }
+        if !self.context_len.is_empty() {
+            o.context_lens = self.context_len.clone();
         }
         if let Some(b) = self.budget_s {
             anyhow::ensure!(
@@ -214,8 +229,15 @@ fn trim(s: &str, n: usize) -> String {
 
 /// The results as a text table (one line per row).
 pub fn results_table(r: &ProfileReport) -> String {
+    // Wide enough for the longest workload (`encoder:distilbert-base-uncased`), never
+    // narrower than the MLP-only table was.
+    let wl = r
+        .results
+        .iter()
+        .map(|row| row.workload.label().chars().count())
+        .fold(14, usize::max);
     let mut s = format!(
-        "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  note\n",
+        "{:<24} {:<wl$} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  note\n",
         "device",
         "workload",
         "prec",
@@ -228,7 +250,11 @@ pub fn results_table(r: &ProfileReport) -> String {
         "cv"
     );
     for row in &r.results {
-        let shape = format!("{}x{}x{}", row.m, row.n, row.k);
+        let shape = match (row.seq_len, row.context_len) {
+            (Some(s), _) => format!("seq {s}"),
+            (_, Some(c)) => format!("ctx {c}"),
+            _ => format!("{}x{}x{}", row.m, row.n, row.k),
+        };
         let batch = row
             .batch
             .map(|b| b.to_string())
@@ -252,9 +278,9 @@ pub fn results_table(r: &ProfileReport) -> String {
             String::new()
         };
         s += &format!(
-            "{:<24} {:<14} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
+            "{:<24} {:<wl$} {:<5} {:<20} {:>5} {:>11} {:>10} {:>8} {:>7} {:>6}  {note}\n",
             short_device(&row.device, 24),
-            trim(&row.workload.label(), 14),
+            row.workload.label(),
             row.precision,
             row.variant,
             batch,

@@ -3,7 +3,10 @@
 //! oversized `--batches` is a clear error naming the limit, not a wgpu panic or an
 //! abort allocating terabytes.
 
+use crate::profile::cpu::attention::QUERY_BLOCK as ATTENTION_QUERY_BLOCK;
+use crate::profile::cpu::transformer_rows::SweepPlan;
 use crate::profile::workloads::mlp::MlpPreset;
+use crate::profile::workloads::transformer::{Pass, TransformerConfig, accounting};
 use crate::profile::{Precision, ProfileError};
 
 /// Share of the available host memory one run may plan to use; the rest is left for
@@ -13,6 +16,9 @@ const HOST_SHARE: f64 = 0.5;
 /// Bytes of f32 host copies alive at once in one MLP pass, per activation element:
 /// the input, the hidden and output activations, and their encoded or rounded copies.
 const HOST_COPIES: u64 = 3;
+
+/// Bytes of one f32.
+const F32_BYTES: u64 = 4;
 
 /// What one MLP batch needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +96,87 @@ pub fn check_host(
         }
         Ok(())
     })
+}
+
+/// Host bytes one transformer row needs on the CPU: the f32 master weights and their
+/// storage copy (both alive while the model is built), the activations of
+/// batch × tokens rows, the KV cache and the attention scratch.
+pub fn transformer_host_bytes(
+    cfg: &TransformerConfig,
+    precision: Precision,
+    pass: Pass,
+    (batch, len): (usize, usize),
+) -> u64 {
+    let e = precision.bytes_per_element() as u64;
+    let params = accounting::total_params(cfg);
+    let weights = params.saturating_mul(F32_BYTES + e);
+    let (rows_per_seq, cache_cap) = match pass {
+        Pass::Decode => (1, len as u64 + 1),
+        _ => (len as u64, len as u64),
+    };
+    let (d, q, kv, i) = (
+        cfg.hidden_size as u64,
+        cfg.q_dim() as u64,
+        cfg.kv_dim() as u64,
+        cfg.intermediate_size as u64,
+    );
+    let per_row = F32_BYTES * d + e * (2 * d + q + 2 * kv + 2 * q + 3 * i);
+    let rows = (batch as u64).saturating_mul(rows_per_seq);
+    let cache_layers = if cfg.family.is_decoder() {
+        cfg.num_layers as u64
+    } else {
+        1
+    };
+    let cache = (2 * cache_layers * kv * e)
+        .saturating_mul(batch as u64)
+        .saturating_mul(cache_cap);
+    let scratch = ((crate::profile::cpu::threads() * ATTENTION_QUERY_BLOCK) as u64 * e)
+        .saturating_mul(cache_cap);
+    let logits = (cfg.vocab_size as u64 * e).saturating_mul(batch as u64);
+    weights
+        .saturating_add(rows.saturating_mul(per_row))
+        .saturating_add(cache)
+        .saturating_add(scratch)
+        .saturating_add(logits)
+}
+
+/// Checks every transformer row of the run against the host memory available now.
+pub fn check_host_transformers(
+    available_bytes: u64,
+    cfgs: &[TransformerConfig],
+    precisions: &[Precision],
+    plan: &SweepPlan<'_>,
+) -> Result<(), ProfileError> {
+    let allowed = (available_bytes as f64 * HOST_SHARE) as u64;
+    let runnable = precisions
+        .iter()
+        .filter(|&&p| crate::profile::cpu::why_unsupported(p).is_none());
+    for (cfg, &p) in cfgs
+        .iter()
+        .flat_map(|c| runnable.clone().map(move |p| (c, p)))
+    {
+        for &pass in Pass::for_family(cfg.family) {
+            let shapes = plan
+                .lens(pass)
+                .iter()
+                .flat_map(|&l| plan.batches.iter().map(move |&b| (b, l)));
+            for (b, len) in shapes {
+                let need = transformer_host_bytes(cfg, p, pass, (b, len));
+                if need > allowed {
+                    let weights =
+                        accounting::total_params(cfg) * (F32_BYTES + p.bytes_per_element() as u64);
+                    return Err(ProfileError::Invalid(format!(
+                        "batch {b} × length {len} of {} in {p} needs about {} of memory (weights {}); this machine has {} available (at most half of it is used)",
+                        pass.workload(&cfg.name),
+                        bytes(need),
+                        bytes(weights),
+                        bytes(available_bytes)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn for_each(
@@ -178,5 +265,34 @@ mod tests {
         assert_eq!(f.largest_buffer_bytes, u64::MAX);
         assert_eq!(bytes(1536), "1.50 KiB");
         assert_eq!(bytes(11 * (1 << 30) + (1 << 29)), "11.5 GiB");
+    }
+
+    #[test]
+    fn a_transformer_too_big_for_memory_is_refused_up_front() {
+        let llama = TransformerConfig::lookup("Llama-3.1-8B").expect("shipped");
+        let plan = SweepPlan {
+            seq_lens: &[128],
+            context_lens: &[512],
+            batches: &[1],
+        };
+        let e = check_host_transformers(16 << 30, &[llama], &[Precision::F32], &plan)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("prefill:Llama-3.1-8B") && e.contains("16.0 GiB available"),
+            "{e}"
+        );
+        let tiny = TransformerConfig::lookup("tiny-llama").expect("shipped");
+        assert!(
+            check_host_transformers(
+                16 << 30,
+                std::slice::from_ref(&tiny),
+                &Precision::ALL,
+                &plan
+            )
+            .is_ok()
+        );
+        let huge = transformer_host_bytes(&tiny, Precision::F32, Pass::Prefill, (usize::MAX, 128));
+        assert_eq!(huge, u64::MAX);
     }
 }

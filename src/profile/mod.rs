@@ -123,12 +123,19 @@ pub enum DeviceChoice {
     Cpu,
 }
 
+/// Default tokens per sequence of transformer encoder and prefill rows.
+pub const DEFAULT_SEQ_LEN: usize = 128;
+/// Default cached tokens of transformer decode rows.
+pub const DEFAULT_CONTEXT_LEN: usize = 512;
+
 /// What one profile run measures, and how long it may take.
 #[derive(Clone, Debug)]
 pub struct ProfileOptions {
     /// Devices to measure.
     pub device: DeviceChoice,
-    /// MLP preset names (see [`workloads::MlpPreset`]); empty = GEMM only.
+    /// Model names: MLP presets (see [`workloads::mlp::MlpPreset`]), shipped transformer
+    /// configs (see [`workloads::transformer::config::SHIPPED`]) or `config.json` paths;
+    /// empty = GEMM only.
     pub models: Vec<String>,
     /// Precisions to measure.
     pub precisions: Vec<Precision>,
@@ -136,6 +143,10 @@ pub struct ProfileOptions {
     pub batches: Vec<usize>,
     /// Square GEMM sizes that are autotuned.
     pub gemm_sizes: Vec<usize>,
+    /// Tokens per sequence of transformer encoder and prefill rows.
+    pub seq_lens: Vec<usize>,
+    /// Cached tokens of transformer decode rows.
+    pub context_lens: Vec<usize>,
     /// Time budget for one timed measurement (one row).
     pub budget_per_row: Duration,
     /// Target coefficient of variation; sampling stops early once reached.
@@ -159,6 +170,8 @@ impl ProfileOptions {
             precisions: Precision::ALL.to_vec(),
             batches: vec![1, 8],
             gemm_sizes: vec![128],
+            seq_lens: vec![DEFAULT_SEQ_LEN],
+            context_lens: vec![DEFAULT_CONTEXT_LEN],
             budget_per_row: Duration::from_millis(250),
             target_cv: 0.02,
             peaks: true,
@@ -192,8 +205,22 @@ impl ProfileOptions {
         fixed + self.precisions.len() as u64 * self.units_per_precision()
     }
 
-    /// Work units of one precision on one device: one per GEMM size and per MLP batch.
+    /// Work units of one precision on one device: one per GEMM size, per MLP batch and
+    /// per transformer row (pass × length × batch). Names that do not resolve count
+    /// nothing: the run refuses them before it starts.
     pub fn units_per_precision(&self) -> u64 {
-        (self.gemm_sizes.len() + self.models.len() * self.batches.len()) as u64
+        let models = workloads::Models::resolve(&self.models).unwrap_or_default();
+        let plan = self.sweep_plan();
+        let transformer_rows: u64 = models.transformers.iter().map(|c| plan.rows(c)).sum();
+        (self.gemm_sizes.len() + models.mlps.len() * self.batches.len()) as u64 + transformer_rows
+    }
+
+    /// The lengths and batches every transformer is swept over.
+    pub fn sweep_plan(&self) -> cpu::transformer_rows::SweepPlan<'_> {
+        cpu::transformer_rows::SweepPlan {
+            seq_lens: &self.seq_lens,
+            context_lens: &self.context_lens,
+            batches: &self.batches,
+        }
     }
 }

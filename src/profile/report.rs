@@ -132,6 +132,26 @@ pub struct ResultRow {
     /// Why a supported configuration produced no timing (e.g. its shader failed to compile).
     #[serde(default)]
     pub error: Option<String>,
+    /// Tokens per sequence (encoder and prefill rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_len: Option<usize>,
+    /// Cached tokens each decoded token attends to (decode rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_len: Option<usize>,
+    /// FLOPs of one item: a sequence (encoder, prefill) or one decoded token (decode),
+    /// counted as `profile::workloads::transformer::accounting` states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flops_per_item: Option<f64>,
+    /// Compulsory bytes one item moves besides the shared weights (embedding rows,
+    /// outputs, KV cache written and read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_item: Option<f64>,
+    /// Bytes of all the model's weights at this row's precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_bytes: Option<f64>,
+    /// KV-cache bytes per token at this row's precision (decoders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_bytes_per_token: Option<f64>,
 }
 
 impl ResultRow {
@@ -165,6 +185,12 @@ impl ResultRow {
             flops_per_byte: None,
             items_per_s: None,
             error: None,
+            seq_len: None,
+            context_len: None,
+            flops_per_item: None,
+            bytes_per_item: None,
+            weights_bytes: None,
+            kv_bytes_per_token: None,
         }
     }
 
@@ -327,9 +353,11 @@ impl ProfileReport {
         let mut out = String::from(
             "device,workload,precision,variant,chosen,m,n,k,batch,supported,correct,rel_error,\
              method,median_ms,p5_ms,p95_ms,p99_ms,min_ms,max_ms,cv,stable,samples,gflops,\
-             gbytes_per_s,pct_of_peak,why_unsupported\n",
+             gbytes_per_s,pct_of_peak,why_unsupported,seq_len,context_len,flops_per_item,\
+             bytes_per_item,weights_bytes,kv_bytes_per_token\n",
         );
         let opt = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+        let whole = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_default();
         for r in &self.results {
             let t = r.timing.as_ref();
             let cells = [
@@ -359,6 +387,14 @@ impl ProfileReport {
                 opt(r.gbytes_per_s),
                 opt(r.pct_of_peak),
                 csv_cell(r.why_unsupported.as_deref().unwrap_or("")),
+                // Transformer rows' shape and work, appended so the columns before
+                // them keep their places.
+                r.seq_len.map(|v| v.to_string()).unwrap_or_default(),
+                r.context_len.map(|v| v.to_string()).unwrap_or_default(),
+                whole(r.flops_per_item),
+                whole(r.bytes_per_item),
+                whole(r.weights_bytes),
+                whole(r.kv_bytes_per_token),
             ];
             out.push_str(&cells.join(","));
             out.push('\n');

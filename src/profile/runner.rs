@@ -12,9 +12,11 @@ use super::limits;
 use super::reference::{Epilogue, Rng};
 use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
 use super::stats::SamplingBudget;
+use super::workloads::Models;
 use super::workloads::Workload;
 use super::workloads::mlp::{MlpModel, MlpPreset};
 use super::workloads::sweep::sweep;
+use super::workloads::transformer::run as transformer_run;
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
 /// Runs the profile described by `opts`, reporting progress lines to `progress`.
@@ -31,11 +33,8 @@ pub fn run_profile(
             "batch sizes must be at least 1".into(),
         ));
     }
-    let presets = opts
-        .models
-        .iter()
-        .map(|m| MlpPreset::by_name(m))
-        .collect::<Result<Vec<_>, _>>()?;
+    let models = Models::resolve(&opts.models)?;
+    transformer_run::check_lengths(&models.transformers, opts)?;
     let meter = &opts.meter;
     // Whatever way the run ends, the bar says so.
     let _finish = FinishOnDrop(meter);
@@ -70,7 +69,7 @@ pub fn run_profile(
             + u64::from(want_cpu) * opts.units_per_device(false),
     );
     // Checked before anything is allocated (the bar, started, says "stopped" at 0 %).
-    check_limits(&chosen, &presets, opts)?;
+    check_limits(&chosen, &models, opts)?;
     let budget = SamplingBudget::new(opts.budget_per_row, opts.target_cv);
     let cache_path = cache_dir();
     let mut cache = cache_path
@@ -87,7 +86,7 @@ pub fn run_profile(
         // what was measured is never lost.
         let label = gpu::adapter_label(&adapter);
         report.fingerprint.devices.push(label.clone());
-        let env = (opts, &budget, presets.as_slice());
+        let env = (opts, &budget, &models);
         let device_end = meter.done_units() + opts.units_per_device(true);
         let outcome = profile_adapter(adapter, env, timings, &mut cache, &mut report, progress);
         meter.reach(device_end);
@@ -107,7 +106,7 @@ pub fn run_profile(
     }
     if want_cpu
         && !opts.cancelled()
-        && let Err(e) = profile_cpu(opts, &budget, &presets, &mut report, progress)
+        && let Err(e) = profile_cpu(opts, &budget, &models, &mut report, progress)
     {
         progress(&format!("cpu: {e}"));
         report.errors.push(format!("cpu: {e}"));
@@ -121,9 +120,10 @@ pub fn run_profile(
 /// Every batch against each chosen adapter's buffer limits and the host memory.
 fn check_limits(
     chosen: &[wgpu::Adapter],
-    presets: &[MlpPreset],
+    models: &Models,
     opts: &ProfileOptions,
 ) -> Result<(), ProfileError> {
+    let presets = &models.mlps;
     for adapter in chosen {
         let name = gpu::adapter_label(adapter);
         let limits = adapter.limits();
@@ -131,6 +131,17 @@ fn check_limits(
     }
     if let Some(available) = limits::available_memory_bytes() {
         limits::check_host(available, presets, &opts.precisions, &opts.batches)?;
+        if !models.transformers.is_empty()
+            && matches!(opts.device, DeviceChoice::All | DeviceChoice::Cpu)
+        {
+            let plan = opts.sweep_plan();
+            limits::check_host_transformers(
+                available,
+                &models.transformers,
+                &opts.precisions,
+                &plan,
+            )?;
+        }
     }
     Ok(())
 }
@@ -154,7 +165,7 @@ fn begin(opts: &ProfileOptions, progress: &mut dyn FnMut(&str), step: &str) {
 /// inference items run.
 fn profile_adapter(
     adapter: wgpu::Adapter,
-    (opts, budget, presets): (&ProfileOptions, &SamplingBudget, &[MlpPreset]),
+    (opts, budget, models): (&ProfileOptions, &SamplingBudget, &Models),
     (instance_ms, adapter_ms): (f64, f64),
     cache: &mut TuneCache,
     report: &mut ProfileReport,
@@ -162,7 +173,7 @@ fn profile_adapter(
 ) -> Result<u64, ProfileError> {
     let ctx = gpu::open(adapter)?;
     begin(opts, progress, &format!("{}: cold start", ctx.name));
-    let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, presets.first())?;
+    let cold = cold_start(&ctx, opts, instance_ms, adapter_ms, models.mlps.first())?;
     opts.meter.advance(1);
     report.cold_start_ms.get_or_insert_with(|| cold.clone());
     report.cold_start_all_ms.push(cold);
@@ -184,14 +195,14 @@ fn profile_adapter(
         timer: &timer,
         budget,
     };
-    profile_device(bench, opts, presets, cache, report, progress)
+    profile_device(bench, opts, models, cache, report, progress)
 }
 
 /// GEMM autotuning and MLP sweeps on one device; returns inference items run.
 fn profile_device(
     bench: Bench<'_>,
     opts: &ProfileOptions,
-    presets: &[MlpPreset],
+    models: &Models,
     cache: &mut TuneCache,
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
@@ -203,6 +214,7 @@ fn profile_device(
         budget,
     } = bench;
     let mut items = 0u64;
+    let presets = &models.mlps;
     let per_precision = opts.units_per_precision();
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
@@ -284,6 +296,7 @@ fn profile_device(
                 .sum::<u64>();
             report.results.extend(rows);
         }
+        transformer_run::gpu_not_built(&ctx.name, &models.transformers, p, opts, report);
     }
     Ok(items)
 }
@@ -356,7 +369,7 @@ fn cold_start(
 fn profile_cpu(
     opts: &ProfileOptions,
     budget: &SamplingBudget,
-    presets: &[MlpPreset],
+    models: &Models,
     report: &mut ProfileReport,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ProfileError> {
@@ -368,6 +381,7 @@ fn profile_cpu(
         None
     };
     opts.meter.advance(1);
+    let presets = &models.mlps;
     let per_precision = opts.units_per_precision();
     for &p in &opts.precisions {
         // Unsupported work counts as done at once; the bar still reaches its end.
@@ -432,6 +446,7 @@ fn profile_cpu(
             report.results.extend(rows);
             opts.meter.advance(opts.batches.len() as u64);
         }
+        transformer_run::cpu(&models.transformers, p, (opts, budget), report, progress)?;
         opts.meter.reach(precision_end);
     }
     Ok(())

@@ -1,0 +1,239 @@
+//! profile layer: the CPU attention of a transformer block — scores and weighted sums
+//! as strided `gemm` calls on views of the QKV rows and the KV cache (no transposed
+//! copies), parallelised over (sequence × head) with `std::thread::scope`.
+
+use crate::profile::cpu::threads;
+
+/// Queries handled together in one scores matrix; a causal block computes keys up to
+/// its last query, so at most `QUERY_BLOCK / 2` masked pairs per query are computed
+/// (and not counted in the FLOPs, see the accounting).
+pub const QUERY_BLOCK: usize = 32;
+
+/// One head runs on one thread: the parallelism is across (sequence × head).
+const SERIAL: gemm::Parallelism = gemm::Parallelism::None;
+
+/// A storage element of the CPU forward pass: f32, or f16 with f32 arithmetic.
+pub trait Elem: Copy + Send + Sync + Default + 'static {
+    /// Zero.
+    const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// Widens to f32 for arithmetic.
+    fn to_f32(self) -> f32;
+    /// Rounds an f32 result to storage.
+    fn from_f32(x: f32) -> Self;
+}
+
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn from_f32(x: f32) -> Self {
+        x
+    }
+}
+
+impl Elem for half::f16 {
+    const ZERO: Self = half::f16::ZERO;
+    const ONE: Self = half::f16::ONE;
+    fn to_f32(self) -> f32 {
+        half::f16::to_f32(self)
+    }
+    fn from_f32(x: f32) -> Self {
+        half::f16::from_f32(x)
+    }
+}
+
+/// A strided matrix inside a slice: element (i, j) is `data[offset + i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+pub struct View<'a, T> {
+    /// The backing slice.
+    pub data: &'a [T],
+    /// Index of element (0, 0).
+    pub offset: usize,
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<T> View<'_, T> {
+    /// True when every element of a rows × cols matrix lies inside the slice.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || self.offset + (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// dst (m×n, dense, row stride `ld`) = a (m×k) · b (k×n), on `par` threads.
+pub fn matmul_view<T: Elem>(
+    (m, n, k): (usize, usize, usize),
+    (dst, ld): (&mut [T], usize),
+    (a, b): (View<'_, T>, View<'_, T>),
+    par: gemm::Parallelism,
+) {
+    let dst_fits = m == 0 || n == 0 || (m - 1) * ld + n <= dst.len();
+    // Checked always: the unsafe call below relies on it.
+    assert!(
+        dst_fits && a.fits(m, k) && b.fits(k, n),
+        "matmul_view out of bounds"
+    );
+    // SAFETY: the three asserts above keep every element the gemm crate touches inside
+    // its slice; `dst` is borrowed exclusively and does not alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            ld as isize,
+            false,
+            a.data.as_ptr().add(a.offset),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr().add(b.offset),
+            b.cs as isize,
+            b.rs as isize,
+            T::ZERO,
+            T::ONE,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// Where one attention call reads and writes.
+pub struct AttentionIo<'a, T> {
+    /// QKV rows, (batch·rows) × (q_dim + 2·kv_dim); Q already rotated.
+    pub qkv: &'a [T],
+    /// This layer's K and V caches, batch × cache_cap × kv_dim each.
+    pub k_cache: &'a [T],
+    /// See `k_cache`.
+    pub v_cache: &'a [T],
+    /// Output, head-major: (batch·heads) × rows × head_dim.
+    pub heads_out: &'a mut [T],
+    /// Scratch for the scores, at least threads × QUERY_BLOCK × cache_cap.
+    pub scores: &'a mut [T],
+}
+
+/// The shape of one attention call.
+#[derive(Clone, Copy, Debug)]
+pub struct AttentionShape {
+    /// Sequences.
+    pub batch: usize,
+    /// Query rows per sequence in this call.
+    pub rows: usize,
+    /// Position of the first query row (0 for a prompt, the context for a decode step).
+    pub first_pos: usize,
+    /// Keys every query sees without a mask (encoders); `None` = causal.
+    pub unmasked_keys: Option<usize>,
+    /// Cached positions per sequence the caches have room for.
+    pub cache_cap: usize,
+    /// Query heads, KV heads, head width.
+    pub heads: (usize, usize, usize),
+}
+
+/// softmax(scale · q·kᵀ, masked) · v for every (sequence, head), over all threads.
+pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
+    let (heads, _, hd) = s.heads;
+    let tasks = s.batch * heads;
+    let per_task = s.rows * hd;
+    if tasks == 0 || per_task == 0 {
+        return;
+    }
+    let workers = threads().clamp(1, tasks);
+    let tasks_per_worker = tasks.div_ceil(workers);
+    let scratch = QUERY_BLOCK * s.cache_cap;
+    let (qkv, kc, vc) = (io.qkv, io.k_cache, io.v_cache);
+    // Every worker needs its own scores block; a short pool would skip heads silently.
+    assert!(
+        io.scores.len() >= workers * scratch,
+        "attention scores pool too small"
+    );
+    std::thread::scope(|scope| {
+        let outs = io.heads_out.chunks_mut(tasks_per_worker * per_task);
+        for (w, (out, scores)) in outs.zip(io.scores.chunks_mut(scratch)).enumerate() {
+            scope.spawn(move || {
+                for (i, task_out) in out.chunks_mut(per_task).enumerate() {
+                    let task = w * tasks_per_worker + i;
+                    one_head((qkv, kc, vc), task_out, scores, task, s);
+                }
+            });
+        }
+    });
+}
+
+/// One (sequence, head): query blocks of scores, softmax, weighted sum.
+fn one_head<T: Elem>(
+    (qkv, kc, vc): (&[T], &[T], &[T]),
+    out: &mut [T],
+    scores: &mut [T],
+    task: usize,
+    s: AttentionShape,
+) {
+    let (heads, kv_heads, hd) = s.heads;
+    let (b, h) = (task / heads, task % heads);
+    let (q_dim, kv_dim) = (heads * hd, kv_heads * hd);
+    let width = q_dim + 2 * kv_dim;
+    let g = h / (heads / kv_heads);
+    let scale = 1.0 / (hd as f32).sqrt();
+    let cache = b * s.cache_cap * kv_dim + g * hd;
+    for t0 in (0..s.rows).step_by(QUERY_BLOCK) {
+        let bs = QUERY_BLOCK.min(s.rows - t0);
+        let keys = s.unmasked_keys.unwrap_or(s.first_pos + t0 + bs);
+        let q = View {
+            data: qkv,
+            offset: (b * s.rows + t0) * width + h * hd,
+            rs: width,
+            cs: 1,
+        };
+        let k_t = View {
+            data: kc,
+            offset: cache,
+            rs: 1,
+            cs: kv_dim,
+        };
+        matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL);
+        for (t, row) in scores.chunks_mut(keys).take(bs).enumerate() {
+            let visible = s.unmasked_keys.unwrap_or(s.first_pos + t0 + t + 1);
+            softmax_row(&mut row[..], visible, scale);
+        }
+        let p = View {
+            data: &scores[..],
+            offset: 0,
+            rs: keys,
+            cs: 1,
+        };
+        let v = View {
+            data: vc,
+            offset: cache,
+            rs: kv_dim,
+            cs: 1,
+        };
+        matmul_view((bs, hd, keys), (&mut out[t0 * hd..], hd), (p, v), SERIAL);
+    }
+}
+
+/// In place: softmax of `scale · row[..visible]`, zeros after it (the causal mask).
+fn softmax_row<T: Elem>(row: &mut [T], visible: usize, scale: f32) {
+    let max = row[..visible]
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, v| m.max(v.to_f32() * scale));
+    let mut sum = 0.0f32;
+    for v in &mut row[..visible] {
+        let x = (v.to_f32() * scale - max).exp();
+        sum += x;
+        *v = T::from_f32(x);
+    }
+    let inv = 1.0 / sum;
+    for v in &mut row[..visible] {
+        *v = T::from_f32(v.to_f32() * inv);
+    }
+    row[visible..].fill(T::ZERO);
+}

@@ -1,0 +1,391 @@
+//! profile layer: a transformer's forward pass on the CPU — `gemm` projections on all
+//! cores, attention over (sequence × head) threads, f32 arithmetic on f32 or f16
+//! storage — with every buffer allocated once per shape and reused across timed runs.
+
+use super::attention::{
+    AttentionIo, AttentionShape, Elem, QUERY_BLOCK, View, attention, matmul_view,
+};
+use super::{matmul, threads};
+use crate::profile::reference::Rng;
+use crate::profile::workloads::transformer::weights::{NormWeights, Weights};
+use crate::profile::workloads::transformer::{Family, TransformerConfig};
+
+/// Abramowitz & Stegun 7.1.26 coefficients: erf to 1.5e-7, far inside the f32 check.
+const ERF_P: f32 = 0.327_591_1;
+const ERF_A: [f32; 5] = [
+    0.254_829_6,
+    -0.284_496_74,
+    1.421_413_8,
+    -1.453_152,
+    1.061_405_4,
+];
+
+/// erf in f32 (A&S 7.1.26): the exact series the reference uses costs ~50 terms.
+fn erf_fast(x: f32) -> f32 {
+    let t = 1.0 / (1.0 + ERF_P * x.abs());
+    let poly = ERF_A.iter().rev().fold(0.0, |acc, a| acc * t + a) * t;
+    (1.0 - poly * (-x * x).exp()).copysign(x)
+}
+
+fn activation(family: Family, x: f32) -> f32 {
+    match family {
+        Family::Encoder => 0.5 * x * (1.0 + erf_fast(x * std::f32::consts::FRAC_1_SQRT_2)),
+        Family::Gpt2 => {
+            let u = (2.0 / std::f32::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
+            0.5 * x * (1.0 + u.tanh())
+        }
+        Family::Llama => x / (1.0 + (-x).exp()),
+    }
+}
+
+/// One block's weights in storage precision (biases and norms stay f32: they are read
+/// once per element of the activations, never by a matmul).
+struct CpuLayer<T> {
+    wqkv: Vec<T>,
+    bqkv: Vec<f32>,
+    wo: Vec<T>,
+    bo: Vec<f32>,
+    w_up: Vec<T>,
+    b_up: Vec<f32>,
+    w_down: Vec<T>,
+    b_down: Vec<f32>,
+    norm1: NormWeights,
+    norm2: NormWeights,
+}
+
+/// A transformer ready to run on the CPU at storage type `T`.
+pub struct CpuTransformer<T> {
+    cfg: TransformerConfig,
+    layers: Vec<CpuLayer<T>>,
+    tokens: Vec<T>,
+    positions: Vec<T>,
+    outer_norm: NormWeights,
+}
+
+/// Activations, KV cache and scratch for one (batch, rows, cache) shape.
+pub struct Buffers<T> {
+    batch: usize,
+    max_rows: usize,
+    cache_cap: usize,
+    /// The residual stream, f32, (batch·rows) × d; the final hidden states after a pass.
+    pub x: Vec<f32>,
+    xn: Vec<T>,
+    qkv: Vec<T>,
+    heads: Vec<T>,
+    attn: Vec<T>,
+    proj: Vec<T>,
+    up: Vec<T>,
+    act: Vec<T>,
+    k_cache: Vec<T>,
+    v_cache: Vec<T>,
+    scores: Vec<T>,
+    last: Vec<T>,
+    /// LM-head logits of each sequence's last row, batch × vocab (decoders).
+    pub logits: Vec<T>,
+    rope: (Vec<f32>, Vec<f32>),
+}
+
+fn convert<T: Elem>(v: &[f32]) -> Vec<T> {
+    v.iter().map(|&x| T::from_f32(x)).collect()
+}
+
+impl<T: Elem> CpuTransformer<T> {
+    /// The model of `w` in storage type `T` (the values are already rounded to it).
+    pub fn new(w: &Weights) -> Self {
+        let layers = w
+            .layers
+            .iter()
+            .map(|l| CpuLayer {
+                wqkv: convert(&l.wqkv),
+                bqkv: l.bqkv.clone(),
+                wo: convert(&l.wo),
+                bo: l.bo.clone(),
+                w_up: convert(&l.w_up),
+                b_up: l.b_up.clone(),
+                w_down: convert(&l.w_down),
+                b_down: l.b_down.clone(),
+                norm1: l.norm1.clone(),
+                norm2: l.norm2.clone(),
+            })
+            .collect();
+        CpuTransformer {
+            cfg: w.cfg.clone(),
+            layers,
+            tokens: convert(&w.tokens),
+            positions: convert(&w.positions),
+            outer_norm: w.outer_norm.clone(),
+        }
+    }
+
+    /// Buffers for `batch` sequences of up to `max_rows` rows per call and a KV cache
+    /// of `cache_cap` positions (filled with small random values: a decode step can be
+    /// timed without its prefill, and timing does not depend on the values).
+    pub fn buffers(&self, batch: usize, max_rows: usize, cache_cap: usize) -> Buffers<T> {
+        let c = &self.cfg;
+        let rows = batch * max_rows;
+        let up_cols = c.intermediate_size * if c.gated_mlp() { 2 } else { 1 };
+        let cache_layers = if c.family.is_decoder() {
+            c.num_layers
+        } else {
+            1
+        };
+        let cache = cache_layers * batch * cache_cap * c.kv_dim();
+        let mut rng = Rng::new(cache as u64);
+        let mut random = || convert(&rng.vec(cache, 1.0));
+        let (k_cache, v_cache) = (random(), random());
+        let half = c.head_dim / 2;
+        let mut rope = (vec![0.0; cache_cap * half], vec![0.0; cache_cap * half]);
+        if let Some(theta) = c.rope_theta {
+            for p in 0..cache_cap {
+                for i in 0..half {
+                    let freq = theta.powf(-2.0 * i as f64 / c.head_dim as f64);
+                    let (sin, cos) = (p as f64 * freq).sin_cos();
+                    rope.0[p * half + i] = cos as f32;
+                    rope.1[p * half + i] = sin as f32;
+                }
+            }
+        }
+        Buffers {
+            batch,
+            max_rows,
+            cache_cap,
+            x: vec![0.0; rows * c.hidden_size],
+            xn: vec![T::ZERO; rows * c.hidden_size],
+            qkv: vec![T::ZERO; rows * (c.q_dim() + 2 * c.kv_dim())],
+            heads: vec![T::ZERO; rows * c.q_dim()],
+            attn: vec![T::ZERO; rows * c.q_dim()],
+            proj: vec![T::ZERO; rows * c.hidden_size],
+            up: vec![T::ZERO; rows * up_cols],
+            act: vec![T::ZERO; rows * c.intermediate_size],
+            k_cache,
+            v_cache,
+            scores: vec![T::ZERO; threads() * QUERY_BLOCK * cache_cap],
+            last: vec![T::ZERO; batch * c.hidden_size],
+            logits: vec![T::ZERO; batch * c.vocab_size],
+            rope,
+        }
+    }
+
+    /// The config this model runs.
+    pub fn config(&self) -> &TransformerConfig {
+        &self.cfg
+    }
+}
+
+/// Normalises every row of `x` (LayerNorm with beta, RMSNorm without) into `out`, and
+/// back into `x` too when `in_place` (the post-LN encoder keeps the normed stream).
+fn norm_rows<T: Elem>(x: &mut [f32], out: &mut [T], w: &NormWeights, eps: f64, in_place: bool) {
+    let d = w.gamma.len();
+    for (row, o) in x.chunks_mut(d).zip(out.chunks_mut(d)) {
+        let mean = if w.beta.is_empty() {
+            0.0
+        } else {
+            row.iter().sum::<f32>() / d as f32
+        };
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+        let inv = 1.0 / (var + eps as f32).sqrt();
+        for (j, (v, ov)) in row.iter_mut().zip(o).enumerate() {
+            let y = (*v - mean) * inv * w.gamma[j] + w.beta.get(j).copied().unwrap_or(0.0);
+            *ov = T::from_f32(y);
+            if in_place {
+                *v = y;
+            }
+        }
+    }
+}
+
+fn add_bias<T: Elem>(buf: &mut [T], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    for row in buf.chunks_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v = T::from_f32(v.to_f32() + b);
+        }
+    }
+}
+
+/// x += proj (+ bias).
+fn residual<T: Elem>(x: &mut [f32], proj: &[T], bias: &[f32]) {
+    let d = bias.len().max(1);
+    for (i, (v, p)) in x.iter_mut().zip(proj).enumerate() {
+        *v += p.to_f32() + bias.get(i % d).copied().unwrap_or(0.0);
+    }
+}
+
+impl<T: Elem> CpuTransformer<T> {
+    /// Runs the first `layers` blocks over `tokens` (batch × `rows` ids at positions
+    /// `first_pos..first_pos + rows` of each sequence), extending the KV cache; leaves
+    /// the final hidden states in `b.x` and, for decoders, the logits in `b.logits`.
+    pub fn forward(
+        &self,
+        b: &mut Buffers<T>,
+        tokens: &[u32],
+        (rows, first_pos): (usize, usize),
+        layers: usize,
+    ) {
+        let c = &self.cfg;
+        assert!(
+            rows <= b.max_rows && first_pos + rows <= b.cache_cap && tokens.len() == b.batch * rows,
+            "forward: shape outside the buffers"
+        );
+        let (n, d) = (b.batch * rows, c.hidden_size);
+        for (r, (xr, &id)) in b.x.chunks_mut(d).zip(tokens).enumerate() {
+            let tok = &self.tokens[id as usize * d..][..d];
+            let pos = self
+                .positions
+                .get((first_pos + r % rows) * d..(first_pos + r % rows + 1) * d);
+            for (j, v) in xr.iter_mut().enumerate() {
+                *v = tok[j].to_f32() + pos.map_or(0.0, |p| p[j].to_f32());
+            }
+        }
+        if c.family == Family::Encoder {
+            norm_rows(
+                &mut b.x[..n * d],
+                &mut b.xn,
+                &self.outer_norm,
+                c.norm_eps,
+                true,
+            );
+        }
+        for li in 0..layers.min(c.num_layers) {
+            self.block(li, b, (rows, first_pos));
+        }
+        if c.family.is_decoder() {
+            norm_rows(
+                &mut b.x[..n * d],
+                &mut b.xn,
+                &self.outer_norm,
+                c.norm_eps,
+                true,
+            );
+            for (s, last) in b.last.chunks_mut(d).enumerate() {
+                let row = &b.x[((s + 1) * rows - 1) * d..][..d];
+                last.iter_mut()
+                    .zip(row)
+                    .for_each(|(o, &v)| *o = T::from_f32(v));
+            }
+            let last = View {
+                data: &b.last[..],
+                offset: 0,
+                rs: d,
+                cs: 1,
+            };
+            // Eᵀ read in place: element (k, v) of the d × vocab head is tokens[v·d + k].
+            let head = View {
+                data: &self.tokens[..],
+                offset: 0,
+                rs: 1,
+                cs: d,
+            };
+            let par = gemm::Parallelism::Rayon(threads());
+            matmul_view(
+                (b.batch, c.vocab_size, d),
+                (&mut b.logits, c.vocab_size),
+                (last, head),
+                par,
+            );
+        }
+    }
+
+    fn block(&self, li: usize, b: &mut Buffers<T>, (rows, first_pos): (usize, usize)) {
+        let (c, l) = (&self.cfg, &self.layers[li]);
+        let (n, d, i) = (b.batch * rows, c.hidden_size, c.intermediate_size);
+        let (q_dim, width) = (c.q_dim(), c.q_dim() + 2 * c.kv_dim());
+        let encoder = c.family == Family::Encoder;
+        let one = (T::ZERO, T::ONE);
+        let x = &mut b.x[..n * d];
+        if !encoder {
+            norm_rows(x, &mut b.xn, &l.norm1, c.norm_eps, false);
+        }
+        matmul((n, width, d), &b.xn, &l.wqkv, &mut b.qkv, one);
+        add_bias(&mut b.qkv[..n * width], &l.bqkv);
+        let cache = self.fill_cache(li, b, (rows, first_pos));
+        let io = AttentionIo {
+            qkv: &b.qkv,
+            k_cache: &b.k_cache[cache.clone()],
+            v_cache: &b.v_cache[cache],
+            heads_out: &mut b.heads[..n * q_dim],
+            scores: &mut b.scores,
+        };
+        let shape = AttentionShape {
+            batch: b.batch,
+            rows,
+            first_pos,
+            unmasked_keys: encoder.then_some(rows),
+            cache_cap: b.cache_cap,
+            heads: (c.num_heads, c.num_kv_heads, c.head_dim),
+        };
+        attention(io, shape);
+        // Head-major [sequence][head][row][dim] back to rows × (heads·dim).
+        let hd = c.head_dim;
+        for (task, chunk) in b.heads[..n * q_dim].chunks(rows * hd).enumerate() {
+            let (s, h) = (task / c.num_heads, task % c.num_heads);
+            for (t, src) in chunk.chunks(hd).enumerate() {
+                b.attn[(s * rows + t) * q_dim + h * hd..][..hd].copy_from_slice(src);
+            }
+        }
+        matmul((n, d, q_dim), &b.attn, &l.wo, &mut b.proj, one);
+        let x = &mut b.x[..n * d];
+        residual(x, &b.proj[..n * d], &l.bo);
+        let (norm, in_place) = if encoder {
+            (&l.norm1, true)
+        } else {
+            (&l.norm2, false)
+        };
+        norm_rows(x, &mut b.xn, norm, c.norm_eps, in_place);
+        let up_cols = if c.gated_mlp() { 2 * i } else { i };
+        matmul((n, up_cols, d), &b.xn, &l.w_up, &mut b.up, one);
+        add_bias(&mut b.up[..n * up_cols], &l.b_up);
+        for (up, act) in b.up.chunks(up_cols).zip(b.act.chunks_mut(i)).take(n) {
+            for (j, a) in act.iter_mut().enumerate() {
+                let v = activation(c.family, up[j].to_f32());
+                *a = T::from_f32(if c.gated_mlp() {
+                    v * up[i + j].to_f32()
+                } else {
+                    v
+                });
+            }
+        }
+        matmul((n, d, i), &b.act, &l.w_down, &mut b.proj, one);
+        let x = &mut b.x[..n * d];
+        residual(x, &b.proj[..n * d], &l.b_down);
+        if encoder {
+            norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);
+        }
+    }
+
+    /// RoPE on Q and K (Llama family), then K and V into layer `li`'s cache at their
+    /// positions; returns that layer's range of the caches.
+    fn fill_cache(
+        &self,
+        li: usize,
+        b: &mut Buffers<T>,
+        (rows, first_pos): (usize, usize),
+    ) -> std::ops::Range<usize> {
+        let c = &self.cfg;
+        let (q_dim, kv_dim, hd) = (c.q_dim(), c.kv_dim(), c.head_dim);
+        let width = q_dim + 2 * kv_dim;
+        let layer = if c.family.is_decoder() { li } else { 0 };
+        let span = b.batch * b.cache_cap * kv_dim;
+        let half = hd / 2;
+        for (r, row) in b.qkv.chunks_mut(width).take(b.batch * rows).enumerate() {
+            let (s, pos) = (r / rows, first_pos + r % rows);
+            if c.rope_theta.is_some() {
+                let cos = &b.rope.0[pos * half..][..half];
+                let sin = &b.rope.1[pos * half..][..half];
+                for head in row[..q_dim + kv_dim].chunks_mut(hd) {
+                    for k in 0..half {
+                        let (x1, x2) = (head[k].to_f32(), head[k + half].to_f32());
+                        head[k] = T::from_f32(x1 * cos[k] - x2 * sin[k]);
+                        head[k + half] = T::from_f32(x2 * cos[k] + x1 * sin[k]);
+                    }
+                }
+            }
+            let at = layer * span + (s * b.cache_cap + pos) * kv_dim;
+            b.k_cache[at..at + kv_dim].copy_from_slice(&row[q_dim..q_dim + kv_dim]);
+            b.v_cache[at..at + kv_dim].copy_from_slice(&row[q_dim + kv_dim..]);
+        }
+        layer * span..(layer + 1) * span
+    }
+}

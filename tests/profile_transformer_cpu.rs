@@ -1,0 +1,140 @@
+//! profile layer tests: the CPU transformer forward pass of every family (encoder,
+//! GPT-2, Llama with GQA, Qwen2 with QKV bias) matches the f64 reference in f32 and
+//! with f16 storage, for the encoder, prefill and decode passes; a corrupted model fails.
+
+// A test's panic is its failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod profile_common;
+
+use costscope::profile::Precision;
+use costscope::profile::cpu::attention::Elem;
+use costscope::profile::cpu::transformer::CpuTransformer;
+use costscope::profile::cpu::transformer_rows::{tolerance, verify, verify_at};
+use costscope::profile::workloads::transformer::reference::{erf, gelu_erf};
+use costscope::profile::workloads::transformer::weights::Weights;
+use costscope::profile::workloads::transformer::{Pass, TransformerConfig};
+
+fn check<T: Elem>(name: &str, precision: Precision) -> Vec<(Pass, f64)> {
+    let cfg = TransformerConfig::lookup(name).unwrap();
+    let w = Weights::random(&cfg, precision, 42);
+    let model = CpuTransformer::<T>::new(&w);
+    Pass::for_family(cfg.family)
+        .iter()
+        .map(|&p| (p, verify(&model, &w, p, 7)))
+        .collect()
+}
+
+#[test]
+fn every_tiny_family_matches_the_reference_in_f32_and_f16() {
+    for name in ["tiny-bert", "tiny-gpt2", "tiny-llama", "tiny-qwen2"] {
+        let f32_errors = check::<f32>(name, Precision::F32);
+        let f16_errors = check::<half::f16>(name, Precision::F16);
+        eprintln!("{name}: f32 {f32_errors:?}, f16 {f16_errors:?}");
+        for (pass, e) in f32_errors {
+            assert!(e <= tolerance(Precision::F32), "{name} {pass:?} f32: {e}");
+        }
+        for (pass, e) in f16_errors {
+            assert!(
+                e <= tolerance(Precision::F16) && e > 0.0,
+                "{name} {pass:?} f16: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sequences_longer_than_a_query_block_match_too() {
+    // 45 tokens: two query blocks of 32, the causal mask crossing the block edge, and a
+    // batch of 3 with 2 KV heads per 4 query heads.
+    for name in ["tiny-bert", "tiny-llama"] {
+        let cfg = TransformerConfig::lookup(name).unwrap();
+        let w = Weights::random(&cfg, Precision::F32, 11);
+        let model = CpuTransformer::<f32>::new(&w);
+        for &pass in Pass::for_family(cfg.family) {
+            let e = verify_at(&model, &w, pass, (3, 45, 2), 5);
+            assert!(e <= tolerance(Precision::F32), "{name} {pass:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_weight_is_caught() {
+    let cfg = TransformerConfig::lookup("tiny-llama").unwrap();
+    let w = Weights::random(&cfg, Precision::F32, 3);
+    let mut bad = w.clone();
+    // The second block's down projection, perturbed only on the CPU side.
+    bad.layers[1].w_down[5] += 0.5;
+    let model = CpuTransformer::<f32>::new(&bad);
+    let e = verify(&model, &w, Pass::Decode, 1);
+    assert!(e > tolerance(Precision::F32), "{e}");
+}
+
+#[test]
+fn erf_and_gelu_match_known_values() {
+    assert!((erf(0.5) - 0.520_499_877_813_046_5).abs() < 1e-15);
+    assert!((erf(-2.0) + 0.995_322_265_018_952_7).abs() < 1e-15);
+    assert_eq!(erf(7.0), 1.0);
+    assert!((gelu_erf(1.0) - 0.841_344_746_068_542_9).abs() < 1e-15);
+}
+
+#[test]
+fn a_gpu_adapter_says_its_transformer_pass_is_not_built_and_the_meter_completes() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = costscope::profile::DeviceChoice::Adapter(ctx.name.clone());
+    drop(ctx);
+    opts.models = vec!["tiny-bert".into(), "tiny-llama".into()];
+    opts.precisions = vec![Precision::F32];
+    opts.gemm_sizes = Vec::new();
+    opts.peaks = false;
+    opts.seq_lens = vec![8];
+    opts.context_lens = vec![16];
+    let report = costscope::profile::run_profile(&opts, &mut |_| {}).expect("profile");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let refused: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.workload.transformer_name().is_some())
+        .collect();
+    assert_eq!(refused.len(), 3, "encoder + prefill + decode: {refused:?}");
+    for r in refused {
+        assert!(!r.supported && r.timing.is_none());
+        assert_eq!(
+            r.why_unsupported.as_deref(),
+            Some("the GPU transformer forward pass is not built yet")
+        );
+    }
+    assert_eq!(opts.meter.done_units(), opts.units_per_device(true));
+}
+
+#[test]
+fn a_cpu_run_with_transformers_counts_every_planned_unit() {
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = costscope::profile::DeviceChoice::Cpu;
+    opts.models = vec!["small".into(), "tiny-bert".into(), "tiny-llama".into()];
+    opts.precisions = vec![Precision::F32, Precision::Bf16];
+    opts.gemm_sizes = Vec::new();
+    opts.peaks = false;
+    opts.batches = vec![1, 2];
+    opts.seq_lens = vec![8];
+    opts.context_lens = vec![16, 24];
+    opts.budget_per_row = std::time::Duration::from_millis(20);
+    // Per precision: small × 2 batches, tiny-bert 1 length × 2, tiny-llama (1 + 2) × 2.
+    assert_eq!(opts.units_per_precision(), 2 + 2 + 6);
+    let meter = opts.meter.clone();
+    let mut fractions = Vec::new();
+    let report =
+        costscope::profile::run_profile(&opts, &mut |_| fractions.push(meter.snapshot().fraction))
+            .expect("profile");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    assert_eq!(meter.done_units(), opts.units_per_device(false));
+    let timed = report
+        .results
+        .iter()
+        .filter(|r| r.workload.transformer_name().is_some() && r.timing.is_some());
+    assert_eq!(timed.count(), 2 + 6);
+}
