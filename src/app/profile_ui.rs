@@ -326,7 +326,10 @@ fn use_in_plan_ui(
 ) {
     if !ui
         .button("Use in plan")
-        .on_hover_text("Move the measured L(b), CV, cold start and power into the plan.")
+        .on_hover_text(
+            "Move the measured L(b) and power into the plan (the plan's service CV and cold \
+             start stay: the profile measures timing noise and device set-up, not those).",
+        )
         .clicked()
     {
         return;

@@ -92,32 +92,85 @@ struct PlanReport<'a> {
     break_even: Option<BreakEven>,
     job: Option<JobEstimate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    calibration: Option<CalibrationReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<VerificationReport>,
+}
+
+/// `--profile`: what calibration changed, from which rows, and its warnings.
+#[derive(Debug, Serialize)]
+struct CalibrationReport {
+    report: String,
+    changes: Vec<crate::calibrate::review::Change>,
+    rows_used: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// Reads the report at `path` and calibrates `plan` from it by the `--profile-*` flags.
+fn calibrate(
+    plan: &crate::model::Plan,
+    args: &PlanArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<crate::calibrate::Calibration> {
+    let report = crate::profile::report::ProfileReport::read(path)
+        .with_context(|| format!("profile report {}", path.display()))?;
+    let selection = crate::calibrate::Selection {
+        device: args.profile_device.clone(),
+        precision: args.profile_precision,
+        model: args.profile_model.clone(),
+    };
+    Ok(crate::calibrate::calibrate_with_warnings(
+        plan,
+        &report,
+        &path.display().to_string(),
+        &selection,
+    )?)
+}
+
+/// The before → after of a calibration, above the plan's table.
+fn write_calibration(out: &mut dyn Write, c: &CalibrationReport) -> std::io::Result<()> {
+    writeln!(out, "Calibrated from {}:", c.report)?;
+    for ch in &c.changes {
+        if ch.before == ch.after {
+            writeln!(out, "  {:<26} {} ({})", ch.field, ch.after, ch.why)?;
+        } else {
+            writeln!(
+                out,
+                "  {:<26} {} → {} ({})",
+                ch.field, ch.before, ch.after, ch.why
+            )?;
+        }
+    }
+    writeln!(out, "  rows used:")?;
+    for r in &c.rows_used {
+        writeln!(out, "    {r}")?;
+    }
+    for w in &c.warnings {
+        writeln!(out, "  warning: {w}")?;
+    }
+    writeln!(out)
 }
 
 /// Runs `costscope plan`, writing to `out`.
 pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let (mut plan, label) = load(&args.file)?;
-    if let Some(path) = &args.profile {
-        let report = crate::profile::report::ProfileReport::read(path)
-            .with_context(|| format!("profile report {}", path.display()))?;
-        let selection = crate::calibrate::Selection {
-            device: args.profile_device.clone(),
-            precision: args.profile_precision,
-            model: args.profile_model.clone(),
-        };
-        let calibrated = crate::calibrate::calibrate_with_warnings(
-            &plan,
-            &report,
-            &path.display().to_string(),
-            &selection,
-        )
-        .with_context(|| format!("calibrating {label} from {}", path.display()))?;
-        for w in &calibrated.warnings {
-            eprintln!("warning: {w}");
+    let calibration = match &args.profile {
+        Some(path) => {
+            let c = calibrate(&plan, args, path)
+                .with_context(|| format!("calibrating {label} from {}", path.display()))?;
+            for w in &c.warnings {
+                eprintln!("warning: {w}");
+            }
+            plan = c.plan.clone();
+            Some(CalibrationReport {
+                report: path.display().to_string(),
+                changes: c.changes,
+                rows_used: c.rows_used,
+                warnings: c.warnings,
+            })
         }
-        plan = calibrated.plan;
-    }
+        None => None,
+    };
     apply_overrides(
         &mut plan,
         &args.overrides.with_weights(args.alpha, args.beta),
@@ -166,6 +219,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         evaluated: optimum.evaluated,
         break_even: break_even(&plan),
         job,
+        calibration,
         verification: args
             .verify
             .then(|| verification(&plan, &optimum, args))
@@ -176,6 +230,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut *out, &report)?;
         writeln!(out)?;
     } else {
+        if let Some(c) = &report.calibration {
+            write_calibration(out, c)?;
+        }
         super::table::write_plan_report(out, &plan, &label, &report.as_view(), &options)?;
         if let Some(v) = &report.verification {
             super::verify_table::write_verification(out, &plan, v)?;

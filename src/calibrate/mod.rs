@@ -1,9 +1,14 @@
 //! Calibration (profile → model): moves a profile report's measurements into a plan's
-//! service — L(b) per batch, service CV, cold start and power — so the cost model runs
-//! on numbers measured on the user's own machine. The plan's `speed_vs_profiled` is
+//! service — L(b) per batch (made monotone, and said), and power — so the cost model
+//! runs on numbers measured on the user's own machine. The plan's service CV and cold
+//! start are kept: the profile measures timing noise and the device's set-up, not how
+//! requests vary or what a whole cold start takes ([`review`] says so beside the
+//! before → after of every field). The plan's `speed_vs_profiled` is
 //! kept: it says how the plan's hardware compares with the profiled device. A
 //! transformer encoder named in the selection calibrates from its `encoder:` rows at
 //! one sequence length, named in a warning.
+
+pub mod review;
 
 use crate::model::{Plan, Precision, Source};
 use crate::plan::validate::{
@@ -73,13 +78,19 @@ pub enum CalibrateError {
     },
 }
 
-/// A calibrated plan and what the user should know about the report it came from.
+/// A calibrated plan and what the user should read before accepting it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     /// The plan with the measured service.
     pub plan: Plan,
-    /// One line each, e.g. that the report is from a cancelled run.
+    /// One line each, e.g. that the report is from a cancelled run, or that the device
+    /// is the CPU emulating a GPU.
     pub warnings: Vec<String>,
+    /// Every field changed, and those deliberately kept, before → after with why.
+    pub changes: Vec<review::Change>,
+    /// The report rows L(b) was read from (device, precision, workload, batch and the
+    /// statistic: the median).
+    pub rows_used: Vec<String>,
 }
 
 /// What to take from a report; `None` picks automatically (a GPU before the CPU, the
@@ -234,21 +245,25 @@ pub fn calibrate_with_warnings(
     let check = ReportCheck {
         report: report_path,
     };
-    let (curve, median_cv) = curve_and_cv(&chosen, &check)?;
+    let (measured, median_cv) = curve_and_cv(&chosen, &check)?;
+    let (curve, fitted) = review::monotone(&measured);
     let mut out = plan.clone();
     out.service.batch_latency_ms = curve;
-    if let Some(cv) = median_cv {
-        out.service.service_cv = cv;
-    }
-    if let Some(s) = cold_start_s(report, &device, &check)? {
-        out.service.cold_start_s = s;
-    }
+    let mut why = reasons(
+        format!("{device} ({workload}, {})", wanted.precision),
+        median_cv,
+        cold_start_s(report, &device, &check)?,
+    );
     if let Some(w) = mean_power_w(report, &check)? {
         out.hardware.power_w = w;
+        why.push((
+            "hardware.power_w",
+            "the mean of NVML's power samples".to_owned(),
+        ));
     }
     out.service.source = Source::Profile {
         report: report_path.to_owned(),
-        adapter: device,
+        adapter: device.clone(),
         precision: wanted.precision,
         model: workload
             .mlp_name()
@@ -265,15 +280,64 @@ pub fn calibrate_with_warnings(
         allowed: v.allowed,
     })?;
     let mut warnings: Vec<String> = seq_warning.into_iter().collect();
-    if report.cancelled {
+    if fitted && let Some(((b1, ms1), (b2, ms2))) = review::first_inversion(&measured) {
         warnings.push(format!(
-            "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
+            "L(b) from the report is not monotone (batch {b2}: {ms2:.3} ms is faster than batch {b1}: {ms1:.3} ms): fitted a non-decreasing curve (isotonic regression)"
         ));
     }
+    warnings.extend(review::device_warnings(plan, &device));
+    warnings.extend(report.cancelled.then(|| format!(
+        "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
+    )));
     Ok(Calibration {
+        changes: review::changes(plan, &out, &why),
         plan: out,
         warnings,
+        rows_used: rows_used(&chosen),
     })
+}
+
+/// Why each service field is what it is after calibration.
+fn reasons(
+    rows: String,
+    median_cv: Option<f64>,
+    setup_s: Option<f64>,
+) -> Vec<(&'static str, String)> {
+    let mut why = vec![(
+        "service.batch_latency_ms",
+        format!("the median of each batch's chosen row on {rows}"),
+    )];
+    // The timing CV is the noise of repeating one identical kernel, not the
+    // variability of requests: the plan's CV stays.
+    if let Some(cv) = median_cv {
+        why.push((
+            "service.service_cv",
+            format!("kept: the profile's CV ({cv:.3}, median) is timing noise of one repeated kernel, not how requests vary"),
+        ));
+    }
+    // The measured stages are the device's set-up, one part of a cold start; the
+    // plan's own figure (boot, model load, …) stays.
+    if let Some(s) = setup_s {
+        why.push((
+            "service.cold_start_s",
+            format!("kept: the measured device set-up through the first result is {s:.3} s, one part of a cold start (instance boot and model load are not measured)"),
+        ));
+    }
+    why
+}
+
+/// The rows L(b) was read from, one line each with the statistic used.
+fn rows_used(chosen: &[(usize, &ResultRow)]) -> Vec<String> {
+    chosen
+        .iter()
+        .filter_map(|&(i, r)| {
+            let t = r.timing.as_ref()?;
+            Some(format!(
+                "results[{i}]: {} {} {} batch {}: median {:.3} ms",
+                r.device, r.precision, r.workload, r.batch?, t.median_ms
+            ))
+        })
+        .collect()
 }
 
 /// Encoder rows at one sequence length — the first the report measured — with the

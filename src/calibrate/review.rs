@@ -1,0 +1,181 @@
+//! Calibration layer: what a calibration changed and what the user should know before
+//! accepting it — the before → after of every field, the rows used, a monotone L(b)
+//! (fitted, and said), and warnings about what the profile cannot tell.
+
+use serde::Serialize;
+
+use crate::model::{Plan, Source};
+
+/// Substrings of adapter names that are the CPU emulating a GPU.
+const SOFTWARE_ADAPTERS: [&str; 3] = ["llvmpipe", "lavapipe", "swiftshader"];
+
+/// One field a calibration changed (or deliberately kept), for the user to read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The plan's field path, e.g. `service.batch_latency_ms`.
+    pub field: String,
+    /// The value before, as text.
+    pub before: String,
+    /// The value after, as text (the same when kept).
+    pub after: String,
+    /// Where the new value came from, or why the old one was kept.
+    pub why: String,
+}
+
+/// The fields of `before` that differ in `after`, with the reasons in `why` (keyed by
+/// field path; a field without a reason gets "measured").
+pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Change> {
+    let reason = |f: &str| {
+        why.iter()
+            .find(|(k, _)| *k == f)
+            .map_or_else(|| "measured".to_owned(), |(_, w)| w.clone())
+    };
+    let (b, a) = (&before.service, &after.service);
+    let fields = [
+        (
+            "service.batch_latency_ms",
+            curve(&b.batch_latency_ms),
+            curve(&a.batch_latency_ms),
+        ),
+        (
+            "service.service_cv",
+            format!("{}", b.service_cv),
+            format!("{}", a.service_cv),
+        ),
+        (
+            "service.cold_start_s",
+            format!("{}", b.cold_start_s),
+            format!("{}", a.cold_start_s),
+        ),
+        (
+            "hardware.power_w",
+            format!("{}", before.hardware.power_w),
+            format!("{}", after.hardware.power_w),
+        ),
+        ("service.source", source(&b.source), source(&a.source)),
+    ];
+    fields
+        .into_iter()
+        .filter(|(f, x, y)| x != y || why.iter().any(|(k, _)| k == f))
+        .map(|(f, x, y)| Change {
+            field: f.to_owned(),
+            before: x,
+            after: y,
+            why: reason(f),
+        })
+        .collect()
+}
+
+fn curve(points: &[(u32, f64)]) -> String {
+    let p: Vec<String> = points
+        .iter()
+        .map(|(b, ms)| format!("{b}: {ms:.3}"))
+        .collect();
+    format!("[{}] ms", p.join(", "))
+}
+
+fn source(s: &Source) -> String {
+    match s {
+        Source::Manual => "Manual".into(),
+        Source::Profile {
+            report,
+            adapter,
+            precision,
+            model,
+        } => format!("Profile({report}, {adapter}, {precision}, {model})"),
+    }
+}
+
+/// L(b) made non-decreasing in the batch by pooling adjacent violators (isotonic
+/// regression, equal weights): a bigger batch is never faster than a smaller one.
+/// Returns the curve and whether it had to change.
+pub fn monotone(points: &[(u32, f64)]) -> (Vec<(u32, f64)>, bool) {
+    // Blocks of (sum, count, first index) whose means never decrease.
+    let mut blocks: Vec<(f64, usize)> = Vec::new();
+    for &(_, ms) in points {
+        blocks.push((ms, 1));
+        while blocks.len() >= 2 {
+            let n = blocks.len();
+            let (s1, c1) = blocks[n - 2];
+            let (s2, c2) = blocks[n - 1];
+            if s1 / c1 as f64 <= s2 / c2 as f64 {
+                break;
+            }
+            blocks.truncate(n - 2);
+            blocks.push((s1 + s2, c1 + c2));
+        }
+    }
+    let means = blocks
+        .iter()
+        .flat_map(|&(s, c)| std::iter::repeat_n(s / c as f64, c));
+    let fitted: Vec<(u32, f64)> = points
+        .iter()
+        .zip(means)
+        .map(|(&(b, _), m)| (b, m))
+        .collect();
+    let changed = fitted.iter().zip(points).any(|(f, p)| f.1 != p.1);
+    (fitted, changed)
+}
+
+/// The first pair (smaller batch, larger batch) where the larger one is faster.
+pub fn first_inversion(points: &[(u32, f64)]) -> Option<((u32, f64), (u32, f64))> {
+    points
+        .windows(2)
+        .find(|w| w[1].1 < w[0].1)
+        .map(|w| (w[0], w[1]))
+}
+
+/// True when `adapter` is a software rasteriser (the CPU emulating a GPU).
+pub fn is_software(adapter: &str) -> bool {
+    let a = adapter.to_ascii_lowercase();
+    SOFTWARE_ADAPTERS.iter().any(|s| a.contains(s))
+}
+
+/// Warnings about the device the numbers came from, against the plan's hardware.
+pub fn device_warnings(plan: &Plan, device: &str) -> Vec<String> {
+    let mut w = Vec::new();
+    if is_software(device) {
+        w.push(format!(
+            "{device} is the CPU emulating a GPU: its latencies are not those of any GPU"
+        ));
+    }
+    let hw = &plan.hardware;
+    let named = device
+        .to_ascii_lowercase()
+        .contains(&hw.name.to_ascii_lowercase());
+    if !named && hw.speed_vs_profiled == 1.0 {
+        w.push(format!(
+            "the plan's hardware '{}' is not the profiled device '{device}' while \
+             hardware.speed_vs_profiled is 1.0: the plan now assumes '{}' is exactly as fast",
+            hw.name, hw.name
+        ));
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bigger_batch_is_never_faster_after_the_fit() {
+        let (fit, changed) = monotone(&[(1, 4.56), (8, 2.98), (16, 6.0)]);
+        assert!(changed);
+        assert_eq!(fit[0].1, fit[1].1);
+        assert!((fit[0].1 - (4.56 + 2.98) / 2.0).abs() < 1e-12);
+        assert_eq!(fit[2], (16, 6.0));
+        let ok = [(1, 1.0), (2, 1.5), (4, 1.5)];
+        assert_eq!(monotone(&ok), (ok.to_vec(), false));
+        assert_eq!(
+            first_inversion(&[(1, 4.56), (8, 2.98)]),
+            Some(((1, 4.56), (8, 2.98)))
+        );
+    }
+
+    #[test]
+    fn software_adapters_are_recognised() {
+        assert!(is_software("llvmpipe (LLVM 15.0.6, 256 bits) [vulkan]"));
+        assert!(is_software("SwiftShader Device"));
+        assert!(!is_software("NVIDIA H200"));
+    }
+}
