@@ -296,7 +296,7 @@ fn profile_device(
                 .sum::<u64>();
             report.results.extend(rows);
         }
-        transformer_run::gpu_not_built(&ctx.name, &models.transformers, p, opts, report);
+        transformer_run::gpu(bench, &models.transformers, p, opts, report, progress)?;
     }
     Ok(items)
 }

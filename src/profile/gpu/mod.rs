@@ -9,6 +9,8 @@ pub mod kernels;
 pub mod ops;
 pub mod texture;
 pub mod timer;
+pub mod transformer;
+pub mod transformer_rows;
 
 use crate::profile::{ProfileError, first_line};
 pub use adapters::{adapter_entry, cpu_entry, feature_names};

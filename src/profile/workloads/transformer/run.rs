@@ -1,14 +1,16 @@
 //! profile layer: transformer workloads inside a profile run — lengths checked up
 //! front, the CPU sweep per precision with one progress unit per row, and on GPU
-//! adapters a row that says the GPU forward pass is not built yet (never a silent skip).
+//! adapters the verified encoder pass; decoders there get a row that says their GPU
+//! forward pass is not built yet (never a silent skip).
 
 use super::{Pass, TransformerConfig};
 use crate::profile::cpu::transformer_rows::{base_row, sweep};
+use crate::profile::gpu::timer::Bench;
 use crate::profile::report::ProfileReport;
 use crate::profile::stats::SamplingBudget;
-use crate::profile::{Precision, ProfileError, ProfileOptions, cpu};
+use crate::profile::{Precision, ProfileError, ProfileOptions, cpu, gpu};
 
-/// Why GPU adapters have no transformer rows yet.
+/// Why GPU adapters have no decoder rows yet.
 pub const GPU_NOT_BUILT: &str = "the GPU transformer forward pass is not built yet";
 
 /// Every length fits every model: 1 ≤ seq_len ≤ positions, and a decode step's
@@ -46,24 +48,90 @@ pub fn check_lengths(
     Ok(())
 }
 
-/// One unsupported row per (model, pass) on a GPU adapter, and the units they stand for.
-pub fn gpu_not_built(
+/// One unsupported row per pass of `c` saying `why` (the caller counts the units).
+fn refuse(
     device: &str,
+    c: &TransformerConfig,
+    precision: Precision,
+    opts: &ProfileOptions,
+    why: &str,
+    report: &mut ProfileReport,
+) {
+    let plan = opts.sweep_plan();
+    for &pass in Pass::for_family(c.family) {
+        let len = plan.lens(pass).first().copied().unwrap_or(1);
+        let batch = opts.batches.first().copied().unwrap_or(1);
+        let row = base_row(device, c, precision, pass, (len, batch));
+        report.results.push(row.unsupported(why));
+    }
+}
+
+/// Every transformer on a GPU adapter at `precision`: encoders verified then timed
+/// (one progress unit per row; a pass that cannot be built on this adapter is a row
+/// saying why), decoders an unsupported row per pass.
+pub fn gpu(
+    bench: Bench<'_>,
     cfgs: &[TransformerConfig],
     precision: Precision,
     opts: &ProfileOptions,
     report: &mut ProfileReport,
-) {
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), ProfileError> {
+    let device = bench.ctx.name.clone();
     let plan = opts.sweep_plan();
     for c in cfgs {
-        for &pass in Pass::for_family(c.family) {
-            let len = plan.lens(pass).first().copied().unwrap_or(1);
-            let batch = opts.batches.first().copied().unwrap_or(1);
-            let row = base_row(device, c, precision, pass, (len, batch));
-            report.results.push(row.unsupported(GPU_NOT_BUILT));
+        if opts.cancelled() {
+            return Ok(());
         }
-        opts.meter.advance(plan.rows(c));
+        if c.family.is_decoder() {
+            refuse(&device, c, precision, opts, GPU_NOT_BUILT, report);
+            opts.meter.advance(plan.rows(c));
+            continue;
+        }
+        let step = format!(
+            "{device}: {} {} (seq {:?}, batches {:?})",
+            c.name,
+            precision.name(),
+            plan.seq_lens,
+            plan.batches
+        );
+        opts.meter.begin(&step);
+        progress(&step);
+        let end = opts.meter.done_units() + plan.rows(c);
+        let swept = gpu::transformer_rows::sweep(
+            bench,
+            c,
+            precision,
+            plan,
+            &|| opts.cancelled(),
+            &mut |row| {
+                opts.meter.advance(1);
+                let ms = row
+                    .timing
+                    .as_ref()
+                    .map_or("-".into(), |t| format!("{:.3} ms", t.median_ms));
+                progress(&format!(
+                    "{device}: {} {} seq {} batch {}: {ms}",
+                    row.workload,
+                    precision.name(),
+                    row.seq_len.unwrap_or(0),
+                    row.batch.unwrap_or(0)
+                ));
+            },
+        );
+        match swept {
+            Ok(rows) => {
+                report.results.extend(rows);
+                opts.meter.reach(end);
+            }
+            Err(e @ (ProfileError::DeviceLost(_) | ProfileError::Hung { .. })) => return Err(e),
+            Err(e) => {
+                refuse(&device, c, precision, opts, &e.to_string(), report);
+                opts.meter.reach(end);
+            }
+        }
     }
+    Ok(())
 }
 
 /// The CPU sweep of every transformer at `precision`, one progress unit per row.

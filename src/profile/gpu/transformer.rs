@@ -1,0 +1,380 @@
+//! profile layer: the encoder forward pass (bert family) on the GPU — weights uploaded
+//! once per (model, precision), activations and bindings once per (batch, seq_len),
+//! every block recorded into one compute pass of one submission: projections through
+//! the GEMM kernels (bias epilogue), everything else through the verified ops.
+
+use crate::profile::gpu::buffers::{Operands, decode, encode, storage_buffer};
+use crate::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
+use crate::profile::gpu::ops::attention::{AttentionDims, PrefillAttention};
+use crate::profile::gpu::ops::norm_rope::{Norm, NormKind};
+use crate::profile::gpu::ops::pointwise::{Elementwise, Embedding, EmbeddingDims, EwInput, EwOp};
+use crate::profile::gpu::ops::{OpBinding, matrix_bytes};
+use crate::profile::gpu::{self, GpuContext, scoped};
+use crate::profile::reference::Epilogue;
+use crate::profile::workloads::transformer::weights::{NormWeights, Weights};
+use crate::profile::workloads::transformer::{Family, TransformerConfig};
+use crate::profile::{Precision, ProfileError};
+
+/// A matrix on the device with its bias (`None` without linear bias).
+struct Linear {
+    w: wgpu::Buffer,
+    bias: Option<wgpu::Buffer>,
+    /// Input and output columns.
+    k: usize,
+    n: usize,
+}
+
+struct GpuNorm {
+    gamma: wgpu::Buffer,
+    beta: wgpu::Buffer,
+}
+
+/// One block: Q, K and V as three projections (attention reads them separately).
+struct GpuLayer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    up: Linear,
+    down: Linear,
+    norm1: GpuNorm,
+    norm2: GpuNorm,
+}
+
+/// An encoder's weights on the device and its kernels compiled at one precision.
+pub struct GpuEncoder {
+    cfg: TransformerConfig,
+    precision: Precision,
+    gemm: GemmKernel,
+    embed: Embedding,
+    norm: Norm,
+    ew: Elementwise,
+    attn: PrefillAttention,
+    tokens: wgpu::Buffer,
+    positions: Option<wgpu::Buffer>,
+    outer: GpuNorm,
+    layers: Vec<GpuLayer>,
+    /// Bound where a projection has no bias (never read: the epilogue adds none).
+    no_bias: wgpu::Buffer,
+}
+
+/// One dispatch of a recorded pass.
+enum Step {
+    Gemm(Box<Operands>),
+    Embed(OpBinding),
+    Norm(OpBinding),
+    Ew(OpBinding),
+    Attn(OpBinding),
+}
+
+/// Activations and bindings for one (batch, seq_len, layers) shape.
+pub struct EncoderPlan {
+    /// Sequences.
+    pub batch: usize,
+    /// Tokens per sequence.
+    pub seq_len: usize,
+    /// Blocks recorded.
+    pub layers: usize,
+    ids: wgpu::Buffer,
+    /// The normed residual stream: the final hidden states after a pass.
+    hidden: wgpu::Buffer,
+    steps: Vec<Step>,
+}
+
+/// `Invalid` when one buffer of `bytes` exceeds what the adapter can bind.
+pub fn check_buffer(ctx: &GpuContext, bytes: u64, what: &str) -> Result<(), ProfileError> {
+    let l = ctx.device.limits();
+    let limit = l.max_storage_buffer_binding_size.min(l.max_buffer_size);
+    if bytes > limit {
+        return Err(ProfileError::Invalid(format!(
+            "{what} needs a {bytes}-byte buffer; {} binds at most {limit}",
+            ctx.name
+        )));
+    }
+    Ok(())
+}
+
+/// Columns `from..from + cols` of a row-major `rows × width` matrix.
+fn columns(m: &[f32], width: usize, from: usize, cols: usize) -> Vec<f32> {
+    m.chunks(width)
+        .flat_map(|r| r[from..from + cols].iter().copied())
+        .collect()
+}
+
+impl GpuEncoder {
+    /// Checks sizes against the adapter, compiles the kernels (GEMM `variant`) and
+    /// uploads `w` (already rounded to `precision`). Encoders only.
+    pub fn upload(
+        ctx: &GpuContext,
+        layout: &GemmLayout,
+        w: &Weights,
+        precision: Precision,
+        variant: Variant,
+    ) -> Result<Self, ProfileError> {
+        let c = &w.cfg;
+        if c.family != Family::Encoder {
+            return Err(ProfileError::Invalid(format!(
+                "{} is not an encoder: the GPU pass runs encoders only",
+                c.name
+            )));
+        }
+        let p = precision;
+        let (d, i) = (c.hidden_size, c.intermediate_size);
+        check_buffer(ctx, matrix_bytes(p, c.vocab_size, d), "the token table")?;
+        check_buffer(ctx, matrix_bytes(p, i, d), "an MLP matrix")?;
+        let up = |data: &[f32], rows, cols| {
+            storage_buffer(&ctx.device, &c.name, &encode(p, data, rows, cols))
+        };
+        let linear = |m: &[f32], bias: &[f32], (k, n): (usize, usize)| Linear {
+            w: up(m, k, n),
+            bias: (!bias.is_empty()).then(|| up(bias, 1, n)),
+            k,
+            n,
+        };
+        let norm = |n: &NormWeights| GpuNorm {
+            gamma: up(&n.gamma, 1, d),
+            beta: up(&n.beta, 1, d),
+        };
+        let (qd, kvd) = (c.q_dim(), c.kv_dim());
+        let width = qd + 2 * kvd;
+        let model = scoped(&ctx.device, "uploading encoder weights", || {
+            let layers = w
+                .layers
+                .iter()
+                .map(|l| {
+                    let split = |from, cols| {
+                        let b = if l.bqkv.is_empty() {
+                            Vec::new()
+                        } else {
+                            l.bqkv[from..from + cols].to_vec()
+                        };
+                        linear(&columns(&l.wqkv, width, from, cols), &b, (d, cols))
+                    };
+                    GpuLayer {
+                        q: split(0, qd),
+                        k: split(qd, kvd),
+                        v: split(qd + kvd, kvd),
+                        o: linear(&l.wo, &l.bo, (qd, d)),
+                        up: linear(&l.w_up, &l.b_up, (d, i)),
+                        down: linear(&l.w_down, &l.b_down, (i, d)),
+                        norm1: norm(&l.norm1),
+                        norm2: norm(&l.norm2),
+                    }
+                })
+                .collect::<Vec<_>>();
+            let positions = (!w.positions.is_empty()).then(|| up(&w.positions, c.max_positions, d));
+            (
+                layers,
+                up(&w.tokens, c.vocab_size, d),
+                positions,
+                norm(&w.outer_norm),
+            )
+        })?;
+        let (layers, tokens, positions, outer) = model;
+        Ok(GpuEncoder {
+            cfg: c.clone(),
+            precision,
+            gemm: GemmKernel::new(ctx, layout, variant, p)?,
+            embed: Embedding::new(ctx, p)?,
+            norm: Norm::new(ctx, p)?,
+            ew: Elementwise::new(ctx, p)?,
+            attn: PrefillAttention::new(ctx, p, c.head_dim)?,
+            tokens,
+            positions,
+            outer,
+            layers,
+            no_bias: storage_buffer(&ctx.device, "no-bias", &[0; 4]),
+        })
+    }
+
+    /// The config this model runs.
+    pub fn config(&self) -> &TransformerConfig {
+        &self.cfg
+    }
+
+    /// The storage precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The GEMM variant of the projections.
+    pub fn variant(&self) -> Variant {
+        self.gemm.variant
+    }
+
+    /// Allocates activations for `batch` sequences of `seq_len` tokens and binds every
+    /// step of the first `layers` blocks (sizes checked against the adapter first).
+    pub fn plan(
+        &self,
+        ctx: &GpuContext,
+        layout: &GemmLayout,
+        (batch, seq_len): (usize, usize),
+        layers: usize,
+    ) -> Result<EncoderPlan, ProfileError> {
+        let (c, p) = (&self.cfg, self.precision);
+        let (n, d, i) = (batch * seq_len, c.hidden_size, c.intermediate_size);
+        let widest = d.max(i).max(c.q_dim());
+        check_buffer(ctx, matrix_bytes(p, n, widest), "an activation")?;
+        let dev = &ctx.device;
+        scoped(
+            dev,
+            "binding the encoder pass",
+            || -> Result<_, ProfileError> {
+                let act = |cols| {
+                    storage_buffer(
+                        dev,
+                        "activation",
+                        &vec![0; matrix_bytes(p, n, cols) as usize],
+                    )
+                };
+                let ids = storage_buffer(dev, "token-ids", &vec![0; n.max(1) * 4]);
+                let (x, h, proj) = (act(d), act(d), act(d));
+                let (q, k, v) = (act(c.q_dim()), act(c.kv_dim()), act(c.kv_dim()));
+                let (att, up) = (act(c.q_dim()), act(i));
+                let gemm = |lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer| {
+                    let (epi, bias) = match &lin.bias {
+                        Some(b) => (Epilogue::Bias, b),
+                        None => (Epilogue::None, &self.no_bias),
+                    };
+                    let ops = Operands::bind(
+                        dev,
+                        layout,
+                        p,
+                        (n, lin.n, lin.k),
+                        epi,
+                        [a, &lin.w, bias],
+                        out,
+                    );
+                    Step::Gemm(Box::new(ops))
+                };
+                let norm = |nw: &GpuNorm, x: &wgpu::Buffer, out: &wgpu::Buffer| {
+                    self.norm
+                        .bind(
+                            dev,
+                            NormKind::LayerNorm,
+                            (n, d),
+                            c.norm_eps as f32,
+                            [x, &nw.gamma],
+                            Some(&nw.beta),
+                            out,
+                        )
+                        .map(Step::Norm)
+                };
+                let residual = |a: &wgpu::Buffer, b: &wgpu::Buffer, out: &wgpu::Buffer| {
+                    self.ew
+                        .bind(
+                            dev,
+                            EwOp::Residual,
+                            (n, d),
+                            EwInput::Separate(a),
+                            Some(b),
+                            out,
+                        )
+                        .map(Step::Ew)
+                };
+                let dims = EmbeddingDims {
+                    tokens: n,
+                    hidden: d,
+                    vocab: c.vocab_size,
+                    seq_len,
+                    pos_offset: 0,
+                    max_positions: c.max_positions,
+                };
+                let embed = self.embed.bind(
+                    dev,
+                    dims,
+                    [&ids, &self.tokens],
+                    self.positions.as_ref(),
+                    &x,
+                )?;
+                let mut steps = vec![Step::Embed(embed), norm(&self.outer, &x, &h)?];
+                let dims = AttentionDims::new(batch, c.num_heads, c.num_kv_heads, seq_len);
+                for l in self.layers.iter().take(layers) {
+                    steps.push(gemm(&l.q, &h, &q));
+                    steps.push(gemm(&l.k, &h, &k));
+                    steps.push(gemm(&l.v, &h, &v));
+                    steps.push(Step::Attn(self.attn.bind(
+                        dev,
+                        dims,
+                        false,
+                        [&q, &k, &v],
+                        &att,
+                    )?));
+                    steps.push(gemm(&l.o, &att, &proj));
+                    steps.push(residual(&h, &proj, &x)?);
+                    steps.push(norm(&l.norm1, &x, &h)?);
+                    steps.push(gemm(&l.up, &h, &up));
+                    let gelu =
+                        self.ew
+                            .bind(dev, EwOp::GeluErf, (n, i), EwInput::InPlace, None, &up)?;
+                    steps.push(Step::Ew(gelu));
+                    steps.push(gemm(&l.down, &up, &proj));
+                    steps.push(residual(&h, &proj, &x)?);
+                    steps.push(norm(&l.norm2, &x, &h)?);
+                }
+                Ok(EncoderPlan {
+                    batch,
+                    seq_len,
+                    layers: layers.min(self.layers.len()),
+                    ids,
+                    hidden: h,
+                    steps,
+                })
+            },
+        )?
+    }
+
+    /// Encodes every step of `plan` into `pass` (one forward pass, no host round trip).
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, plan: &EncoderPlan) {
+        for step in &plan.steps {
+            match step {
+                Step::Gemm(ops) => {
+                    let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
+                    pass.set_pipeline(&self.gemm.pipeline);
+                    pass.set_bind_group(0, &ops.bind_group, &[]);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+                Step::Embed(b) => self.embed.record(pass, b),
+                Step::Norm(b) => self.norm.record(pass, b),
+                Step::Ew(b) => self.ew.record(pass, b),
+                Step::Attn(b) => self.attn.record(pass, b),
+            }
+        }
+    }
+}
+
+impl EncoderPlan {
+    /// Writes `batch × seq_len` token ids (sequence-major) for the next pass.
+    pub fn write_tokens(&self, ctx: &GpuContext, tokens: &[u32]) -> Result<(), ProfileError> {
+        if tokens.len() != self.batch * self.seq_len {
+            return Err(ProfileError::Invalid(format!(
+                "{} token ids for a {}×{} plan",
+                tokens.len(),
+                self.batch,
+                self.seq_len
+            )));
+        }
+        ctx.queue
+            .write_buffer(&self.ids, 0, bytemuck::cast_slice(tokens));
+        Ok(())
+    }
+
+    /// The final hidden states, `(batch·seq_len) × d` dense f32 (outside any timing).
+    pub fn read_hidden(
+        &self,
+        ctx: &GpuContext,
+        cfg: &TransformerConfig,
+        precision: Precision,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<f32>, ProfileError> {
+        let rows = self.batch * self.seq_len;
+        let bytes = gpu::read_buffer(
+            &ctx.device,
+            &ctx.queue,
+            &self.hidden,
+            self.hidden.size(),
+            timeout,
+        )?;
+        Ok(decode(precision, &bytes, rows, cfg.hidden_size))
+    }
+}

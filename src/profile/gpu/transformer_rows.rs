@@ -1,0 +1,183 @@
+//! profile layer: encoder rows on a GPU adapter — the pass verified against the f64
+//! reference at a small shape before anything is timed (a wrong pass gets a row with
+//! `correct: false` and no timing), then one timed row per (seq_len, batch) with
+//! buffers and bindings built once for it, GPU timestamps where the device has them.
+
+use crate::profile::cpu::transformer_rows::{
+    SweepPlan, VERIFY_ALL_LAYERS_MAX_PARAMS, VERIFY_BATCH, VERIFY_LEN, base_row, tolerance,
+};
+use crate::profile::gpu::buffers::verify_gemm;
+use crate::profile::gpu::kernels::{GemmKernel, Variant};
+use crate::profile::gpu::timer::Bench;
+use crate::profile::gpu::transformer::{EncoderPlan, GpuEncoder};
+use crate::profile::reference::{Epilogue, Rng, rel_frobenius};
+use crate::profile::report::ResultRow;
+use crate::profile::stats::measure;
+use crate::profile::workloads::transformer::accounting as acc;
+use crate::profile::workloads::transformer::reference;
+use crate::profile::workloads::transformer::weights::{Weights, random_tokens};
+use crate::profile::workloads::transformer::{Pass, TransformerConfig};
+use crate::profile::{Precision, ProfileError};
+
+/// GEMM variants tried for the projections, in order; the first that verifies is used.
+pub const CANDIDATES: [Variant; 3] = [
+    Variant::Reg { tm: 4, tn: 4 },
+    Variant::Tiled,
+    Variant::Naive,
+];
+
+/// The row's variant name for a pass whose projections ran on `v`.
+pub fn variant_name(v: Variant) -> String {
+    format!("gemm-{}+flash-attn", v.name())
+}
+
+/// The first of [`CANDIDATES`] whose GEMM verifies at a projection shape of `cfg`.
+pub fn pick_variant(
+    bench: Bench<'_>,
+    cfg: &TransformerConfig,
+    precision: Precision,
+) -> Result<Variant, ProfileError> {
+    let shape = (VERIFY_BATCH * VERIFY_LEN, cfg.hidden_size, cfg.hidden_size);
+    let mut last = None;
+    for v in CANDIDATES {
+        let kernel = match GemmKernel::new(bench.ctx, bench.layout, v, precision) {
+            Ok(k) => k,
+            Err(e @ ProfileError::ShaderCompile { .. }) => {
+                last = Some(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let err = verify_gemm(
+            bench.ctx,
+            bench.layout,
+            &kernel,
+            shape,
+            Epilogue::Bias,
+            bench.timer.timeout,
+        )?;
+        if err <= tolerance(precision) {
+            return Ok(v);
+        }
+    }
+    Err(last.unwrap_or_else(|| ProfileError::Invalid("no GEMM variant verified".into())))
+}
+
+/// Blocks the check runs: all of them, or the first for models over
+/// [`VERIFY_ALL_LAYERS_MAX_PARAMS`] block parameters (as on the CPU).
+pub fn verify_layers(cfg: &TransformerConfig) -> usize {
+    if cfg.num_layers as u64 * acc::layer_params(cfg) <= VERIFY_ALL_LAYERS_MAX_PARAMS {
+        cfg.num_layers
+    } else {
+        1
+    }
+}
+
+/// Runs `model` once at [`VERIFY_BATCH`] × [`VERIFY_LEN`] and returns the relative
+/// Frobenius error of its hidden states against the f64 reference over `w` (the
+/// weights the model is meant to hold).
+pub fn verify(
+    bench: Bench<'_>,
+    model: &GpuEncoder,
+    w: &Weights,
+    seed: u64,
+) -> Result<f64, ProfileError> {
+    let cfg = model.config();
+    let len = VERIFY_LEN.min(cfg.max_positions).max(1);
+    let layers = verify_layers(cfg);
+    let plan = model.plan(bench.ctx, bench.layout, (VERIFY_BATCH, len), layers)?;
+    verify_plan(bench, model, &plan, w, seed)
+}
+
+/// [`verify`] on an existing plan (tests corrupt its buffers first).
+pub fn verify_plan(
+    bench: Bench<'_>,
+    model: &GpuEncoder,
+    plan: &EncoderPlan,
+    w: &Weights,
+    seed: u64,
+) -> Result<f64, ProfileError> {
+    let cfg = model.config();
+    let tokens = random_tokens(plan.batch * plan.seq_len, cfg.vocab_size, seed);
+    plan.write_tokens(bench.ctx, &tokens)?;
+    bench
+        .timer
+        .run_pass(bench.ctx, "verifying the encoder pass", &|pass| {
+            model.record(pass, plan)
+        })?;
+    let got = plan.read_hidden(bench.ctx, cfg, model.precision(), bench.timer.timeout)?;
+    let want = reference::forward(w, plan.layers, &tokens, (plan.batch, plan.seq_len));
+    Ok(rel_frobenius(&got, &want.hidden))
+}
+
+/// Verifies then times every (seq_len, batch) of encoder `cfg` at `precision` on the
+/// bench's device; `on_row` hears of each row as it is done.
+pub fn sweep(
+    bench: Bench<'_>,
+    cfg: &TransformerConfig,
+    precision: Precision,
+    plan: SweepPlan<'_>,
+    cancelled: &dyn Fn() -> bool,
+    on_row: &mut dyn FnMut(&ResultRow),
+) -> Result<Vec<ResultRow>, ProfileError> {
+    let ctx = bench.ctx;
+    let seed = Rng::from_time().next_u64();
+    let variant = pick_variant(bench, cfg, precision)?;
+    let weights = Weights::random(cfg, precision, seed);
+    let model = GpuEncoder::upload(ctx, bench.layout, &weights, precision, variant)?;
+    let err = verify(bench, &model, &weights, seed)?;
+    drop(weights);
+    let mut rows = Vec::new();
+    for &len in plan.seq_lens {
+        for &batch in plan.batches {
+            if cancelled() {
+                return Ok(rows);
+            }
+            let mut row = base_row(&ctx.name, cfg, precision, Pass::Encoder, (len, batch));
+            row.variant = variant_name(variant);
+            row.rel_error = Some(err);
+            row.correct = err <= tolerance(precision);
+            row.chosen = row.correct;
+            if row.correct {
+                time_row(bench, &model, &mut row, (len, batch))?;
+            }
+            on_row(&row);
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Times the whole pass at (len, batch) into `row`: one submission per sample.
+fn time_row(
+    bench: Bench<'_>,
+    model: &GpuEncoder,
+    row: &mut ResultRow,
+    (len, batch): (usize, usize),
+) -> Result<(), ProfileError> {
+    let cfg = model.config();
+    let plan = model.plan(bench.ctx, bench.layout, (batch, len), cfg.num_layers)?;
+    plan.write_tokens(
+        bench.ctx,
+        &random_tokens(batch * len, cfg.vocab_size, len as u64),
+    )?;
+    let t = measure(bench.timer.method(), bench.budget, || {
+        let r = bench
+            .timer
+            .run_pass(bench.ctx, "the encoder pass", &|pass| {
+                model.record(pass, &plan)
+            })?;
+        Ok(r.gpu_ms.unwrap_or(r.wall_ms))
+    })?;
+    if t.median_ms > 0.0 {
+        row.items_per_s = Some(batch as f64 / (t.median_ms / 1e3));
+    }
+    let flops = acc::flops_per_item(cfg, Pass::Encoder, len) * batch as f64;
+    let e = row.precision.bytes_per_element();
+    row.set_timing_with(
+        t,
+        flops,
+        acc::bytes_per_pass(cfg, Pass::Encoder, (batch, len), e),
+    );
+    Ok(())
+}
