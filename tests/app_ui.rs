@@ -103,7 +103,9 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     a.state.profile.settings.cpu_only = true;
     a.state.profile.settings.precisions = [true, false, false];
     a.state.profile.settings.batches = "1,4".into();
-    a.state.profile.settings.budget_s = 0.05;
+    // Long enough (four rows of a quarter second) that a loaded machine still sees the
+    // bar between empty and full.
+    a.state.profile.settings.budget_s = 0.25;
     let mut h = harness(a);
     h.get_by_label("Run profile").click();
     h.step();
@@ -114,7 +116,7 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
             start.elapsed().as_secs() < 120,
             "the profile did not finish"
         );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(20));
         h.step();
         if let Some(s) = &h.state().state.profile.run.live.snapshot {
             fractions.push(s.fraction);

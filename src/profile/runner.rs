@@ -219,19 +219,7 @@ fn profile_device(
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
             opts.meter.advance(per_precision);
-            let why = format!("adapter `{}` does not offer SHADER_F16", ctx.name);
-            let first_batch = opts.batches.first().copied().unwrap_or(1);
-            for &s in &opts.gemm_sizes {
-                report.results.push(
-                    ResultRow::new(&ctx.name, Workload::Gemm, p, "-", (s, s, s)).unsupported(&why),
-                );
-            }
-            for pre in presets {
-                let shape = (first_batch, pre.d_model, pre.d_model);
-                report.results.push(
-                    ResultRow::new(&ctx.name, pre.workload(), p, "-", shape).unsupported(&why),
-                );
-            }
+            no_f16_rows(&ctx.name, opts, presets, report);
             continue;
         }
         for &s in &opts.gemm_sizes {
@@ -299,6 +287,29 @@ fn profile_device(
         transformer_run::gpu(bench, &models.transformers, p, opts, report, progress)?;
     }
     Ok(items)
+}
+
+/// The rows of a precision the adapter cannot run at all: f16 without SHADER_F16.
+fn no_f16_rows(
+    name: &str,
+    opts: &ProfileOptions,
+    presets: &[MlpPreset],
+    report: &mut ProfileReport,
+) {
+    let why = format!("adapter `{name}` does not offer SHADER_F16");
+    let first_batch = opts.batches.first().copied().unwrap_or(1);
+    let p = Precision::F16;
+    for &s in &opts.gemm_sizes {
+        report
+            .results
+            .push(ResultRow::new(name, Workload::Gemm, p, "-", (s, s, s)).unsupported(&why));
+    }
+    for pre in presets {
+        let shape = (first_batch, pre.d_model, pre.d_model);
+        report
+            .results
+            .push(ResultRow::new(name, pre.workload(), p, "-", shape).unsupported(&why));
+    }
 }
 
 /// Cold start on an opened device: module, pipeline, weight upload, first dispatch and

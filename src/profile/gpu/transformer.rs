@@ -228,49 +228,21 @@ impl GpuEncoder {
                     )
                 };
                 let ids = storage_buffer(dev, "token-ids", &vec![0; n.max(1) * 4]);
-                let (x, h, proj) = (act(d), act(d), act(d));
-                let (q, k, v) = (act(c.q_dim()), act(c.kv_dim()), act(c.kv_dim()));
-                let (att, up) = (act(c.q_dim()), act(i));
-                let gemm = |lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer| {
-                    let (epi, bias) = match &lin.bias {
-                        Some(b) => (Epilogue::Bias, b),
-                        None => (Epilogue::None, &self.no_bias),
-                    };
-                    let ops = Operands::bind(
-                        dev,
-                        layout,
-                        p,
-                        (n, lin.n, lin.k),
-                        epi,
-                        [a, &lin.w, bias],
-                        out,
-                    );
-                    Step::Gemm(Box::new(ops))
+                let acts = Activations {
+                    x: act(d),
+                    h: act(d),
+                    proj: act(d),
+                    q: act(c.q_dim()),
+                    k: act(c.kv_dim()),
+                    v: act(c.kv_dim()),
+                    att: act(c.q_dim()),
+                    up: act(i),
                 };
-                let norm = |nw: &GpuNorm, x: &wgpu::Buffer, out: &wgpu::Buffer| {
-                    self.norm
-                        .bind(
-                            dev,
-                            NormKind::LayerNorm,
-                            (n, d),
-                            c.norm_eps as f32,
-                            [x, &nw.gamma],
-                            Some(&nw.beta),
-                            out,
-                        )
-                        .map(Step::Norm)
-                };
-                let residual = |a: &wgpu::Buffer, b: &wgpu::Buffer, out: &wgpu::Buffer| {
-                    self.ew
-                        .bind(
-                            dev,
-                            EwOp::Residual,
-                            (n, d),
-                            EwInput::Separate(a),
-                            Some(b),
-                            out,
-                        )
-                        .map(Step::Ew)
+                let bind = Binder {
+                    enc: self,
+                    dev,
+                    layout,
+                    n,
                 };
                 let dims = EmbeddingDims {
                     tokens: n,
@@ -285,39 +257,22 @@ impl GpuEncoder {
                     dims,
                     [&ids, &self.tokens],
                     self.positions.as_ref(),
-                    &x,
+                    &acts.x,
                 )?;
-                let mut steps = vec![Step::Embed(embed), norm(&self.outer, &x, &h)?];
+                let mut steps = vec![
+                    Step::Embed(embed),
+                    bind.norm(&self.outer, &acts.x, &acts.h)?,
+                ];
                 let dims = AttentionDims::new(batch, c.num_heads, c.num_kv_heads, seq_len);
                 for l in self.layers.iter().take(layers) {
-                    steps.push(gemm(&l.q, &h, &q));
-                    steps.push(gemm(&l.k, &h, &k));
-                    steps.push(gemm(&l.v, &h, &v));
-                    steps.push(Step::Attn(self.attn.bind(
-                        dev,
-                        dims,
-                        false,
-                        [&q, &k, &v],
-                        &att,
-                    )?));
-                    steps.push(gemm(&l.o, &att, &proj));
-                    steps.push(residual(&h, &proj, &x)?);
-                    steps.push(norm(&l.norm1, &x, &h)?);
-                    steps.push(gemm(&l.up, &h, &up));
-                    let gelu =
-                        self.ew
-                            .bind(dev, EwOp::GeluErf, (n, i), EwInput::InPlace, None, &up)?;
-                    steps.push(Step::Ew(gelu));
-                    steps.push(gemm(&l.down, &up, &proj));
-                    steps.push(residual(&h, &proj, &x)?);
-                    steps.push(norm(&l.norm2, &x, &h)?);
+                    steps.extend(bind.block(l, dims, &acts)?);
                 }
                 Ok(EncoderPlan {
                     batch,
                     seq_len,
                     layers: layers.min(self.layers.len()),
                     ids,
-                    hidden: h,
+                    hidden: acts.h,
                     steps,
                 })
             },
@@ -340,6 +295,132 @@ impl GpuEncoder {
                 Step::Attn(b) => self.attn.record(pass, b),
             }
         }
+    }
+}
+
+/// The activation buffers one pass reuses from block to block.
+struct Activations {
+    /// The residual stream before each norm.
+    x: wgpu::Buffer,
+    /// The normalised hidden state (a block's input and output).
+    h: wgpu::Buffer,
+    /// A projection's output before its residual add.
+    proj: wgpu::Buffer,
+    q: wgpu::Buffer,
+    k: wgpu::Buffer,
+    v: wgpu::Buffer,
+    /// Attention's output, before the output projection.
+    att: wgpu::Buffer,
+    /// The MLP's hidden activations.
+    up: wgpu::Buffer,
+}
+
+/// Binds the steps of one pass of `n` tokens.
+struct Binder<'a> {
+    enc: &'a GpuEncoder,
+    dev: &'a wgpu::Device,
+    layout: &'a GemmLayout,
+    n: usize,
+}
+
+impl Binder<'_> {
+    /// `out = a · lin.w (+ lin.bias)`.
+    fn gemm(&self, lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer) -> Step {
+        let (epi, bias) = match &lin.bias {
+            Some(b) => (Epilogue::Bias, b),
+            None => (Epilogue::None, &self.enc.no_bias),
+        };
+        let ops = Operands::bind(
+            self.dev,
+            self.layout,
+            self.enc.precision,
+            (self.n, lin.n, lin.k),
+            epi,
+            [a, &lin.w, bias],
+            out,
+        );
+        Step::Gemm(Box::new(ops))
+    }
+
+    /// `out = LayerNorm(x)` with the norm's gamma and beta.
+    fn norm(
+        &self,
+        nw: &GpuNorm,
+        x: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Result<Step, ProfileError> {
+        let c = &self.enc.cfg;
+        self.enc
+            .norm
+            .bind(
+                self.dev,
+                NormKind::LayerNorm,
+                (self.n, c.hidden_size),
+                c.norm_eps as f32,
+                [x, &nw.gamma],
+                Some(&nw.beta),
+                out,
+            )
+            .map(Step::Norm)
+    }
+
+    /// `out = a + b`.
+    fn residual(
+        &self,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Result<Step, ProfileError> {
+        let d = self.enc.cfg.hidden_size;
+        self.enc
+            .ew
+            .bind(
+                self.dev,
+                EwOp::Residual,
+                (self.n, d),
+                EwInput::Separate(a),
+                Some(b),
+                out,
+            )
+            .map(Step::Ew)
+    }
+
+    /// One post-LN encoder block: attention and the GELU MLP, each with its residual
+    /// add and LayerNorm; reads and writes `acts.h`.
+    fn block(
+        &self,
+        l: &GpuLayer,
+        dims: AttentionDims,
+        acts: &Activations,
+    ) -> Result<Vec<Step>, ProfileError> {
+        let a = acts;
+        let i = self.enc.cfg.intermediate_size;
+        let attn = self
+            .enc
+            .attn
+            .bind(self.dev, dims, false, [&a.q, &a.k, &a.v], &a.att)?;
+        let gelu = self.enc.ew.bind(
+            self.dev,
+            EwOp::GeluErf,
+            (self.n, i),
+            EwInput::InPlace,
+            None,
+            &a.up,
+        )?;
+        Ok(vec![
+            self.gemm(&l.q, &a.h, &a.q),
+            self.gemm(&l.k, &a.h, &a.k),
+            self.gemm(&l.v, &a.h, &a.v),
+            Step::Attn(attn),
+            self.gemm(&l.o, &a.att, &a.proj),
+            self.residual(&a.h, &a.proj, &a.x)?,
+            self.norm(&l.norm1, &a.x, &a.h)?,
+            self.gemm(&l.up, &a.h, &a.up),
+            Step::Ew(gelu),
+            self.gemm(&l.down, &a.up, &a.proj),
+            self.residual(&a.h, &a.proj, &a.x)?,
+            self.norm(&l.norm2, &a.x, &a.h)?,
+        ])
     }
 }
 
