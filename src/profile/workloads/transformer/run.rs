@@ -6,7 +6,7 @@
 use super::{Pass, TransformerConfig};
 use crate::profile::cpu::transformer_rows::{base_row, sweep};
 use crate::profile::gpu::timer::Bench;
-use crate::profile::report::ProfileReport;
+use crate::profile::report::{ProfileReport, ResultRow};
 use crate::profile::stats::SamplingBudget;
 use crate::profile::{Precision, ProfileError, ProfileOptions, cpu, gpu};
 
@@ -106,17 +106,7 @@ pub fn gpu(
             &|| opts.cancelled(),
             &mut |row| {
                 opts.meter.advance(1);
-                let ms = row
-                    .timing
-                    .as_ref()
-                    .map_or("-".into(), |t| format!("{:.3} ms", t.median_ms));
-                progress(&format!(
-                    "{device}: {} {} seq {} batch {}: {ms}",
-                    row.workload,
-                    precision.name(),
-                    row.seq_len.unwrap_or(0),
-                    row.batch.unwrap_or(0)
-                ));
+                progress(&row_line(&device, row, precision));
             },
         );
         match swept {
@@ -175,20 +165,26 @@ pub fn cpu(
             &|| opts.cancelled(),
             &mut |row| {
                 opts.meter.advance(1);
-                let ms = row
-                    .timing
-                    .as_ref()
-                    .map_or("-".into(), |t| format!("{:.3} ms", t.median_ms));
-                let len = row.seq_len.or(row.context_len).unwrap_or(0);
-                progress(&format!(
-                    "cpu: {} {} len {len} batch {}: {ms}",
-                    row.workload,
-                    precision.name(),
-                    row.batch.unwrap_or(0)
-                ));
+                progress(&row_line("cpu", row, precision));
             },
         )?;
         report.results.extend(rows);
     }
     Ok(())
+}
+
+/// The progress line of one measured row: device, workload, precision, length, batch
+/// and the median.
+fn row_line(device: &str, row: &ResultRow, precision: Precision) -> String {
+    let ms = row
+        .timing
+        .as_ref()
+        .map_or("-".into(), |t| format!("{:.3} ms", t.median_ms));
+    let len = row.seq_len.or(row.context_len).unwrap_or(0);
+    format!(
+        "{device}: {} {} len {len} batch {}: {ms}",
+        row.workload,
+        precision.name(),
+        row.batch.unwrap_or(0)
+    )
 }
