@@ -28,7 +28,8 @@ fn ms(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-fn describe(e: &Evaluation) -> String {
+/// A candidate in words: `on_demand servers=8 batch=4`, with warm and spot when set.
+pub(super) fn describe(e: &Evaluation) -> String {
     let mut s = format!("{} servers={}", e.policy.name(), e.servers);
     if e.warm > 0 && e.warm != e.servers {
         s += &format!(" warm={}", e.warm);

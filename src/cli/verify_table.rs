@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use super::plan_cmd::VerificationReport;
+use super::table::describe;
 use crate::model::Plan;
 use crate::sim::verify::Verification;
 
@@ -26,7 +27,7 @@ pub fn write_verification(
     )?;
     writeln!(
         out,
-        "  {:<28} {:>26} {:>28} {:>22}  agrees",
+        "  {:<44} {:>26} {:>28} {:>22}  agrees",
         "candidate",
         "$/hour",
         format!("{m} ms"),
@@ -37,7 +38,7 @@ pub fn write_verification(
     }
     for c in v.candidates.iter().filter(|c| !c.agrees) {
         for d in &c.disagreements {
-            writeln!(out, "  {}: {d}", name(c))?;
+            writeln!(out, "  {}: {d}", describe(&c.candidate))?;
         }
     }
     for w in v
@@ -51,7 +52,7 @@ pub fn write_verification(
         Some(better) => writeln!(
             out,
             "The simulation ranks {} above the recommendation (simulated J {:.3} vs {:.3}).",
-            name(better),
+            describe(&better.candidate),
             better.simulated.objective,
             v.candidates
                 .first()
@@ -73,10 +74,14 @@ fn write_row(
         || "-".into(),
         |l| format!("{:.1}", l.get(plan.objective.metric)),
     );
-    let label = format!("{}{}", if recommended { "* " } else { "  " }, name(c));
+    let label = format!(
+        "{}{}",
+        if recommended { "* " } else { "  " },
+        describe(&c.candidate)
+    );
     writeln!(
         out,
-        "  {label:<28} {:>26} {:>28} {:>22}  {}",
+        "  {label:<44} {:>26} {:>28} {:>22}  {}",
         format!(
             "{:.3} | {:.3} ± {:.3}",
             e.cost_usd_per_hour, s.cost_usd_per_hour.mean, s.cost_usd_per_hour.ci95
@@ -93,15 +98,4 @@ fn write_row(
         ),
         if c.agrees { "yes" } else { "no" }
     )
-}
-
-/// `on_demand servers=8 batch=4`.
-fn name(c: &Verification) -> String {
-    let e = &c.candidate;
-    let size = match e.policy {
-        crate::model::PolicyKind::Hybrid => format!("warm={} max={}", e.warm, e.servers),
-        crate::model::PolicyKind::SpotMix => format!("od={} spot={}", e.warm, e.spot),
-        _ => format!("servers={}", e.servers),
-    };
-    format!("{} {size} b={}", e.policy.name(), e.batch)
 }

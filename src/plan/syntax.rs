@@ -97,25 +97,21 @@ fn segment(f: &Frame) -> Option<Segment> {
 
 /// The path as validation writes it: `policy.servers`, `service.batch_latency_ms[0]`.
 pub fn display(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for s in path {
-        match s {
-            Segment::Field(name) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(name);
-            }
-            Segment::Index(i) => out.push_str(&format!("[{i}]")),
-            Segment::Tuple(_) => {}
-        }
-    }
-    out
+    join(path, |i| format!("[{i}]"), |_| String::new())
 }
 
 /// The path as a lookup key: fields joined by `.`, any list index as `[]` and a tuple
 /// position as `.N` (`service.batch_latency_ms[].0` is a curve point's batch size).
 pub fn key(path: &[Segment]) -> String {
+    join(path, |_| "[]".to_owned(), |i| format!(".{i}"))
+}
+
+/// Fields joined by `.`, list indices and tuple positions written as the caller says.
+fn join(
+    path: &[Segment],
+    index: impl Fn(usize) -> String,
+    tuple: impl Fn(usize) -> String,
+) -> String {
     let mut out = String::new();
     for s in path {
         match s {
@@ -125,8 +121,8 @@ pub fn key(path: &[Segment]) -> String {
                 }
                 out.push_str(name);
             }
-            Segment::Index(_) => out.push_str("[]"),
-            Segment::Tuple(i) => out.push_str(&format!(".{i}")),
+            Segment::Index(i) => out.push_str(&index(*i)),
+            Segment::Tuple(i) => out.push_str(&tuple(*i)),
         }
     }
     out

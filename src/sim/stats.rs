@@ -26,6 +26,19 @@ pub struct SimLatency {
     pub max: f64,
 }
 
+impl SimLatency {
+    /// The statistic an objective uses (the simulator's side of `LatencyStats::get`).
+    pub fn get(&self, metric: crate::model::Metric) -> f64 {
+        use crate::model::Metric;
+        match metric {
+            Metric::Mean => self.mean,
+            Metric::P50 => self.p50,
+            Metric::P95 => self.p95,
+            Metric::P99 => self.p99,
+        }
+    }
+}
+
 /// A latency histogram. Quantiles are read at the middle of their bin, so their
 /// relative error is at most 2⁻¹¹ ≈ 0.05 %.
 #[derive(Debug, Clone)]

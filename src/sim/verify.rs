@@ -192,16 +192,7 @@ fn compare(plan: &Plan, e: &Evaluation, runs: &[SimResult]) -> Verification {
         let xs: Vec<f64> = runs.iter().filter_map(f).collect();
         Interval::of(&xs)
     };
-    let lat = |m: Metric| {
-        move |r: &SimResult| {
-            r.latency_ms.map(|l| match m {
-                Metric::Mean => l.mean,
-                Metric::P50 => l.p50,
-                Metric::P95 => l.p95,
-                Metric::P99 => l.p99,
-            })
-        }
-    };
+    let lat = |m: Metric| move |r: &SimResult| r.latency_ms.map(|l| l.get(m));
     let mut warnings: Vec<String> = Vec::new();
     for w in runs.iter().flat_map(|r| r.warnings.iter()) {
         if !warnings.contains(w) {
