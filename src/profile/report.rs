@@ -152,6 +152,35 @@ pub struct ResultRow {
     /// KV-cache bytes per token at this row's precision (decoders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kv_bytes_per_token: Option<f64>,
+    /// Share of the f16/bf16 decoder's last-position logits whose arg-max matches the f32
+    /// pass over the same tokens and weights (decoder rows at f16/bf16; 1.0 = all agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top1_agreement: Option<f64>,
+    /// Where the weights came from: `random (seed N)` or a safetensors file's path
+    /// (transformer rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// Where the time of one pass goes, operator by operator (transformer rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<OpTime>,
+}
+
+/// One operator kind's share of a transformer pass (summed over its calls in all blocks).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpTime {
+    /// Operator kind: `qkv`, `attention`, `o_proj`, `mlp_up`, `mlp_act`, `mlp_down`,
+    /// `norm`, `residual`, `embedding`, `lm_head`, `rope`, `kv_append`.
+    pub name: String,
+    /// Milliseconds of one pass spent in this operator (median over samples).
+    pub ms: f64,
+    /// FLOPs of this operator in one pass.
+    pub flops: f64,
+    /// Compulsory bytes this operator moves in one pass (weights, activations, KV cache).
+    pub bytes: f64,
+    /// Percent of its roofline bound, min(FMA peak, bandwidth × FLOPs/byte), that the
+    /// operator reached; absent where the device's peaks were not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pct_of_roofline: Option<f64>,
 }
 
 impl ResultRow {
@@ -191,6 +220,9 @@ impl ResultRow {
             bytes_per_item: None,
             weights_bytes: None,
             kv_bytes_per_token: None,
+            top1_agreement: None,
+            weights: None,
+            ops: Vec::new(),
         }
     }
 

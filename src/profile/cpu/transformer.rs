@@ -58,6 +58,8 @@ pub struct CpuTransformer<T> {
     cfg: TransformerConfig,
     layers: Vec<CpuLayer<T>>,
     tokens: Vec<T>,
+    /// An untied LM head (vocab × d); `None` reads the token table.
+    lm_head: Option<Vec<T>>,
     positions: Vec<T>,
     outer_norm: NormWeights,
 }
@@ -112,6 +114,7 @@ impl<T: Elem> CpuTransformer<T> {
             cfg: w.cfg.clone(),
             layers,
             tokens: convert(&w.tokens),
+            lm_head: (!w.lm_head.is_empty()).then(|| convert(&w.lm_head)),
             positions: convert(&w.positions),
             outer_norm: w.outer_norm.clone(),
         }
@@ -273,7 +276,7 @@ impl<T: Elem> CpuTransformer<T> {
             };
             // Eᵀ read in place: element (k, v) of the d × vocab head is tokens[v·d + k].
             let head = View {
-                data: &self.tokens[..],
+                data: self.lm_head.as_deref().unwrap_or(&self.tokens),
                 offset: 0,
                 rs: 1,
                 cs: d,

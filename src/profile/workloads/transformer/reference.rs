@@ -209,7 +209,7 @@ pub fn forward(
         norm(&mut x, &w.outer_norm, d, cfg.norm_eps);
         for b in 0..batch {
             let last = &x[((b + 1) * seq - 1) * d..][..d];
-            logits.extend(w.tokens.chunks(d).map(|e| {
+            logits.extend(w.head().chunks(d).map(|e| {
                 last.iter()
                     .zip(e)
                     .map(|(a, &c)| a * f64::from(c))

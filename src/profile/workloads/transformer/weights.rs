@@ -51,9 +51,13 @@ pub struct LayerWeights {
 pub struct Weights {
     /// The shape these weights fill.
     pub cfg: TransformerConfig,
-    /// Token embeddings, vocab × d; also the LM head (logits = h·Eᵀ). An untied model's
-    /// head has the same shape and cost, so one random table serves both.
+    /// Token embeddings, vocab × d; also the LM head (logits = h·Eᵀ) when `lm_head` is
+    /// empty. An untied model's head has the same shape and cost, so random weights
+    /// share one table.
     pub tokens: Vec<f32>,
+    /// An untied LM head, vocab × d like `tokens` (a checkpoint's `lm_head.weight`);
+    /// empty when the head is the token table.
+    pub lm_head: Vec<f32>,
     /// Learned positions, max_positions × d (empty for RoPE models).
     pub positions: Vec<f32>,
     /// The embedding LayerNorm (encoders) or the final norm (decoders).
@@ -105,9 +109,19 @@ impl Weights {
         Weights {
             cfg: cfg.clone(),
             tokens,
+            lm_head: Vec::new(),
             positions,
             outer_norm,
             layers,
+        }
+    }
+
+    /// The LM head, vocab × d (row v is token v's output embedding).
+    pub fn head(&self) -> &[f32] {
+        if self.lm_head.is_empty() {
+            &self.tokens
+        } else {
+            &self.lm_head
         }
     }
 
