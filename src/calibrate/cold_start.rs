@@ -68,35 +68,33 @@ impl Measured {
     /// measured.
     pub fn reason(&self, plan_s: f64) -> String {
         let setup = self.setup_s;
-        let upload = match &self.upload {
-            None => String::new(),
-            Some(Err(why)) => format!("; {why}"),
-            Some(Ok(u)) => {
-                let total = self.lower_bound_s();
-                let without = setup - self.test_upload_s;
-                let (model, ms, rate, mb) =
-                    (&u.model, u.ms, u.gbytes_per_s, u.bytes / BYTES_PER_MB);
-                return if plan_s > 0.0 {
-                    format!(
-                        "kept: the plan's value is a server's whole cold start (instance boot and reading the model from storage are not measured); measured on {}: device set-up through the first result {without:.3} s, weights upload of {model}: {ms:.3} ms at {rate:.3} GB/s ({mb:.1} MB), {total:.3} s together (shown, not applied)",
-                        self.device
-                    )
-                } else {
-                    format!(
-                        "kept at 0 (the plan states no cold start): measured on {}: device set-up through the first result {without:.3} s, weights upload of {model}: {ms:.3} ms at {rate:.3} GB/s ({mb:.1} MB), {total:.3} s together; set service.cold_start_s if new servers start cold",
-                        self.device
-                    )
-                };
-            }
+        let measured = match &self.upload {
+            Some(Ok(u)) => format!(
+                "measured on {}: device set-up through the first result {:.3} s, weights upload of {}: {:.3} ms at {:.3} GB/s ({:.1} MB), {:.3} s together",
+                self.device,
+                setup - self.test_upload_s,
+                u.model,
+                u.ms,
+                u.gbytes_per_s,
+                u.bytes / BYTES_PER_MB,
+                self.lower_bound_s()
+            ),
+            Some(Err(why)) => format!(
+                "the measured device set-up through the first result is {setup:.3} s; {why}"
+            ),
+            None => format!("the measured device set-up through the first result is {setup:.3} s"),
         };
-        if plan_s > 0.0 {
-            format!(
-                "kept: the measured device set-up through the first result is {setup:.3} s, one part of a cold start (instance boot and model load are not measured){upload}"
-            )
-        } else {
-            format!(
-                "kept at 0 (the plan states no cold start): the measured device set-up through the first result is {setup:.3} s{upload}; set service.cold_start_s if new servers start cold"
-            )
+        match (plan_s > 0.0, self.upload.is_some()) {
+            (true, true) => format!(
+                "kept: the plan's value is a server's whole cold start (instance boot and reading the model from storage are not measured); {measured} (shown, not applied)"
+            ),
+            // MLP rows: the wording the review has always had.
+            (true, false) => format!(
+                "kept: {measured}, one part of a cold start (instance boot and model load are not measured)"
+            ),
+            (false, _) => format!(
+                "kept at 0 (the plan states no cold start): {measured}; set service.cold_start_s if new servers start cold"
+            ),
         }
     }
 
