@@ -5,6 +5,7 @@
 
 mod common;
 use common::costscope;
+use costscope::plan::{load_file, load_str, presets};
 
 fn temp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("costscope-cli-{}", std::process::id()));
@@ -255,4 +256,83 @@ fn verify_simulates_the_recommendation_first() {
     // Without --verify the JSON is as before.
     let (_, out, _) = costscope(&["plan", "textbook-mmc", "--json"]);
     assert!(!out.contains("verification"));
+}
+
+#[test]
+fn seq_len_defaults_to_128_and_is_range_checked() {
+    // Every shipped preset predates the field: each loads with 128.
+    for p in presets::PRESETS {
+        assert_eq!(
+            presets::load(p.name).unwrap().service.seq_len,
+            128,
+            "{}",
+            p.name
+        );
+    }
+    let (code, out, err) = costscope(&["plan", "healthcare-triage", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["service"]["seq_len"], 128);
+
+    let text = presets::find("textbook-mmc").unwrap().text;
+    let with = |s: &str| {
+        text.replace(
+            "cold_start_s: 30.0,",
+            &format!("cold_start_s: 30.0, seq_len: {s},"),
+        )
+    };
+    assert_eq!(
+        load_str(&with("512"), "t.ron").unwrap().service.seq_len,
+        512
+    );
+    assert_eq!(
+        load_str(&with("1048576"), "t.ron").unwrap().service.seq_len,
+        1_048_576
+    );
+    for (bad, allowed) in [
+        ("0", "1 to 1048576"),
+        ("1048577", "1 to 1048576"),
+        ("99999999999", "an integer 1 to 1048576"),
+    ] {
+        let bad_text = with(bad);
+        let err = load_str(&bad_text, "t.ron").unwrap_err().to_string();
+        let line = bad_text
+            .lines()
+            .position(|l| l.contains("seq_len"))
+            .unwrap()
+            + 1;
+        assert!(err.starts_with(&format!("t.ron:{line}:")), "{err}");
+        assert!(
+            err.ends_with(&format!(
+                "service.seq_len = {bad} is out of range (allowed: {allowed})"
+            )),
+            "{err}"
+        );
+    }
+
+    // On the command line, and a plan exported then edited to a new length loads.
+    let bad = temp("seq-bad.ron");
+    std::fs::write(&bad, with("0")).unwrap();
+    let (code, _, err) = costscope(&["validate", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("service.seq_len = 0 is out of range (allowed: 1 to 1048576)"),
+        "{err}"
+    );
+    let exported = temp("seq-exported.ron");
+    let _ = std::fs::remove_file(&exported);
+    let (code, _, err) = costscope(&[
+        "presets",
+        "export",
+        "textbook-mmc",
+        exported.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(load_file(&exported).unwrap().service.seq_len, 128);
+    let edited = std::fs::read_to_string(&exported)
+        .unwrap()
+        .replace("cold_start_s: 30.0,", "cold_start_s: 30.0, seq_len: 384,");
+    std::fs::write(&exported, edited).unwrap();
+    assert_eq!(load_file(&exported).unwrap().service.seq_len, 384);
 }

@@ -1,6 +1,7 @@
 //! calibration tests: a transformer encoder named in the selection calibrates a plan's
-//! L(b) from its `encoder:` rows at one sequence length, said in a warning; without a
-//! transformer named, calibration stays on MLP rows as before.
+//! L(b) from a real CPU profile's `encoder:` rows at the plan's `service.seq_len`, and
+//! refuses a length the report lacks; without a transformer named, calibration stays
+//! on MLP rows as before.
 
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,7 +14,7 @@ use costscope::plan::presets;
 use costscope::profile::{DeviceChoice, Precision, ProfileOptions, run_profile};
 
 #[test]
-fn encoder_rows_calibrate_at_one_named_sequence_length() {
+fn encoder_rows_calibrate_at_the_plans_sequence_length() {
     let mut opts = ProfileOptions::quick();
     opts.device = DeviceChoice::Cpu;
     opts.models = vec!["tiny-bert".into()];
@@ -24,16 +25,24 @@ fn encoder_rows_calibrate_at_one_named_sequence_length() {
     opts.seq_lens = vec![16, 32];
     opts.budget_per_row = Duration::from_millis(50);
     let report = run_profile(&opts, &mut |_| {}).unwrap();
-    let plan = presets::load("healthcare-triage").unwrap();
+    let mut plan = presets::load("healthcare-triage").unwrap();
     let selection = Selection {
         model: Some("tiny-bert".into()),
         ..Selection::default()
     };
+    // The preset's length is the default, 128: the report has only 16 and 32.
+    let e = calibrate_with_warnings(&plan, &report, "r.json", &selection).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("no encoder:tiny-bert rows in f32 at the plan's service.seq_len 128 (lengths it has: 16, 32)"),
+        "{e}"
+    );
+    plan.service.seq_len = 32;
     let c = calibrate_with_warnings(&plan, &report, "r.json", &selection).unwrap();
-    let at16: Vec<(u32, f64)> = report
+    let at32: Vec<(u32, f64)> = report
         .results
         .iter()
-        .filter(|r| r.seq_len == Some(16) && r.timing.is_some())
+        .filter(|r| r.seq_len == Some(32) && r.timing.is_some())
         .map(|r| {
             (
                 r.batch.unwrap() as u32,
@@ -41,10 +50,17 @@ fn encoder_rows_calibrate_at_one_named_sequence_length() {
             )
         })
         .collect();
-    assert_eq!(c.plan.service.batch_latency_ms, at16);
-    let w = c.warnings.join("\n");
-    assert!(w.contains("encoder:tiny-bert rows at seq_len 16"), "{w}");
-    assert!(w.contains("seq_len 32 were not used"), "{w}");
+    assert_eq!(at32.len(), 2, "{at32:?}");
+    let (fitted, _) = costscope::calibrate::review::monotone(&at32);
+    assert_eq!(c.plan.service.batch_latency_ms, fitted);
+    assert_eq!(c.rows_used.len(), 2, "{:?}", c.rows_used);
+    assert!(
+        c.rows_used
+            .iter()
+            .all(|r| r.contains("cpu f32 encoder:tiny-bert seq_len 32 batch")),
+        "{:?}",
+        c.rows_used
+    );
     match &c.plan.service.source {
         Source::Profile { model, adapter, .. } => {
             assert_eq!((model.as_str(), adapter.as_str()), ("tiny-bert", "cpu"));

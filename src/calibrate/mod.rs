@@ -6,19 +6,21 @@
 //! before → after of every field). The plan's `speed_vs_profiled` is
 //! kept: it says how the plan's hardware compares with the profiled device. A
 //! transformer encoder named in the selection calibrates from its `encoder:` rows at
-//! one sequence length, named in a warning.
+//! the plan's `service.seq_len` (an error names the lengths the report has when none
+//! match), and the upload of its weights at the measured rate is shown beside the
+//! plan's cold start (`cold_start.rs`).
 
+mod cold_start;
 pub mod review;
+mod select;
+
+use select::{Wanted, pick_rows};
 
 use crate::model::{Plan, Precision, Source};
 use crate::plan::validate::{
-    MAX_BATCH_LATENCY_MS, MAX_COLD_START_S, MAX_CURVE_BATCH, MAX_POWER_W, MAX_SERVICE_CV,
-    format_number, validate,
+    MAX_BATCH_LATENCY_MS, MAX_CURVE_BATCH, MAX_POWER_W, MAX_SERVICE_CV, format_number, validate,
 };
-use crate::profile::report::{ColdStart, ProfileReport, REPORT_VERSION, ResultRow};
-
-/// Milliseconds per second: reports time in ms, plans cold starts in s.
-const MS_PER_S: f64 = 1000.0;
+use crate::profile::report::{ProfileReport, REPORT_VERSION, ResultRow};
 
 /// Why a report cannot calibrate a plan.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,6 +37,22 @@ pub enum CalibrateError {
         /// Model asked for (or "any").
         model: String,
         /// What the report does have, as "device/precision/model" triples.
+        available: String,
+    },
+    /// The encoder was measured, but not at the plan's sequence length.
+    #[error(
+        "profile report {report} has no {workload} rows in {precision} at the plan's service.seq_len {seq_len} (lengths it has: {available}): profile with --seq-len {seq_len}, or set service.seq_len to one of them"
+    )]
+    NoSeqLen {
+        /// The report file (or a label).
+        report: String,
+        /// The workload, e.g. `encoder:bert-base-uncased`.
+        workload: String,
+        /// Precision asked for.
+        precision: String,
+        /// The plan's `service.seq_len`.
+        seq_len: u32,
+        /// The lengths the report measured that workload at, comma-separated.
         available: String,
     },
     /// The report's format version is not the one this build reads.
@@ -88,8 +106,8 @@ pub struct Calibration {
     pub warnings: Vec<String>,
     /// Every field changed, and those deliberately kept, before → after with why.
     pub changes: Vec<review::Change>,
-    /// The report rows L(b) was read from (device, precision, workload, batch and the
-    /// statistic: the median).
+    /// The report rows L(b) was read from (device, precision, workload, an encoder's
+    /// seq_len, batch and the statistic: the median).
     pub rows_used: Vec<String>,
 }
 
@@ -104,92 +122,6 @@ pub struct Selection {
     /// MLP preset name, e.g. "bert-base", or a transformer encoder's config name, e.g.
     /// "bert-base-uncased" (its `encoder:` rows give L(b)).
     pub model: Option<String>,
-}
-
-/// Rows usable for calibration: MLP or transformer encoder, correct, timed, autotune
-/// winners (or untuned). Decoder rows are not: a generated request is a prefill plus
-/// one decode step per output token, which the plan's L(b) does not model yet.
-fn usable(r: &ResultRow) -> bool {
-    (r.workload.mlp_name().is_some() || r.workload.encoder_name().is_some())
-        && r.correct
-        && r.timing.is_some()
-        && r.batch.is_some()
-        && (r.chosen || r.autotune.is_none())
-}
-
-/// What to look for in the report: the selection, else what the plan recorded.
-struct Wanted {
-    device: Option<String>,
-    precision: Precision,
-    model: Option<String>,
-}
-
-impl Wanted {
-    fn new(plan: &Plan, selection: &Selection) -> Self {
-        let recorded = match &plan.service.source {
-            Source::Profile {
-                adapter,
-                precision,
-                model,
-                ..
-            } => Some((adapter.clone(), *precision, model.clone())),
-            Source::Manual => None,
-        };
-        Wanted {
-            device: selection
-                .device
-                .clone()
-                .or_else(|| recorded.as_ref().map(|r| r.0.clone())),
-            precision: selection
-                .precision
-                .or(recorded.as_ref().map(|r| r.1))
-                .unwrap_or(Precision::F32),
-            model: selection
-                .model
-                .clone()
-                .or_else(|| recorded.as_ref().map(|r| r.2.clone())),
-        }
-    }
-
-    fn matches(&self, r: &ResultRow) -> bool {
-        usable(r)
-            && r.precision == self.precision
-            && self
-                .device
-                .as_ref()
-                .is_none_or(|d| r.device.contains(d.as_str()))
-            && match &self.model {
-                // Picked automatically, the service stays an MLP's, as before encoder
-                // rows existed.
-                None => r.workload.mlp_name().is_some(),
-                Some(m) => {
-                    r.workload.mlp_name() == Some(m.as_str())
-                        || r.workload.encoder_name() == Some(m.as_str())
-                }
-            }
-    }
-
-    /// The error naming what was wanted and what the report has.
-    fn no_rows(&self, report: &ProfileReport) -> CalibrateError {
-        let mut available: Vec<String> = report
-            .results
-            .iter()
-            .filter(|r| usable(r))
-            .map(|r| format!("{}/{}/{}", r.device, r.precision, r.workload))
-            .collect();
-        available.sort();
-        available.dedup();
-        CalibrateError::NoRows {
-            device: self.device.clone().unwrap_or_else(|| "any".into()),
-            precision: self.precision.name().into(),
-            model: self.model.clone().unwrap_or_else(|| "any".into()),
-            available: if available.is_empty() {
-                "none".into()
-            } else {
-                available.join(", ")
-            },
-        }
-    }
 }
 
 /// Calibrates `plan` from `report` (read from `report_path`, recorded in the plan's
@@ -222,26 +154,8 @@ pub fn calibrate_with_warnings(
         });
     }
     let wanted = Wanted::new(plan, selection);
-    let rows: Vec<(usize, &ResultRow)> = report
-        .results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| wanted.matches(r))
-        .collect();
-    // Prefer a GPU over the CPU path, then the first device and model in the report.
-    let pick = rows
-        .iter()
-        .find(|(_, r)| r.device != "cpu")
-        .or(rows.first())
-        .map(|(_, r)| (r.device.clone(), r.workload.clone()));
-    let Some((device, workload)) = pick else {
-        return Err(wanted.no_rows(report));
-    };
-    let chosen: Vec<(usize, &ResultRow)> = rows
-        .into_iter()
-        .filter(|(_, r)| r.device == device && r.workload == workload)
-        .collect();
-    let (chosen, seq_warning) = at_one_seq_len(chosen, &workload, report_path);
+    let (picked, chosen) = pick_rows(plan, report, report_path, &wanted)?;
+    let (device, workload) = (picked.device.clone(), &picked.workload);
     let check = ReportCheck {
         report: report_path,
     };
@@ -249,11 +163,18 @@ pub fn calibrate_with_warnings(
     let (curve, fitted) = review::monotone(&measured);
     let mut out = plan.clone();
     out.service.batch_latency_ms = curve;
-    let mut why = reasons(
-        format!("{device} ({workload}, {})", wanted.precision),
-        median_cv,
-        cold_start_s(report, &device, &check)?,
-    );
+    // A transformer's weights are what a new server uploads; an MLP's rows leave the
+    // profiler's own test upload as the measured one.
+    let weights = chosen
+        .first()
+        .copied()
+        .filter(|(_, r)| r.workload.encoder_name().is_some());
+    let cold = cold_start::measured(report, &device, weights, &check)?;
+    let rows = match weights.and_then(|(_, r)| r.seq_len) {
+        Some(s) => format!("{device} ({workload} at seq_len {s}, {})", wanted.precision),
+        None => format!("{device} ({workload}, {})", wanted.precision),
+    };
+    let mut why = reasons(rows, median_cv, cold.as_ref(), plan.service.cold_start_s);
     if let Some(w) = mean_power_w(report, &check)? {
         out.hardware.power_w = w;
         why.push((
@@ -279,12 +200,13 @@ pub fn calibrate_with_warnings(
         value: v.value,
         allowed: v.allowed,
     })?;
-    let mut warnings: Vec<String> = seq_warning.into_iter().collect();
+    let mut warnings = Vec::new();
     if fitted && let Some(((b1, ms1), (b2, ms2))) = review::first_inversion(&measured) {
         warnings.push(format!(
             "L(b) from the report is not monotone (batch {b2}: {ms2:.3} ms is faster than batch {b1}: {ms1:.3} ms): fitted a non-decreasing curve (isotonic regression)"
         ));
     }
+    warnings.extend(cold.and_then(|c| c.warning(plan.service.cold_start_s)));
     warnings.extend(review::device_warnings(plan, &device));
     warnings.extend(report.cancelled.then(|| format!(
         "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
@@ -301,7 +223,8 @@ pub fn calibrate_with_warnings(
 fn reasons(
     rows: String,
     median_cv: Option<f64>,
-    setup_s: Option<f64>,
+    cold: Option<&cold_start::Measured>,
+    plan_cold_start_s: f64,
 ) -> Vec<(&'static str, String)> {
     let mut why = vec![(
         "service.batch_latency_ms",
@@ -315,78 +238,41 @@ fn reasons(
             format!("kept: the profile's CV ({cv:.3}, median) is timing noise of one repeated kernel, not how requests vary"),
         ));
     }
-    // The measured stages are the device's set-up, one part of a cold start; the
-    // plan's own figure (boot, model load, …) stays.
-    if let Some(s) = setup_s {
-        why.push((
-            "service.cold_start_s",
-            format!("kept: the measured device set-up through the first result is {s:.3} s, one part of a cold start (instance boot and model load are not measured)"),
-        ));
+    // The measured stages (and a transformer's weights upload) are parts of a cold
+    // start; the plan's own figure (boot, model load, …) stays.
+    if let Some(c) = cold {
+        why.push(("service.cold_start_s", c.reason(plan_cold_start_s)));
     }
     why
 }
 
-/// The rows L(b) was read from, one line each with the statistic used.
+/// The rows L(b) was read from, one line each with the statistic used (and the
+/// sequence length of a transformer's rows).
 fn rows_used(chosen: &[(usize, &ResultRow)]) -> Vec<String> {
     chosen
         .iter()
         .filter_map(|&(i, r)| {
             let t = r.timing.as_ref()?;
+            let len = r
+                .seq_len
+                .map(|s| format!(" seq_len {s}"))
+                .unwrap_or_default();
             Some(format!(
-                "results[{i}]: {} {} {} batch {}: median {:.3} ms",
+                "results[{i}]: {} {} {}{len} batch {}: median {:.3} ms",
                 r.device, r.precision, r.workload, r.batch?, t.median_ms
             ))
         })
         .collect()
 }
 
-/// Encoder rows at one sequence length — the first the report measured — with the
-/// warning that names it: the plan has no sequence length of its own yet, so L(b) is
-/// the latency of batches of requests of that many tokens. Other rows pass unchanged.
-fn at_one_seq_len<'a>(
-    rows: Vec<(usize, &'a ResultRow)>,
-    workload: &impl std::fmt::Display,
-    report_path: &str,
-) -> (Vec<(usize, &'a ResultRow)>, Option<String>) {
-    if rows
-        .first()
-        .is_none_or(|(_, r)| r.workload.encoder_name().is_none())
-    {
-        return (rows, None);
-    }
-    let seq_len = rows.first().and_then(|(_, r)| r.seq_len);
-    let mut others: Vec<usize> = rows
-        .iter()
-        .filter_map(|(_, r)| r.seq_len)
-        .filter(|&s| Some(s) != seq_len)
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|(_, r)| r.seq_len == seq_len)
-        .collect();
-    let len = seq_len.map_or("an unrecorded number of".to_owned(), |s| s.to_string());
-    let mut warning = format!(
-        "L(b) from profile report {report_path}'s {workload} rows at seq_len {len} tokens per request (the plan has no sequence length of its own yet)"
-    );
-    if !others.is_empty() {
-        let list: Vec<String> = others.iter().map(usize::to_string).collect();
-        warning += &format!(
-            "; the report's rows at seq_len {} were not used",
-            list.join(", ")
-        );
-    }
-    (rows, Some(warning))
-}
-
-/// Range checks on the report values calibration reads, naming the report and the
-/// value's place in it.
+/// The report a calibration reads, for naming it in errors.
 struct ReportCheck<'a> {
+    /// The report file (or a label).
     report: &'a str,
 }
 
 impl ReportCheck<'_> {
+    /// The error for `path` = `value`, outside `allowed`.
     fn invalid(&self, path: String, value: String, allowed: String) -> CalibrateError {
         CalibrateError::Invalid {
             report: self.report.to_owned(),
@@ -466,59 +352,6 @@ fn curve_and_cv(
     curve.sort_by_key(|p| p.0);
     cvs.sort_by(f64::total_cmp);
     Ok((curve, cvs.get(cvs.len() / 2).copied()))
-}
-
-/// The device's measured cold start, all stages summed, in seconds; each stage must be
-/// finite and not negative, and the sum at most [`MAX_COLD_START_S`].
-fn cold_start_s(
-    report: &ProfileReport,
-    device: &str,
-    check: &ReportCheck<'_>,
-) -> Result<Option<f64>, CalibrateError> {
-    let all = report
-        .cold_start_all_ms
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (format!("cold_start_all_ms[{i}]"), c));
-    let first = report
-        .cold_start_ms
-        .iter()
-        .map(|c| ("cold_start_ms".to_owned(), c));
-    let Some((at, c)) = all.chain(first).find(|(_, c)| c.device == device) else {
-        return Ok(None);
-    };
-    let mut total_ms = 0.0;
-    for (name, ms) in stages(c) {
-        if !(ms >= 0.0 && ms.is_finite()) {
-            let allowed = "a finite number of ms, 0 or more".to_owned();
-            return Err(check.invalid(format!("{at}.{name}"), format_number(ms), allowed));
-        }
-        total_ms += ms;
-    }
-    let max_ms = MAX_COLD_START_S * MS_PER_S;
-    // The stages are finite and not negative, so the sum is never NaN (at worst +inf).
-    if total_ms > max_ms {
-        return Err(check.invalid(
-            at,
-            format!("{} ms in all", format_number(total_ms)),
-            format!("at most {} ms (a day)", format_number(max_ms)),
-        ));
-    }
-    Ok(Some(total_ms / MS_PER_S))
-}
-
-/// The stages of a cold start, by their report names, in milliseconds.
-fn stages(c: &ColdStart) -> [(&'static str, f64); 8] {
-    [
-        ("instance", c.instance),
-        ("adapter", c.adapter),
-        ("device_create", c.device_create),
-        ("shader_module", c.shader_module),
-        ("pipeline", c.pipeline),
-        ("first_dispatch", c.first_dispatch),
-        ("weight_upload", c.weight_upload),
-        ("first_result", c.first_result),
-    ]
 }
 
 /// The mean of NVML's power samples, when there are any; each must be 0 to

@@ -167,8 +167,9 @@ fn write_header(out: &mut dyn Write, plan: &Plan, label: &str) -> std::io::Resul
             .collect();
         writeln!(
             out,
-            "Service: measured on {adapter} ({precision:?}, model {model}) in {report}; L(b) ms = [{}]; CV {:.3}; cold start {:.2} s",
+            "Service: measured on {adapter} ({precision:?}, model {model}) in {report}; L(b) ms = [{}]; seq_len {} tokens per request; CV {:.3}; cold start {:.2} s",
             curve.join(", "),
+            plan.service.seq_len,
             plan.service.service_cv,
             plan.service.cold_start_s
         )?;

@@ -89,9 +89,22 @@ pub struct Service {
     pub service_cv: f64,
     /// Seconds for a new server to boot, load, compile and warm up.
     pub cold_start_s: f64,
+    /// Tokens per request: the sequence length L(b) is for. Calibration reads a
+    /// transformer's rows at this length; an MLP's rows have none and ignore it.
+    /// [`DEFAULT_SEQ_LEN`] when a plan does not say.
+    #[serde(default = "default_seq_len")]
+    pub seq_len: u32,
     /// Where the numbers came from.
     #[serde(default)]
     pub source: Source,
+}
+
+/// Tokens per request of a plan that does not state `service.seq_len`: the sequence
+/// length `costscope profile` measures transformers at unless told otherwise.
+pub const DEFAULT_SEQ_LEN: u32 = 128;
+
+fn default_seq_len() -> u32 {
+    DEFAULT_SEQ_LEN
 }
 
 /// Provenance of a plan's service numbers.

@@ -13,6 +13,10 @@ pub const MAX_BATCH: u32 = 4096;
 /// Largest batch size a service curve point may name.
 pub const MAX_CURVE_BATCH: u32 = 65_536;
 
+/// Longest request a plan may state, tokens (`service.seq_len`): 2^20, beyond the
+/// context of any model costscope profiles.
+pub const MAX_SEQ_LEN: u32 = 1_048_576;
+
 /// Most distinct items a Zipf cache model may name.
 pub const MAX_ZIPF_ITEMS: u64 = 1_000_000_000_000;
 
@@ -82,6 +86,8 @@ const INTEGER_FIELDS: &[(&str, u64, u64)] = &[
         1,
         MAX_CURVE_BATCH as u64,
     ),
+    ("service.seq_len", 1, MAX_SEQ_LEN as u64),
+    ("routing.service.seq_len", 1, MAX_SEQ_LEN as u64),
     ("policy.servers", 1, MAX_SERVERS as u64),
     ("policy.max_servers", 1, MAX_SERVERS as u64),
     ("policy.warm", 0, MAX_SERVERS as u64),
@@ -375,6 +381,7 @@ fn service(c: &mut Check, at: &str, s: &Service) {
         0.0,
         MAX_COLD_START_S,
     );
+    c.count(&format!("{at}.seq_len"), s.seq_len, 1, MAX_SEQ_LEN);
     if let Source::Profile {
         report,
         adapter,

@@ -279,7 +279,8 @@ pub struct ColdStart {
     pub first_result: f64,
     /// warm, cold or unknown (inferred from first vs steady dispatch, or the Mesa env).
     pub shader_cache: String,
-    /// Weight upload rate.
+    /// Weight upload rate, GB/s (10^9 bytes per second): the bytes of `weight_upload`
+    /// (the first MLP's weights, else 16 MiB) over its time, a host → device figure.
     #[serde(default)]
     pub weight_upload_gbytes_per_s: Option<f64>,
 }

@@ -312,6 +312,12 @@ fn no_f16_rows(
     }
 }
 
+/// Bytes the cold start uploads when no MLP is profiled: 16 MiB.
+const COLD_UPLOAD_BYTES: usize = 16 << 20;
+
+/// Bytes of one f32 weight.
+const F32_BYTES: usize = 4;
+
 /// Cold start on an opened device: module, pipeline, weight upload, first dispatch and
 /// first result, with the shader-cache state inferred from first vs steady dispatch.
 fn cold_start(
@@ -324,10 +330,18 @@ fn cold_start(
     let layout = GemmLayout::new(&ctx.device);
     let kernel = GemmKernel::new(ctx, &layout, Variant::Reg { tm: 4, tn: 4 }, Precision::F32)?;
     let n = 256;
-    let elems = model.map_or(2 * n * n, |m| m.weight_elements());
+    // The upload rate is measured on the first MLP's weights, else on a buffer big
+    // enough to take milliseconds, like a model's weights going into fresh memory: the
+    // calibration divides a transformer's weights by it, and on a 512 KiB copy one-off
+    // costs decide the figure (lavapipe, 2026-12-01, three runs each: 512 KiB
+    // 0.06–0.87 GB/s, 16 MiB 0.39–0.65 GB/s).
+    let elems = model.map_or(COLD_UPLOAD_BYTES / F32_BYTES, |m| m.weight_elements());
     let t_up = Instant::now();
-    let weights =
-        super::gpu::buffers::storage_buffer(&ctx.device, "cold-weights", &vec![0u8; elems * 4]);
+    let weights = super::gpu::buffers::storage_buffer(
+        &ctx.device,
+        "cold-weights",
+        &vec![0u8; elems * F32_BYTES],
+    );
     gpu::wait_all(&ctx.device, opts.dispatch_timeout, "uploading weights")?;
     let upload_ms = ms(t_up.elapsed());
     drop(weights);
@@ -372,7 +386,7 @@ fn cold_start(
         first_result,
         shader_cache: shader_cache.into(),
         weight_upload_gbytes_per_s: (upload_ms > 0.0)
-            .then(|| (elems * 4) as f64 / (upload_ms * 1e6)),
+            .then(|| (elems * F32_BYTES) as f64 / (upload_ms * 1e6)),
     })
 }
 
