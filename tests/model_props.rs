@@ -3,8 +3,10 @@
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use costscope::model::cache::without_cache;
+use costscope::model::compare::{Baseline, cache_comparison};
 use costscope::model::{
-    Candidate, Evaluation, Evaluator, Plan, Policy, Rate, SweepOptions, optimize,
+    Candidate, Evaluation, Evaluator, Plan, Policy, PolicyKind, Rate, SweepOptions, optimize,
 };
 use costscope::plan::{presets, validate};
 use proptest::prelude::*;
@@ -122,24 +124,33 @@ proptest! {
         }
     }
 
-    /// What a cache saves lies between −storage and the cost of the same candidate
-    /// serving all traffic without the cache.
+    /// What the cache saves a fleet is its cost without the cache minus its cost with
+    /// it, exactly, so it never exceeds what the fleet costs without the cache; a fleet
+    /// overloaded without the cache states no cost and no savings.
     #[test]
-    fn cache_savings_are_bounded(plan in plan_strategy(), hit in 0.9f64..=1.0, policy in policy_strategy()) {
+    fn same_fleet_cache_savings_are_a_difference_of_costs(plan in plan_strategy(), hit in 0.9f64..=1.0, policy in policy_strategy()) {
         let mut p = plan;
         p.cache.hit_rate = hit;
         p.cache.storage_usd_per_hour = 0.2;
-        let c = Candidate { policy, batch: 1 };
-        let s = Evaluator::new(&p).unwrap().evaluate(&c).cache.savings_usd_per_hour;
-        let mut bare = p.clone();
-        bare.cache.hit_rate = 0.0;
-        bare.cache.storage_usd_per_hour = 0.0;
-        let without = Evaluator::new(&bare).unwrap().evaluate(&c);
-        prop_assert!(s.is_finite() && s >= -p.cache.storage_usd_per_hour, "{s}");
-        // Only a candidate that carries the uncached traffic has a cost of serving it.
-        prop_assume!(without.latency_ms.is_some());
-        prop_assert!(s <= without.cost_usd_per_hour * (1.0 + 1e-9) + 1e-12,
-            "saves {s}, costs {} without the cache", without.cost_usd_per_hour);
+        p.policy = policy;
+        let written = Evaluator::new(&p).unwrap().evaluate(&Candidate::from_plan(&p).unwrap());
+        // A small sweep: the property is about the same fleet, not the optimum.
+        let options = SweepOptions { policies: vec![PolicyKind::AlwaysOn], max_servers: 4, batches: vec![1] };
+        let optimum = optimize(&p, &options).unwrap();
+        let base = Baseline { plan: &p, as_written: Some(&written), optimum: &optimum, options: &options };
+        let c = cache_comparison(&base).unwrap().expect("the plan has a cache");
+        let s = c.as_written.expect("the plan names a policy");
+        prop_assert_eq!(s.with_usd_per_hour, written.cost_usd_per_hour);
+        let without = Evaluator::new(&without_cache(&p)).unwrap().evaluate(&Candidate::from_plan(&p).unwrap());
+        match (s.without_usd_per_hour, s.savings_usd_per_hour) {
+            (Some(cost), Some(saves)) => {
+                prop_assert_eq!(cost, without.cost_usd_per_hour);
+                prop_assert_eq!(saves, cost - written.cost_usd_per_hour);
+                prop_assert!(saves.is_finite() && saves <= cost, "saves {saves}, costs {cost} without the cache");
+            }
+            (None, None) => prop_assert!(without.latency_ms.is_none(), "{without:?}"),
+            other => prop_assert!(false, "cost and savings disagree: {other:?}"),
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! App layer: the Caching & lazy panel — hit rate (stated, or from Zipf popularity and
-//! cache size), the L2 tier, reuse savings (r − 1)·C_E, and lazy evaluation p·C_full.
+//! cache size), the L2 tier, reuse, storage and lazy evaluation's p; what the cache and
+//! lazy evaluation save, each figure named by the evaluation it comes from.
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
-use super::state::Results;
+use super::caching_figures::figure_sections;
+use super::fleet_change::fleet_change_ui;
+use super::state::{Results, Runtime, Tab};
 use crate::model::cache::zipf_hit_rate;
 use crate::model::{Cache, CacheTier, Plan, Zipf};
 
@@ -14,16 +17,18 @@ use crate::model::{Cache, CacheTier, Plan, Zipf};
 pub struct CachingPanel {}
 
 impl CachingPanel {
-    /// The Caching & lazy panel: controls mutate `plan`; figures read `results`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
+    /// The Caching & lazy panel: controls mutate `plan`; figures read the runtime's
+    /// results.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, runtime: &Runtime) {
         egui::Panel::left("caching_controls")
             .resizable(false)
             .exact_size(400.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
+                    fleet_change_ui(ui, runtime.fleet_change.as_ref(), Tab::Caching);
                     controls_ui(ui, plan);
                     ui.separator();
-                    figures_ui(ui, plan, results);
+                    figures_ui(ui, &runtime.results);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
@@ -57,7 +62,10 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
             .logarithmic(true)
             .text("reuse r (uses per computed result)"),
     )
-    .on_hover_text("Each computed result used r times saves (r − 1)·C_E.");
+    .on_hover_text(
+        "Each computed result used r times saves (r − 1)·C_E, C_E being what the fleet \
+         pays per computed result.",
+    );
     ui.add(
         egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
             .logarithmic(true)
@@ -71,7 +79,10 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
             .logarithmic(true)
             .text("fraction needed p"),
     )
-    .on_hover_text("Only a fraction p of results is ever read, so only those are computed.");
+    .on_hover_text(
+        "Only a fraction p of results is ever read, so only those are computed: the model \
+         sends p of the traffic to servers, so every cost on this panel already serves p.",
+    );
 }
 
 /// The hit rate: stated directly, or derived from Zipf popularity and the cache size.
@@ -144,40 +155,12 @@ fn l2_ui(ui: &mut egui::Ui, cache: &mut Cache) {
     }
 }
 
-fn figures_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
-    ui.heading("What it saves");
-    let Some(e) = results.optimum.as_ref().ok().and_then(|o| o.best.as_ref()) else {
-        ui.label("No feasible plan to compare.");
-        return;
-    };
-    ui.label(format!(
-        "hit rate (all tiers): {:.1} %",
-        e.cache.hit_rate * 100.0
-    ))
-    .on_hover_text("h₁ + (1 − h₁)·h₂: requests answered by L1 or L2 without inference.");
-    ui.label(format!(
-        "compute avoided by the cache, less storage: {:.3} $/hour",
-        e.cache.savings_usd_per_hour
-    ))
-    .on_hover_text("The recommended plan's server cost scaled to the traffic the cache answers.");
-    ui.label(format!(
-        "reuse savings (r − 1)·C_E: {:.2} $ per million computed results",
-        e.cache.reuse_savings_usd_per_million
-    ))
-    .on_hover_text("C_E is the cost of computing one result; each extra use saves one C_E.");
-    let p = plan.lazy.fraction_needed;
-    let full = e.cost_usd_per_hour;
-    if let Some(lazy) = crate::model::lazy::expected_cost(p, full) {
-        ui.label(format!(
-            "lazy: E[C] = p·C_full = {p:.3} × {full:.3} = {lazy:.3} $/hour of compute"
-        ))
-        .on_hover_text("With p < 1 the model already sends only p of the traffic to servers; this is the chapter's formula on the recommended plan's cost.");
-    }
-    if let Some(l) = e.latency_ms {
-        ui.label(format!(
-            "latency mix: mean {:.1} ms, p95 {:.1} ms",
-            l.mean, l.p95
-        ));
+fn figures_ui(ui: &mut egui::Ui, results: &Results) {
+    for section in figure_sections(results) {
+        ui.heading(section.heading);
+        for line in section.lines {
+            ui.label(line.text).on_hover_text(line.hover);
+        }
     }
 }
 

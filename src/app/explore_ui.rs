@@ -3,9 +3,10 @@
 
 use eframe::egui;
 
+use super::fleet_change::fleet_change_ui;
 use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
-use super::state::Results;
+use super::state::{Results, Runtime, Tab};
 use crate::model::traffic::{peak_rate_rps, scaled};
 use crate::model::{Evaluation, Metric, Plan};
 
@@ -15,13 +16,15 @@ use crate::model::{Evaluation, Metric, Plan};
 pub struct ExplorePanel {}
 
 impl ExplorePanel {
-    /// The Explore panel: controls mutate `plan`; plots read `results`.
-    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
+    /// The Explore panel: controls mutate `plan`; plots read the runtime's results.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, runtime: &Runtime) {
+        let results = &runtime.results;
         egui::Panel::left("explore_controls")
             .resizable(false)
             .exact_size(380.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
+                    fleet_change_ui(ui, runtime.fleet_change.as_ref(), Tab::Explore);
                     controls_ui(ui, plan);
                     ui.separator();
                     summary_ui(ui, plan, results);

@@ -2,10 +2,12 @@
 //! wgpu directly. The window state persists between runs; results are recomputed when
 //! the plan changes.
 
+pub mod caching_figures;
 pub mod caching_ui;
 pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
+pub mod fleet_change;
 pub mod job;
 pub mod plan_file;
 pub mod plan_ui;
@@ -83,7 +85,8 @@ impl CostscopeApp {
             egui::Theme::Light
         });
         egui::Panel::top("tabs").show(ui, |ui| self.tabs_ui(ui));
-        self.runtime.refresh(&self.state.plan);
+        // A plan changed outside a panel (a test, a dropped file) is shown at once.
+        self.runtime.refresh(&self.state.plan, self.state.tab);
         let Self {
             state,
             runtime,
@@ -94,13 +97,18 @@ impl CostscopeApp {
         } = self;
         egui::CentralPanel::default().show(ui, |ui| match state.tab {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
-            Tab::Explore => explore.ui(ui, &mut state.plan, &runtime.results),
-            Tab::Caching => caching.ui(ui, &mut state.plan, &runtime.results),
+            Tab::Explore => explore.ui(ui, &mut state.plan, runtime),
+            Tab::Caching => caching.ui(ui, &mut state.plan, runtime),
             Tab::WarmCold => state.warm_cold.ui(ui, &state.plan),
             Tab::Plan => plan_panel.ui(ui, state, runtime),
         });
         // Over whichever panel is showing: Ctrl+O opens it from anywhere.
         plan_panel.file_dialog_ui(ui.ctx(), state, runtime);
+        // A control moved in this frame: its panel is the one open now, and the next
+        // frame shows the new results (and the change of fleet, if any).
+        if runtime.refresh(&state.plan, state.tab) {
+            ui.ctx().request_repaint();
+        }
     }
 
     /// The bar at the top: the tabs, the theme, Save PNG and the plan's name.

@@ -6,9 +6,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::fleet_change::FleetChange;
 use super::plan_file::{FileStamp, absolute};
 use super::profile_ui::ProfilePanel;
 use super::warm_cold_ui::WarmColdPanel;
+use crate::model::compare::{
+    Baseline, CacheComparison, FleetFigures, LazyComparison, cache_comparison, lazy_comparison,
+};
 use crate::model::{BreakEven, Evaluation, Optimum, Plan, SweepOptions, break_even, optimize};
 
 /// The panels of the window.
@@ -169,7 +173,8 @@ fn check_plan(plan: &Plan) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The model's answer for one plan, recomputed whenever the plan changes.
+/// The model's answer for one plan, recomputed whenever the plan changes: the same
+/// figures `costscope plan --json` prints for that plan.
 #[derive(Debug, Clone)]
 pub struct Results {
     /// The plan these results are for.
@@ -180,6 +185,12 @@ pub struct Results {
     pub optimum: Result<Optimum, String>,
     /// On-demand vs always-on break-even.
     pub break_even: Option<BreakEven>,
+    /// What the cache saves the plan as written, the recommendation and the optimum
+    /// (none without a cache).
+    pub cache_comparison: Option<CacheComparison>,
+    /// What lazy evaluation saves the plan as written and the recommendation (none
+    /// when every result is computed).
+    pub lazy_comparison: Option<LazyComparison>,
 }
 
 impl Results {
@@ -188,23 +199,51 @@ impl Results {
         let evaluation = crate::model::Evaluator::new(plan)
             .ok()
             .and_then(|ctx| crate::model::Candidate::from_plan(plan).map(|c| ctx.evaluate(&c)));
+        let options = SweepOptions::for_plan(plan);
+        let optimum = optimize(plan, &options).map_err(|e| e.to_string());
+        // A plan the model cannot evaluate has its error in `optimum`; nothing to compare.
+        let (cache, lazy) = match &optimum {
+            Ok(optimum) => {
+                let base = Baseline {
+                    plan,
+                    as_written: evaluation.as_ref(),
+                    optimum,
+                    options: &options,
+                };
+                (
+                    cache_comparison(&base).ok().flatten(),
+                    lazy_comparison(&base).ok().flatten(),
+                )
+            }
+            Err(_) => (None, None),
+        };
         Self {
             plan: plan.clone(),
             evaluation,
-            optimum: optimize(plan, &SweepOptions::for_plan(plan)).map_err(|e| e.to_string()),
+            optimum,
             break_even: break_even(plan),
+            cache_comparison: cache,
+            lazy_comparison: lazy,
         }
+    }
+
+    /// The recommendation: the optimum's best, if any is feasible.
+    pub fn best(&self) -> Option<&Evaluation> {
+        self.optimum.as_ref().ok().and_then(|o| o.best.as_ref())
     }
 }
 
-/// Runtime-only state shared by the panels: the results and the saved copy. Each
-/// panel's own runtime state lives in the panel.
+/// Runtime-only state shared by the panels: the results, the saved copy and the last
+/// change of the best fleet. Each panel's own runtime state lives in the panel.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     /// Results for the current plan (recomputed when the plan changes).
     pub results: Results,
     /// The plan as last loaded or saved, to tell unsaved changes.
     pub saved_plan: Plan,
+    /// The last change of the plan that changed the recommended fleet, while it is
+    /// the latest change.
+    pub fleet_change: Option<FleetChange>,
 }
 
 impl Runtime {
@@ -213,14 +252,21 @@ impl Runtime {
         Self {
             results: Results::compute(&state.plan),
             saved_plan: state.plan.clone(),
+            fleet_change: None,
         }
     }
 
-    /// Recomputes the results if the plan changed since they were computed.
-    pub fn refresh(&mut self, plan: &Plan) {
-        if &self.results.plan != plan {
-            self.results = Results::compute(plan);
+    /// Recomputes the results if the plan changed since they were computed, noting a
+    /// change of the best fleet as made on `tab`; returns whether it recomputed.
+    pub fn refresh(&mut self, plan: &Plan, tab: Tab) -> bool {
+        if &self.results.plan == plan {
+            return false;
         }
+        let from = self.results.best().map(FleetFigures::of);
+        self.results = Results::compute(plan);
+        let to = self.results.best().map(FleetFigures::of);
+        self.fleet_change = FleetChange::after(self.fleet_change.take(), tab, from, to);
+        true
     }
 }
 

@@ -10,6 +10,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use serde::Serialize;
 
 use super::PlanOverrides;
+use crate::model::compare::{
+    Baseline, CacheComparison, LazyComparison, cache_comparison, lazy_comparison,
+};
 use crate::model::spot::{JobEstimate, checkpointed_job};
 use crate::model::{
     BreakEven, Candidate, Evaluation, Evaluator, Precision, SweepOptions, break_even, optimize,
@@ -91,6 +94,8 @@ struct PlanReport<'a> {
     evaluated: usize,
     break_even: Option<BreakEven>,
     job: Option<JobEstimate>,
+    cache_comparison: Option<CacheComparison>,
+    lazy_comparison: Option<LazyComparison>,
     #[serde(skip_serializing_if = "Option::is_none")]
     calibration: Option<CalibrationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +212,12 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             plan.hardware.on_demand_usd_per_hour,
         )
     });
+    let base = Baseline {
+        plan: &plan,
+        as_written: evaluation.as_ref(),
+        optimum: &optimum,
+        options: &options,
+    };
     let report = PlanReport {
         plan: &plan.name,
         service: &plan.service,
@@ -219,6 +230,8 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         evaluated: optimum.evaluated,
         break_even: break_even(&plan),
         job,
+        cache_comparison: cache_comparison(&base).with_context(|| format!("plan {label}"))?,
+        lazy_comparison: lazy_comparison(&base).with_context(|| format!("plan {label}"))?,
         calibration,
         verification: args
             .verify
@@ -282,6 +295,8 @@ impl PlanReport<'_> {
             evaluated: self.evaluated,
             break_even: self.break_even,
             job: self.job.as_ref(),
+            cache: self.cache_comparison.as_ref(),
+            lazy: self.lazy_comparison.as_ref(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use crate::model::compare::{CacheComparison, FleetFigures, LazyComparison, SameFleet};
 use crate::model::spot::JobEstimate;
 use crate::model::{BreakEven, Evaluation, Metric, Plan, SweepOptions};
 
@@ -22,29 +23,30 @@ pub struct ReportView<'a> {
     pub break_even: Option<BreakEven>,
     /// Spot job estimate.
     pub job: Option<&'a JobEstimate>,
+    /// What the cache saves (none without a cache).
+    pub cache: Option<&'a CacheComparison>,
+    /// What lazy evaluation saves (none when every result is computed).
+    pub lazy: Option<&'a LazyComparison>,
+}
+
+/// One evaluation and what turning the cache and lazy evaluation off does to its fleet.
+#[derive(Debug, Clone, Copy)]
+struct Block<'a> {
+    e: &'a Evaluation,
+    cache: Option<&'a SameFleet>,
+    lazy: Option<(f64, &'a SameFleet)>,
 }
 
 fn ms(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-/// A candidate in words: `on_demand servers=8 batch=4`, with warm and spot when set.
-pub(super) fn describe(e: &Evaluation) -> String {
-    let mut s = format!("{} servers={}", e.policy.name(), e.servers);
-    if e.warm > 0 && e.warm != e.servers {
-        s += &format!(" warm={}", e.warm);
-    }
-    if e.spot > 0 {
-        s += &format!(" spot={}", e.spot);
-    }
-    s + &format!(" batch={}", e.batch)
-}
-
-fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std::io::Result<()> {
+fn write_evaluation(out: &mut dyn Write, b: Block<'_>, metric: Metric) -> std::io::Result<()> {
+    let e = b.e;
     let per_million = e
         .cost_usd_per_million
         .map_or_else(|| "-".into(), |v| format!("{v:.2}"));
-    writeln!(out, "  {}", describe(e))?;
+    writeln!(out, "  {}", e.candidate_name())?;
     writeln!(
         out,
         "  cost             {:.3} $/hour   {per_million} $ per million requests",
@@ -74,12 +76,19 @@ fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std:
     if e.mean_batch > 1.0 {
         writeln!(out, "  mean batch       {:.2}", e.mean_batch)?;
     }
-    if e.cache.hit_rate > 0.0 {
+    if let Some(c) = b.cache {
         writeln!(
             out,
-            "  cache            hit rate {:.1} %, saves {:.3} $/hour",
+            "  cache            hit rate {:.1} %; {}",
             e.cache.hit_rate * 100.0,
-            e.cache.savings_usd_per_hour
+            same_fleet_words(c, "without the cache", "the cache")
+        )?;
+    }
+    if let Some((p, l)) = b.lazy {
+        writeln!(
+            out,
+            "  lazy             p = {p:.3} of results computed; {}",
+            same_fleet_words(l, "computing every result", "lazy evaluation")
         )?;
     }
     for (label, class) in [("primary", &e.primary), ("routed", &e.routing)] {
@@ -108,6 +117,44 @@ fn write_evaluation(out: &mut dyn Write, e: &Evaluation, metric: Metric) -> std:
     }
 }
 
+/// "<off> this fleet costs X $/hour, so <feature> saves Y $/hour", with why the fleet
+/// is infeasible without the feature; or why it cannot run at all without it.
+fn same_fleet_words(s: &SameFleet, off: &str, feature: &str) -> String {
+    let why = s.without_infeasible.as_deref().unwrap_or("infeasible");
+    match (s.without_usd_per_hour, s.savings_usd_per_hour) {
+        (Some(cost), Some(saves)) => {
+            let short = s
+                .without_infeasible
+                .as_ref()
+                .map_or_else(String::new, |why| format!(" (infeasible: {why})"));
+            format!(
+                "{off} this fleet costs {cost:.3} $/hour{short}, so {feature} saves {saves:.3} $/hour"
+            )
+        }
+        _ => format!("{off} this fleet cannot serve the plan ({why})"),
+    }
+}
+
+/// The optimum with the cache beside the optimum without it.
+fn write_cache_optima(out: &mut dyn Write, c: &CacheComparison) -> std::io::Result<()> {
+    writeln!(out, "\nCache, each one's optimum:")?;
+    let row = |f: &Option<FleetFigures>| match f {
+        Some(f) => format!(
+            "{}   {:.3} $/hour   p95 {} ms",
+            f.fleet,
+            f.cost_usd_per_hour,
+            ms(f.p95_ms)
+        ),
+        None => "no feasible fleet".into(),
+    };
+    writeln!(out, "  with the cache     {}", row(&c.optima.with))?;
+    writeln!(out, "  without the cache  {}", row(&c.optima.without))?;
+    if let Some(s) = c.optima.savings_usd_per_hour {
+        writeln!(out, "  the cache saves    {s:.3} $/hour")?;
+    }
+    Ok(())
+}
+
 /// Frontier points the table shows; `--json` has them all.
 const PARETO_ROWS: usize = 12;
 
@@ -121,14 +168,30 @@ pub fn write_plan_report(
 ) -> std::io::Result<()> {
     let o = &plan.objective;
     write_header(out, plan, label)?;
+    let lazy = |pick: fn(&LazyComparison) -> Option<&SameFleet>| {
+        r.lazy.and_then(|l| pick(l).map(|s| (l.fraction_needed, s)))
+    };
     if let Some(e) = r.evaluation {
         writeln!(out, "\nAs written:")?;
-        write_evaluation(out, e, o.metric)?;
+        let block = Block {
+            e,
+            cache: r.cache.and_then(|c| c.as_written.as_ref()),
+            lazy: lazy(|l| l.as_written.as_ref()),
+        };
+        write_evaluation(out, block, o.metric)?;
     }
     write_candidates(out, plan, r, options)?;
     if let Some(best) = r.best {
         writeln!(out, "\nRecommended:")?;
-        write_evaluation(out, best, o.metric)?;
+        let block = Block {
+            e: best,
+            cache: r.cache.and_then(|c| c.recommendation.as_ref()),
+            lazy: lazy(|l| l.recommendation.as_ref()),
+        };
+        write_evaluation(out, block, o.metric)?;
+    }
+    if let Some(c) = r.cache {
+        write_cache_optima(out, c)?;
     }
     write_pareto(out, plan, r.pareto)?;
     write_break_even_and_job(out, r)
@@ -249,7 +312,7 @@ fn write_pareto(out: &mut dyn Write, plan: &Plan, pareto: &[Evaluation]) -> std:
             "  {:>10.3} $/hour  {:>10} ms  {}",
             e.cost_usd_per_hour,
             ms(e.latency_ms.map(|l| l.get(metric))),
-            describe(e)
+            e.candidate_name()
         )?;
     }
     if pareto.len() > PARETO_ROWS {

@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use super::plan_cmd::VerificationReport;
-use super::table::describe;
 use crate::model::Plan;
 use crate::sim::verify::Verification;
 
@@ -38,7 +37,7 @@ pub fn write_verification(
     }
     for c in v.candidates.iter().filter(|c| !c.agrees) {
         for d in &c.disagreements {
-            writeln!(out, "  {}: {d}", describe(&c.candidate))?;
+            writeln!(out, "  {}: {d}", c.candidate.candidate_name())?;
         }
     }
     for w in v
@@ -52,7 +51,7 @@ pub fn write_verification(
         Some(better) => writeln!(
             out,
             "The simulation ranks {} above the recommendation (simulated J {:.3} vs {:.3}).",
-            describe(&better.candidate),
+            better.candidate.candidate_name(),
             better.simulated.objective,
             v.candidates
                 .first()
@@ -77,7 +76,7 @@ fn write_row(
     let label = format!(
         "{}{}",
         if recommended { "* " } else { "  " },
-        describe(&c.candidate)
+        c.candidate.candidate_name()
     );
     writeln!(
         out,

@@ -1,7 +1,7 @@
-//! Model layer: result caching — Zipf hit rates, L1/L2 tiers and the (r − 1)·C_E
-//! savings of reusing a computed result.
+//! Model layer: result caching — Zipf hit rates, L1/L2 tiers, the (r − 1)·C_E
+//! savings of reusing a computed result, and the plan with its cache turned off.
 
-use super::types::Cache;
+use super::types::{Cache, Plan};
 
 /// Terms summed exactly before the Euler–Maclaurin (midpoint integral) tail.
 const EXACT_TERMS: u64 = 10_000;
@@ -80,6 +80,23 @@ pub fn effect(cache: &Cache) -> CacheEffect {
         l2_latency_ms: lookup_ms + l2_extra_ms,
         miss_lookup_ms: lookup_ms + l2_extra_ms,
     }
+}
+
+/// Whether the plan's cache does anything: answers requests, adds a lookup, or costs
+/// storage. Without one, a plan with the cache off is the same plan.
+pub fn has_cache(cache: &Cache) -> bool {
+    effect(cache).l1_hit_rate > 0.0 || cache.l2.is_some() || cache.storage_usd_per_hour > 0.0
+}
+
+/// `plan` with its cache off: no hits (stated or Zipf), no L2, no lookup, no storage.
+/// Everything else — reuse r included, which prices computed results — is kept.
+pub fn without_cache(plan: &Plan) -> Plan {
+    let mut off = plan.clone();
+    off.cache.hit_rate = 0.0;
+    off.cache.zipf = None;
+    off.cache.l2 = None;
+    off.cache.storage_usd_per_hour = 0.0;
+    off
 }
 
 /// Savings of reusing a computed result r times instead of computing it each time:

@@ -5,7 +5,7 @@ use super::batching::{ServiceCurve, formation};
 use super::cache::{CacheEffect, effect};
 use super::day::{self, Day, GroupHour};
 use super::latency::{Mixture, ServiceShape};
-use super::policy::{HourLoad, elastic_hour};
+use super::policy::HourLoad;
 use super::queue::erlang_b;
 use super::spot::down_fraction;
 use super::traffic::{
@@ -72,14 +72,10 @@ impl<'a> Evaluator<'a> {
         g.rate_rps * self.plan.lazy.fraction_needed * self.cache.miss_rate * self.primary_share
     }
 
-    /// The load of one hour group on the primary servers at max batch `batch`.
+    /// The load of one hour group on the primary servers at max batch `batch`, with
+    /// the mean batch formed and the wait to form it.
     pub(crate) fn hour_load(&self, g: &HourGroup, batch: u32) -> (HourLoad, f64, f64) {
-        self.load_at(self.server_rate_rps(g), batch)
-    }
-
-    /// The load of `rate` requests per second on the primary servers at max batch
-    /// `batch`, with the mean batch formed and the wait to form it.
-    fn load_at(&self, rate: f64, batch: u32) -> (HourLoad, f64, f64) {
+        let rate = self.server_rate_rps(g);
         let f = formation(batch, self.plan.batching.window_ms, rate);
         let service_ms = self.curve.latency_ms(f.mean_batch);
         let batch_rate = rate / f.mean_batch;
@@ -281,7 +277,7 @@ fn finish(
             1.0
         },
         energy_kwh_per_hour: kwh,
-        cache: cache_report(ctx, candidate, price),
+        cache: cache_report(ctx, price),
         primary: ctx.second.as_ref().map(|_| ClassReport {
             name: hw.name.clone(),
             fraction: ctx.primary_share,
@@ -350,106 +346,26 @@ fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> 
     mix.latency_stats()
 }
 
-/// Cache savings: the compute the hits did not need, priced as the fleet prices
-/// compute, less the cache's storage.
-///
-/// The hits are priced at the servers' cost per computed request (`hits × cost /
-/// misses`). That is the fleet's average price, and a fleet with little left to compute
-/// — a fixed fleet idling behind a cache that answers nearly everything — makes it
-/// arbitrarily high; so the avoided cost is bounded by what the same candidate's
-/// servers cost serving all traffic without the cache ([`uncached_server_usd_per_hour`]).
-/// At a hit rate of 1, with nothing computed, the avoided cost is that bound, so the
-/// savings are continuous as the hit rate nears 1; they are never below −storage and
-/// never above the cost without the cache.
-fn cache_report(ctx: &Evaluator<'_>, candidate: &Candidate, server_cost: f64) -> CacheReport {
+/// The cache's figures of one evaluation: its hit rate and the (r − 1)·C_E reuse
+/// savings, C_E being the servers' cost per computed result. What the cache saves a
+/// fleet in dollars per hour is not here: it is the same fleet evaluated without the
+/// cache, minus this one ([`super::compare::cache_comparison`]).
+fn cache_report(ctx: &Evaluator<'_>, server_cost: f64) -> CacheReport {
     let c = &ctx.cache;
-    let hit = c.l1_hit_rate + c.l2_hit_share;
     let computed_rps = ctx.mean_rate_rps * ctx.plan.lazy.fraction_needed * c.miss_rate;
     let per_eval = if computed_rps > 0.0 {
         server_cost / (computed_rps * SECONDS_PER_HOUR)
     } else {
         0.0
     };
-    let avoided = if hit > 0.0 {
-        let bound = uncached_server_usd_per_hour(ctx, candidate, server_cost);
-        // An overflow to infinity (a miss rate near 0) falls to the bound too.
-        let priced = if c.miss_rate > 0.0 {
-            server_cost * hit / c.miss_rate
-        } else {
-            f64::INFINITY
-        };
-        priced.min(bound)
-    } else {
-        0.0
-    };
     CacheReport {
-        hit_rate: hit,
-        savings_usd_per_hour: avoided - ctx.plan.cache.storage_usd_per_hour,
+        hit_rate: c.l1_hit_rate + c.l2_hit_share,
         reuse_savings_usd_per_million: super::cache::reuse_savings_usd(
             ctx.plan.cache.reuse,
             per_eval,
         )
         .map_or(0.0, |s| s * 1e6),
     }
-}
-
-/// What the candidate's primary servers would cost, dollars per hour, serving all
-/// its traffic without the cache.
-///
-/// A fixed fleet (always-on, spot mix) costs what it costs with the cache; an elastic
-/// one holds the servers its level model holds at the uncached load (the cap where
-/// that overloads it). Either way at least the uncached busy server-hours at the
-/// fleet's price per server-hour: no fleet does that work for less.
-fn uncached_server_usd_per_hour(
-    ctx: &Evaluator<'_>,
-    candidate: &Candidate,
-    server_cost: f64,
-) -> f64 {
-    let plan = ctx.plan;
-    let on_demand_usd_per_hour = plan.hardware.on_demand_usd_per_hour;
-    let batch = candidate.batch.max(1);
-    let elastic = match candidate.policy {
-        Policy::OnDemand {
-            idle_timeout_s,
-            max_servers,
-        } => Some((0, max_servers, idle_timeout_s)),
-        Policy::Hybrid {
-            warm,
-            idle_timeout_s,
-            max_servers,
-        } => Some((warm, max_servers, idle_timeout_s)),
-        _ => None,
-    };
-    let (mut busy, mut held) = (0.0, 0.0);
-    for g in &ctx.groups {
-        let rate = g.rate_rps * plan.lazy.fraction_needed * ctx.primary_share;
-        let (load, mean_batch, _) = ctx.load_at(rate, batch);
-        let hours = f64::from(g.hours);
-        busy += load.load * hours / DAY_HOURS;
-        if let Some((warm, cap, idle_timeout_s)) = elastic {
-            let hour = elastic_hour(
-                &load,
-                warm,
-                cap,
-                idle_timeout_s,
-                plan.service.cold_start_s * 1000.0,
-                plan.workload.arrival_cv / mean_batch.sqrt(),
-                plan.service.service_cv,
-            );
-            held += hour.map_or(f64::from(cap), |e| e.servers_held) * hours / DAY_HOURS;
-        }
-    }
-    let (fleet_usd_per_hour, server_usd_per_hour) = match candidate.policy {
-        Policy::SpotMix {
-            on_demand, spot, ..
-        } if on_demand.saturating_add(spot) > 0 => (
-            server_cost,
-            server_cost / f64::from(on_demand.saturating_add(spot)),
-        ),
-        _ if elastic.is_some() => (held * on_demand_usd_per_hour, on_demand_usd_per_hour),
-        _ => (server_cost, on_demand_usd_per_hour),
-    };
-    fleet_usd_per_hour.max(busy * server_usd_per_hour)
 }
 
 /// Re-exported for `routing`: a second class's service and hardware.

@@ -78,13 +78,12 @@ impl LatencyStats {
     }
 }
 
-/// Cache figures of an evaluation.
+/// Cache figures of an evaluation. What the cache saves in dollars per hour is a
+/// comparison of two evaluations, in [`super::compare::CacheComparison`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CacheReport {
     /// Fraction of requests answered by a cache tier.
     pub hit_rate: f64,
-    /// Compute cost avoided by the cache, less its storage, dollars per hour.
-    pub savings_usd_per_hour: f64,
     /// (r − 1)·C_E: what reusing each computed result r times saves, dollars per
     /// million computed results.
     pub reuse_savings_usd_per_million: f64,
@@ -151,6 +150,21 @@ pub struct Evaluation {
     pub feasible: bool,
     /// Why not, in words.
     pub why_infeasible: Option<String>,
+}
+
+impl Evaluation {
+    /// The candidate in words, the one name every table and panel gives it:
+    /// `on_demand servers=8 batch=4`, with `warm=` and `spot=` when set.
+    pub fn candidate_name(&self) -> String {
+        let mut s = format!("{} servers={}", self.policy.name(), self.servers);
+        if self.warm > 0 && self.warm != self.servers {
+            s += &format!(" warm={}", self.warm);
+        }
+        if self.spot > 0 {
+            s += &format!(" spot={}", self.spot);
+        }
+        s + &format!(" batch={}", self.batch)
+    }
 }
 
 /// Why a plan cannot be evaluated at all (validation normally catches these first).

@@ -1,17 +1,21 @@
-//! Model layer: lazy evaluation — compute only the fraction p of results that is needed.
+//! Model layer: lazy evaluation — only the needed fraction p of results is computed.
+//!
+//! The [`Evaluator`](super::Evaluator) applies p where it sends traffic to servers (its
+//! server rate is rate × p × miss rate), so an evaluation's cost already is the cost of
+//! computing p of the results. What lazy evaluation saves a fleet is therefore that
+//! fleet evaluated at p = 1 minus its cost at p ([`super::compare::lazy_comparison`]);
+//! p × the cost would count p twice.
 
-/// Expected cost when only a fraction `p` of results is computed: E[C] = p·C_full.
-/// `None` unless 0 ≤ p ≤ 1 and the cost is finite.
-pub fn expected_cost(fraction_needed: f64, full_cost: f64) -> Option<f64> {
-    ((0.0..=1.0).contains(&fraction_needed) && full_cost.is_finite())
-        .then_some(fraction_needed * full_cost)
+use super::types::Plan;
+
+/// Whether the plan computes fewer than all results.
+pub fn is_lazy(plan: &Plan) -> bool {
+    plan.lazy.fraction_needed < 1.0
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn p_times_full() {
-        assert_eq!(super::expected_cost(0.25, 8.0), Some(2.0));
-        assert_eq!(super::expected_cost(1.5, 8.0), None);
-    }
+/// `plan` computing every result: p = 1, everything else kept.
+pub fn without_lazy(plan: &Plan) -> Plan {
+    let mut full = plan.clone();
+    full.lazy.fraction_needed = 1.0;
+    full
 }
