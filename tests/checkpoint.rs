@@ -1,21 +1,19 @@
 //! profile layer tests: `--weights` safetensors checkpoints — tiny files written in the
 //! Hugging Face names and PyTorch layouts of every family load as written (transposes,
 //! fused GPT-2 QKV, token types folded, RoBERTa's position offset, F16/BF16), run like
-//! the f64 reference, reach the report through the real binary; broken files give one
-//! line naming the tensor and the file, never a panic.
+//! the f64 reference; broken files give one line naming the tensor and the file, never
+//! a panic. Profile runs with `--weights` are in tests/checkpoint_run.rs.
 
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod checkpoint_common;
-mod common;
 
 use checkpoint_common::{Tensors, assert_same, checkpoint, encoder, temp};
 use costscope::profile::cpu::attention::Elem;
 use costscope::profile::cpu::transformer::CpuTransformer;
 use costscope::profile::cpu::transformer_rows::{tolerance, verify};
 use costscope::profile::reference::Rng;
-use costscope::profile::report::ProfileReport;
 use costscope::profile::workloads::transformer::weights::Weights;
 use costscope::profile::workloads::transformer::{Pass, TransformerConfig};
 use costscope::profile::{Precision, ProfileError};
@@ -308,81 +306,4 @@ fn truncated_and_corrupted_files_are_errors_never_panics() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("over the format's limit"), "{e}");
-}
-
-#[test]
-fn the_binary_reports_the_file_and_the_f16_top1_agreement() {
-    let w = master("tiny-llama", 12);
-    let path = temp("run.safetensors");
-    checkpoint(&w).write(&path, Dtype::BF16);
-    let out = temp("run.json");
-    let file = path.display().to_string();
-    let (code, _, err) = common::costscope(&[
-        "profile",
-        "--cpu",
-        "--quick",
-        "--model",
-        "tiny-llama",
-        "--weights",
-        &file,
-        "--precision",
-        "f32,f16",
-        "--batches",
-        "1",
-        "--seq-len",
-        "8",
-        "--context-len",
-        "8",
-        "--budget-s",
-        "0.05",
-        "--out",
-        &out.display().to_string(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let report = ProfileReport::read(&out).unwrap();
-    let rows: Vec<_> = report
-        .results
-        .iter()
-        .filter(|r| r.workload.transformer_name() == Some("tiny-llama"))
-        .collect();
-    assert_eq!(rows.len(), 4, "prefill + decode at f32 and f16");
-    for r in rows {
-        assert_eq!(r.weights.as_deref(), Some(file.as_str()));
-        assert!(r.correct && r.timing.is_some(), "{r:?}");
-        match r.precision {
-            Precision::F32 => assert_eq!(r.top1_agreement, None),
-            _ => {
-                let a = r
-                    .top1_agreement
-                    .expect("f16 decoder rows have top1_agreement");
-                assert!((0.0..=1.0).contains(&a), "{a}");
-            }
-        }
-    }
-
-    let (code, _, err) =
-        common::costscope(&["profile", "--cpu", "--model", "small", "--weights", &file]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains("--weights needs exactly one --model, a transformer config"),
-        "{err}"
-    );
-    let (code, _, err) = common::costscope(&[
-        "profile",
-        "--cpu",
-        "--model",
-        "tiny-gpt2",
-        "--weights",
-        &file,
-        "--quick",
-        "--seq-len",
-        "8",
-        "--context-len",
-        "8",
-    ]);
-    assert_ne!(code, 0);
-    assert!(
-        err.contains(&format!("{file}: tensor `wte.weight` is missing")),
-        "{err}"
-    );
 }
