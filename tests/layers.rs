@@ -43,6 +43,7 @@ fn rules() -> Vec<Rule> {
                 "wgpu",
                 "nvml_wrapper",
                 "gemm",
+                "safetensors",
                 "ron",
                 "std::fs",
                 "std::io",
@@ -62,6 +63,7 @@ fn rules() -> Vec<Rule> {
                 "wgpu",
                 "nvml_wrapper",
                 "gemm",
+                "safetensors",
                 "std::fs",
                 "std::net",
             ])),
@@ -76,6 +78,7 @@ fn rules() -> Vec<Rule> {
                 "wgpu",
                 "nvml_wrapper",
                 "gemm",
+                "safetensors",
             ])),
             allowed: &[],
         },
@@ -144,6 +147,7 @@ const ROOTS: &[&str] = &[
     "bytemuck",
     "libc",
     "image",
+    "safetensors",
 ];
 
 /// The module path of a source file: `src/profile/gpu/mod.rs` → `crate::profile::gpu`.

@@ -371,3 +371,26 @@ fn a_report_written_before_transformer_rows_still_reads() {
         r
     );
 }
+
+#[test]
+fn weights_need_exactly_one_transformer_model() {
+    let o = parse(&["--model", "tiny-llama", "--weights", "m.safetensors"])
+        .options()
+        .expect("valid");
+    assert_eq!(
+        o.weights.as_deref(),
+        Some(std::path::Path::new("m.safetensors"))
+    );
+    assert_eq!(parse(&[]).options().expect("valid").weights, None);
+    for models in ["small", "tiny-llama,gpt2"] {
+        let e = parse(&["--model", models, "--weights", "m.safetensors"])
+            .options()
+            .expect_err(models)
+            .to_string();
+        assert!(e.contains(&format!("--weights needs exactly one --model, a transformer config (bert-base-uncased, gpt2, tiny-llama, a config.json, …); got `{models}`")), "{e}");
+    }
+    let e = parse(&["--weights", "m.safetensors"])
+        .options()
+        .expect_err("no model");
+    assert!(e.to_string().contains("got ``"), "{e}");
+}

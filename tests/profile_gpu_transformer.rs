@@ -100,6 +100,8 @@ fn a_profile_run_gives_correct_timed_encoder_rows_on_the_gpu() {
         );
         assert!(r.rel_error.unwrap() <= tolerance(Precision::F32));
         assert!(r.device != "cpu");
+        let label = r.weights.as_deref().unwrap_or_default();
+        assert!(label.starts_with("random (seed "), "{label}");
     }
     assert_eq!(opts.meter.done_units(), opts.units_per_device(true));
 }

@@ -145,3 +145,66 @@ fn a_cpu_run_with_transformers_counts_every_planned_unit() {
         .filter(|r| r.workload.transformer_name().is_some() && r.timing.is_some());
     assert_eq!(timed.count(), 2 + 6);
 }
+
+#[test]
+fn top1_agreement_is_one_on_the_same_weights_and_falls_on_other_ones() {
+    use costscope::profile::cpu::agreement::{agreement, reference};
+    // With the head tied to the token table the arg-max is nearly always the last input
+    // token (its own embedding dominates the residual stream), whatever the blocks do:
+    // an independent head makes the answer depend on them.
+    let cfg = TransformerConfig::lookup("tiny-llama").unwrap();
+    let head = |seed| {
+        costscope::profile::reference::Rng::new(seed).vec(cfg.vocab_size * cfg.hidden_size, 1.0)
+    };
+    let mut w = Weights::random(&cfg, Precision::F32, 21);
+    w.lm_head = head(31);
+    let mut other = Weights::random(&cfg, Precision::F32, 22);
+    other.lm_head = head(32);
+    for &pass in Pass::for_family(cfg.family) {
+        let r = reference(&w, pass, 4);
+        let same = agreement(&CpuTransformer::<f32>::new(&w), &r);
+        let f16 = agreement(
+            &CpuTransformer::<half::f16>::new(&w.clone().rounded(Precision::F16)),
+            &r,
+        );
+        let wrong = agreement(&CpuTransformer::<f32>::new(&other), &r);
+        eprintln!("{pass:?}: same {same}, f16 {f16}, other weights {wrong}");
+        assert_eq!(same, 1.0, "{pass:?}");
+        assert!(f16 > 0.5, "{pass:?}: {f16}");
+        assert!(wrong < 0.5, "{pass:?}: {wrong}");
+    }
+}
+
+#[test]
+fn f16_decoder_rows_carry_top1_agreement_and_every_row_its_weights() {
+    let mut opts = costscope::profile::ProfileOptions::quick();
+    opts.device = costscope::profile::DeviceChoice::Cpu;
+    opts.models = vec!["tiny-bert".into(), "tiny-gpt2".into()];
+    opts.precisions = vec![Precision::F32, Precision::F16];
+    opts.gemm_sizes = Vec::new();
+    opts.batches = vec![1];
+    opts.seq_lens = vec![8];
+    opts.context_lens = vec![8];
+    opts.budget_per_row = std::time::Duration::from_millis(20);
+    let report = costscope::profile::run_profile(&opts, &mut |_| {}).expect("profile");
+    let rows: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.workload.transformer_name().is_some())
+        .collect();
+    assert_eq!(rows.len(), 2 * (1 + 2), "{rows:?}");
+    for r in rows {
+        let label = r.weights.as_deref().unwrap_or_default();
+        assert!(label.starts_with("random (seed "), "{label}");
+        let decoder = r.workload.transformer_name() == Some("tiny-gpt2");
+        match (decoder, r.precision) {
+            (true, Precision::F16) => {
+                let a = r
+                    .top1_agreement
+                    .expect("an f16 decoder row has top1_agreement");
+                assert!((0.0..=1.0).contains(&a), "{a}");
+            }
+            _ => assert_eq!(r.top1_agreement, None, "{r:?}"),
+        }
+    }
+}

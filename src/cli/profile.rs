@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::profile::report::ProfileReport;
+use crate::profile::workloads::transformer::TransformerConfig;
 use crate::profile::{DeviceChoice, Precision, ProfileError, ProfileOptions, gpu, run_profile};
 
 /// Arguments of `costscope profile`.
@@ -33,6 +34,10 @@ pub struct ProfileArgs {
     /// (default 128).
     #[arg(long, value_delimiter = ',')]
     pub seq_len: Vec<usize>,
+    /// A Hugging Face safetensors checkpoint (model.safetensors; F32, F16 or BF16) of
+    /// the one transformer named by --model, run instead of seeded random weights.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
     /// Cached tokens of transformer decode rows, comma-separated (default 512).
     #[arg(long, value_delimiter = ',')]
     pub context_len: Vec<usize>,
@@ -68,6 +73,18 @@ impl ProfileArgs {
         };
         if !self.model.is_empty() {
             o.models = self.model.clone();
+        }
+        if let Some(path) = &self.weights {
+            let one_transformer = match self.model.as_slice() {
+                [m] => TransformerConfig::is_transformer_name(m),
+                _ => false,
+            };
+            anyhow::ensure!(
+                one_transformer,
+                "--weights needs exactly one --model, a transformer config (bert-base-uncased, gpt2, tiny-llama, a config.json, …); got `{}`",
+                self.model.join(",")
+            );
+            o.weights = Some(path.clone());
         }
         if !self.precision.is_empty() {
             o.precisions = self

@@ -179,6 +179,24 @@ pub fn check_host_transformers(
     Ok(())
 }
 
+/// Refuses `need_bytes` of host memory for `what` when that is more than the share of
+/// `available_bytes` one run may use.
+pub fn check_host_bytes(
+    what: &str,
+    need_bytes: u64,
+    available_bytes: u64,
+) -> Result<(), ProfileError> {
+    let allowed = (available_bytes as f64 * HOST_SHARE) as u64;
+    if need_bytes > allowed {
+        return Err(ProfileError::Invalid(format!(
+            "{what} needs about {} of memory; this machine has {} available (at most half of it is used)",
+            bytes(need_bytes),
+            bytes(available_bytes)
+        )));
+    }
+    Ok(())
+}
+
 fn for_each(
     presets: &[MlpPreset],
     precisions: &[Precision],
@@ -274,6 +292,7 @@ mod tests {
             seq_lens: &[128],
             context_lens: &[512],
             batches: &[1],
+            weights: None,
         };
         let e = check_host_transformers(16 << 30, &[llama], &[Precision::F32], &plan)
             .unwrap_err()

@@ -20,6 +20,7 @@ pub mod stats;
 pub mod telemetry;
 pub mod workloads;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -86,6 +87,15 @@ pub enum ProfileError {
         /// The file concerned.
         path: String,
         /// What went wrong.
+        reason: String,
+    },
+    /// A weights file could not be used: not safetensors, truncated, or a tensor
+    /// missing, of the wrong shape or of an unreadable dtype.
+    #[error("{path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What is wrong with it, naming the tensor where one is at fault.
         reason: String,
     },
     /// A request made no sense (unknown model, precision, extension, empty sizes).
@@ -159,6 +169,9 @@ pub struct ProfileOptions {
     pub cancel: Arc<AtomicBool>,
     /// Progress and live telemetry, for a bar drawn by the caller while the run goes on.
     pub meter: Arc<progress::ProgressMeter>,
+    /// A safetensors checkpoint holding the weights of the one transformer in `models`;
+    /// `None` = seeded random weights.
+    pub weights: Option<PathBuf>,
 }
 
 impl ProfileOptions {
@@ -178,6 +191,7 @@ impl ProfileOptions {
             dispatch_timeout: Duration::from_secs(30),
             cancel: Arc::new(AtomicBool::new(false)),
             meter: Arc::default(),
+            weights: None,
         }
     }
 
@@ -221,6 +235,7 @@ impl ProfileOptions {
             seq_lens: &self.seq_lens,
             context_lens: &self.context_lens,
             batches: &self.batches,
+            weights: self.weights.as_deref(),
         }
     }
 }

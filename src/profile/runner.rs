@@ -35,6 +35,7 @@ pub fn run_profile(
     }
     let models = Models::resolve(&opts.models)?;
     transformer_run::check_lengths(&models.transformers, opts)?;
+    transformer_run::check_weights(&models, opts)?;
     let meter = &opts.meter;
     // Whatever way the run ends, the bar says so.
     let _finish = FinishOnDrop(meter);

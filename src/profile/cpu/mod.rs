@@ -1,6 +1,7 @@
 //! profile layer: native CPU path — the `gemm` crate on all cores (f32, f16) and the CPU's
 //! FMA peak from dependent FMA chains (AVX2/FMA when available, scalar otherwise).
 
+pub mod agreement;
 pub mod attention;
 pub mod mlp;
 pub mod transformer;

@@ -2,10 +2,12 @@
 //! reference at a small shape, then one timed row per (length, batch), with the exact
 //! FLOPs and bytes of the accounting module on every row.
 
+use std::path::Path;
 use std::time::Instant;
 
 use half::f16;
 
+use super::agreement;
 use super::attention::Elem;
 use super::transformer::CpuTransformer;
 use crate::profile::reference::{Rng, rel_frobenius};
@@ -13,7 +15,7 @@ use crate::profile::report::ResultRow;
 use crate::profile::stats::{SamplingBudget, TimingMethod, measure};
 use crate::profile::workloads::transformer::accounting as acc;
 use crate::profile::workloads::transformer::reference;
-use crate::profile::workloads::transformer::weights::{Weights, random_tokens};
+use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
@@ -42,6 +44,8 @@ pub struct SweepPlan<'a> {
     pub context_lens: &'a [usize],
     /// Batch sizes.
     pub batches: &'a [usize],
+    /// A safetensors checkpoint of the model's weights; `None` = seeded random ones.
+    pub weights: Option<&'a Path>,
 }
 
 impl SweepPlan<'_> {
@@ -131,23 +135,39 @@ fn sweep_typed<T: Elem>(
     on_row: &mut dyn FnMut(&ResultRow),
 ) -> Result<Vec<ResultRow>, ProfileError> {
     let seed = Rng::from_time().next_u64();
-    let weights = Weights::random(cfg, precision, seed);
-    let model = CpuTransformer::<T>::new(&weights);
+    let RunWeights { weights, label } = weights::master(cfg, plan.weights, seed)?;
     let passes = Pass::for_family(cfg.family);
+    // Top-1 agreement is measured against the f32 master weights, so their reference
+    // runs before they are rounded in place.
+    let top1_refs: Vec<_> = passes
+        .iter()
+        .map(|&p| {
+            (precision != Precision::F32 && cfg.family.is_decoder())
+                .then(|| agreement::reference(&weights, p, seed))
+        })
+        .collect();
+    let weights = weights.rounded(precision);
+    let model = CpuTransformer::<T>::new(&weights);
     let errors: Vec<f64> = passes
         .iter()
         .map(|&p| verify(&model, &weights, p, seed))
         .collect();
-    // The f32 master copy is only needed by the reference: free it before timing.
+    // The f32 copy is only needed by the reference: free it before timing.
     drop(weights);
+    let top1: Vec<Option<f64>> = top1_refs
+        .iter()
+        .map(|r| r.as_ref().map(|r| agreement::agreement(&model, r)))
+        .collect();
     let mut rows = Vec::new();
-    for (&pass, err) in passes.iter().zip(errors) {
+    for ((&pass, err), top1) in passes.iter().zip(errors).zip(top1) {
         for &len in plan.lens(pass) {
             for &batch in plan.batches {
                 if cancelled() {
                     return Ok(rows);
                 }
                 let mut row = base_row("cpu", cfg, precision, pass, (len, batch));
+                row.weights = Some(label.clone());
+                row.top1_agreement = top1;
                 row.rel_error = Some(err);
                 row.correct = err <= tolerance(precision);
                 row.chosen = row.correct;
@@ -198,13 +218,19 @@ fn time_row<T: Elem>(
 /// states' and the logits' errors.
 pub fn verify<T: Elem>(model: &CpuTransformer<T>, w: &Weights, pass: Pass, seed: u64) -> f64 {
     let cfg = model.config();
-    let layers = if cfg.num_layers as u64 * acc::layer_params(cfg) <= VERIFY_ALL_LAYERS_MAX_PARAMS {
+    let layers = verify_layers(cfg);
+    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
+    verify_at(model, w, pass, (VERIFY_BATCH, len, layers), seed)
+}
+
+/// Blocks the correctness checks run: all of them, or the first for models over
+/// [`VERIFY_ALL_LAYERS_MAX_PARAMS`] block parameters.
+pub fn verify_layers(cfg: &TransformerConfig) -> usize {
+    if cfg.num_layers as u64 * acc::layer_params(cfg) <= VERIFY_ALL_LAYERS_MAX_PARAMS {
         cfg.num_layers
     } else {
         1
-    };
-    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
-    verify_at(model, w, pass, (VERIFY_BATCH, len, layers), seed)
+    }
 }
 
 /// [`verify`] at `batch` sequences of `len` tokens (or cached tokens) through the

@@ -15,7 +15,7 @@ use crate::profile::report::ResultRow;
 use crate::profile::stats::measure;
 use crate::profile::workloads::transformer::accounting as acc;
 use crate::profile::workloads::transformer::reference;
-use crate::profile::workloads::transformer::weights::{Weights, random_tokens};
+use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
@@ -123,7 +123,7 @@ pub fn sweep(
     let ctx = bench.ctx;
     let seed = Rng::from_time().next_u64();
     let variant = pick_variant(bench, cfg, precision)?;
-    let weights = Weights::random(cfg, precision, seed);
+    let RunWeights { weights, label } = weights::for_run(cfg, precision, plan.weights, seed)?;
     let model = GpuEncoder::upload(ctx, bench.layout, &weights, precision, variant)?;
     let err = verify(bench, &model, &weights, seed)?;
     drop(weights);
@@ -135,6 +135,7 @@ pub fn sweep(
             }
             let mut row = base_row(&ctx.name, cfg, precision, Pass::Encoder, (len, batch));
             row.variant = variant_name(variant);
+            row.weights = Some(label.clone());
             row.rel_error = Some(err);
             row.correct = err <= tolerance(precision);
             row.chosen = row.correct;

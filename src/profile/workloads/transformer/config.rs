@@ -51,6 +51,10 @@ pub struct TransformerConfig {
     pub head_dim: usize,
     /// Longest sequence the positions allow.
     pub max_positions: usize,
+    /// Rows of the learned position table before position 0: RoBERTa numbers its
+    /// positions from `pad_token_id + 1` (2 in the published models), so a sequence may
+    /// be `max_positions − position_offset` long; 0 for every other family.
+    pub position_offset: usize,
     /// Epsilon of LayerNorm / RMSNorm.
     pub norm_eps: f64,
     /// RoPE base (Llama family only).
@@ -121,6 +125,8 @@ const GPT2_DEFAULT_EPS: f64 = 1e-5;
 /// Default Llama `rms_norm_eps` and `rope_theta` (the transformers library's defaults).
 const LLAMA_DEFAULT_EPS: f64 = 1e-6;
 const LLAMA_DEFAULT_ROPE_THETA: f64 = 10_000.0;
+/// RoBERTa's `pad_token_id` when a config does not name one.
+const ROBERTA_PAD: usize = 1;
 /// GPT-2's MLP is 4·n_embd wide when `n_inner` is null or absent.
 const GPT2_MLP_RATIO: usize = 4;
 
@@ -155,7 +161,9 @@ impl TransformerConfig {
         let keys = Keys { file, obj };
         let model_type = keys.string("model_type")?;
         let cfg = match model_type.as_str() {
-            "bert" | "roberta" => keys.bert(name)?,
+            "bert" => keys.bert(name, 0)?,
+            // RoBERTa's padding token keeps its own position row, the next one is 0.
+            "roberta" => keys.bert(name, keys.size_or("pad_token_id", Some(ROBERTA_PAD))? + 1)?,
             "distilbert" => keys.distilbert(name)?,
             "gpt2" => keys.gpt2(name)?,
             "llama" | "qwen2" | "mistral" => keys.llama(name, model_type == "qwen2")?,
@@ -184,6 +192,9 @@ impl TransformerConfig {
         if sizes.contains(&0) {
             return bad("every size must be at least 1");
         }
+        if self.usable_positions() == 0 {
+            return bad("key `pad_token_id` leaves no position in `max_position_embeddings`");
+        }
         if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return bad("key `num_key_value_heads` must divide `num_attention_heads`");
         }
@@ -191,6 +202,12 @@ impl TransformerConfig {
             return bad("RoPE needs an even head dimension");
         }
         Ok(self)
+    }
+
+    /// The longest sequence a position table allows: `max_positions` less the rows
+    /// before position 0 (RoBERTa's).
+    pub fn usable_positions(&self) -> usize {
+        self.max_positions.saturating_sub(self.position_offset)
     }
 
     /// Width of all query heads together (h·head_dim).
@@ -266,7 +283,7 @@ impl Keys<'_> {
         }
     }
 
-    fn bert(&self, name: &str) -> Result<TransformerConfig, ProfileError> {
+    fn bert(&self, name: &str, position_offset: usize) -> Result<TransformerConfig, ProfileError> {
         let (hidden, heads) = (self.size("hidden_size")?, self.size("num_attention_heads")?);
         Ok(TransformerConfig {
             name: name.to_owned(),
@@ -279,6 +296,7 @@ impl Keys<'_> {
             num_kv_heads: heads,
             head_dim: hidden / heads.max(1),
             max_positions: self.size("max_position_embeddings")?,
+            position_offset,
             norm_eps: self.float_or("layer_norm_eps", ENCODER_DEFAULT_EPS)?,
             rope_theta: None,
             qkv_bias: true,
@@ -299,6 +317,7 @@ impl Keys<'_> {
             num_kv_heads: heads,
             head_dim: hidden / heads.max(1),
             max_positions: self.size("max_position_embeddings")?,
+            position_offset: 0,
             norm_eps: ENCODER_DEFAULT_EPS,
             rope_theta: None,
             qkv_bias: true,
@@ -319,6 +338,7 @@ impl Keys<'_> {
             num_kv_heads: heads,
             head_dim: hidden / heads.max(1),
             max_positions: self.size("n_positions")?,
+            position_offset: 0,
             norm_eps: self.float_or("layer_norm_epsilon", GPT2_DEFAULT_EPS)?,
             rope_theta: None,
             qkv_bias: true,
@@ -339,6 +359,7 @@ impl Keys<'_> {
             num_kv_heads: self.size_or("num_key_value_heads", Some(heads))?,
             head_dim: self.size_or("head_dim", Some(hidden / heads.max(1)))?,
             max_positions: self.size("max_position_embeddings")?,
+            position_offset: 0,
             norm_eps: self.float_or("rms_norm_eps", LLAMA_DEFAULT_EPS)?,
             rope_theta: Some(self.float_or("rope_theta", LLAMA_DEFAULT_ROPE_THETA)?),
             qkv_bias: qkv_bias || self.bool_or("attention_bias", false)?,

@@ -1,13 +1,14 @@
-//! profile layer: transformer workloads inside a profile run — lengths checked up
-//! front, the CPU sweep per precision with one progress unit per row, and on GPU
+//! profile layer: transformer workloads inside a profile run — lengths and a weights
+//! file checked up front, the CPU sweep per precision with one progress unit per row, and on GPU
 //! adapters the verified encoder pass; decoders there get a row that says their GPU
 //! forward pass is not built yet (never a silent skip).
 
-use super::{Pass, TransformerConfig};
+use super::{Pass, TransformerConfig, checkpoint};
 use crate::profile::cpu::transformer_rows::{base_row, sweep};
 use crate::profile::gpu::timer::Bench;
 use crate::profile::report::{ProfileReport, ResultRow};
 use crate::profile::stats::SamplingBudget;
+use crate::profile::workloads::Models;
 use crate::profile::{Precision, ProfileError, ProfileOptions, cpu, gpu};
 
 /// Why GPU adapters have no decoder rows yet.
@@ -31,10 +32,11 @@ pub fn check_lengths(
         return bad("context lengths (--context-len) must be given and at least 1".into());
     }
     for c in cfgs {
-        if let Some(&s) = opts.seq_lens.iter().find(|&&s| s > c.max_positions) {
+        if let Some(&s) = opts.seq_lens.iter().find(|&&s| s > c.usable_positions()) {
             return bad(format!(
                 "sequence length {s} is longer than {}'s {} positions",
-                c.name, c.max_positions
+                c.name,
+                c.usable_positions()
             ));
         }
         let ctx = opts.context_lens.iter().find(|&&n| n + 1 > c.max_positions);
@@ -46,6 +48,22 @@ pub fn check_lengths(
         }
     }
     Ok(())
+}
+
+/// A weights file (`opts.weights`) belongs to exactly one transformer and nothing else
+/// is measured beside it; the file's header is checked against that model now, so a
+/// wrong file is refused before the run starts, not after its GPU rows.
+pub fn check_weights(models: &Models, opts: &ProfileOptions) -> Result<(), ProfileError> {
+    let Some(path) = &opts.weights else {
+        return Ok(());
+    };
+    match (models.transformers.as_slice(), models.mlps.is_empty()) {
+        ([cfg], true) => checkpoint::check(cfg, path),
+        _ => Err(ProfileError::Invalid(format!(
+            "a weights file (--weights) needs exactly one model, a transformer; got `{}`",
+            opts.models.join(",")
+        ))),
+    }
 }
 
 /// One unsupported row per pass of `c` saying `why` (the caller counts the units).

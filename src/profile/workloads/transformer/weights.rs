@@ -1,10 +1,13 @@
-//! profile layer: seeded random transformer weights in the layout every forward pass
-//! (the f64 reference and the CPU path) reads — timing does not depend on the values,
-//! correctness only needs both sides to read the same ones.
+//! profile layer: transformer weights in the layout every forward pass (the f64
+//! reference, the CPU and GPU paths) reads — seeded random ones (timing does not depend
+//! on the values, correctness only needs both sides to read the same ones) or a
+//! checkpoint's — and [`for_run`], the one way a sweep gets them.
+
+use std::path::Path;
 
 use super::{Family, TransformerConfig};
-use crate::profile::Precision;
 use crate::profile::reference::{Rng, quantize_all};
+use crate::profile::{Precision, ProfileError};
 
 /// Scale of the matrices relative to 1/√fan_in: keeps activations O(1) through the
 /// blocks so softmax and the norms work in their ordinary range.
@@ -125,6 +128,40 @@ impl Weights {
         }
     }
 
+    /// These weights with every value rounded to `precision` (in place: no second copy).
+    pub fn rounded(mut self, precision: Precision) -> Self {
+        if precision == Precision::F32 {
+            return self;
+        }
+        let mut all = vec![
+            &mut self.tokens,
+            &mut self.lm_head,
+            &mut self.positions,
+            &mut self.outer_norm.gamma,
+            &mut self.outer_norm.beta,
+        ];
+        for l in &mut self.layers {
+            all.extend([
+                &mut l.wqkv,
+                &mut l.bqkv,
+                &mut l.wo,
+                &mut l.bo,
+                &mut l.w_up,
+                &mut l.b_up,
+                &mut l.w_down,
+                &mut l.b_down,
+                &mut l.norm1.gamma,
+                &mut l.norm1.beta,
+                &mut l.norm2.gamma,
+                &mut l.norm2.beta,
+            ]);
+        }
+        for v in all {
+            *v = quantize_all(precision, v);
+        }
+        self
+    }
+
     fn norm(
         cfg: &TransformerConfig,
         precision: Precision,
@@ -137,6 +174,49 @@ impl Weights {
             beta: small(d, cfg.family != Family::Llama),
         }
     }
+}
+
+/// A sweep's weights and where they came from.
+#[derive(Clone, Debug)]
+pub struct RunWeights {
+    /// The weights.
+    pub weights: Weights,
+    /// Their source for the report's `weights` field: `random (seed N)` or the file's path.
+    pub label: String,
+}
+
+/// The f32 master weights of a run: the checkpoint at `source` as stored (converted to
+/// f32, not rounded), or random ones from `seed` when `source` is `None`.
+pub fn master(
+    cfg: &TransformerConfig,
+    source: Option<&Path>,
+    seed: u64,
+) -> Result<RunWeights, ProfileError> {
+    match source {
+        Some(path) => Ok(RunWeights {
+            weights: Weights::load(cfg, path, Precision::F32)?,
+            label: path.display().to_string(),
+        }),
+        None => Ok(RunWeights {
+            weights: Weights::random(cfg, Precision::F32, seed),
+            label: format!("random (seed {seed})"),
+        }),
+    }
+}
+
+/// The weights every sweep (CPU, GPU encoder, GPU decoder) runs on: [`master`] rounded
+/// to `precision`.
+pub fn for_run(
+    cfg: &TransformerConfig,
+    precision: Precision,
+    source: Option<&Path>,
+    seed: u64,
+) -> Result<RunWeights, ProfileError> {
+    let run = master(cfg, source, seed)?;
+    Ok(RunWeights {
+        weights: run.weights.rounded(precision),
+        label: run.label,
+    })
 }
 
 /// Seeded random token ids in [0, vocab).
