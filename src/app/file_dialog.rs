@@ -339,9 +339,7 @@ impl FileDialog {
             is_dir: true,
         });
         let rows: Vec<&Entry> = (up.iter())
-            .chain(
-                (self.entries.iter()).filter(|e| shows(e, self.all_files, self.kind)),
-            )
+            .chain((self.entries.iter()).filter(|e| shows(e, self.all_files, self.kind)))
             .collect();
         let (mut clicked, mut opened) = (None, None);
         let row_height_px = ui.spacing().interact_size.y;

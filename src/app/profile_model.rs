@@ -71,7 +71,8 @@ pub fn describe(c: &TransformerConfig) -> String {
 
 fn describe_mlp(m: &MlpPreset) -> String {
     let (d, h, l) = (m.d_model, m.d_hidden, m.layers);
-    format!("MLP micro-benchmark: {d}→{h}→{d} (GEMM + bias + GELU) × {l} layers")
+    // Plain ASCII dashes: the window's font has no arrow glyph.
+    format!("MLP micro-benchmark: {l} layers of {d}-{h}-{d} (GEMM + bias + GELU)")
 }
 
 /// The picker's runtime part: the config dialog while open, the selection resolved,
@@ -138,14 +139,14 @@ impl ModelPicker {
     /// The combo, "Open config.json…", a line on the selection (or why it cannot be
     /// used) and the dialog while open.
     pub fn ui(&mut self, ui: &mut egui::Ui, s: &mut ProfileSettings) {
+        combo_ui(ui, s);
         ui.horizontal(|ui| {
-            combo_ui(ui, s);
             if ui
                 .button("Open config.json…")
                 .on_hover_text(
                     "Profile a model of your own: a Hugging Face config.json (BERT, \
-                     DistilBERT, RoBERTa, GPT-2, Llama, Qwen2 or Mistral), run with \
-                     random weights.",
+                     DistilBERT, RoBERTa, GPT-2, Llama, Qwen2 or Mistral); its shape is \
+                     what is timed.",
                 )
                 .clicked()
                 && self.dialog.is_none()
@@ -167,7 +168,7 @@ impl ModelPicker {
             Err(e) => Err(e.clone()),
         };
         match line {
-            Ok(text) => _ = ui.label(egui::RichText::new(text).small()),
+            Ok(text) => _ = ui.weak(text),
             Err(e) => _ = ui.colored_label(ui.visuals().error_fg_color, e),
         }
         if let Some(e) = &self.open_error {

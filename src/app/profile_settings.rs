@@ -114,7 +114,11 @@ impl Checked {
         let lists = [Some(&self.batches), self.seq_lens.as_ref()];
         let lists = lists.into_iter().chain([self.context_lens.as_ref()]);
         let list_error = lists.flatten().find_map(|r| r.as_ref().err());
-        self.precisions.as_ref().err().or(list_error).map(String::as_str)
+        self.precisions
+            .as_ref()
+            .err()
+            .or(list_error)
+            .map(String::as_str)
     }
 }
 
@@ -208,19 +212,22 @@ fn error_line(ui: &mut egui::Ui, result: Option<&Result<Vec<usize>, String>>) {
     }
 }
 
-/// A labelled one-line list field.
+/// Width of a list field, points: the left panel's width less its longest label.
+const FIELD_WIDTH_PX: f32 = 200.0;
+
+/// A labelled one-line list field, as one row of the lists' grid.
 fn list_field(ui: &mut egui::Ui, label: &str, text: &mut String, hover: &str) {
-    ui.horizontal(|ui| {
-        let label = ui.label(label);
-        ui.text_edit_singleline(text)
-            .labelled_by(label.id)
-            .on_hover_text(hover);
-    });
+    let label = ui.label(label);
+    let field = egui::TextEdit::singleline(text)
+        .desired_width(FIELD_WIDTH_PX)
+        .min_size(egui::vec2(FIELD_WIDTH_PX, 0.0));
+    ui.add(field).labelled_by(label.id).on_hover_text(hover);
+    ui.end_row();
 }
 
 /// Precisions, batches, the lengths `models` has (sequence lengths for transformers,
-/// context lengths for decoders) and the time per row; each list's error under it.
-/// Returns the lists as checked after this frame's edits.
+/// context lengths for decoders) with the errors of the lists under them, and the time
+/// per row. Returns the lists as checked after this frame's edits.
 pub fn settings_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, models: &Models) -> Checked {
     ui.horizontal(|ui| {
         let tips = [
@@ -235,32 +242,24 @@ pub fn settings_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, models: &Models) 
             ui.checkbox(on, name).on_hover_text(tip);
         }
     });
-    list_field(
-        ui,
-        "batches:",
-        &mut s.batches,
-        "Batch sizes to sweep, comma-separated, e.g. 1,2,4,8.",
-    );
     let positions = models.transformers.iter().map(|c| c.max_positions).min();
     let limit = positions.map_or_else(String::new, |p| format!(" (this model: {p} positions)"));
-    if !models.transformers.is_empty() {
-        let hover = format!(
-            "Tokens per sequence of the encoder or prefill pass, comma-separated, e.g. 128, 512; at most the model's positions{limit}."
-        );
-        list_field(ui, "sequence lengths:", &mut s.seq_lens, &hover);
-    }
-    if models.transformers.iter().any(|c| c.family.is_decoder()) {
-        let hover = format!(
-            "Cached tokens each decoded token attends to, comma-separated, e.g. 512; the new token needs one more position{limit}."
-        );
-        list_field(ui, "context lengths:", &mut s.context_lens, &hover);
-    }
-    ui.add(
-        egui::Slider::new(&mut s.budget_s, 0.05..=10.0)
-            .logarithmic(true)
-            .text("seconds per row"),
-    )
-    .on_hover_text("Time budget of one measurement; sampling stops earlier once the CV is ≤ 2 %.");
+    egui::Grid::new("profile_lists").show(ui, |ui| {
+        let hover = "Batch sizes to sweep, comma-separated, e.g. 1,2,4,8.";
+        list_field(ui, "batches:", &mut s.batches, hover);
+        if !models.transformers.is_empty() {
+            let hover = format!(
+                "Tokens per sequence of the encoder or prefill pass, comma-separated, e.g. 128, 512; at most the model's positions{limit}."
+            );
+            list_field(ui, "sequence lengths:", &mut s.seq_lens, &hover);
+        }
+        if models.transformers.iter().any(|c| c.family.is_decoder()) {
+            let hover = format!(
+                "Cached tokens each decoded token attends to, comma-separated, e.g. 512; the new token needs one more position{limit}."
+            );
+            list_field(ui, "context lengths:", &mut s.context_lens, &hover);
+        }
+    });
     let checked = s.check(models);
     if let Err(e) = &checked.precisions {
         ui.colored_label(ui.visuals().error_fg_color, e);
@@ -268,6 +267,12 @@ pub fn settings_ui(ui: &mut egui::Ui, s: &mut ProfileSettings, models: &Models) 
     error_line(ui, Some(&checked.batches));
     error_line(ui, checked.seq_lens.as_ref());
     error_line(ui, checked.context_lens.as_ref());
+    ui.add(
+        egui::Slider::new(&mut s.budget_s, 0.05..=10.0)
+            .logarithmic(true)
+            .text("seconds per row"),
+    )
+    .on_hover_text("Time budget of one measurement; sampling stops earlier once the CV is ≤ 2 %.");
     checked
 }
 
@@ -326,7 +331,10 @@ mod tests {
             "sequence length 129 is longer than tiny-gpt2's 128 positions"
         );
         let ctx = c.context_lens.unwrap().unwrap_err();
-        assert!(ctx.contains("context length 128 leaves no position"), "{ctx}");
+        assert!(
+            ctx.contains("context length 128 leaves no position"),
+            "{ctx}"
+        );
         assert_eq!(s.options_for(&gpt).unwrap_err(), seq);
     }
 

@@ -4,10 +4,12 @@
 //! operator, with each operator's milliseconds and share in a table beside it.
 
 use eframe::egui;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{
+    Bar, BarChart, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, Points,
+};
 
 use super::plot_png::titled_plot;
-use super::plots::{nice_grid, series_color};
+use super::plots::{nice_grid, nice_label, series_color};
 use super::profile_view::short;
 use crate::profile::report::{OpTime, ProfileReport, ResultRow};
 
@@ -43,14 +45,14 @@ pub fn row_name(r: &ResultRow) -> String {
     format!("{} · b{}", series_name(r), r.batch.unwrap_or(0))
 }
 
-/// (batch, median ms) per series, in the order the series first appear.
+/// (log2 batch, median ms) per series, in the order the series first appear.
 fn latency_series(report: &ProfileReport) -> Vec<(String, Vec<[f64; 2]>)> {
     let mut series: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
     for r in timed_rows(report) {
         let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
             continue;
         };
-        let (name, point) = (series_name(r), [b as f64, t.median_ms]);
+        let (name, point) = (series_name(r), [(b as f64).log2(), t.median_ms]);
         match series.iter_mut().find(|s| s.0 == name) {
             Some(s) => s.1.push(point),
             None => series.push((name, vec![point])),
@@ -62,13 +64,50 @@ fn latency_series(report: &ProfileReport) -> Vec<(String, Vec<[f64; 2]>)> {
     series
 }
 
-/// Median latency vs batch, one line (with markers) per series.
+/// Grid lines at whole powers of two of the batch (x is log2 of the batch).
+fn doubling_grid(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = (input.bounds.0.ceil() as i64, input.bounds.1.floor() as i64);
+    // A zoomed-out view could span thousands of doublings; a few dozen lines is enough.
+    let step = ((hi - lo) / 24).max(1);
+    ((lo..=hi).step_by(step as usize))
+        .map(|i| GridMark {
+            value: i as f64,
+            step_size: step as f64,
+        })
+        .collect()
+}
+
+/// The batch at x = log2(batch), as the axis and the hover label write it.
+fn batch_at(x: f64) -> String {
+    let b = x.exp2();
+    if (b - b.round()).abs() < 1e-6 {
+        format!("{}", b.round())
+    } else {
+        format!("{b:.1}")
+    }
+}
+
+/// Median latency vs batch (batches doubling along a log2 axis, as they are usually
+/// swept), one line with markers per series.
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     Plot::new("transformer_latency_vs_batch")
-        .x_grid_spacer(nice_grid)
+        .x_grid_spacer(doubling_grid)
+        .x_axis_formatter(|mark, _| batch_at(mark.value))
         .y_grid_spacer(nice_grid)
+        .y_axis_formatter(nice_label)
+        .label_formatter(|pos| {
+            let (name, p) = match pos {
+                HoverPosition::NearDataPoint {
+                    plot_name,
+                    position,
+                    ..
+                } => (format!("{plot_name}\n"), position),
+                HoverPosition::Elsewhere { position } => (String::new(), position),
+            };
+            Some(format!("{name}batch {}: {:.3} ms", batch_at(p.x), p.y))
+        })
         .legend(Legend::default())
-        .x_axis_label("batch size, sequences")
+        .x_axis_label("batch size, sequences (log scale)")
         .y_axis_label("median latency, ms per pass")
         .height(height)
         .show(ui, |plot| {
@@ -86,7 +125,13 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
 /// Each operator's share of the time its row's operators add up to, in percent.
 pub fn shares_pct(ops: &[OpTime]) -> Vec<f64> {
     let total_ms: f64 = ops.iter().map(|o| o.ms).sum();
-    let share = |ms: f64| if total_ms > 0.0 { 100.0 * ms / total_ms } else { 0.0 };
+    let share = |ms: f64| {
+        if total_ms > 0.0 {
+            100.0 * ms / total_ms
+        } else {
+            0.0
+        }
+    };
     ops.iter().map(|o| share(o.ms)).collect()
 }
 
@@ -128,6 +173,7 @@ fn breakdown_plot_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) -> egui::Response {
     Plot::new("transformer_op_breakdown")
         .legend(Legend::default())
         .x_grid_spacer(nice_grid)
+        .x_axis_formatter(nice_label)
         .x_axis_label("ms per pass, by operator")
         .y_axis_formatter(move |mark, _| {
             let i = n as f64 - 1.0 - mark.value;
@@ -165,7 +211,9 @@ fn breakdown_table_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) {
                     ui.label(format!("{pct:.1} %"));
                     let gflops = (op.ms > 0.0).then(|| op.flops / (op.ms * 1e6));
                     ui.label(gflops.map_or("-".into(), |g| format!("{g:.1}")));
-                    let roof = op.pct_of_roofline.map_or("-".into(), |p| format!("{p:.1} %"));
+                    let roof = op
+                        .pct_of_roofline
+                        .map_or("-".into(), |p| format!("{p:.1} %"));
                     ui.label(roof);
                     ui.end_row();
                 }

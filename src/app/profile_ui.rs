@@ -315,7 +315,11 @@ fn report_ui(
         "Chosen kernels: throughput, GFLOP/s, % of the measured peak, error and speed-up over f32",
     );
     super::profile_view::chosen_table_ui(ui, report);
-    if report.results.iter().any(|r| r.workload.mlp_name().is_some()) {
+    if report
+        .results
+        .iter()
+        .any(|r| r.workload.mlp_name().is_some())
+    {
         ui.columns(2, |cols| {
             let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
             titled_plot(&mut cols[0], title, "latency-vs-batch", |ui| {

@@ -286,7 +286,10 @@ mod tests {
         assert_eq!(p.batches, "1,16");
         assert_eq!(p.budget_s, 0.5);
         // Lengths came later: the profiler's defaults, and no config folder yet.
-        assert_eq!((p.seq_lens.as_str(), p.context_lens.as_str()), ("128", "512"));
+        assert_eq!(
+            (p.seq_lens.as_str(), p.context_lens.as_str()),
+            ("128", "512")
+        );
         assert_eq!(p.config_dir, None);
         let w = &back.warm_cold.settings;
         assert_eq!(
@@ -326,7 +329,10 @@ mod tests {
         assert_eq!(back, state);
         let p = &back.profile.settings;
         assert_eq!(p.model, "/models/mine.json");
-        assert_eq!((p.seq_lens.as_str(), p.context_lens.as_str()), ("16, 64", "96"));
+        assert_eq!(
+            (p.seq_lens.as_str(), p.context_lens.as_str()),
+            ("16, 64", "96")
+        );
         assert_eq!(p.config_dir.as_deref(), Some(Path::new("/models")));
     }
 
