@@ -91,14 +91,6 @@ impl FileDialog {
         dialog
     }
 
-    /// An Open dialog for a model config (`*.json`) on `dir`, as [`FileDialog::new`].
-    pub fn open_config(dir: &Path) -> Self {
-        Self {
-            kind: FileKind::ModelConfig,
-            ..Self::new(DialogMode::Open, dir, String::new())
-        }
-    }
-
     /// Lists `dir` (relative to the current folder) and makes it current. On failure the
     /// old listing stays and the error line says why; returns whether it moved.
     pub fn go_to(&mut self, dir: &Path) -> bool {

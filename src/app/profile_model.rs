@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use eframe::egui;
 
-use super::file_dialog::{FileDialog, Outcome};
+use super::file_dialog::{DialogMode, FileDialog, FileKind, Outcome};
 use super::profile_settings::{ProfileSettings, why};
 use crate::profile::workloads::Models;
 use crate::profile::workloads::mlp::{MlpPreset, PRESETS};
@@ -152,7 +152,11 @@ impl ModelPicker {
                 && self.dialog.is_none()
             {
                 let dir = s.config_dir.clone().unwrap_or_else(|| ".".into());
-                self.dialog = Some(FileDialog::open_config(&dir));
+                let open = FileDialog::new(DialogMode::Open, &dir, String::new());
+                self.dialog = Some(FileDialog {
+                    kind: FileKind::ModelConfig,
+                    ..open
+                });
             }
         });
         let model = s.model.clone();
