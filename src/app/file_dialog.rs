@@ -1,4 +1,5 @@
-//! App layer: an in-app file browser for plan files (Open and Save as). It is drawn in
+//! App layer: an in-app file browser for plan files (Open and Save as) and model
+//! configs (Open, from the Profile panel). It is drawn in
 //! egui because a native dialog (`rfd`) needs GTK or a desktop portal, which the
 //! machines costscope runs on often lack. A folder is read when the dialog moves to it,
 //! never per frame; every failure is one line in the dialog naming the path and the OS
@@ -8,13 +9,13 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
-pub use super::file_list::Entry;
+pub use super::file_list::{Entry, FileKind};
 use super::file_list::{read_entries, shows, with_ron_extension};
 
 /// What the dialog is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DialogMode {
-    /// Pick an existing plan file to load.
+    /// Pick an existing file to load (a plan, or a model config).
     #[default]
     Open,
     /// Pick the file to save the plan to.
@@ -24,7 +25,7 @@ pub enum DialogMode {
 /// What the user chose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Load this plan file (replacing unsaved changes was confirmed if there were any).
+    /// Load this file (replacing unsaved changes was confirmed if there were any).
     Open(PathBuf),
     /// Save the plan here (overwriting was confirmed if the file exists).
     Save(PathBuf),
@@ -32,11 +33,14 @@ pub enum Outcome {
     Cancel,
 }
 
-/// The dialog's state: runtime-only, it lives in [`super::plan_ui::PlanPanel`] while open.
+/// The dialog's state: runtime-only, it lives in [`super::plan_ui::PlanPanel`] (plans)
+/// or the Profile panel's model picker (configs) while open.
 #[derive(Debug, Clone, Default)]
 pub struct FileDialog {
     /// Open or Save as.
     pub mode: DialogMode,
+    /// Plans or model configs: what the filter lists and what the words call a file.
+    pub kind: FileKind,
     /// The folder listed (absolute, symlinks resolved).
     pub dir: PathBuf,
     /// Its entries, folders first, read when `dir` changed.
@@ -47,7 +51,7 @@ pub struct FileDialog {
     pub file_name: String,
     /// The path bar's text (the folder, or what is being typed).
     pub path_input: String,
-    /// List every file, not only `*.ron` plans (folders always show).
+    /// List every file, not only those of [`FileDialog::kind`] (folders always show).
     pub all_files: bool,
     /// The last failure, one line naming the path and the OS reason.
     pub error: Option<String>,
@@ -131,11 +135,11 @@ impl FileDialog {
             (None, Some(path)) if open || path.is_dir() => Outcome::Open(path),
             (None, _) => {
                 let why = if open {
-                    "select a plan file first"
+                    format!("select a {} first", self.kind.noun())
                 } else {
-                    "type a file name first"
+                    "type a file name first".to_owned()
                 };
-                self.error = Some(why.into());
+                self.error = Some(why);
                 return None;
             }
         };
@@ -161,12 +165,14 @@ impl FileDialog {
     /// Shows the dialog centred over the window; returns what the user chose, once.
     /// `dirty`: the plan has unsaved changes.
     pub fn ui(&mut self, ctx: &egui::Context, dirty: bool) -> Option<Outcome> {
-        let title = match self.mode {
-            DialogMode::Open => "Open plan",
-            DialogMode::SaveAs => "Save plan as",
+        let (title, id) = match (self.mode, self.kind) {
+            (DialogMode::Open, FileKind::Plan) => ("Open plan", "costscope_file_dialog"),
+            (DialogMode::SaveAs, FileKind::Plan) => ("Save plan as", "costscope_file_dialog"),
+            // Only ever opened to read one: the profiler never writes a config.
+            (_, FileKind::ModelConfig) => ("Open model config", "costscope_config_dialog"),
         };
         egui::Window::new(title)
-            .id(egui::Id::unique("costscope_file_dialog"))
+            .id(egui::Id::unique(id))
             .collapsible(false)
             .resizable(false)
             .order(egui::Order::Foreground)
@@ -242,8 +248,9 @@ impl FileDialog {
     /// Plans only, or every file.
     fn filter_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            let plans = ui.radio_value(&mut self.all_files, false, "plans (*.ron)");
-            plans.on_hover_text("List only .ron plan files (folders always show).");
+            let (text, why) = self.kind.filter_text();
+            ui.radio_value(&mut self.all_files, false, text)
+                .on_hover_text(why);
             let all = ui.radio_value(&mut self.all_files, true, "all files");
             if all.on_hover_text("List every file.").changed() {
                 self.selected = None; // it may be hidden now
@@ -299,10 +306,7 @@ impl FileDialog {
     fn buttons_ui(&mut self, ui: &mut egui::Ui, dirty: bool, outcome: &mut Option<Outcome>) {
         ui.horizontal(|ui| {
             let (label, why) = match self.mode {
-                DialogMode::Open => (
-                    "Open",
-                    "Load the selected plan, or enter the selected folder (Enter).",
-                ),
+                DialogMode::Open => ("Open", self.kind.open_hint()),
                 DialogMode::SaveAs => (
                     "Save",
                     "Save the plan under the file name (Enter); asks before overwriting.",
@@ -327,7 +331,7 @@ impl FileDialog {
             is_dir: true,
         });
         let rows: Vec<&Entry> = (up.iter())
-            .chain(self.entries.iter().filter(|e| shows(e, self.all_files)))
+            .chain((self.entries.iter()).filter(|e| shows(e, self.all_files, self.kind)))
             .collect();
         let (mut clicked, mut opened) = (None, None);
         let row_height_px = ui.spacing().interact_size.y;
@@ -354,11 +358,10 @@ impl FileDialog {
             }
         });
         if rows.len() == usize::from(up.is_some()) {
-            let all = self.all_files;
-            ui.weak(if all {
-                "empty folder"
+            ui.weak(if self.all_files {
+                "empty folder".to_owned()
             } else {
-                "no plan files here"
+                format!("no {}s here", self.kind.noun())
             });
         }
         if let Some(path) = clicked {

@@ -1,6 +1,6 @@
 //! App layer: the folder listing behind the file dialog — entries sorted folders first,
-//! the plans-only filter, and the `.ron` a typed file name gets. Plain functions, so
-//! they are tested without a window.
+//! the filter by kind of file (plans, or model configs), and the `.ron` a typed file
+//! name gets. Plain functions, so they are tested without a window.
 
 use std::path::{Path, PathBuf};
 
@@ -20,10 +20,63 @@ pub fn sort_entries(entries: &mut [Entry]) {
     entries.sort_by_cached_key(|e| (!e.is_dir, e.name.to_lowercase(), e.name.clone()));
 }
 
-/// Whether `entry` is listed: folders always, files when `all_files` or a `.ron` plan.
-pub fn shows(entry: &Entry, all_files: bool) -> bool {
-    let plan = (entry.path.extension()).is_some_and(|e| e.eq_ignore_ascii_case("ron"));
-    entry.is_dir || all_files || plan
+/// The kind of file a dialog is for: what it lists and how it names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FileKind {
+    /// RON plan files (`*.ron`).
+    #[default]
+    Plan,
+    /// Hugging Face model configs (`config.json`, any `*.json`).
+    ModelConfig,
+}
+
+impl FileKind {
+    /// The extension the filter keeps, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Plan => "ron",
+            FileKind::ModelConfig => "json",
+        }
+    }
+
+    /// What one file of this kind is called in the dialog's words ("plan file").
+    pub fn noun(self) -> &'static str {
+        match self {
+            FileKind::Plan => "plan file",
+            FileKind::ModelConfig => "model config",
+        }
+    }
+
+    /// The filter's radio label and its tooltip.
+    pub fn filter_text(self) -> (&'static str, &'static str) {
+        match self {
+            FileKind::Plan => (
+                "plans (*.ron)",
+                "List only .ron plan files (folders always show).",
+            ),
+            FileKind::ModelConfig => (
+                "configs (*.json)",
+                "List only .json files, such as a Hugging Face config.json (folders always show).",
+            ),
+        }
+    }
+
+    /// What Open does with the selected file (its button's tooltip).
+    pub fn open_hint(self) -> &'static str {
+        match self {
+            FileKind::Plan => "Load the selected plan, or enter the selected folder (Enter).",
+            FileKind::ModelConfig => {
+                "Profile the selected model config, or enter the selected folder (Enter)."
+            }
+        }
+    }
+}
+
+/// Whether `entry` is listed: folders always, files when `all_files` or of `kind`.
+pub fn shows(entry: &Entry, all_files: bool, kind: FileKind) -> bool {
+    let ext = kind.extension();
+    let wanted = (entry.path.extension()).is_some_and(|e| e.eq_ignore_ascii_case(ext));
+    entry.is_dir || all_files || wanted
 }
 
 /// The typed file name, trimmed, with `.ron` appended when it has no extension;
@@ -86,10 +139,21 @@ mod tests {
             entry("notes.txt", false),
             entry("sub.txt", true),
         );
-        assert!(shows(&plan, false) && shows(&upper, false));
-        assert!(!shows(&text, false));
-        assert!(shows(&text, true));
-        assert!(shows(&dir, false));
+        let plans = FileKind::Plan;
+        assert!(shows(&plan, false, plans) && shows(&upper, false, plans));
+        assert!(!shows(&text, false, plans));
+        assert!(shows(&text, true, plans));
+        assert!(shows(&dir, false, plans));
+    }
+
+    #[test]
+    fn the_configs_filter_keeps_json_and_folders_only() {
+        let configs = FileKind::ModelConfig;
+        assert!(shows(&entry("config.json", false), false, configs));
+        assert!(shows(&entry("GPT2.JSON", false), false, configs));
+        assert!(!shows(&entry("p.ron", false), false, configs));
+        assert!(shows(&entry("p.ron", false), true, configs));
+        assert!(shows(&entry("models", true), false, configs));
     }
 
     #[test]

@@ -28,19 +28,29 @@ pub fn nice_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
         .find(|step| *step >= rough)
         .unwrap_or(10.0 * decade);
     let mut marks = Vec::new();
-    for step in [major / 5.0, major] {
+    for (step, every) in [(major / 5.0, 5), (major, 1)] {
         let first = (input.bounds.0 / step).ceil() as i64;
         let last = (input.bounds.1 / step).floor() as i64;
         // A degenerate range could ask for millions of marks; a plot needs a few dozen.
         if last - first > 200 {
             continue;
         }
-        marks.extend((first..=last).map(|i| egui_plot::GridMark {
+        // A minor mark on a major one would be labelled twice ("2" over "2.0").
+        let minor_only = (first..=last).filter(|i| every == 1 || i % every != 0);
+        marks.extend(minor_only.map(|i| egui_plot::GridMark {
             value: i as f64 * step,
             step_size: step,
         }));
     }
     marks
+}
+
+/// The label of a [`nice_grid`] mark, with as many decimals as its step needs: egui's
+/// own formatter rounds the decimals of a 0.5 step down to none, labelling 0.5 as "0".
+pub fn nice_label(mark: egui_plot::GridMark, _range: &std::ops::RangeInclusive<f64>) -> String {
+    // A hair below the decade, so a step of exactly 0.1 asks for one decimal, not two.
+    let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
+    format!("{:.decimals$}", mark.value)
 }
 
 /// Name of a latency metric in labels.
@@ -126,4 +136,40 @@ pub fn pareto_plot_ui(
             }
         })
         .response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn label(value: f64, step_size: f64) -> String {
+        nice_label(egui_plot::GridMark { value, step_size }, &(0.0..=1.0))
+    }
+
+    #[test]
+    fn grid_marks_fall_once_on_each_value() {
+        let input = egui_plot::GridInput {
+            bounds: (0.0, 4.0),
+            base_step_size: 1e-3,
+        };
+        let marks = nice_grid(input);
+        let mut values: Vec<f64> = marks.iter().map(|m| m.value).collect();
+        let n = values.len();
+        values.sort_by(f64::total_cmp);
+        values.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+        assert_eq!(values.len(), n, "{marks:?}");
+        // Majors every 1 (four over the span), minors every 0.2 between them.
+        let majors = marks.iter().filter(|m| m.step_size == 1.0).count();
+        assert_eq!((majors, n), (5, 21));
+    }
+
+    #[test]
+    fn grid_labels_keep_the_decimals_their_step_needs() {
+        assert_eq!(label(0.5, 0.5), "0.5");
+        assert_eq!(label(2.0, 0.5), "2.0");
+        assert_eq!(label(0.3, 0.1), "0.3");
+        assert_eq!(label(0.05, 0.05), "0.05");
+        assert_eq!(label(40.0, 20.0), "40");
+        assert_eq!(label(3.0, 1.0), "3");
+    }
 }

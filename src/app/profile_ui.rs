@@ -1,6 +1,8 @@
-//! App layer: the Profile panel — pick device, model, precisions and batches; run the
-//! profiler on a named worker thread with progress and cancel; plot latency vs batch
-//! (median and p5–p95 band), throughput and cold start; "use in plan" calibrates.
+//! App layer: the Profile panel — pick device, model (an MLP micro-benchmark, a shipped
+//! transformer or a `config.json`), precisions, batches and lengths; run the profiler
+//! on a named worker thread with progress and cancel; plot latency vs batch (median
+//! and p5–p95 band), throughput, the transformer rows and their time per operator, and
+//! cold start; "use in plan" calibrates.
 //!
 //! The worker owns its own wgpu device (created inside the profiler); the UI thread
 //! only polls its [`BackgroundJob`], so the window never blocks on the GPU, and a
@@ -15,47 +17,20 @@ use super::job::BackgroundJob;
 use super::plot_png::titled_plot;
 use super::profile_device::AdapterList;
 use super::profile_live::{LiveView, live_ui, progress_ui};
+use super::profile_model::ModelPicker;
+pub use super::profile_settings::ProfileSettings;
+use super::profile_transformer::TransformerView;
 use crate::calibrate::{Selection, calibrate_with_warnings};
 use crate::model::Plan;
 use crate::profile::progress::ProgressMeter;
 use crate::profile::report::ProfileReport;
-use crate::profile::{DeviceChoice, Precision, ProfileOptions};
-
-/// What the user asked the profiler for (persisted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProfileSettings {
-    /// Only the native CPU path (no GPU adapters).
-    pub cpu_only: bool,
-    /// Adapter name filter (empty = every adapter).
-    pub adapter: String,
-    /// MLP preset: small, distilled or bert-base.
-    pub model: String,
-    /// Precisions to run: f32, f16, bf16.
-    pub precisions: [bool; 3],
-    /// Batch sizes, comma-separated.
-    pub batches: String,
-    /// Seconds per measured row.
-    pub budget_s: f64,
-}
-
-impl Default for ProfileSettings {
-    fn default() -> Self {
-        Self {
-            cpu_only: false,
-            adapter: String::new(),
-            model: "small".into(),
-            precisions: [true, true, true],
-            batches: "1,2,4,8".into(),
-            budget_s: 0.25,
-        }
-    }
-}
+use crate::profile::workloads::Models;
 
 /// The profiler's job: its report (or why it failed) and progress lines.
 pub type ProfileJob = BackgroundJob<Result<ProfileReport, String>, String>;
 
-/// The Profile panel: the persisted settings, the run and the adapter list (runtime
-/// only). It persists as its settings alone, in the shape they always had.
+/// The Profile panel: the persisted settings, the run, the adapter list, the model
+/// picker and the transformer view (runtime only). It persists as its settings alone.
 #[derive(Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ProfilePanel {
@@ -67,6 +42,12 @@ pub struct ProfilePanel {
     /// The adapters to pick from.
     #[serde(skip)]
     pub adapters: AdapterList,
+    /// The model picker: its config dialog and the selection resolved.
+    #[serde(skip)]
+    pub picker: ModelPicker,
+    /// Which transformer rows the per-operator breakdown shows.
+    #[serde(skip)]
+    pub transformers: TransformerView,
 }
 
 impl std::fmt::Debug for ProfilePanel {
@@ -112,6 +93,8 @@ impl ProfilePanel {
             settings,
             run,
             adapters,
+            picker,
+            transformers,
         } = self;
         run.poll();
         if run.running() {
@@ -125,11 +108,29 @@ impl ProfilePanel {
             .show(ui, |ui| {
                 ui.heading("Measure");
                 super::profile_device::device_picker_ui(ui, settings, adapters);
-                settings_ui(ui, settings);
-                run.controls_ui(ui, settings, plan);
+                picker.ui(ui, settings);
+                let blocked = match picker.models(&settings.model) {
+                    Ok(models) => {
+                        let checked = super::profile_settings::settings_ui(ui, settings, models);
+                        checked.first_error().map(str::to_owned)
+                    }
+                    Err(e) => {
+                        super::profile_settings::settings_ui(ui, settings, &Models::default());
+                        Some(e.clone())
+                    }
+                };
+                let model = picker.report_name(&settings.model);
+                run.controls_ui(ui, settings, plan, (blocked, model));
             });
         egui::CentralPanel::default().show(ui, |ui| match &run.report {
-            Some(report) => report_ui(ui, report),
+            Some(report) => {
+                // Plot heights from the window's height (a scroll area's is unbounded):
+                // three rows of plots fit when the report has no transformer rows.
+                let height = ((ui.available_height() - 90.0) / 3.0).max(120.0);
+                egui::ScrollArea::vertical()
+                    .id_salt("profile_report")
+                    .show(ui, |ui| report_ui(ui, report, transformers, height));
+            }
             None => {
                 ui.label("Run the profiler to measure L(b) on this machine.");
             }
@@ -152,40 +153,22 @@ pub struct ProfileRun {
     pub live: LiveView,
 }
 
-/// The profiler's options for `settings`: the quick preset narrowed to what was picked.
-fn options(settings: &ProfileSettings) -> ProfileOptions {
-    let mut opts = ProfileOptions::quick();
-    opts.device = if settings.cpu_only {
-        DeviceChoice::Cpu
-    } else if settings.adapter.trim().is_empty() {
-        DeviceChoice::All
-    } else {
-        DeviceChoice::Adapter(settings.adapter.trim().to_owned())
-    };
-    opts.models = vec![settings.model.clone()];
-    opts.precisions = Precision::ALL
-        .iter()
-        .zip(settings.precisions)
-        .filter_map(|(p, on)| on.then_some(*p))
-        .collect();
-    opts.batches = settings
-        .batches
-        .split(',')
-        .filter_map(|b| b.trim().parse().ok())
-        .collect();
-    opts.budget_per_row = std::time::Duration::from_secs_f64(settings.budget_s.clamp(0.01, 60.0));
-    opts
-}
-
 impl ProfileRun {
     /// True while the worker runs.
     pub fn running(&self) -> bool {
         self.job.as_ref().is_some_and(BackgroundJob::running)
     }
 
-    /// Starts the profiler on a named worker thread.
+    /// Starts the profiler on a named worker thread; settings it cannot run say why in
+    /// the message instead.
     pub fn start(&mut self, settings: &ProfileSettings, ctx: &egui::Context) {
-        let opts = options(settings);
+        let opts = match settings.options() {
+            Ok(opts) => opts,
+            Err(e) => {
+                self.message = Some(format!("cannot profile: {e}"));
+                return;
+            }
+        };
         let meter = opts.meter.clone();
         let cancel = opts.cancel.clone();
         let spawned = BackgroundJob::spawn_with_cancel("profiler", ctx, cancel, move |worker| {
@@ -240,7 +223,15 @@ impl ProfileRun {
     }
 
     /// Run / Cancel, the progress bar, live telemetry, "Use in plan" and the message.
-    fn controls_ui(&mut self, ui: &mut egui::Ui, s: &ProfileSettings, plan: &mut Plan) {
+    /// `blocked`: why the settings cannot run (Run is disabled); `model`: the selected
+    /// model's name in the report, for "Use in plan".
+    fn controls_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        s: &ProfileSettings,
+        plan: &mut Plan,
+        (blocked, model): (Option<String>, Option<String>),
+    ) {
         ui.horizontal(|ui| {
             if self.running() {
                 ui.spinner();
@@ -251,12 +242,15 @@ impl ProfileRun {
                 {
                     self.cancel();
                 }
-            } else if ui
-                .button("Run profile")
-                .on_hover_text("Measure on a worker thread (Ctrl+R).")
-                .clicked()
-            {
-                self.start(s, ui.ctx());
+            } else {
+                let why_not = blocked.as_deref().unwrap_or_default();
+                let run = ui
+                    .add_enabled(blocked.is_none(), egui::Button::new("Run profile"))
+                    .on_hover_text("Measure on a worker thread (Ctrl+R).")
+                    .on_disabled_hover_text(why_not);
+                if run.clicked() {
+                    self.start(s, ui.ctx());
+                }
             }
         });
         if let Some(snap) = &self.live.snapshot {
@@ -264,7 +258,7 @@ impl ProfileRun {
         }
         live_ui(ui, &self.live);
         if let Some(report) = &self.report {
-            use_in_plan_ui(ui, s, report, plan, &mut self.message);
+            use_in_plan_ui(ui, (s, model), report, plan, &mut self.message);
         }
         if let Some(m) = &self.message {
             ui.label(m);
@@ -272,54 +266,10 @@ impl ProfileRun {
     }
 }
 
-/// Model, precisions, batches and time per row.
-fn settings_ui(ui: &mut egui::Ui, s: &mut ProfileSettings) {
-    egui::ComboBox::from_label("model")
-        .selected_text(&s.model)
-        .show_ui(ui, |ui| {
-            for m in crate::profile::workloads::mlp::PRESETS.iter().rev() {
-                ui.selectable_value(&mut s.model, m.name.to_owned(), m.name)
-                    .on_hover_text(format!(
-                        "{}→{}→{} (GEMM + bias + GELU) × {} layers",
-                        m.d_model, m.d_hidden, m.d_model, m.layers
-                    ));
-            }
-        })
-        .response
-        .on_hover_text("The MLP whose forward pass is timed at each batch size: L(b).");
-    ui.horizontal(|ui| {
-        let tips = [
-            "32-bit float storage and math.",
-            "Half-precision storage, f32 accumulate (needs SHADER_F16 on a GPU).",
-            "bfloat16 storage packed in u32, f32 math (any adapter; not on the CPU path).",
-        ];
-        for ((on, name), tip) in s
-            .precisions
-            .iter_mut()
-            .zip(["f32", "f16", "bf16"])
-            .zip(tips)
-        {
-            ui.checkbox(on, name).on_hover_text(tip);
-        }
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("batches:");
-        ui.text_edit_singleline(&mut s.batches)
-            .labelled_by(label.id)
-            .on_hover_text("Batch sizes to sweep, comma-separated, e.g. 1,2,4,8.");
-    });
-    ui.add(
-        egui::Slider::new(&mut s.budget_s, 0.05..=10.0)
-            .logarithmic(true)
-            .text("seconds per row"),
-    )
-    .on_hover_text("Time budget of one measurement; sampling stops earlier once the CV is ≤ 2 %.");
-}
-
 /// The "Use in plan" button: calibrates `plan` from `report`, saying how it went.
 fn use_in_plan_ui(
     ui: &mut egui::Ui,
-    s: &ProfileSettings,
+    (s, model): (&ProfileSettings, Option<String>),
     report: &ProfileReport,
     plan: &mut Plan,
     message: &mut Option<String>,
@@ -337,7 +287,7 @@ fn use_in_plan_ui(
     let selection = Selection {
         device: s.cpu_only.then(|| "cpu".to_owned()),
         precision: None,
-        model: Some(s.model.clone()),
+        model: Some(model.unwrap_or_else(|| s.model.clone())),
     };
     match calibrate_with_warnings(plan, report, "(this session's profile)", &selection) {
         Ok(c) => {
@@ -353,22 +303,35 @@ fn use_in_plan_ui(
     }
 }
 
-fn report_ui(ui: &mut egui::Ui, report: &ProfileReport) {
+/// The report: the chosen kernels, the MLP plots (when it has MLP rows), the
+/// transformer rows (when it has them), the roofline, cold start and telemetry.
+fn report_ui(
+    ui: &mut egui::Ui,
+    report: &ProfileReport,
+    transformers: &mut TransformerView,
+    height: f32,
+) {
     ui.label(
         "Chosen kernels: throughput, GFLOP/s, % of the measured peak, error and speed-up over f32",
     );
     super::profile_view::chosen_table_ui(ui, report);
-    let height = ((ui.available_height() - 90.0) / 3.0).max(120.0);
-    ui.columns(2, |cols| {
-        let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
-        titled_plot(&mut cols[0], title, "latency-vs-batch", |ui| {
-            super::profile_view::latency_plot_ui(ui, report, height)
+    if report
+        .results
+        .iter()
+        .any(|r| r.workload.mlp_name().is_some())
+    {
+        ui.columns(2, |cols| {
+            let title = "Latency vs batch (median, p5–p95 band), chosen kernels";
+            titled_plot(&mut cols[0], title, "latency-vs-batch", |ui| {
+                super::profile_view::latency_plot_ui(ui, report, height)
+            });
+            let title = "Throughput vs batch, chosen kernels";
+            titled_plot(&mut cols[1], title, "throughput", |ui| {
+                super::profile_view::throughput_plot_ui(ui, report, height)
+            });
         });
-        let title = "Throughput vs batch, chosen kernels";
-        titled_plot(&mut cols[1], title, "throughput", |ui| {
-            super::profile_view::throughput_plot_ui(ui, report, height)
-        });
-    });
+    }
+    transformers.ui(ui, report, height);
     titled_plot(
         ui,
         "Roofline: kernels against the measured FMA peak and bandwidth",

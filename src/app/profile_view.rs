@@ -162,7 +162,9 @@ pub fn throughput_plot_ui(
     }
     Plot::new("throughput_vs_batch")
         .x_grid_spacer(super::plots::nice_grid)
+        .x_axis_formatter(super::plots::nice_label)
         .y_grid_spacer(super::plots::nice_grid)
+        .y_axis_formatter(super::plots::nice_label)
         .legend(Legend::default())
         .x_axis_label("batch size")
         .y_axis_label("items / s")
@@ -188,7 +190,9 @@ pub fn throughput_plot_ui(
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     Plot::new("latency_vs_batch")
         .x_grid_spacer(super::plots::nice_grid)
+        .x_axis_formatter(super::plots::nice_label)
         .y_grid_spacer(super::plots::nice_grid)
+        .y_axis_formatter(super::plots::nice_label)
         // The band is a paler shade of its line: name the entry in the line's colour.
         .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
         .x_axis_label("batch size")
@@ -255,6 +259,7 @@ pub fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui
         .collect();
     Plot::new("cold_start")
         .y_grid_spacer(super::plots::nice_grid)
+        .y_axis_formatter(super::plots::nice_label)
         .x_axis_label("cold-start stage")
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();

@@ -331,6 +331,12 @@ mod tests {
         assert_eq!(p.precisions, [true, false, true]);
         assert_eq!(p.batches, "1,16");
         assert_eq!(p.budget_s, 0.5);
+        // Lengths came later: the profiler's defaults, and no config folder yet.
+        assert_eq!(
+            (p.seq_lens.as_str(), p.context_lens.as_str()),
+            ("128", "512")
+        );
+        assert_eq!(p.config_dir, None);
         let w = &back.warm_cold.settings;
         assert_eq!(
             (
@@ -346,10 +352,34 @@ mod tests {
         assert_eq!(w.idle_timeout_s, 60.0);
         assert_eq!(back.dialog_dir.as_deref(), Some(Path::new("/plans")));
         assert!(!back.profile.running() && !back.warm_cold.running());
-        // And it saves in the same shape: the runs add nothing to the text.
+        // And it saves in the same shape: the runs add nothing to the text, the
+        // settings only their new lengths.
         let again = ron::to_string(&back).unwrap();
         let squash = |t: &str| t.split_whitespace().collect::<String>();
-        assert_eq!(squash(&again), squash(&text));
+        let with_lengths = text.replace(
+            "budget_s: 0.5",
+            r#"budget_s: 0.5, seq_lens: "128", context_lens: "512""#,
+        );
+        assert_eq!(squash(&again), squash(&with_lengths));
+    }
+
+    #[test]
+    fn a_transformer_picked_in_the_profile_panel_persists() {
+        let mut state = AppState::new(crate::plan::presets::default_plan().unwrap(), None);
+        let p = &mut state.profile.settings;
+        (p.model, p.seq_lens, p.context_lens) =
+            ("/models/mine.json".into(), "16, 64".into(), "96".into());
+        p.config_dir = Some("/models".into());
+        let text = ron::to_string(&state).unwrap();
+        let back: AppState = ron::from_str(&text).unwrap();
+        assert_eq!(back, state);
+        let p = &back.profile.settings;
+        assert_eq!(p.model, "/models/mine.json");
+        assert_eq!(
+            (p.seq_lens.as_str(), p.context_lens.as_str()),
+            ("16, 64", "96")
+        );
+        assert_eq!(p.config_dir.as_deref(), Some(Path::new("/models")));
     }
 
     /// The last session's state holding `plan` (saved beside `/plans/mine.ron`), and
