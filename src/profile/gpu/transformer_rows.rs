@@ -135,6 +135,7 @@ pub fn sweep(
             }
             let mut row = base_row(&ctx.name, cfg, precision, Pass::Encoder, (len, batch));
             row.variant = variant_name(variant);
+            row.weights = Some(format!("random (seed {seed})"));
             row.rel_error = Some(err);
             row.correct = err <= tolerance(precision);
             row.chosen = row.correct;
