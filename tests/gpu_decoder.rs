@@ -3,7 +3,8 @@
 //! matches the f64 reference in prefill and decode at f32/f16/bf16; a corrupted
 //! weight, a corrupted KV cache or a decode step at the wrong position fails the same
 //! check; f16/bf16 rows carry their top-1 agreement; a profile run gives correct, timed
-//! `prefill:` and `decode:` rows.
+//! `prefill:` and `decode:` rows; a batch the adapter cannot hold, and f16 without
+//! SHADER_F16, are refused in words.
 
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,11 +13,11 @@ mod profile_common;
 
 use std::time::Duration;
 
-use costscope::profile::cpu::transformer_rows::tolerance;
+use costscope::profile::cpu::transformer_rows::{SweepPlan, tolerance};
 use costscope::profile::gpu::GpuContext;
 use costscope::profile::gpu::buffers::encode;
 use costscope::profile::gpu::decoder::{DecoderShape, GpuDecoder, KvCache};
-use costscope::profile::gpu::decoder_rows::{round_weights, top1_agreement, verify};
+use costscope::profile::gpu::decoder_rows::{round_weights, sweep, top1_agreement, verify};
 use costscope::profile::gpu::kernels::{GemmLayout, Variant};
 use costscope::profile::gpu::timer::{Bench, Timer};
 use costscope::profile::gpu::transformer_rows::pick_variant;
@@ -296,4 +297,81 @@ fn a_profile_run_gives_correct_timed_prefill_and_decode_rows_on_the_gpu() {
         .filter(|r| r.workload.transformer_name() == Some("tiny-bert") && r.device != "cpu");
     assert!(encoder.clone().count() > 0 && encoder.clone().all(|r| r.correct));
     assert_eq!(opts.meter.done_units(), opts.units_per_device(true));
+}
+
+#[test]
+fn a_batch_the_adapter_cannot_hold_gets_rows_saying_why_and_the_rest_still_run() {
+    let Some(ctx) = profile_common::device() else {
+        return;
+    };
+    let l = ctx.device.limits();
+    let limit = l.max_storage_buffer_binding_size.min(l.max_buffer_size);
+    // tiny-llama's K cache of one layer takes 2 kv heads × 8 positions × 16 dims × 4
+    // bytes per sequence at prefill (more at decode): one sequence past the limit.
+    let huge = (limit / 1024 + 1) as usize;
+    let mut opts = ProfileOptions::quick();
+    opts.device = DeviceChoice::Adapter(ctx.name.clone());
+    drop(ctx);
+    opts.models = vec!["tiny-llama".into()];
+    opts.precisions = vec![Precision::F32];
+    opts.gemm_sizes = Vec::new();
+    opts.peaks = false;
+    opts.seq_lens = vec![8];
+    opts.context_lens = vec![16];
+    opts.batches = vec![1, huge];
+    opts.budget_per_row = Duration::from_millis(20);
+    let report = run_profile(&opts, &mut |_| {}).expect("profile");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let rows: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| r.workload.transformer_name() == Some("tiny-llama"))
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    for r in rows {
+        if r.batch == Some(1) {
+            assert!(r.supported && r.correct && r.timing.is_some(), "{r:?}");
+        } else {
+            let why = r.why_unsupported.as_deref().unwrap_or_default();
+            assert!(!r.supported && !r.chosen && r.timing.is_none(), "{r:?}");
+            assert!(
+                why.contains("K or V cache") && why.contains("binds at most"),
+                "{why}"
+            );
+        }
+    }
+    assert_eq!(opts.meter.done_units(), opts.units_per_device(true));
+}
+
+#[test]
+fn f16_on_a_device_without_shader_f16_is_refused_in_words() {
+    let Some(rig) = Rig::new() else {
+        return;
+    };
+    // A device the caller opened with no optional features at all.
+    let desc = wgpu::DeviceDescriptor::default();
+    let (device, queue) = pollster::block_on(rig.ctx.adapter.request_device(&desc)).unwrap();
+    let bare = GpuContext::from_device(rig.ctx.adapter.clone(), device, queue);
+    let layout = GemmLayout::new(&bare.device);
+    let timer = Timer::new(&bare, Duration::from_secs(60));
+    let bench = Bench {
+        ctx: &bare,
+        layout: &layout,
+        timer: &timer,
+        budget: &rig.budget,
+    };
+    let cfg = TransformerConfig::lookup("tiny-llama").unwrap();
+    let plan = SweepPlan {
+        seq_lens: &[8],
+        context_lens: &[16],
+        batches: &[1],
+    };
+    let swept = sweep(bench, &cfg, Precision::F16, plan, &|| false, &mut |_| {});
+    let err = swept.err().expect("f16 refused").to_string();
+    assert!(err.contains("SHADER_F16"), "{err}");
+    let w = Weights::random(&cfg, Precision::F16, 1);
+    let v = Variant::Reg { tm: 4, tn: 4 };
+    let upload = GpuDecoder::upload(&bare, &layout, &w, Precision::F16, v);
+    let err = upload.err().expect("f16 refused").to_string();
+    assert!(err.contains("SHADER_F16"), "{err}");
 }

@@ -58,7 +58,9 @@ fn refuse(
     for &pass in Pass::for_family(c.family) {
         let len = plan.lens(pass).first().copied().unwrap_or(1);
         let batch = opts.batches.first().copied().unwrap_or(1);
-        let row = base_row(device, c, precision, pass, (len, batch));
+        let mut row = base_row(device, c, precision, pass, (len, batch));
+        // No kernel ran: the CPU path's variant name would say otherwise.
+        row.variant = "-".into();
         report.results.push(row.unsupported(why));
     }
 }
