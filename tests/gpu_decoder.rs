@@ -367,7 +367,7 @@ fn f16_on_a_device_without_shader_f16_is_refused_in_words() {
         batches: &[1],
     };
     let swept = sweep(bench, &cfg, Precision::F16, plan, &|| false, &mut |_| {});
-    let err = swept.err().expect("f16 refused").to_string();
+    let err = swept.expect_err("f16 refused").to_string();
     assert!(err.contains("SHADER_F16"), "{err}");
     let w = Weights::random(&cfg, Precision::F16, 1);
     let v = Variant::Reg { tm: 4, tn: 4 };
