@@ -314,3 +314,45 @@ fn time_row(
     row.set_timing_with(t, flops, bytes);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agreement_counts_matching_arg_maxes_and_never_a_non_finite_row() {
+        // Three rows of vocab 3: the first agrees, the second does not, the third has
+        // a NaN on the device (its arg-max would otherwise agree).
+        let got = [0.1, 0.9, 0.0, 0.5, 0.2, 0.1, f32::NAN, 0.0, 2.0];
+        let want = [0.0, 1.0, 0.5, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0];
+        assert!((agreement(&got, &want, 3) - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(argmax(&[1.0f32, 3.0, 3.0, 2.0]), Some(1), "first of a tie");
+        assert_eq!(argmax::<f32>(&[]), None);
+    }
+
+    #[test]
+    fn rounding_touches_every_tensor_and_keeps_f32_as_it_is() {
+        let cfg = TransformerConfig::lookup("tiny-qwen2").unwrap_or_else(|e| panic!("{e}"));
+        let w = Weights::random(&cfg, Precision::F32, 3);
+        let b = round_weights(&w, Precision::Bf16);
+        let all = |w: &Weights| -> Vec<f32> {
+            let l = &w.layers[1];
+            [
+                &w.tokens,
+                &w.outer_norm.gamma,
+                &l.wqkv,
+                &l.bqkv,
+                &l.w_down,
+                &l.norm2.gamma,
+            ]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+        };
+        let rounded = all(&b);
+        assert_eq!(rounded, quantize_all(Precision::Bf16, &all(&w)));
+        assert_ne!(rounded, all(&w), "bf16 changes random f32 values");
+        assert_eq!(all(&round_weights(&w, Precision::F32)), all(&w));
+    }
+}
