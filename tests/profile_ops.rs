@@ -316,6 +316,65 @@ fn check_decode(c: &mut Check, p: Precision, shape: Shape4, rows: (usize, usize)
     }
 }
 
+/// A prompt's `rows` tokens per sequence appended at `pos` in one dispatch: the cache
+/// equals appending them one token at a time; every other row keeps its junk.
+/// `shape` = (batch, rows, kv_heads, head_dim), `at` = (pos, max_context).
+fn check_append_rows(c: &mut Check, p: Precision, shape: Shape4, at: (usize, usize)) {
+    let ((batch, rows, kv_heads, hd), (pos, max_ctx)) = (shape, at);
+    let append = KvAppend::new(&c.ctx, p).unwrap();
+    let (cache_rows, cols) = (batch * kv_heads * max_ctx, kv_heads * hd);
+    let (kc, kcb) = c.tensor(p, (cache_rows, hd), 1.0, 0.0);
+    let (vc, vcb) = c.tensor(p, (cache_rows, hd), 1.0, 0.0);
+    let (kn, knb) = c.tensor(p, (batch * rows, cols), 1.0, 0.0);
+    let (vn, vnb) = c.tensor(p, (batch * rows, cols), 1.0, 0.0);
+    let dims = (batch, rows, kv_heads, hd);
+    let bufs = [&knb, &vnb, &kcb, &vcb];
+    let b = append.bind_rows(&c.ctx.device, dims, at, bufs).unwrap();
+    c.run(&[(&append.kernel, &b)]);
+    let (mut k_want, mut v_want) = (kc, vc);
+    for t in 0..rows {
+        // Token t of every sequence, batch × cols, as the one-token append takes it.
+        let token = |m: &[f32]| -> Vec<f32> {
+            m.chunks(cols)
+                .skip(t)
+                .step_by(rows)
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let one = (batch, kv_heads, hd);
+        k_want = r::kv_append(&k_want, &token(&kn), one, (pos + t, max_ctx));
+        v_want = r::kv_append(&v_want, &token(&vn), one, (pos + t, max_ctx));
+    }
+    assert_eq!(
+        c.read(p, &kcb, cache_rows, hd),
+        k_want,
+        "K cache {shape:?} at {at:?}"
+    );
+    assert_eq!(
+        c.read(p, &vcb, cache_rows, hd),
+        v_want,
+        "V cache {shape:?} at {at:?}"
+    );
+}
+
+#[test]
+fn kv_append_of_a_whole_prompt_matches_token_by_token() {
+    let Some(mut c) = Check::new() else { return };
+    for p in c.precisions() {
+        check_append_rows(&mut c, p, (2, 5, 2, 16), (3, 12));
+        check_append_rows(&mut c, p, (1, 7, 1, 64), (0, 7));
+        check_append_rows(&mut c, p, (3, 1, 2, 8), (4, 5));
+    }
+    // A prompt that runs past the cache is refused in words.
+    let p = Precision::F32;
+    let append = KvAppend::new(&c.ctx, p).unwrap();
+    let buf = c.upload(p, &[], 64, 64);
+    let refused = append.bind_rows(&c.ctx.device, (1, 5, 1, 8), (4, 8), [&buf; 4]);
+    let err = refused.err().expect("refused").to_string();
+    assert!(err.contains("context_len"), "{err}");
+}
+
 #[test]
 fn decode_attention_against_a_partly_filled_cache() {
     let Some(mut c) = Check::new() else { return };

@@ -220,7 +220,7 @@ fn profile_device(
     for &p in &opts.precisions {
         if p == Precision::F16 && !ctx.has_f16 {
             opts.meter.advance(per_precision);
-            no_f16_rows(&ctx.name, opts, presets, report);
+            no_f16_rows(&ctx.name, opts, models, report);
             continue;
         }
         for &s in &opts.gemm_sizes {
@@ -290,13 +290,9 @@ fn profile_device(
     Ok(items)
 }
 
-/// The rows of a precision the adapter cannot run at all: f16 without SHADER_F16.
-fn no_f16_rows(
-    name: &str,
-    opts: &ProfileOptions,
-    presets: &[MlpPreset],
-    report: &mut ProfileReport,
-) {
+/// The rows of a precision the adapter cannot run at all (f16 without SHADER_F16): one
+/// per GEMM size, MLP preset and transformer pass.
+fn no_f16_rows(name: &str, opts: &ProfileOptions, models: &Models, report: &mut ProfileReport) {
     let why = format!("adapter `{name}` does not offer SHADER_F16");
     let first_batch = opts.batches.first().copied().unwrap_or(1);
     let p = Precision::F16;
@@ -305,12 +301,13 @@ fn no_f16_rows(
             .results
             .push(ResultRow::new(name, Workload::Gemm, p, "-", (s, s, s)).unsupported(&why));
     }
-    for pre in presets {
+    for pre in &models.mlps {
         let shape = (first_batch, pre.d_model, pre.d_model);
         report
             .results
             .push(ResultRow::new(name, pre.workload(), p, "-", shape).unsupported(&why));
     }
+    transformer_run::refuse_all(name, &models.transformers, p, opts, &why, report);
 }
 
 /// Bytes the cold start uploads when no MLP is profiled: 16 MiB.

@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 
 pub mod adapters;
 pub mod buffers;
+pub mod decoder;
+mod decoder_plan;
+pub mod decoder_rows;
 pub mod kernels;
+mod model;
 pub mod ops;
 pub mod texture;
 pub mod timer;

@@ -3,43 +3,17 @@
 //! every block recorded into one compute pass of one submission: projections through
 //! the GEMM kernels (bias epilogue), everything else through the verified ops.
 
-use crate::profile::gpu::buffers::{Operands, decode, encode, storage_buffer};
+use crate::profile::gpu::buffers::{Operands, decode, storage_buffer};
 use crate::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
+use crate::profile::gpu::model::{DeviceModel, GpuLayer, GpuNorm, Linear};
 use crate::profile::gpu::ops::attention::{AttentionDims, PrefillAttention};
 use crate::profile::gpu::ops::norm_rope::{Norm, NormKind};
 use crate::profile::gpu::ops::pointwise::{Elementwise, Embedding, EmbeddingDims, EwInput, EwOp};
 use crate::profile::gpu::ops::{OpBinding, matrix_bytes};
 use crate::profile::gpu::{self, GpuContext, scoped};
-use crate::profile::reference::Epilogue;
-use crate::profile::workloads::transformer::weights::{NormWeights, Weights};
+use crate::profile::workloads::transformer::weights::Weights;
 use crate::profile::workloads::transformer::{Family, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
-
-/// A matrix on the device with its bias (`None` without linear bias).
-struct Linear {
-    w: wgpu::Buffer,
-    bias: Option<wgpu::Buffer>,
-    /// Input and output columns.
-    k: usize,
-    n: usize,
-}
-
-struct GpuNorm {
-    gamma: wgpu::Buffer,
-    beta: wgpu::Buffer,
-}
-
-/// One block: Q, K and V as three projections (attention reads them separately).
-struct GpuLayer {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-    up: Linear,
-    down: Linear,
-    norm1: GpuNorm,
-    norm2: GpuNorm,
-}
 
 /// An encoder's weights on the device and its kernels compiled at one precision.
 pub struct GpuEncoder {
@@ -94,13 +68,6 @@ pub fn check_buffer(ctx: &GpuContext, bytes: u64, what: &str) -> Result<(), Prof
     Ok(())
 }
 
-/// Columns `from..from + cols` of a row-major `rows × width` matrix.
-fn columns(m: &[f32], width: usize, from: usize, cols: usize) -> Vec<f32> {
-    m.chunks(width)
-        .flat_map(|r| r[from..from + cols].iter().copied())
-        .collect()
-}
-
 impl GpuEncoder {
     /// Checks sizes against the adapter, compiles the kernels (GEMM `variant`) and
     /// uploads `w` (already rounded to `precision`). Encoders only.
@@ -122,55 +89,13 @@ impl GpuEncoder {
         let (d, i) = (c.hidden_size, c.intermediate_size);
         check_buffer(ctx, matrix_bytes(p, c.vocab_size, d), "the token table")?;
         check_buffer(ctx, matrix_bytes(p, i, d), "an MLP matrix")?;
-        let up = |data: &[f32], rows, cols| {
-            storage_buffer(&ctx.device, &c.name, &encode(p, data, rows, cols))
-        };
-        let linear = |m: &[f32], bias: &[f32], (k, n): (usize, usize)| Linear {
-            w: up(m, k, n),
-            bias: (!bias.is_empty()).then(|| up(bias, 1, n)),
-            k,
-            n,
-        };
-        let norm = |n: &NormWeights| GpuNorm {
-            gamma: up(&n.gamma, 1, d),
-            beta: up(&n.beta, 1, d),
-        };
-        let (qd, kvd) = (c.q_dim(), c.kv_dim());
-        let width = qd + 2 * kvd;
-        let model = scoped(&ctx.device, "uploading encoder weights", || {
-            let layers = w
-                .layers
-                .iter()
-                .map(|l| {
-                    let split = |from, cols| {
-                        let b = if l.bqkv.is_empty() {
-                            Vec::new()
-                        } else {
-                            l.bqkv[from..from + cols].to_vec()
-                        };
-                        linear(&columns(&l.wqkv, width, from, cols), &b, (d, cols))
-                    };
-                    GpuLayer {
-                        q: split(0, qd),
-                        k: split(qd, kvd),
-                        v: split(qd + kvd, kvd),
-                        o: linear(&l.wo, &l.bo, (qd, d)),
-                        up: linear(&l.w_up, &l.b_up, (d, i)),
-                        down: linear(&l.w_down, &l.b_down, (i, d)),
-                        norm1: norm(&l.norm1),
-                        norm2: norm(&l.norm2),
-                    }
-                })
-                .collect::<Vec<_>>();
-            let positions = (!w.positions.is_empty()).then(|| up(&w.positions, c.max_positions, d));
-            (
-                layers,
-                up(&w.tokens, c.vocab_size, d),
-                positions,
-                norm(&w.outer_norm),
-            )
-        })?;
-        let (layers, tokens, positions, outer) = model;
+        let model = DeviceModel::upload(ctx, w, p, "uploading encoder weights")?;
+        let DeviceModel {
+            tokens,
+            positions,
+            outer,
+            layers,
+        } = model;
         Ok(GpuEncoder {
             cfg: c.clone(),
             precision,
@@ -326,18 +251,14 @@ struct Binder<'a> {
 impl Binder<'_> {
     /// `out = a · lin.w (+ lin.bias)`.
     fn gemm(&self, lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer) -> Step {
-        let (epi, bias) = match &lin.bias {
-            Some(b) => (Epilogue::Bias, b),
-            None => (Epilogue::None, &self.enc.no_bias),
-        };
-        let ops = Operands::bind(
+        let e = self.enc;
+        let ops = lin.bind(
             self.dev,
             self.layout,
-            self.enc.precision,
-            (self.n, lin.n, lin.k),
-            epi,
-            [a, &lin.w, bias],
-            out,
+            e.precision,
+            self.n,
+            [a, out],
+            &e.no_bias,
         );
         Step::Gemm(Box::new(ops))
     }

@@ -1,6 +1,6 @@
 //! profile layer: attention kernels — prefill (flash style, online softmax, grouped-query,
 //! optional causal mask; no seq_len² buffer), decode against a KV cache, and the append
-//! of a new token's K and V to that cache.
+//! of new tokens' K and V (one per sequence, or a whole prompt) to that cache.
 //!
 //! KV cache layout: K and V each `[batch × kv_heads × max_context × head_dim]`, row-major
 //! at the storage precision, so one (sequence, kv head) is a contiguous
@@ -281,8 +281,8 @@ fn check_context(context_len: usize, max_context: usize) -> Result<(), ProfileEr
     Ok(())
 }
 
-/// Writes one new token's K and V per sequence (`[batch × kv_heads·head_dim]`) into the
-/// caches at row `pos` of every (sequence, kv head).
+/// Writes new tokens' K and V (one per sequence, or a prefill's `rows`) into the caches
+/// at row `pos` (onwards) of every (sequence, kv head).
 pub struct KvAppend {
     /// The compiled op.
     pub kernel: OpKernel,
@@ -308,21 +308,48 @@ impl KvAppend {
         device: &wgpu::Device,
         (batch, kv_heads, head_dim): (usize, usize, usize),
         (pos, max_context): (usize, usize),
+        buffers: [&wgpu::Buffer; 4],
+    ) -> Result<OpBinding, ProfileError> {
+        self.bind_rows(
+            device,
+            (batch, 1, kv_heads, head_dim),
+            (pos, max_context),
+            buffers,
+        )
+    }
+
+    /// Binds `rows` new tokens per sequence (K and V `batch·rows × kv_heads·head_dim`,
+    /// sequence-major: a prefill's projections) and the caches for positions
+    /// `pos..pos + rows`.
+    pub fn bind_rows(
+        &self,
+        device: &wgpu::Device,
+        (batch, rows, kv_heads, head_dim): (usize, usize, usize, usize),
+        (pos, max_context): (usize, usize),
         [k_new, v_new, k_cache, v_cache]: [&wgpu::Buffer; 4],
     ) -> Result<OpBinding, ProfileError> {
         check_head_dim(head_dim)?;
-        check_context(pos + 1, max_context)?;
+        if rows == 0 {
+            return Err(ProfileError::Invalid(
+                "a KV append needs at least one row".into(),
+            ));
+        }
+        check_context(pos + rows, max_context)?;
         let p = self.kernel.precision;
         let cols = kv_heads * head_dim;
         let cache_rows = batch * kv_heads * max_context;
-        check_size(k_new, matrix_bytes(p, batch, cols), "new K")?;
-        check_size(v_new, matrix_bytes(p, batch, cols), "new V")?;
+        check_size(k_new, matrix_bytes(p, batch * rows, cols), "new K")?;
+        check_size(v_new, matrix_bytes(p, batch * rows, cols), "new V")?;
         check_size(k_cache, matrix_bytes(p, cache_rows, head_dim), "K cache")?;
         check_size(v_cache, matrix_bytes(p, cache_rows, head_dim), "V cache")?;
         let ld = leading_dim(p, cols);
-        let params = [batch, kv_heads, head_dim, max_context, pos, ld, 0, 0].map(|v| v as u32);
+        let params = [batch, kv_heads, head_dim, max_context, pos, ld, rows, 0].map(|v| v as u32);
         let per_group = ELEMENTWISE_WORKGROUP * 2;
-        let workgroups = [groups(head_dim, per_group), kv_heads as u32, batch as u32];
+        let workgroups = [
+            groups(rows * head_dim, per_group),
+            kv_heads as u32,
+            batch as u32,
+        ];
         self.kernel.bind(
             device,
             &[k_new, v_new, k_cache, v_cache],

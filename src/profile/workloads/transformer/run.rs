@@ -1,7 +1,7 @@
 //! profile layer: transformer workloads inside a profile run — lengths and a weights
-//! file checked up front, the CPU sweep per precision with one progress unit per row, and on GPU
-//! adapters the verified encoder pass; decoders there get a row that says their GPU
-//! forward pass is not built yet (never a silent skip).
+//! file checked up front, the CPU sweep per precision with one progress unit per row,
+//! and on GPU adapters the verified encoder and decoder passes; a pass an adapter
+//! cannot build gets rows saying why (never a silent skip).
 
 use super::{Pass, TransformerConfig, checkpoint};
 use crate::profile::cpu::transformer_rows::{base_row, sweep};
@@ -10,9 +10,6 @@ use crate::profile::report::{ProfileReport, ResultRow};
 use crate::profile::stats::SamplingBudget;
 use crate::profile::workloads::Models;
 use crate::profile::{Precision, ProfileError, ProfileOptions, cpu, gpu};
-
-/// Why GPU adapters have no decoder rows yet.
-pub const GPU_NOT_BUILT: &str = "the GPU transformer forward pass is not built yet";
 
 /// Every length fits every model: 1 ≤ seq_len ≤ positions, and a decode step's
 /// position (context_len) inside them too.
@@ -79,14 +76,31 @@ fn refuse(
     for &pass in Pass::for_family(c.family) {
         let len = plan.lens(pass).first().copied().unwrap_or(1);
         let batch = opts.batches.first().copied().unwrap_or(1);
-        let row = base_row(device, c, precision, pass, (len, batch));
+        let mut row = base_row(device, c, precision, pass, (len, batch));
+        // No kernel ran: the CPU path's variant name would say otherwise.
+        row.variant = "-".into();
         report.results.push(row.unsupported(why));
     }
 }
 
-/// Every transformer on a GPU adapter at `precision`: encoders verified then timed
-/// (one progress unit per row; a pass that cannot be built on this adapter is a row
-/// saying why), decoders an unsupported row per pass.
+/// Unsupported rows saying `why` for every transformer of the run at `precision` on
+/// `device` (e.g. f16 on an adapter without SHADER_F16); the caller counts the units.
+pub fn refuse_all(
+    device: &str,
+    cfgs: &[TransformerConfig],
+    precision: Precision,
+    opts: &ProfileOptions,
+    why: &str,
+    report: &mut ProfileReport,
+) {
+    for c in cfgs {
+        refuse(device, c, precision, opts, why, report);
+    }
+}
+
+/// Every transformer on a GPU adapter at `precision`, encoders and decoders, verified
+/// then timed (one progress unit per row; a pass that cannot be built on this adapter
+/// is a row per pass saying why).
 pub fn gpu(
     bench: Bench<'_>,
     cfgs: &[TransformerConfig],
@@ -101,13 +115,13 @@ pub fn gpu(
         if opts.cancelled() {
             return Ok(());
         }
-        if c.family.is_decoder() {
-            refuse(&device, c, precision, opts, GPU_NOT_BUILT, report);
-            opts.meter.advance(plan.rows(c));
-            continue;
-        }
+        let context = if c.family.is_decoder() {
+            format!(", context {:?}", plan.context_lens)
+        } else {
+            String::new()
+        };
         let step = format!(
-            "{device}: {} {} (seq {:?}, batches {:?})",
+            "{device}: {} {} (seq {:?}{context}, batches {:?})",
             c.name,
             precision.name(),
             plan.seq_lens,
@@ -116,7 +130,12 @@ pub fn gpu(
         opts.meter.begin(&step);
         progress(&step);
         let end = opts.meter.done_units() + plan.rows(c);
-        let swept = gpu::transformer_rows::sweep(
+        let sweep = if c.family.is_decoder() {
+            gpu::decoder_rows::sweep
+        } else {
+            gpu::transformer_rows::sweep
+        };
+        let swept = sweep(
             bench,
             c,
             precision,

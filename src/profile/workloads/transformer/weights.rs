@@ -226,3 +226,35 @@ pub fn random_tokens(count: usize, vocab: usize, seed: u64) -> Vec<u32> {
         .map(|_| (rng.next_u64() % vocab.max(1) as u64) as u32)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::reference::quantize_all;
+
+    #[test]
+    fn rounding_touches_every_tensor_and_keeps_f32_as_it_is() {
+        let cfg = TransformerConfig::lookup("tiny-qwen2").unwrap_or_else(|e| panic!("{e}"));
+        let w = Weights::random(&cfg, Precision::F32, 3);
+        let b = w.clone().rounded(Precision::Bf16);
+        let all = |w: &Weights| -> Vec<f32> {
+            let l = &w.layers[1];
+            [
+                &w.tokens,
+                &w.outer_norm.gamma,
+                &l.wqkv,
+                &l.bqkv,
+                &l.w_down,
+                &l.norm2.gamma,
+            ]
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect()
+        };
+        let rounded = all(&b);
+        assert_eq!(rounded, quantize_all(Precision::Bf16, &all(&w)));
+        assert_ne!(rounded, all(&w), "bf16 changes random f32 values");
+        assert_eq!(all(&w.clone().rounded(Precision::F32)), all(&w));
+    }
+}
