@@ -3,6 +3,7 @@
 
 pub mod attention;
 pub mod mlp;
+pub mod pointwise;
 pub mod transformer;
 pub mod transformer_rows;
 

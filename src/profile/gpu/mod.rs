@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 pub mod adapters;
 pub mod buffers;
 pub mod kernels;
+pub mod op_timer;
 pub mod ops;
 pub mod texture;
 pub mod timer;

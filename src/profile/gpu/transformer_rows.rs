@@ -8,12 +8,14 @@ use crate::profile::cpu::transformer_rows::{
 };
 use crate::profile::gpu::buffers::verify_gemm;
 use crate::profile::gpu::kernels::{GemmKernel, Variant};
+use crate::profile::gpu::op_timer::profile_ops;
 use crate::profile::gpu::timer::Bench;
 use crate::profile::gpu::transformer::{EncoderPlan, GpuEncoder};
 use crate::profile::reference::{Epilogue, Rng, rel_frobenius};
 use crate::profile::report::ResultRow;
 use crate::profile::stats::measure;
 use crate::profile::workloads::transformer::accounting as acc;
+use crate::profile::workloads::transformer::ops::op_times;
 use crate::profile::workloads::transformer::reference;
 use crate::profile::workloads::transformer::weights::{Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
@@ -172,8 +174,13 @@ fn time_row(
     if t.median_ms > 0.0 {
         row.items_per_s = Some(batch as f64 / (t.median_ms / 1e3));
     }
-    let flops = acc::flops_per_item(cfg, Pass::Encoder, len) * batch as f64;
+    // Where the time goes: a separate profile that times each step on its own.
+    let ops = profile_ops(bench, &plan.op_kinds(), &|pass, i| {
+        model.record_step(pass, &plan, i)
+    })?;
     let e = row.precision.bytes_per_element();
+    row.ops = op_times(cfg, Pass::Encoder, (batch, len), e, &ops);
+    let flops = acc::flops_per_item(cfg, Pass::Encoder, len) * batch as f64;
     row.set_timing_with(
         t,
         flops,

@@ -6,6 +6,7 @@
 
 pub mod accounting;
 pub mod config;
+pub mod op_time;
 pub mod ops;
 pub mod reference;
 pub mod run;

@@ -1,7 +1,7 @@
 //! profile layer: where the work of one transformer pass lies, operator by operator —
 //! the FLOPs and compulsory bytes of each operator kind as pure functions of the config,
-//! the per-kind times a device measured turned into report `ops`, and each operator's
-//! share of its roofline bound.
+//! and the per-kind times a device measured turned into a report row's `ops` (how they
+//! are measured and their roofline share: [`super::op_time`]).
 //!
 //! FLOPs follow [`super::accounting`] exactly: the projections, attention and the LM head
 //! carry FLOPs and their sum is the row's `flops_per_item × batch`; the operators the
@@ -16,7 +16,7 @@
 
 use super::accounting as acc;
 use super::{Family, Pass, TransformerConfig};
-use crate::profile::report::{OpTime, Peak, ResultRow};
+use crate::profile::report::OpTime;
 
 /// FLOPs of one multiply-add.
 const FLOPS_PER_MAC: f64 = 2.0;
@@ -225,7 +225,8 @@ fn work_of(
 
 /// The report's `ops` for a row: every operator kind the pass runs (and any other kind
 /// that measured time) with its ms from `ms`, its FLOPs and bytes; the roofline share is
-/// filled later, once the peaks are known ([`fill_pct_of_roofline`]).
+/// filled later, once the peaks are known
+/// ([`super::op_time::fill_pct_of_roofline`]).
 pub fn op_times(
     cfg: &TransformerConfig,
     pass: Pass,
@@ -250,48 +251,9 @@ pub fn op_times(
         .collect()
 }
 
-/// Per kind, the median of its ms over `samples`.
-pub fn median_ms(samples: &[OpMs]) -> OpMs {
-    let mut out = [0.0; OpKind::COUNT];
-    for (k, slot) in out.iter_mut().enumerate() {
-        let mut xs: Vec<f64> = samples.iter().map(|s| s[k]).collect();
-        xs.sort_by(f64::total_cmp);
-        *slot = crate::profile::stats::percentile(&xs, 50.0);
-    }
-    out
-}
-
-/// Percent of its roofline bound an operator reached on a device with `peak`:
-/// 100 × achieved / min(FMA peak, bandwidth × FLOPs/byte), written as the shortest time
-/// the roofline allows, max(FLOPs / FMA peak, bytes / bandwidth), over the time taken —
-/// the same ratio, and defined for the FLOP-free operators (bound by bandwidth alone).
-/// `None` without a bandwidth figure or a positive time.
-pub fn roofline_pct(op: &OpTime, peak: &Peak) -> Option<f64> {
-    let bandwidth = peak.bandwidth_gbytes_per_s.filter(|b| *b > 0.0)?;
-    if op.ms <= 0.0 || peak.fma_gflops <= 0.0 {
-        return None;
-    }
-    let bound_ms = (op.flops / (peak.fma_gflops * 1e6)).max(op.bytes / (bandwidth * 1e6));
-    Some(100.0 * bound_ms / op.ms)
-}
-
-/// Sets `pct_of_roofline` on every op of every row from the matching device × precision
-/// peak; ops of rows without a measured peak keep `None`.
-pub fn fill_pct_of_roofline(rows: &mut [ResultRow], peaks: &[Peak]) {
-    for r in rows {
-        let peak = peaks
-            .iter()
-            .find(|p| p.device == r.device && p.precision == r.precision);
-        for op in &mut r.ops {
-            op.pct_of_roofline = peak.and_then(|p| roofline_pct(op, p));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::Precision;
     use crate::profile::workloads::transformer::config::SHIPPED;
 
     fn shipped() -> Vec<TransformerConfig> {
@@ -370,47 +332,5 @@ mod tests {
         let up = work_of(OpKind::MlpUp, &cfg, Pass::Encoder, (1, 8), 4);
         assert_eq!(up.flops, 2.0 * 8.0 * 64.0 * 128.0 * 2.0);
         assert_eq!(up.weight_bytes, (64.0 * 128.0 + 128.0) * 2.0 * 4.0);
-    }
-
-    #[test]
-    fn roofline_share_is_the_bound_over_the_time_taken() {
-        let peak = Peak {
-            device: "cpu".into(),
-            precision: Precision::F32,
-            fma_gflops: 100.0,
-            bandwidth_gbytes_per_s: Some(10.0),
-            scalar_gflops: None,
-            vec4_gflops: None,
-        };
-        let op = |flops: f64, bytes: f64, ms: f64| OpTime {
-            name: "x".into(),
-            ms,
-            flops,
-            bytes,
-            pct_of_roofline: None,
-        };
-        // Compute bound: 1 GFLOP at 100 GFLOP/s is 10 ms; taking 20 ms is 50 %.
-        assert_eq!(roofline_pct(&op(1e9, 1e6, 20.0), &peak), Some(50.0));
-        // Bandwidth bound: 100 MB at 10 GB/s is 10 ms; taking 40 ms is 25 %.
-        assert_eq!(roofline_pct(&op(1e6, 1e8, 40.0), &peak), Some(25.0));
-        // A FLOP-free op is bound by its bytes alone.
-        assert_eq!(roofline_pct(&op(0.0, 1e8, 10.0), &peak), Some(100.0));
-        let no_bw = Peak {
-            bandwidth_gbytes_per_s: None,
-            ..peak.clone()
-        };
-        assert_eq!(roofline_pct(&op(1e9, 1e6, 20.0), &no_bw), None);
-        assert_eq!(roofline_pct(&op(1e9, 1e6, 0.0), &peak), None);
-    }
-
-    #[test]
-    fn medians_are_per_kind() {
-        let mut a = [0.0; OpKind::COUNT];
-        let mut b = a;
-        let mut c = a;
-        (a[0], b[0], c[0]) = (1.0, 5.0, 2.0);
-        (a[3], b[3], c[3]) = (9.0, 7.0, 8.0);
-        let m = median_ms(&[a, b, c]);
-        assert_eq!((m[0], m[3], m[1]), (2.0, 8.0, 0.0));
     }
 }
