@@ -158,28 +158,51 @@ pub fn wall_by_kind(
     Ok(out)
 }
 
-/// The ops profile of a pass whose steps are of `kinds`: one warm-up run, then the
-/// per-kind median of [`OPS_MIN_SAMPLES`] runs, or more (up to [`OPS_MAX_SAMPLES`])
-/// while the bench's sampling time lasts — timestamps around each step where the device
-/// has them, else [`wall_by_kind`].
+/// One sample of where a pass's time goes: timestamps around each step where the
+/// device has them, else [`wall_by_kind`].
+pub struct OpProfiler {
+    kinds: Vec<OpKind>,
+    steps: Option<StepTimer>,
+}
+
+impl OpProfiler {
+    /// A profiler for a pass whose steps are of `kinds`, in recording order.
+    pub fn new(ctx: &GpuContext, kinds: Vec<OpKind>) -> Result<Self, ProfileError> {
+        let steps = StepTimer::new(ctx, kinds.len())?;
+        Ok(OpProfiler { kinds, steps })
+    }
+
+    /// Per kind, the ms of one run of the pass's steps.
+    pub fn sample(
+        &self,
+        ctx: &GpuContext,
+        timer: &Timer,
+        record: RecordStep<'_>,
+    ) -> Result<OpMs, ProfileError> {
+        match &self.steps {
+            Some(s) => s.run(ctx, timer, &self.kinds, record).map(|(ms, _)| ms),
+            None => wall_by_kind(ctx, timer, &self.kinds, record),
+        }
+    }
+}
+
+/// A standalone ops profile of a pass whose steps are of `kinds`: one warm-up run,
+/// then the per-kind median of [`OPS_MIN_SAMPLES`] runs, or more (up to
+/// [`OPS_MAX_SAMPLES`]) while the bench's sampling time lasts.
 pub fn profile_ops(
     bench: Bench<'_>,
     kinds: &[OpKind],
     record: RecordStep<'_>,
 ) -> Result<OpMs, ProfileError> {
     let (ctx, timer) = (bench.ctx, bench.timer);
-    let steps = StepTimer::new(ctx, kinds.len())?;
-    let once = || match &steps {
-        Some(s) => s.run(ctx, timer, kinds, record).map(|(ms, _)| ms),
-        None => wall_by_kind(ctx, timer, kinds, record),
-    };
-    once()?;
+    let profiler = OpProfiler::new(ctx, kinds.to_vec())?;
+    profiler.sample(ctx, timer, record)?;
     let start = std::time::Instant::now();
     let mut samples = Vec::new();
     while samples.len() < OPS_MIN_SAMPLES
         || (samples.len() < OPS_MAX_SAMPLES && start.elapsed() < bench.budget.time)
     {
-        samples.push(once()?);
+        samples.push(profiler.sample(ctx, timer, record)?);
     }
     Ok(median_ms(&samples))
 }
