@@ -113,6 +113,23 @@ mod tests {
     }
 
     #[test]
+    fn a_lap_charges_the_time_since_its_last_mark_to_the_kind_marked() {
+        let mut ms = [0.0; OpKind::COUNT];
+        {
+            let mut lap = OpLap::on(&mut ms);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            lap.mark(OpKind::Qkv);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            lap.mark(OpKind::Norm);
+            lap.mark(OpKind::Norm);
+        }
+        let (qkv, norm) = (ms[OpKind::Qkv.index()], ms[OpKind::Norm.index()]);
+        assert!(qkv >= 20.0 && norm >= 5.0, "{ms:?}");
+        let others: f64 = ms.iter().sum::<f64>() - qkv - norm;
+        assert_eq!(others, 0.0);
+    }
+
+    #[test]
     fn medians_are_per_kind() {
         let mut a = [0.0; OpKind::COUNT];
         let mut b = a;
