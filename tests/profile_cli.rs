@@ -271,6 +271,12 @@ fn a_transformer_encoder_gets_verified_timed_rows_with_its_work() {
         assert_eq!(r.kv_bytes_per_token, None);
     }
     assert!(stdout.contains("encoder:tiny-bert"), "{stdout}");
+    // Under each transformer row: where its time goes.
+    assert_eq!(
+        stdout.matches("  └ where the time goes: ").count(),
+        2,
+        "{stdout}"
+    );
     let csv = report.to_csv();
     let header = csv.lines().next().unwrap();
     assert!(header.ends_with("why_unsupported,seq_len,context_len,flops_per_item,bytes_per_item,weights_bytes,kv_bytes_per_token"), "{header}");
@@ -284,7 +290,7 @@ fn a_transformer_encoder_gets_verified_timed_rows_with_its_work() {
 
 #[test]
 fn a_transformer_decoder_gets_prefill_and_decode_rows() {
-    let (report, _) = profile_cpu(
+    let (report, stdout) = profile_cpu(
         "llama.json",
         &[
             "--model",
@@ -295,7 +301,18 @@ fn a_transformer_decoder_gets_prefill_and_decode_rows() {
             "32",
             "--batches",
             "1",
+            "--ops",
         ],
+    );
+    // `--ops`: a table per transformer row, one line per operator of its pass.
+    let tables = stdout.split("\ncpu ").skip(1).collect::<Vec<_>>();
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.starts_with("decode:tiny-llama f32 ctx 32 batch 1:")
+                && t.contains("%roofline")
+                && t.lines().filter(|l| l.starts_with("  kv_append ")).count() == 1),
+        "{stdout}"
     );
     let prefill = report
         .results

@@ -56,6 +56,10 @@ pub struct ProfileArgs {
     /// Write the report here; the extension picks JSON, RON or CSV.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// After the table, every transformer row's operators: ms, share, GFLOP/s, GB/s and
+    /// share of the roofline bound (the table itself shows the largest few).
+    #[arg(long)]
+    pub ops: bool,
 }
 
 impl ProfileArgs {
@@ -136,6 +140,9 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     drop(bar);
     let report = report.context("profiling failed")?;
     print!("{}", results_table(&report));
+    if args.ops {
+        print!("{}", super::ops_table::ops_tables(&report));
+    }
     if report.cancelled {
         eprintln!("costscope: cancelled; the report holds what was measured so far");
     }
@@ -307,6 +314,9 @@ pub fn results_table(r: &ProfileReport) -> String {
             num(row.pct_of_peak),
             cv
         );
+        if let Some(line) = super::ops_table::ops_line(row) {
+            s += &line;
+        }
     }
     s
 }

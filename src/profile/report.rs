@@ -165,17 +165,22 @@ pub struct ResultRow {
     pub ops: Vec<OpTime>,
 }
 
-/// One operator kind's share of a transformer pass (summed over its calls in all blocks).
+/// One operator kind's share of a transformer pass (summed over its calls in all
+/// blocks); `profile::workloads::transformer::ops` defines the work, docs/profiler.md
+/// how each device measures the time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OpTime {
-    /// Operator kind: `qkv`, `attention`, `o_proj`, `mlp_up`, `mlp_act`, `mlp_down`,
-    /// `norm`, `residual`, `embedding`, `lm_head`, `rope`, `kv_append`.
+    /// Operator kind, in pass order: `embedding`, `norm`, `qkv`, `rope` (Llama family),
+    /// `kv_append` (decoders), `attention`, `o_proj`, `residual`, `mlp_up`, `mlp_act`,
+    /// `mlp_down`, `lm_head` (decoders).
     pub name: String,
-    /// Milliseconds of one pass spent in this operator (median over samples).
+    /// Milliseconds of one pass spent in this operator: its median over the row's
+    /// samples (CPU: lapped inside them; GPU: a per-step timed run after each).
     pub ms: f64,
-    /// FLOPs of this operator in one pass.
+    /// FLOPs of this operator in one pass (the ops' FLOPs sum to the row's).
     pub flops: f64,
-    /// Compulsory bytes this operator moves in one pass (weights, activations, KV cache).
+    /// Bytes this operator moves in one pass as a kernel of its own: weights, the
+    /// activations it reads and writes, KV cache.
     pub bytes: f64,
     /// Percent of its roofline bound, min(FMA peak, bandwidth × FLOPs/byte), that the
     /// operator reached; absent where the device's peaks were not measured.

@@ -16,6 +16,7 @@ use super::workloads::Models;
 use super::workloads::Workload;
 use super::workloads::mlp::{MlpModel, MlpPreset};
 use super::workloads::sweep::sweep;
+use super::workloads::transformer::op_time::fill_pct_of_roofline;
 use super::workloads::transformer::run as transformer_run;
 use super::{DeviceChoice, Precision, ProfileError, ProfileOptions, cpu, telemetry};
 
@@ -113,6 +114,7 @@ pub fn run_profile(
         report.errors.push(format!("cpu: {e}"));
     }
     fill_pct_of_peak(&mut report.results, &report.peaks);
+    fill_pct_of_roofline(&mut report.results, &report.peaks);
     report.telemetry = sampler.stop(items);
     report.cancelled = opts.cancelled();
     Ok(report)

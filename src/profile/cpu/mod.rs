@@ -4,6 +4,7 @@
 pub mod agreement;
 pub mod attention;
 pub mod mlp;
+pub mod pointwise;
 pub mod transformer;
 pub mod transformer_rows;
 

@@ -5,38 +5,14 @@
 use super::attention::{
     AttentionIo, AttentionShape, Elem, QUERY_BLOCK, View, attention, matmul_view,
 };
+use super::pointwise::{activation, add_bias, norm_rows, residual};
 use super::{matmul, threads};
+
 use crate::profile::reference::Rng;
+use crate::profile::workloads::transformer::op_time::OpLap;
+use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::weights::{NormWeights, Weights};
 use crate::profile::workloads::transformer::{Family, TransformerConfig};
-
-/// Abramowitz & Stegun 7.1.26 coefficients: erf to 1.5e-7, far inside the f32 check.
-const ERF_P: f32 = 0.327_591_1;
-const ERF_A: [f32; 5] = [
-    0.254_829_6,
-    -0.284_496_74,
-    1.421_413_8,
-    -1.453_152,
-    1.061_405_4,
-];
-
-/// erf in f32 (A&S 7.1.26): the exact series the reference uses costs ~50 terms.
-fn erf_fast(x: f32) -> f32 {
-    let t = 1.0 / (1.0 + ERF_P * x.abs());
-    let poly = ERF_A.iter().rev().fold(0.0, |acc, a| acc * t + a) * t;
-    (1.0 - poly * (-x * x).exp()).copysign(x)
-}
-
-fn activation(family: Family, x: f32) -> f32 {
-    match family {
-        Family::Encoder => 0.5 * x * (1.0 + erf_fast(x * std::f32::consts::FRAC_1_SQRT_2)),
-        Family::Gpt2 => {
-            let u = (2.0 / std::f32::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
-            0.5 * x * (1.0 + u.tanh())
-        }
-        Family::Llama => x / (1.0 + (-x).exp()),
-    }
-}
 
 /// One block's weights in storage precision (biases and norms stay f32: they are read
 /// once per element of the activations, never by a matmul).
@@ -175,47 +151,6 @@ impl<T: Elem> CpuTransformer<T> {
     }
 }
 
-/// Normalises every row of `x` (LayerNorm with beta, RMSNorm without) into `out`, and
-/// back into `x` too when `in_place` (the post-LN encoder keeps the normed stream).
-fn norm_rows<T: Elem>(x: &mut [f32], out: &mut [T], w: &NormWeights, eps: f64, in_place: bool) {
-    let d = w.gamma.len();
-    for (row, o) in x.chunks_mut(d).zip(out.chunks_mut(d)) {
-        let mean = if w.beta.is_empty() {
-            0.0
-        } else {
-            row.iter().sum::<f32>() / d as f32
-        };
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-        let inv = 1.0 / (var + eps as f32).sqrt();
-        for (j, (v, ov)) in row.iter_mut().zip(o).enumerate() {
-            let y = (*v - mean) * inv * w.gamma[j] + w.beta.get(j).copied().unwrap_or(0.0);
-            *ov = T::from_f32(y);
-            if in_place {
-                *v = y;
-            }
-        }
-    }
-}
-
-fn add_bias<T: Elem>(buf: &mut [T], bias: &[f32]) {
-    if bias.is_empty() {
-        return;
-    }
-    for row in buf.chunks_mut(bias.len()) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v = T::from_f32(v.to_f32() + b);
-        }
-    }
-}
-
-/// x += proj (+ bias).
-fn residual<T: Elem>(x: &mut [f32], proj: &[T], bias: &[f32]) {
-    let d = bias.len().max(1);
-    for (i, (v, p)) in x.iter_mut().zip(proj).enumerate() {
-        *v += p.to_f32() + bias.get(i % d).copied().unwrap_or(0.0);
-    }
-}
-
 impl<T: Elem> CpuTransformer<T> {
     /// Runs the first `layers` blocks over `tokens` (batch × `rows` ids at positions
     /// `first_pos..first_pos + rows` of each sequence), extending the KV cache; leaves
@@ -224,8 +159,20 @@ impl<T: Elem> CpuTransformer<T> {
         &self,
         b: &mut Buffers<T>,
         tokens: &[u32],
+        shape: (usize, usize),
+        layers: usize,
+    ) {
+        self.forward_lap(b, tokens, shape, layers, &mut OpLap::off());
+    }
+
+    /// [`forward`](Self::forward), charging each operator's time to `lap`.
+    pub fn forward_lap(
+        &self,
+        b: &mut Buffers<T>,
+        tokens: &[u32],
         (rows, first_pos): (usize, usize),
         layers: usize,
+        lap: &mut OpLap<'_>,
     ) {
         let c = &self.cfg;
         assert!(
@@ -242,56 +189,64 @@ impl<T: Elem> CpuTransformer<T> {
                 *v = tok[j].to_f32() + pos.map_or(0.0, |p| p[j].to_f32());
             }
         }
+        lap.mark(OpKind::Embedding);
+        let outer = (&self.outer_norm, c.norm_eps, true);
         if c.family == Family::Encoder {
-            norm_rows(
-                &mut b.x[..n * d],
-                &mut b.xn,
-                &self.outer_norm,
-                c.norm_eps,
-                true,
-            );
+            norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
+            lap.mark(OpKind::Norm);
         }
         for li in 0..layers.min(c.num_layers) {
-            self.block(li, b, (rows, first_pos));
+            self.block(li, b, (rows, first_pos), lap);
         }
         if c.family.is_decoder() {
-            norm_rows(
-                &mut b.x[..n * d],
-                &mut b.xn,
-                &self.outer_norm,
-                c.norm_eps,
-                true,
-            );
-            for (s, last) in b.last.chunks_mut(d).enumerate() {
-                let row = &b.x[((s + 1) * rows - 1) * d..][..d];
-                last.iter_mut()
-                    .zip(row)
-                    .for_each(|(o, &v)| *o = T::from_f32(v));
-            }
-            let last = View {
-                data: &b.last[..],
-                offset: 0,
-                rs: d,
-                cs: 1,
-            };
-            // Eᵀ read in place: element (k, v) of the d × vocab head is tokens[v·d + k].
-            let head = View {
-                data: self.lm_head.as_deref().unwrap_or(&self.tokens),
-                offset: 0,
-                rs: 1,
-                cs: d,
-            };
-            let par = gemm::Parallelism::Rayon(threads());
-            matmul_view(
-                (b.batch, c.vocab_size, d),
-                (&mut b.logits, c.vocab_size),
-                (last, head),
-                par,
-            );
+            norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
+            lap.mark(OpKind::Norm);
+            self.lm_head(b, rows);
+            lap.mark(OpKind::LmHead);
         }
     }
 
-    fn block(&self, li: usize, b: &mut Buffers<T>, (rows, first_pos): (usize, usize)) {
+    /// Logits of each sequence's last row (the normed stream in `b.x`) into `b.logits`.
+    fn lm_head(&self, b: &mut Buffers<T>, rows: usize) {
+        let (c, d) = (&self.cfg, self.cfg.hidden_size);
+        for (s, last) in b.last.chunks_mut(d).enumerate() {
+            let row = &b.x[((s + 1) * rows - 1) * d..][..d];
+            last.iter_mut()
+                .zip(row)
+                .for_each(|(o, &v)| *o = T::from_f32(v));
+        }
+        let last = View {
+            data: &b.last[..],
+            offset: 0,
+            rs: d,
+            cs: 1,
+        };
+        // Eᵀ read in place: element (k, v) of the d × vocab head is tokens[v·d + k].
+        let head = View {
+            data: self.lm_head.as_deref().unwrap_or(&self.tokens),
+            offset: 0,
+            rs: 1,
+            cs: d,
+        };
+        let par = gemm::Parallelism::Rayon(threads());
+        matmul_view(
+            (b.batch, c.vocab_size, d),
+            (&mut b.logits, c.vocab_size),
+            (last, head),
+            par,
+        );
+    }
+
+    /// One block; a fused bias is timed with the operator it is fused into (the Q/K/V
+    /// and up-projection biases with their projection, the output and down biases with
+    /// the residual add).
+    fn block(
+        &self,
+        li: usize,
+        b: &mut Buffers<T>,
+        (rows, first_pos): (usize, usize),
+        lap: &mut OpLap<'_>,
+    ) {
         let (c, l) = (&self.cfg, &self.layers[li]);
         let (n, d, i) = (b.batch * rows, c.hidden_size, c.intermediate_size);
         let (q_dim, width) = (c.q_dim(), c.q_dim() + 2 * c.kv_dim());
@@ -300,10 +255,22 @@ impl<T: Elem> CpuTransformer<T> {
         let x = &mut b.x[..n * d];
         if !encoder {
             norm_rows(x, &mut b.xn, &l.norm1, c.norm_eps, false);
+            lap.mark(OpKind::Norm);
         }
         matmul((n, width, d), &b.xn, &l.wqkv, &mut b.qkv, one);
         add_bias(&mut b.qkv[..n * width], &l.bqkv);
+        lap.mark(OpKind::Qkv);
+        if c.rope_theta.is_some() {
+            self.rope(b, (rows, first_pos));
+            lap.mark(OpKind::Rope);
+        }
         let cache = self.fill_cache(li, b, (rows, first_pos));
+        // An encoder has no KV cache: the copy lays K and V out for its attention.
+        lap.mark(if encoder {
+            OpKind::Attention
+        } else {
+            OpKind::KvAppend
+        });
         let io = AttentionIo {
             qkv: &b.qkv,
             k_cache: &b.k_cache[cache.clone()],
@@ -328,18 +295,23 @@ impl<T: Elem> CpuTransformer<T> {
                 b.attn[(s * rows + t) * q_dim + h * hd..][..hd].copy_from_slice(src);
             }
         }
+        lap.mark(OpKind::Attention);
         matmul((n, d, q_dim), &b.attn, &l.wo, &mut b.proj, one);
+        lap.mark(OpKind::OProj);
         let x = &mut b.x[..n * d];
         residual(x, &b.proj[..n * d], &l.bo);
+        lap.mark(OpKind::Residual);
         let (norm, in_place) = if encoder {
             (&l.norm1, true)
         } else {
             (&l.norm2, false)
         };
         norm_rows(x, &mut b.xn, norm, c.norm_eps, in_place);
+        lap.mark(OpKind::Norm);
         let up_cols = if c.gated_mlp() { 2 * i } else { i };
         matmul((n, up_cols, d), &b.xn, &l.w_up, &mut b.up, one);
         add_bias(&mut b.up[..n * up_cols], &l.b_up);
+        lap.mark(OpKind::MlpUp);
         for (up, act) in b.up.chunks(up_cols).zip(b.act.chunks_mut(i)).take(n) {
             for (j, a) in act.iter_mut().enumerate() {
                 let v = activation(c.family, up[j].to_f32());
@@ -350,16 +322,40 @@ impl<T: Elem> CpuTransformer<T> {
                 });
             }
         }
+        lap.mark(OpKind::MlpAct);
         matmul((n, d, i), &b.act, &l.w_down, &mut b.proj, one);
+        lap.mark(OpKind::MlpDown);
         let x = &mut b.x[..n * d];
         residual(x, &b.proj[..n * d], &l.b_down);
+        lap.mark(OpKind::Residual);
         if encoder {
             norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);
+            lap.mark(OpKind::Norm);
         }
     }
 
-    /// RoPE on Q and K (Llama family), then K and V into layer `li`'s cache at their
-    /// positions; returns that layer's range of the caches.
+    /// RoPE (rotate-half) on every query and key head of the pass's rows.
+    fn rope(&self, b: &mut Buffers<T>, (rows, first_pos): (usize, usize)) {
+        let c = &self.cfg;
+        let (q_dim, kv_dim, hd) = (c.q_dim(), c.kv_dim(), c.head_dim);
+        let half = hd / 2;
+        let width = q_dim + 2 * kv_dim;
+        for (r, row) in b.qkv.chunks_mut(width).take(b.batch * rows).enumerate() {
+            let pos = first_pos + r % rows;
+            let cos = &b.rope.0[pos * half..][..half];
+            let sin = &b.rope.1[pos * half..][..half];
+            for head in row[..q_dim + kv_dim].chunks_mut(hd) {
+                for k in 0..half {
+                    let (x1, x2) = (head[k].to_f32(), head[k + half].to_f32());
+                    head[k] = T::from_f32(x1 * cos[k] - x2 * sin[k]);
+                    head[k + half] = T::from_f32(x2 * cos[k] + x1 * sin[k]);
+                }
+            }
+        }
+    }
+
+    /// K and V of the pass's rows into layer `li`'s cache at their positions; returns
+    /// that layer's range of the caches.
     fn fill_cache(
         &self,
         li: usize,
@@ -367,24 +363,12 @@ impl<T: Elem> CpuTransformer<T> {
         (rows, first_pos): (usize, usize),
     ) -> std::ops::Range<usize> {
         let c = &self.cfg;
-        let (q_dim, kv_dim, hd) = (c.q_dim(), c.kv_dim(), c.head_dim);
+        let (q_dim, kv_dim) = (c.q_dim(), c.kv_dim());
         let width = q_dim + 2 * kv_dim;
         let layer = if c.family.is_decoder() { li } else { 0 };
         let span = b.batch * b.cache_cap * kv_dim;
-        let half = hd / 2;
-        for (r, row) in b.qkv.chunks_mut(width).take(b.batch * rows).enumerate() {
+        for (r, row) in b.qkv.chunks(width).take(b.batch * rows).enumerate() {
             let (s, pos) = (r / rows, first_pos + r % rows);
-            if c.rope_theta.is_some() {
-                let cos = &b.rope.0[pos * half..][..half];
-                let sin = &b.rope.1[pos * half..][..half];
-                for head in row[..q_dim + kv_dim].chunks_mut(hd) {
-                    for k in 0..half {
-                        let (x1, x2) = (head[k].to_f32(), head[k + half].to_f32());
-                        head[k] = T::from_f32(x1 * cos[k] - x2 * sin[k]);
-                        head[k + half] = T::from_f32(x2 * cos[k] + x1 * sin[k]);
-                    }
-                }
-            }
             let at = layer * span + (s * b.cache_cap + pos) * kv_dim;
             b.k_cache[at..at + kv_dim].copy_from_slice(&row[q_dim..q_dim + kv_dim]);
             b.v_cache[at..at + kv_dim].copy_from_slice(&row[q_dim + kv_dim..]);

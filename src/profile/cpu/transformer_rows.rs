@@ -14,6 +14,8 @@ use crate::profile::reference::{Rng, rel_frobenius};
 use crate::profile::report::ResultRow;
 use crate::profile::stats::{SamplingBudget, TimingMethod, measure};
 use crate::profile::workloads::transformer::accounting as acc;
+use crate::profile::workloads::transformer::op_time::{OpLap, median_ms};
+use crate::profile::workloads::transformer::ops::{OpKind, OpMs, op_times};
 use crate::profile::workloads::transformer::reference;
 use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
@@ -197,18 +199,33 @@ fn time_row<T: Elem>(
     };
     let mut bufs = model.buffers(batch, rows, cap);
     let tokens = random_tokens(batch * rows, cfg.vocab_size, len as u64);
+    // Every timed pass also laps its operators (one clock read per operator call, far
+    // below the pass's noise: see docs/profiler.md), so the ops come from the very
+    // samples the row's median is taken over; the warm-up passes are dropped from both.
+    let mut op_samples: Vec<OpMs> = Vec::new();
     let t = measure(TimingMethod::Wall, budget, || {
+        let mut ms = [0.0; OpKind::COUNT];
         let t0 = Instant::now();
-        model.forward(&mut bufs, &tokens, (rows, first), cfg.num_layers);
+        model.forward_lap(
+            &mut bufs,
+            &tokens,
+            (rows, first),
+            cfg.num_layers,
+            &mut OpLap::on(&mut ms),
+        );
         std::hint::black_box(&bufs.x);
-        Ok(t0.elapsed().as_secs_f64() * 1e3)
+        let elapsed = t0.elapsed().as_secs_f64() * 1e3;
+        op_samples.push(ms);
+        Ok(elapsed)
     })?;
+    let timed = op_samples.get(budget.warmup..).unwrap_or_default();
+    let e = row.precision.bytes_per_element();
+    row.ops = op_times(cfg, pass, (batch, len), e, &median_ms(timed));
     if t.median_ms > 0.0 {
         // Sequences per second (encoder, prefill) or tokens per second (decode).
         row.items_per_s = Some(batch as f64 / (t.median_ms / 1e3));
     }
     let flops = acc::flops_per_item(cfg, pass, len) * batch as f64;
-    let e = row.precision.bytes_per_element();
     row.set_timing_with(t, flops, acc::bytes_per_pass(cfg, pass, (batch, len), e));
     Ok(())
 }

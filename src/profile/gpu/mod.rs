@@ -10,6 +10,7 @@ mod decoder_plan;
 pub mod decoder_rows;
 pub mod kernels;
 mod model;
+pub mod op_timer;
 pub mod ops;
 pub mod texture;
 pub mod timer;

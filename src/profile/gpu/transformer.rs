@@ -11,6 +11,7 @@ use crate::profile::gpu::ops::norm_rope::{Norm, NormKind};
 use crate::profile::gpu::ops::pointwise::{Elementwise, Embedding, EmbeddingDims, EwInput, EwOp};
 use crate::profile::gpu::ops::{OpBinding, matrix_bytes};
 use crate::profile::gpu::{self, GpuContext, scoped};
+use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::weights::Weights;
 use crate::profile::workloads::transformer::{Family, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
@@ -32,8 +33,15 @@ pub struct GpuEncoder {
     no_bias: wgpu::Buffer,
 }
 
-/// One dispatch of a recorded pass.
-enum Step {
+/// One dispatch of a recorded pass, tagged with the operator kind it belongs to (an
+/// `ops` profile times each step on its own and sums them by kind).
+struct Step {
+    op: OpKind,
+    dispatch: Dispatch,
+}
+
+/// What a step dispatches.
+enum Dispatch {
     Gemm(Box<Operands>),
     Embed(OpBinding),
     Norm(OpBinding),
@@ -185,7 +193,10 @@ impl GpuEncoder {
                     &acts.x,
                 )?;
                 let mut steps = vec![
-                    Step::Embed(embed),
+                    Step {
+                        op: OpKind::Embedding,
+                        dispatch: Dispatch::Embed(embed),
+                    },
                     bind.norm(&self.outer, &acts.x, &acts.h)?,
                 ];
                 let dims = AttentionDims::new(batch, c.num_heads, c.num_kv_heads, seq_len);
@@ -206,19 +217,27 @@ impl GpuEncoder {
 
     /// Encodes every step of `plan` into `pass` (one forward pass, no host round trip).
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, plan: &EncoderPlan) {
-        for step in &plan.steps {
-            match step {
-                Step::Gemm(ops) => {
-                    let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
-                    pass.set_pipeline(&self.gemm.pipeline);
-                    pass.set_bind_group(0, &ops.bind_group, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                }
-                Step::Embed(b) => self.embed.record(pass, b),
-                Step::Norm(b) => self.norm.record(pass, b),
-                Step::Ew(b) => self.ew.record(pass, b),
-                Step::Attn(b) => self.attn.record(pass, b),
+        for i in 0..plan.steps.len() {
+            self.record_step(pass, plan, i);
+        }
+    }
+
+    /// Encodes step `index` of `plan` into `pass` (nothing past the last step).
+    pub fn record_step(&self, pass: &mut wgpu::ComputePass<'_>, plan: &EncoderPlan, index: usize) {
+        let Some(step) = plan.steps.get(index) else {
+            return;
+        };
+        match &step.dispatch {
+            Dispatch::Gemm(ops) => {
+                let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
+                pass.set_pipeline(&self.gemm.pipeline);
+                pass.set_bind_group(0, &ops.bind_group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
             }
+            Dispatch::Embed(b) => self.embed.record(pass, b),
+            Dispatch::Norm(b) => self.norm.record(pass, b),
+            Dispatch::Ew(b) => self.ew.record(pass, b),
+            Dispatch::Attn(b) => self.attn.record(pass, b),
         }
     }
 }
@@ -249,8 +268,8 @@ struct Binder<'a> {
 }
 
 impl Binder<'_> {
-    /// `out = a · lin.w (+ lin.bias)`.
-    fn gemm(&self, lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer) -> Step {
+    /// `out = a · lin.w (+ lin.bias)`, a step of operator `op`.
+    fn gemm(&self, op: OpKind, lin: &Linear, a: &wgpu::Buffer, out: &wgpu::Buffer) -> Step {
         let e = self.enc;
         let ops = lin.bind(
             self.dev,
@@ -260,7 +279,10 @@ impl Binder<'_> {
             [a, out],
             &e.no_bias,
         );
-        Step::Gemm(Box::new(ops))
+        Step {
+            op,
+            dispatch: Dispatch::Gemm(Box::new(ops)),
+        }
     }
 
     /// `out = LayerNorm(x)` with the norm's gamma and beta.
@@ -282,7 +304,10 @@ impl Binder<'_> {
                 Some(&nw.beta),
                 out,
             )
-            .map(Step::Norm)
+            .map(|b| Step {
+                op: OpKind::Norm,
+                dispatch: Dispatch::Norm(b),
+            })
     }
 
     /// `out = a + b`.
@@ -303,7 +328,10 @@ impl Binder<'_> {
                 Some(b),
                 out,
             )
-            .map(Step::Ew)
+            .map(|b| Step {
+                op: OpKind::Residual,
+                dispatch: Dispatch::Ew(b),
+            })
     }
 
     /// One post-LN encoder block: attention and the GELU MLP, each with its residual
@@ -328,17 +356,18 @@ impl Binder<'_> {
             None,
             &a.up,
         )?;
+        let step = |op, dispatch| Step { op, dispatch };
         Ok(vec![
-            self.gemm(&l.q, &a.h, &a.q),
-            self.gemm(&l.k, &a.h, &a.k),
-            self.gemm(&l.v, &a.h, &a.v),
-            Step::Attn(attn),
-            self.gemm(&l.o, &a.att, &a.proj),
+            self.gemm(OpKind::Qkv, &l.q, &a.h, &a.q),
+            self.gemm(OpKind::Qkv, &l.k, &a.h, &a.k),
+            self.gemm(OpKind::Qkv, &l.v, &a.h, &a.v),
+            step(OpKind::Attention, Dispatch::Attn(attn)),
+            self.gemm(OpKind::OProj, &l.o, &a.att, &a.proj),
             self.residual(&a.h, &a.proj, &a.x)?,
             self.norm(&l.norm1, &a.x, &a.h)?,
-            self.gemm(&l.up, &a.h, &a.up),
-            Step::Ew(gelu),
-            self.gemm(&l.down, &a.up, &a.proj),
+            self.gemm(OpKind::MlpUp, &l.up, &a.h, &a.up),
+            step(OpKind::MlpAct, Dispatch::Ew(gelu)),
+            self.gemm(OpKind::MlpDown, &l.down, &a.up, &a.proj),
             self.residual(&a.h, &a.proj, &a.x)?,
             self.norm(&l.norm2, &a.x, &a.h)?,
         ])
@@ -346,6 +375,11 @@ impl Binder<'_> {
 }
 
 impl EncoderPlan {
+    /// The operator kind of each step, in recording order.
+    pub fn op_kinds(&self) -> Vec<OpKind> {
+        self.steps.iter().map(|s| s.op).collect()
+    }
+
     /// Writes `batch × seq_len` token ids (sequence-major) for the next pass.
     pub fn write_tokens(&self, ctx: &GpuContext, tokens: &[u32]) -> Result<(), ProfileError> {
         if tokens.len() != self.batch * self.seq_len {

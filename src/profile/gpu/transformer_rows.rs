@@ -8,12 +8,15 @@ use crate::profile::cpu::transformer_rows::{
 };
 use crate::profile::gpu::buffers::verify_gemm;
 use crate::profile::gpu::kernels::{GemmKernel, Variant};
+use crate::profile::gpu::op_timer::OpProfiler;
 use crate::profile::gpu::timer::Bench;
 use crate::profile::gpu::transformer::{EncoderPlan, GpuEncoder};
 use crate::profile::reference::{Epilogue, Rng, rel_frobenius};
 use crate::profile::report::ResultRow;
 use crate::profile::stats::measure;
 use crate::profile::workloads::transformer::accounting as acc;
+use crate::profile::workloads::transformer::op_time::median_ms;
+use crate::profile::workloads::transformer::ops::op_times;
 use crate::profile::workloads::transformer::reference;
 use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
@@ -162,19 +165,28 @@ fn time_row(
         bench.ctx,
         &random_tokens(batch * len, cfg.vocab_size, len as u64),
     )?;
+    // Where the time goes: after each timed pass, one separate run that times each step
+    // on its own (never inside the row's samples), so both see the same conditions.
+    let profiler = OpProfiler::new(bench.ctx, plan.op_kinds())?;
+    let mut op_samples = Vec::new();
     let t = measure(bench.timer.method(), bench.budget, || {
         let r = bench
             .timer
             .run_pass(bench.ctx, "the encoder pass", &|pass| {
                 model.record(pass, &plan)
             })?;
+        op_samples.push(profiler.sample(bench.ctx, bench.timer, &|pass, i| {
+            model.record_step(pass, &plan, i)
+        })?);
         Ok(r.gpu_ms.unwrap_or(r.wall_ms))
     })?;
     if t.median_ms > 0.0 {
         row.items_per_s = Some(batch as f64 / (t.median_ms / 1e3));
     }
-    let flops = acc::flops_per_item(cfg, Pass::Encoder, len) * batch as f64;
     let e = row.precision.bytes_per_element();
+    let timed = op_samples.get(bench.budget.warmup..).unwrap_or_default();
+    row.ops = op_times(cfg, Pass::Encoder, (batch, len), e, &median_ms(timed));
+    let flops = acc::flops_per_item(cfg, Pass::Encoder, len) * batch as f64;
     row.set_timing_with(
         t,
         flops,

@@ -1,13 +1,16 @@
 //! profile layer: real transformer models — shapes from Hugging Face `config.json`
-//! ([`config`]), exact FLOP and byte accounting ([`accounting`]), seeded random weights
-//! ([`weights`]) or a safetensors checkpoint's ([`checkpoint`]) and the f64 reference forward pass ([`reference`]) every device's
-//! forward pass is verified against. The CPU forward pass is in
+//! ([`config`]), exact FLOP and byte accounting ([`accounting`]) and its split by
+//! operator ([`ops`]), seeded random weights ([`weights`]) or a safetensors
+//! checkpoint's ([`checkpoint`]), and the f64 reference forward pass ([`reference`])
+//! every device's forward pass is verified against. The CPU forward pass is in
 //! [`crate::profile::cpu::transformer`].
 
 pub mod accounting;
 pub mod checkpoint;
 pub mod config;
 pub mod hf_names;
+pub mod op_time;
+pub mod ops;
 pub mod reference;
 pub mod run;
 pub mod weights;
