@@ -289,6 +289,17 @@ fn a_profile_run_gives_correct_timed_prefill_and_decode_rows_on_the_gpu() {
             Precision::F32 => assert_eq!(r.top1_agreement, None),
             _ => assert!(r.top1_agreement.is_some_and(|t| (0.0..=1.0).contains(&t))),
         }
+        // Where the time goes: every operator of a Llama decoder pass, timed, their
+        // FLOPs adding up to the row's.
+        let names: Vec<&str> = r.ops.iter().map(|o| o.name.as_str()).collect();
+        for want in ["qkv", "rope", "kv_append", "attention", "mlp_up", "lm_head"] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        assert!(r.ops.iter().all(|o| o.ms >= 0.0), "{:?}", r.ops);
+        assert!(r.ops.iter().any(|o| o.ms > 0.0), "{:?}", r.ops);
+        let flops: f64 = r.ops.iter().map(|o| o.flops).sum();
+        let want = flops_per_item(&cfg, pass, len) * r.batch.unwrap() as f64;
+        assert!((flops - want).abs() <= 1e-9 * want, "{flops} vs {want}");
     }
     // The encoder beside it still runs, and every planned unit was counted.
     let encoder = report

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::profile::gpu::buffers::{decode, encode, storage_buffer};
-use crate::profile::gpu::decoder_plan::{Activations, Binder, Step};
+use crate::profile::gpu::decoder_plan::{Activations, Binder, Dispatch, Step};
 use crate::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use crate::profile::gpu::model::{DeviceModel, Linear};
 use crate::profile::gpu::ops::attention::{DecodeAttention, KvAppend, PrefillAttention};
@@ -16,6 +16,7 @@ use crate::profile::gpu::ops::norm_rope::{Norm, Rope};
 use crate::profile::gpu::ops::pointwise::{Elementwise, Embedding};
 use crate::profile::gpu::transformer::check_buffer;
 use crate::profile::gpu::{self, GpuContext, scoped};
+use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::weights::Weights;
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
@@ -323,31 +324,45 @@ impl GpuDecoder {
 
     /// Encodes every step of `plan` into `pass` (one forward pass, no host round trip).
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, plan: &DecoderPlan) {
-        for step in &plan.steps {
-            match step {
-                Step::Gemm(ops) => {
-                    let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
-                    pass.set_pipeline(&self.gemm.pipeline);
-                    pass.set_bind_group(0, &ops.bind_group, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                }
-                Step::Embed(b) => self.embed.record(pass, b),
-                Step::Norm(b) => self.norm.record(pass, b),
-                Step::Ew(b) => self.ew.record(pass, b),
-                Step::Rope(b) => {
-                    if let Some(r) = &self.rope {
-                        r.record(pass, b);
-                    }
-                }
-                Step::Append(b) => self.append.record(pass, b),
-                Step::Prefill(b) => self.prefill.record(pass, b),
-                Step::Decode(b) => self.decode.record(pass, b),
+        for i in 0..plan.steps.len() {
+            self.record_step(pass, plan, i);
+        }
+    }
+
+    /// Encodes step `index` of `plan` into `pass` (the ops profile records each step in
+    /// its own timestamped pass); an index past the end records nothing.
+    pub fn record_step(&self, pass: &mut wgpu::ComputePass<'_>, plan: &DecoderPlan, index: usize) {
+        let Some(step) = plan.steps.get(index) else {
+            return;
+        };
+        match &step.dispatch {
+            Dispatch::Gemm(ops) => {
+                let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
+                pass.set_pipeline(&self.gemm.pipeline);
+                pass.set_bind_group(0, &ops.bind_group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
             }
+            Dispatch::Embed(b) => self.embed.record(pass, b),
+            Dispatch::Norm(b) => self.norm.record(pass, b),
+            Dispatch::Ew(b) => self.ew.record(pass, b),
+            Dispatch::Rope(b) => {
+                if let Some(r) = &self.rope {
+                    r.record(pass, b);
+                }
+            }
+            Dispatch::Append(b) => self.append.record(pass, b),
+            Dispatch::Prefill(b) => self.prefill.record(pass, b),
+            Dispatch::Decode(b) => self.decode.record(pass, b),
         }
     }
 }
 
 impl DecoderPlan {
+    /// The operator kind of every step, in order (what an ops profile sums by).
+    pub fn op_kinds(&self) -> Vec<OpKind> {
+        self.steps.iter().map(|s| s.op).collect()
+    }
+
     /// Writes `batch × rows` token ids (sequence-major) for the next pass.
     pub fn write_tokens(&self, ctx: &GpuContext, tokens: &[u32]) -> Result<(), ProfileError> {
         let (batch, rows) = (self.shape.batch, self.shape.rows());

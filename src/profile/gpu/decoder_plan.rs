@@ -11,11 +11,12 @@ use crate::profile::gpu::ops::attention::AttentionDims;
 use crate::profile::gpu::ops::norm_rope::NormKind;
 use crate::profile::gpu::ops::pointwise::{EmbeddingDims, EwInput, EwOp};
 use crate::profile::gpu::ops::{OpBinding, matrix_bytes};
+use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::{Family, Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
 /// One dispatch of a recorded pass.
-pub(super) enum Step {
+pub(super) enum Dispatch {
     Gemm(Box<Operands>),
     Embed(OpBinding),
     Norm(OpBinding),
@@ -24,6 +25,16 @@ pub(super) enum Step {
     Append(OpBinding),
     Prefill(OpBinding),
     Decode(OpBinding),
+}
+
+/// One step: the operator kind it is charged to (a row's `ops`) and what it dispatches.
+pub(super) struct Step {
+    pub(super) op: OpKind,
+    pub(super) dispatch: Dispatch,
+}
+
+fn step(op: OpKind, dispatch: Dispatch) -> Step {
+    Step { op, dispatch }
 }
 
 /// The buffers one pass reuses from block to block.
@@ -99,8 +110,15 @@ impl Binder<'_> {
         self.shape.batch * self.shape.rows()
     }
 
-    /// `out = a · lin.w (+ lin.bias)` over `rows` rows.
-    fn gemm(&self, lin: &Linear, rows: usize, a: &wgpu::Buffer, out: &wgpu::Buffer) -> Step {
+    /// `out = a · lin.w (+ lin.bias)` over `rows` rows, a step of operator `op`.
+    fn gemm(
+        &self,
+        op: OpKind,
+        lin: &Linear,
+        rows: usize,
+        a: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Step {
         let d = self.dec;
         let ops = lin.bind(
             self.dev,
@@ -110,7 +128,7 @@ impl Binder<'_> {
             [a, out],
             &d.no_bias,
         );
-        Step::Gemm(Box::new(ops))
+        step(op, Dispatch::Gemm(Box::new(ops)))
     }
 
     /// `out = norm(x)`: LayerNorm for GPT-2, RMSNorm for Llama.
@@ -136,7 +154,7 @@ impl Binder<'_> {
             Some(&nw.beta),
             out,
         )?;
-        Ok(Step::Norm(b))
+        Ok(step(OpKind::Norm, Dispatch::Norm(b)))
     }
 
     /// `x += proj`, in place.
@@ -150,7 +168,7 @@ impl Binder<'_> {
             Some(proj),
             x,
         )?;
-        Ok(Step::Ew(b))
+        Ok(step(OpKind::Residual, Dispatch::Ew(b)))
     }
 
     /// RoPE, then K and V into the cache, then attention into `a.att`.
@@ -165,7 +183,7 @@ impl Binder<'_> {
         if let Some(rope) = &dec.rope {
             for (buf, heads) in [(&a.q, c.num_heads), (&a.k, c.num_kv_heads)] {
                 let b = rope.bind(self.dev, (self.n(), heads), (rows, pos), buf)?;
-                steps.push(Step::Rope(b));
+                steps.push(step(OpKind::Rope, Dispatch::Rope(b)));
             }
         }
         let kv = (batch, rows, c.num_kv_heads, c.head_dim);
@@ -173,25 +191,28 @@ impl Binder<'_> {
         let append = dec
             .append
             .bind_rows(self.dev, kv, (pos, self.capacity), bufs)?;
-        steps.push(Step::Append(append));
+        steps.push(step(OpKind::KvAppend, Dispatch::Append(append)));
         let (h, kvh) = (c.num_heads, c.num_kv_heads);
-        steps.push(match s.pass {
-            Pass::Decode => {
-                // The new token attends to the cache including itself.
-                let dims = AttentionDims::new(batch, h, kvh, pos + 1);
-                let qkv = [&a.q, kc, vc];
-                Step::Decode(
-                    dec.decode
-                        .bind(self.dev, dims, self.capacity, qkv, &a.att)?,
-                )
-            }
-            _ => {
-                // From an empty cache the prompt attends to itself, causally.
-                let dims = AttentionDims::new(batch, h, kvh, rows);
-                let qkv = [&a.q, &a.k, &a.v];
-                Step::Prefill(dec.prefill.bind(self.dev, dims, true, qkv, &a.att)?)
-            }
-        });
+        steps.push(step(
+            OpKind::Attention,
+            match s.pass {
+                Pass::Decode => {
+                    // The new token attends to the cache including itself.
+                    let dims = AttentionDims::new(batch, h, kvh, pos + 1);
+                    let qkv = [&a.q, kc, vc];
+                    Dispatch::Decode(
+                        dec.decode
+                            .bind(self.dev, dims, self.capacity, qkv, &a.att)?,
+                    )
+                }
+                _ => {
+                    // From an empty cache the prompt attends to itself, causally.
+                    let dims = AttentionDims::new(batch, h, kvh, rows);
+                    let qkv = [&a.q, &a.k, &a.v];
+                    Dispatch::Prefill(dec.prefill.bind(self.dev, dims, true, qkv, &a.att)?)
+                }
+            },
+        ));
         Ok(steps)
     }
 
@@ -210,10 +231,10 @@ impl Binder<'_> {
                     g,
                 )?;
                 vec![
-                    self.gemm(gate, n, &a.h, g),
-                    self.gemm(&l.up, n, &a.h, &a.up),
-                    Step::Ew(act),
-                    self.gemm(&l.down, n, g, &a.proj),
+                    self.gemm(OpKind::MlpUp, gate, n, &a.h, g),
+                    self.gemm(OpKind::MlpUp, &l.up, n, &a.h, &a.up),
+                    step(OpKind::MlpAct, Dispatch::Ew(act)),
+                    self.gemm(OpKind::MlpDown, &l.down, n, g, &a.proj),
                 ]
             }
             _ => {
@@ -226,9 +247,9 @@ impl Binder<'_> {
                     &a.up,
                 )?;
                 vec![
-                    self.gemm(&l.up, n, &a.h, &a.up),
-                    Step::Ew(act),
-                    self.gemm(&l.down, n, &a.up, &a.proj),
+                    self.gemm(OpKind::MlpUp, &l.up, n, &a.h, &a.up),
+                    step(OpKind::MlpAct, Dispatch::Ew(act)),
+                    self.gemm(OpKind::MlpDown, &l.down, n, &a.up, &a.proj),
                 ]
             }
         })
@@ -244,12 +265,12 @@ impl Binder<'_> {
         let n = self.n();
         let mut steps = vec![
             self.norm(&l.norm1, &a.x, &a.h)?,
-            self.gemm(&l.q, n, &a.h, &a.q),
-            self.gemm(&l.k, n, &a.h, &a.k),
-            self.gemm(&l.v, n, &a.h, &a.v),
+            self.gemm(OpKind::Qkv, &l.q, n, &a.h, &a.q),
+            self.gemm(OpKind::Qkv, &l.k, n, &a.h, &a.k),
+            self.gemm(OpKind::Qkv, &l.v, n, &a.h, &a.v),
         ];
         steps.extend(self.attention(a, cache)?);
-        steps.push(self.gemm(&l.o, n, &a.att, &a.proj));
+        steps.push(self.gemm(OpKind::OProj, &l.o, n, &a.att, &a.proj));
         steps.push(self.add(&a.x, &a.proj)?);
         steps.push(self.norm(&l.norm2, &a.x, &a.h)?);
         steps.extend(self.mlp(l, a)?);
@@ -275,9 +296,8 @@ impl Binder<'_> {
         };
         let table = [&a.ids, &dec.model.tokens];
         let pos = dec.model.positions.as_ref();
-        let mut steps = vec![Step::Embed(
-            dec.embed.bind(self.dev, dims, table, pos, &a.x)?,
-        )];
+        let embed = dec.embed.bind(self.dev, dims, table, pos, &a.x)?;
+        let mut steps = vec![step(OpKind::Embedding, Dispatch::Embed(embed))];
         for (l, cache) in dec.model.layers.iter().zip(caches) {
             steps.extend(self.block(l, a, cache)?);
         }
@@ -296,12 +316,13 @@ impl Binder<'_> {
                 let gather = dec
                     .embed
                     .bind(self.dev, dims, [&a.last_ids, &a.h], None, last)?;
-                steps.push(Step::Embed(gather));
+                // Charged to the head: it exists only to feed it.
+                steps.push(step(OpKind::LmHead, Dispatch::Embed(gather)));
                 last
             }
             None => &a.h,
         };
-        steps.push(self.gemm(&dec.head, s.batch, last, &a.logits));
+        steps.push(self.gemm(OpKind::LmHead, &dec.head, s.batch, last, &a.logits));
         Ok(steps)
     }
 }

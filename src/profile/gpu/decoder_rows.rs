@@ -8,12 +8,15 @@ use crate::profile::cpu::transformer_rows::{
     SweepPlan, VERIFY_BATCH, VERIFY_LEN, base_row, tolerance,
 };
 use crate::profile::gpu::decoder::{DecoderShape, GpuDecoder};
+use crate::profile::gpu::op_timer::OpProfiler;
 use crate::profile::gpu::timer::Bench;
 use crate::profile::gpu::transformer_rows::{pick_variant, variant_name, verify_layers};
 use crate::profile::reference::{Rng, rel_frobenius};
 use crate::profile::report::ResultRow;
 use crate::profile::stats::measure;
 use crate::profile::workloads::transformer::accounting as acc;
+use crate::profile::workloads::transformer::op_time::median_ms;
+use crate::profile::workloads::transformer::ops::op_times;
 use crate::profile::workloads::transformer::reference;
 use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
@@ -268,10 +271,17 @@ fn time_row(
     let plan = model.plan(ctx, bench.layout, shape, cfg.num_layers, &cache)?;
     let count = shape.batch * shape.rows();
     plan.write_tokens(ctx, &random_tokens(count, cfg.vocab_size, shape.len as u64))?;
+    // Where the time goes: after each timed pass, one separate run that times each step
+    // on its own (never inside the row's samples), so both see the same conditions.
+    let profiler = OpProfiler::new(ctx, plan.op_kinds())?;
+    let mut op_samples = Vec::new();
     let t = measure(bench.timer.method(), bench.budget, || {
         let r = bench
             .timer
             .run_pass(ctx, "the decoder pass", &|pass| model.record(pass, &plan))?;
+        op_samples.push(profiler.sample(ctx, bench.timer, &|pass, i| {
+            model.record_step(pass, &plan, i)
+        })?);
         Ok(r.gpu_ms.unwrap_or(r.wall_ms))
     })?;
     if t.median_ms > 0.0 {
@@ -282,6 +292,8 @@ fn time_row(
     let flops = acc::flops_per_item(cfg, pass, len) * shape.batch as f64;
     let e = row.precision.bytes_per_element();
     let bytes = acc::bytes_per_pass(cfg, pass, (shape.batch, len), e);
+    let timed = op_samples.get(bench.budget.warmup..).unwrap_or_default();
+    row.ops = op_times(cfg, pass, (shape.batch, len), e, &median_ms(timed));
     row.set_timing_with(t, flops, bytes);
     Ok(())
 }
