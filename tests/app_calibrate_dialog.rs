@@ -137,9 +137,18 @@ fn use_in_plan_lists_every_change_the_rows_used_and_the_warnings() {
 fn apply_writes_the_ticked_fields_and_leaves_the_unticked_one() {
     let mut h = with_dialog();
     let before = plan(&h);
+    let source_only = "service.source will name the profile while L(b) stays the plan's own";
+    assert!(h.query_by_label(source_only).is_none());
+    h.get_by_role_and_label(Role::CheckBox, "service.batch_latency_ms")
+        .click();
+    h.run();
+    h.get_by_label(source_only);
+    h.get_by_role_and_label(Role::CheckBox, "service.batch_latency_ms")
+        .click();
     h.get_by_role_and_label(Role::CheckBox, "hardware.power_w")
         .click();
     h.run();
+    assert!(h.query_by_label(source_only).is_none());
     h.get_by_label("Apply").click();
     h.run();
     assert!(!dialog_open(&h));

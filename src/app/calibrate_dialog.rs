@@ -59,6 +59,11 @@ impl CalibrateDialog {
             .filter(|(c, _)| c.before != c.after)
     }
 
+    /// True when `field` changes and is ticked.
+    fn is_ticked(&self, field: &str) -> bool {
+        self.changed().any(|(c, on)| on && c.field == field)
+    }
+
     /// Shows the dialog; once it closes, writes the ticked fields into `plan` (Apply)
     /// or leaves it (Cancel) and returns what the panel should say.
     pub fn ui(&mut self, ctx: &egui::Context, plan: &mut Plan) -> Option<String> {
@@ -142,6 +147,12 @@ impl CalibrateDialog {
             .max_height(ui.ctx().content_rect().height() * 0.6)
             .show(ui, |ui| self.changes_ui(ui));
         ui.separator();
+        if self.is_ticked("service.source") && !self.is_ticked("service.batch_latency_ms") {
+            ui.colored_label(
+                warn,
+                "service.source will name the profile while L(b) stays the plan's own",
+            );
+        }
         let (total, on) = (
             self.changed().count(),
             self.changed().filter(|c| c.1).count(),
