@@ -161,6 +161,10 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     );
     h.get_by_label("Use in plan").click();
     h.run();
+    // The review dialog lists the curve; Apply writes every ticked field.
+    h.get_by_label("service.batch_latency_ms");
+    h.get_by_label("Apply").click();
+    h.run();
     let service = &h.state().state.plan.service;
     assert!(
         matches!(&service.source, costscope::model::Source::Profile { adapter, .. } if adapter == "cpu"),

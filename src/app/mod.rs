@@ -4,6 +4,7 @@
 
 pub mod caching_figures;
 pub mod caching_ui;
+pub mod calibrate_dialog;
 pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;

@@ -2,7 +2,7 @@
 //! transformer or a `config.json`), precisions, batches and lengths; run the profiler
 //! on a named worker thread with progress and cancel; plot latency vs batch (median
 //! and p5–p95 band), throughput, the transformer rows and their time per operator, and
-//! cold start; "use in plan" calibrates.
+//! cold start; "use in plan" reviews the calibration in a dialog before applying it.
 //!
 //! The worker owns its own wgpu device (created inside the profiler); the UI thread
 //! only polls its [`BackgroundJob`], so the window never blocks on the GPU, and a
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use super::calibrate_dialog::{CalibrateDialog, use_in_plan_ui};
 use super::job::BackgroundJob;
 use super::plot_png::titled_plot;
 use super::profile_device::AdapterList;
@@ -20,7 +21,7 @@ use super::profile_live::{LiveView, live_ui, progress_ui};
 use super::profile_model::ModelPicker;
 pub use super::profile_settings::ProfileSettings;
 use super::profile_transformer::TransformerView;
-use crate::calibrate::{Selection, calibrate_with_warnings};
+use crate::calibrate::Selection;
 use crate::model::Plan;
 use crate::profile::progress::ProgressMeter;
 use crate::profile::report::ProfileReport;
@@ -87,7 +88,8 @@ impl ProfilePanel {
     }
 
     /// The Profile panel: settings and run controls on the left, the report in the
-    /// middle. "Use in plan" calibrates `plan` from the report.
+    /// middle. "Use in plan" reviews a calibration of `plan` from the report (a
+    /// dialog over the panel) and applies the fields ticked.
     pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan) {
         let Self {
             settings,
@@ -135,6 +137,13 @@ impl ProfilePanel {
                 ui.label("Run the profiler to measure L(b) on this machine.");
             }
         });
+        // Over the whole panel: Apply writes the ticked fields, Cancel nothing.
+        if let Some(dialog) = &mut run.calibrate
+            && let Some(said) = dialog.ui(ui.ctx(), plan)
+        {
+            run.calibrate = None;
+            run.message = Some(said);
+        }
     }
 }
 
@@ -151,6 +160,8 @@ pub struct ProfileRun {
     pub message: Option<String>,
     /// Progress bar and live telemetry of the current or last run.
     pub live: LiveView,
+    /// "Use in plan"'s review of the calibration, while open.
+    pub calibrate: Option<CalibrateDialog>,
 }
 
 impl ProfileRun {
@@ -229,7 +240,7 @@ impl ProfileRun {
         &mut self,
         ui: &mut egui::Ui,
         s: &ProfileSettings,
-        plan: &mut Plan,
+        plan: &Plan,
         (blocked, model): (Option<String>, Option<String>),
     ) {
         ui.horizontal(|ui| {
@@ -258,48 +269,17 @@ impl ProfileRun {
         }
         live_ui(ui, &self.live);
         if let Some(report) = &self.report {
-            use_in_plan_ui(ui, (s, model), report, plan, &mut self.message);
+            let selection = Selection {
+                device: s.cpu_only.then(|| "cpu".to_owned()),
+                precision: None,
+                model: Some(model.unwrap_or_else(|| s.model.clone())),
+            };
+            let (dialog, message) = (&mut self.calibrate, &mut self.message);
+            use_in_plan_ui(ui, (report, &selection), plan, dialog, message);
         }
         if let Some(m) = &self.message {
             ui.label(m);
         }
-    }
-}
-
-/// The "Use in plan" button: calibrates `plan` from `report`, saying how it went.
-fn use_in_plan_ui(
-    ui: &mut egui::Ui,
-    (s, model): (&ProfileSettings, Option<String>),
-    report: &ProfileReport,
-    plan: &mut Plan,
-    message: &mut Option<String>,
-) {
-    if !ui
-        .button("Use in plan")
-        .on_hover_text(
-            "Move the measured L(b) and power into the plan (the plan's service CV and cold \
-             start stay: the profile measures timing noise and device set-up, not those).",
-        )
-        .clicked()
-    {
-        return;
-    }
-    let selection = Selection {
-        device: s.cpu_only.then(|| "cpu".to_owned()),
-        precision: None,
-        model: Some(model.unwrap_or_else(|| s.model.clone())),
-    };
-    match calibrate_with_warnings(plan, report, "(this session's profile)", &selection) {
-        Ok(c) => {
-            *plan = c.plan;
-            let mut text = String::from("plan calibrated from the profile");
-            for w in c.warnings {
-                text.push_str("; ");
-                text.push_str(&w);
-            }
-            *message = Some(text);
-        }
-        Err(e) => *message = Some(e.to_string()),
     }
 }
 

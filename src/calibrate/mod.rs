@@ -10,10 +10,12 @@
 //! match), and the upload of its weights at the measured rate is shown beside the
 //! plan's cold start (`cold_start.rs`).
 
+mod apply;
 mod cold_start;
 pub mod review;
 mod select;
 
+pub use apply::{FIELDS, apply_changes};
 use select::{Wanted, pick_rows};
 
 use crate::model::{Plan, Precision, Source};
