@@ -14,8 +14,12 @@ use crate::model::Plan;
 use crate::plan::validate::validate;
 use crate::profile::report::ProfileReport;
 
-/// How the report is named in the plan's source and in the calibration's lines.
-pub const REPORT_LABEL: &str = "(this session's profile)";
+/// How a report measured in the app (never saved to a file) is named in the plan's
+/// `service.source` and in the calibration's lines: by when it was measured, so a saved
+/// plan still says which profile it came from.
+pub fn report_label(report: &ProfileReport) -> String {
+    format!("the app's profile of {}", report.fingerprint.date)
+}
 
 /// What the panel says after Cancel.
 const CANCELLED: &str = "Use in plan cancelled: the plan is unchanged";
@@ -215,7 +219,7 @@ pub fn use_in_plan_ui(
     {
         return;
     }
-    match calibrate_with_warnings(plan, report, REPORT_LABEL, selection) {
+    match calibrate_with_warnings(plan, report, &report_label(report), selection) {
         Ok(c) => {
             *dialog = Some(CalibrateDialog::new(plan, c));
             *message = None;
