@@ -116,6 +116,7 @@ fn elastic_pass(
     warm: u32,
     cap: u32,
     idle_timeout_s: f64,
+    boot_s: f64,
 ) -> (f64, f64) {
     let (first, p) = busy_distribution(load, cap);
     let timeout_s = idle_timeout_s.max(0.0);
@@ -133,6 +134,9 @@ fn elastic_pass(
     // Skip the passages below the mass: they only feed the recursion.
     let mut passages = super::passage::Passages::new(lambda, mu).skip(first);
     let mode = load.floor() as usize;
+    // Arrivals caught by the boot of the level below (share of all arrivals), waiting
+    // for this level's fit.
+    let mut caught = 0.0;
     for (i, &pj) in p.iter().enumerate() {
         let j = first + i;
         below += pj;
@@ -148,14 +152,59 @@ fn elastic_pass(
             // (P(B ≤ j) is negligible), far above it is alive only while B reaches it,
             // P(B ≥ level) — up to P(B = j)·λT, below 1e-9 either way.
             held += if j > mode { 1.0 - below } else { 1.0 };
+            // A level this rarely reached stays unused: what the boot below caught is
+            // extra.
+            cold += caught;
+            held += lambda * caught * timeout_s;
+            caught = 0.0;
             continue;
         }
-        let (survival, excess_s) = super::passage::Hyperexp::fit(moments).at(timeout_s);
+        let fit = super::passage::Hyperexp::fit(moments);
+        let (survival, excess_s) = fit.at(timeout_s);
+        // A server booting for this level, and the ones its boot makes others start,
+        // count among the servers alive and in use: the level is alive longer after
+        // each cold start by `stretch_s`, and every cycle (alive, then dead until the
+        // next cold start) is that much longer — fewer cold starts. (The time held is
+        // not stretched: the stretch is boot time, which `booting_from` counts.)
+        // Level 1 is kept by its own boot; a higher level only once a second server
+        // has started during the boot (then the busy count needed drops by one).
+        let lengthen = |primary: f64| {
+            let erlang = pj / below.max(f64::MIN_POSITIVE);
+            let stretch_s = if j == 0 {
+                boot_s
+            } else {
+                boot_s * (1.0 - (-lambda * boot_s * erlang).exp())
+            };
+            1.0 / (1.0 + lambda * primary * stretch_s)
+        };
+        let shorter = lengthen(pj * survival);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
         held += 1.0 - dead;
-        cold += pj * survival;
+        let primary = pj * survival * shorter;
+        cold += primary;
+        // The previous level's caught arrivals started this level's server early; they
+        // are extra only if, without boots, this level would have stayed unused for
+        // that server's life (its boot and an idle timeout).
+        if caught > 0.0 {
+            let extra = caught * fit.at(timeout_s + boot_s).0;
+            cold += extra;
+            held += lambda * extra * timeout_s;
+        }
+        caught = 0.0;
+        if level < cap as usize {
+            // While the server started for this level boots, the j below it are the
+            // only warm ones: an arrival finding all j busy starts another server (the
+            // level above was dead too). Share of time in such a boot: λ·primary·boot
+            // (Little), at most 1; B is then a loss system on j servers, busy on all j
+            // with Erlang B's P(B = j)/P(B ≤ j).
+            let booting_share = (lambda * primary * boot_s).min(1.0);
+            caught = booting_share * pj / below.max(f64::MIN_POSITIVE);
+        }
     }
+    // Past the last level fitted the level above is dead for good: all caught are extra.
+    cold += caught;
+    held += lambda * caught * timeout_s;
     (held, cold.clamp(0.0, 1.0))
 }
 
@@ -177,7 +226,14 @@ pub fn booting_servers(
     if cap == 0 || hour.load <= 0.0 {
         return 0.0;
     }
-    let (_, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    let (_, cold) = elastic_pass(
+        hour.load,
+        hour.batch_rate_per_s,
+        warm,
+        cap,
+        idle_timeout_s,
+        cold_start_ms / 1000.0,
+    );
     booting_from(hour, cold, cold_start_ms)
 }
 
@@ -213,7 +269,14 @@ pub fn elastic_hour(
     // time it is held: λ·cold·boot servers on average, billed and counted against the
     // cap. (Folding the boot into every server's holding time — a fixed point on the
     // load — made long boots keep the lower levels busy and fed back into more boots.)
-    let (held, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    let (held, cold) = elastic_pass(
+        hour.load,
+        hour.batch_rate_per_s,
+        warm,
+        cap,
+        idle_timeout_s,
+        cold_start_ms / 1000.0,
+    );
     let booting = booting_from(hour, cold, cold_start_ms);
     let load = hour.load + booting;
     let held = held + booting;
