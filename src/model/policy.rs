@@ -197,9 +197,16 @@ fn elastic_pass(
             // only warm ones: an arrival finding all j busy starts another server (the
             // level above was dead too). Share of time in such a boot: λ·primary·boot
             // (Little), at most 1; B is then a loss system on j servers, busy on all j
-            // with Erlang B's P(B = j)/P(B ≤ j).
+            // with Erlang B's P(B = j)/P(B ≤ j). Besides, the boot starts with all j
+            // busy: until the first of them finishes (rate jμ), every arrival (rate λ)
+            // starts a server too — λ/(jμ) = a/j of them, at most λ·boot.
             let booting_share = (lambda * primary * boot_s).min(1.0);
-            caught = booting_share * pj / below.max(f64::MIN_POSITIVE);
+            let burst = if j == 0 {
+                0.0
+            } else {
+                (load / j as f64).min(lambda * boot_s)
+            };
+            caught = booting_share * pj / below.max(f64::MIN_POSITIVE) + primary * burst;
         }
     }
     // Past the last level fitted the level above is dead for good: all caught are extra.
