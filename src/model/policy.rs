@@ -7,7 +7,11 @@
 //! depends on the passage time from ℓ−1 up to ℓ, fitted by its first three moments
 //! ([`super::passage`]); for a single lightly loaded instance that is exactly e^{−λT}.
 //! An arrival that finds every alive instance busy starts a new one and pays the cold
-//! start; the boot adds to the time that server is held. The simulator, and an exact
+//! start; the boot adds to the time that server is held. A boot also causes cold
+//! starts: while the server started for level j + 1 boots, only j are warm, and an
+//! arrival finding them all busy starts yet another (net of the start it replaces
+//! later); and a booting server counts as in use, so each level's alive–dead cycle
+//! is longer and its own cold starts fewer. The simulator's steady state, and an exact
 //! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -161,23 +165,14 @@ fn elastic_pass(
         }
         let fit = super::passage::Hyperexp::fit(moments);
         let (survival, excess_s) = fit.at(timeout_s);
-        // A server booting for this level, and the ones its boot makes others start,
-        // count among the servers alive and in use: the level is alive longer after
-        // each cold start by `stretch_s`, and every cycle (alive, then dead until the
-        // next cold start) is that much longer — fewer cold starts. (The time held is
-        // not stretched: the stretch is boot time, which `booting_from` counts.)
-        // Level 1 is kept by its own boot; a higher level only once a second server
-        // has started during the boot (then the busy count needed drops by one).
-        let lengthen = |primary: f64| {
-            let erlang = pj / below.max(f64::MIN_POSITIVE);
-            let stretch_s = if j == 0 {
-                boot_s
-            } else {
-                boot_s * (1.0 - (-lambda * boot_s * erlang).exp())
-            };
-            1.0 / (1.0 + lambda * primary * stretch_s)
-        };
-        let shorter = lengthen(pj * survival);
+        // A server booting for level 1 counts as in use: that level is alive a boot
+        // longer after each cold start, so its cycle (alive, then dead until the next
+        // cold start) is a boot longer and its cold starts fewer by 1 + λ·cold·boot.
+        // (The time held is not stretched: the stretch is boot time, which
+        // `booting_from` counts. Above level 1 a boot keeps the level in use only
+        // while the j below are busy too — the arrivals caught below.)
+        let stretch_s = if j == 0 { boot_s } else { 0.0 };
+        let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
         held += 1.0 - dead;
@@ -352,21 +347,46 @@ mod tests {
     }
 
     #[test]
-    fn a_boot_adds_its_held_time_and_leaves_the_levels_alone() {
-        // 60 s boots next to 10 ms service: each cold start holds a server 60 s more.
+    fn a_boot_adds_the_cold_starts_it_causes_and_its_held_time() {
+        // 60 s boots next to 10 ms service: arrivals during a boot that find the warm
+        // servers busy start more servers, and every boot holds a server 60 s.
         for (rate, warm, cap) in [(3.6, 0, 3), (1.0, 0, 64), (0.5, 2, 64)] {
             let hour = light(rate, 10.0);
             let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
             let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
-            let booting = rate * plain.cold_fraction * 60.0;
-            assert_eq!(boot.cold_fraction, plain.cold_fraction);
+            assert!(boot.cold_fraction > plain.cold_fraction, "{boot:?} vs {plain:?}");
+            let booting = rate * boot.cold_fraction * 60.0;
             assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
-            let want = (plain.servers_held + booting).min(f64::from(cap));
-            assert!(
-                (boot.servers_held - want).abs() < 1e-12,
-                "{boot:?} vs {plain:?}"
-            );
+            assert!(boot.servers_held >= plain.servers_held + booting - 1e-12);
+            assert!(boot.servers_held <= f64::from(cap));
         }
+    }
+
+    #[test]
+    fn a_lone_instance_booting_catches_the_arrivals_of_its_boot() {
+        // 0.1 req/s, 100 ms service, T 10 s, boot 1 s: one instance (P(B ≥ 1) = 1 %).
+        // Its cycle is alive, then dead until a cold start, which boots for 1 s: the
+        // cold starts are e^{−λT} stretched by that second, and each catches the
+        // λ·boot arrivals of its boot (almost nothing else is alive then).
+        let hour = light(0.1, 100.0);
+        let plain = elastic_hour(&hour, 0, 64, 10.0, 0.0, 1.0, 1.0).unwrap();
+        let boot = elastic_hour(&hour, 0, 64, 10.0, 1000.0, 1.0, 1.0).unwrap();
+        let primary = plain.cold_fraction / (1.0 + 0.1 * plain.cold_fraction * 1.0);
+        let want = primary * (1.0 + 0.1 * 1.0);
+        assert!(
+            (boot.cold_fraction / want - 1.0).abs() < 0.01,
+            "{} vs {want}",
+            boot.cold_fraction
+        );
+    }
+
+    #[test]
+    fn without_boot_time_the_levels_are_unchanged() {
+        let hour = light(20.0, 1000.0);
+        let (held, cold) = elastic_pass(hour.load, 20.0, 0, 64, 60.0, 0.0);
+        let h = elastic_hour(&hour, 0, 64, 60.0, 0.0, 1.0, 1.0).unwrap();
+        assert_eq!(h.cold_fraction, cold);
+        assert!((h.servers_held - held.max(hour.load)).abs() < 1e-12);
     }
 
     #[test]
