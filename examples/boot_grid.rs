@@ -111,9 +111,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Enough requests for ~3000 cold starts (the model's count), within 10⁶–3·10⁷.
         let requests = (3000.0 / e.cold_start_fraction.max(1e-9)).clamp(1e6, 3e7);
         let (warmup_h, hours) = if diurnal {
-            (24.0, (requests / mean_rate / 86_400.0).ceil().max(1.0) * 24.0)
+            (
+                24.0,
+                (requests / mean_rate / 86_400.0).ceil().max(1.0) * 24.0,
+            )
         } else {
-            (10.0 * (c.timeout_s + c.boot_s) / 3600.0, requests / mean_rate / 3600.0)
+            (
+                10.0 * (c.timeout_s + c.boot_s) / 3600.0,
+                requests / mean_rate / 3600.0,
+            )
         };
         let s = steady_state(&p, 1, warmup_h, hours.min(8_000.0))?;
         let rate = match c.rate {
@@ -131,7 +137,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             || (s.cold_start_fraction < 0.01
                 && (e.cold_start_fraction - s.cold_start_fraction).abs() <= 5e-4);
         let ok = cold_ok && cost_err.abs() <= 2.0 && mean_err.abs() <= 5.0;
-        let warn = if s.warnings.is_empty() { "" } else { " (sim warned)" };
+        let warn = if s.warnings.is_empty() {
+            ""
+        } else {
+            " (sim warned)"
+        };
         println!(
             "| {} | {rate} | {} | {} | {} | {} | {:.0} | {:.4e} | {:.4e} | {cold_err:+.1} % | {:.4} | {:.4} | {cost_err:+.1} % | {model_mean:.2} | {:.2} | {mean_err:+.1} % | {}{warn} |",
             c.warm,

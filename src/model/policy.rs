@@ -354,7 +354,10 @@ mod tests {
             let hour = light(rate, 10.0);
             let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
             let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
-            assert!(boot.cold_fraction > plain.cold_fraction, "{boot:?} vs {plain:?}");
+            assert!(
+                boot.cold_fraction > plain.cold_fraction,
+                "{boot:?} vs {plain:?}"
+            );
             let booting = rate * boot.cold_fraction * 60.0;
             assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
             assert!(boot.servers_held >= plain.servers_held + booting - 1e-12);
