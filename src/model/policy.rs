@@ -10,8 +10,9 @@
 //! start; the boot adds to the time that server is held. A boot also causes cold
 //! starts: while the server started for level j + 1 boots, only j are warm, and an
 //! arrival finding them all busy starts yet another (net of the start it replaces
-//! later); and a booting server counts as in use, so each level's alive–dead cycle
-//! is longer and its own cold starts fewer. The simulator's steady state, and an exact
+//! later); and a server booting for the first level keeps that level in use, so its
+//! alive–dead cycle is a boot longer and its cold starts fewer. The simulator's steady
+//! state, and an exact
 //! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -266,11 +267,12 @@ pub fn elastic_hour(
             },
         });
     }
-    // The levels follow the serving load alone. A booting server sits on the level it
-    // was started for and does not take a lower level's work, so its boot only adds the
-    // time it is held: λ·cold·boot servers on average, billed and counted against the
-    // cap. (Folding the boot into every server's holding time — a fixed point on the
-    // load — made long boots keep the lower levels busy and fed back into more boots.)
+    // The levels follow the serving load. A booting server sits on the level it was
+    // started for and does not take a lower level's work: it is held λ·cold·boot
+    // servers on average, billed and counted against the cap, and the arrivals that
+    // find the levels below it busy start more (`elastic_pass`). (Folding the boot into
+    // every server's holding time — a fixed point on the load — made long boots keep
+    // the lower levels busy and fed back into more boots.)
     let (held, cold) = elastic_pass(
         hour.load,
         hour.batch_rate_per_s,
