@@ -7,7 +7,12 @@
 //! depends on the passage time from ℓ−1 up to ℓ, fitted by its first three moments
 //! ([`super::passage`]); for a single lightly loaded instance that is exactly e^{−λT}.
 //! An arrival that finds every alive instance busy starts a new one and pays the cold
-//! start; the boot adds to the time that server is held. The simulator, and an exact
+//! start; the boot adds to the time that server is held. A boot also causes cold
+//! starts: while the server started for level j + 1 boots, only j are warm, and an
+//! arrival finding them all busy starts yet another (net of the start it replaces
+//! later); and a server booting for the first level keeps that level in use, so its
+//! alive–dead cycle is a boot longer and its cold starts fewer. The simulator's steady
+//! state, and an exact
 //! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -116,6 +121,7 @@ fn elastic_pass(
     warm: u32,
     cap: u32,
     idle_timeout_s: f64,
+    boot_s: f64,
 ) -> (f64, f64) {
     let (first, p) = busy_distribution(load, cap);
     let timeout_s = idle_timeout_s.max(0.0);
@@ -133,6 +139,9 @@ fn elastic_pass(
     // Skip the passages below the mass: they only feed the recursion.
     let mut passages = super::passage::Passages::new(lambda, mu).skip(first);
     let mode = load.floor() as usize;
+    // Arrivals caught by the boot of the level below (share of all arrivals), waiting
+    // for this level's fit.
+    let mut caught = 0.0;
     for (i, &pj) in p.iter().enumerate() {
         let j = first + i;
         below += pj;
@@ -148,14 +157,57 @@ fn elastic_pass(
             // (P(B ≤ j) is negligible), far above it is alive only while B reaches it,
             // P(B ≥ level) — up to P(B = j)·λT, below 1e-9 either way.
             held += if j > mode { 1.0 - below } else { 1.0 };
+            // A level this rarely reached stays unused: what the boot below caught is
+            // extra.
+            cold += caught;
+            held += lambda * caught * timeout_s;
+            caught = 0.0;
             continue;
         }
-        let (survival, excess_s) = super::passage::Hyperexp::fit(moments).at(timeout_s);
+        let fit = super::passage::Hyperexp::fit(moments);
+        let (survival, excess_s) = fit.at(timeout_s);
+        // A server booting for level 1 counts as in use: that level is alive a boot
+        // longer after each cold start, so its cycle (alive, then dead until the next
+        // cold start) is a boot longer and its cold starts fewer by 1 + λ·cold·boot.
+        // (The time held is not stretched: the stretch is boot time, which
+        // `booting_from` counts. Above level 1 a boot keeps the level in use only
+        // while the j below are busy too — the arrivals caught below.)
+        let stretch_s = if j == 0 { boot_s } else { 0.0 };
+        let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
         held += 1.0 - dead;
-        cold += pj * survival;
+        let primary = pj * survival * shorter;
+        cold += primary;
+        // The previous level's caught arrivals started this level's server early; they
+        // are extra only if, without boots, this level would have stayed unused for
+        // that server's life (its boot and an idle timeout).
+        if caught > 0.0 {
+            let extra = caught * fit.at(timeout_s + boot_s).0;
+            cold += extra;
+            held += lambda * extra * timeout_s;
+        }
+        caught = 0.0;
+        if level < cap as usize {
+            // While the server started for this level boots, the j below it are the
+            // only warm ones: an arrival finding all j busy starts another server (the
+            // level above was dead too). Share of time in such a boot: λ·primary·boot
+            // (Little), at most 1; B is then a loss system on j servers, busy on all j
+            // with Erlang B's P(B = j)/P(B ≤ j). Besides, the boot starts with all j
+            // busy: until the first of them finishes (rate jμ), every arrival (rate λ)
+            // starts a server too — λ/(jμ) = a/j of them, at most λ·boot.
+            let booting_share = (lambda * primary * boot_s).min(1.0);
+            let burst = if j == 0 {
+                0.0
+            } else {
+                (load / j as f64).min(lambda * boot_s)
+            };
+            caught = booting_share * pj / below.max(f64::MIN_POSITIVE) + primary * burst;
+        }
     }
+    // Past the last level fitted the level above is dead for good: all caught are extra.
+    cold += caught;
+    held += lambda * caught * timeout_s;
     (held, cold.clamp(0.0, 1.0))
 }
 
@@ -177,7 +229,14 @@ pub fn booting_servers(
     if cap == 0 || hour.load <= 0.0 {
         return 0.0;
     }
-    let (_, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    let (_, cold) = elastic_pass(
+        hour.load,
+        hour.batch_rate_per_s,
+        warm,
+        cap,
+        idle_timeout_s,
+        cold_start_ms / 1000.0,
+    );
     booting_from(hour, cold, cold_start_ms)
 }
 
@@ -208,12 +267,20 @@ pub fn elastic_hour(
             },
         });
     }
-    // The levels follow the serving load alone. A booting server sits on the level it
-    // was started for and does not take a lower level's work, so its boot only adds the
-    // time it is held: λ·cold·boot servers on average, billed and counted against the
-    // cap. (Folding the boot into every server's holding time — a fixed point on the
-    // load — made long boots keep the lower levels busy and fed back into more boots.)
-    let (held, cold) = elastic_pass(hour.load, hour.batch_rate_per_s, warm, cap, idle_timeout_s);
+    // The levels follow the serving load. A booting server sits on the level it was
+    // started for and does not take a lower level's work: it is held λ·cold·boot
+    // servers on average, billed and counted against the cap, and the arrivals that
+    // find the levels below it busy start more (`elastic_pass`). (Folding the boot into
+    // every server's holding time — a fixed point on the load — made long boots keep
+    // the lower levels busy and fed back into more boots.)
+    let (held, cold) = elastic_pass(
+        hour.load,
+        hour.batch_rate_per_s,
+        warm,
+        cap,
+        idle_timeout_s,
+        cold_start_ms / 1000.0,
+    );
     let booting = booting_from(hour, cold, cold_start_ms);
     let load = hour.load + booting;
     let held = held + booting;
@@ -282,21 +349,49 @@ mod tests {
     }
 
     #[test]
-    fn a_boot_adds_its_held_time_and_leaves_the_levels_alone() {
-        // 60 s boots next to 10 ms service: each cold start holds a server 60 s more.
+    fn a_boot_adds_the_cold_starts_it_causes_and_its_held_time() {
+        // 60 s boots next to 10 ms service: arrivals during a boot that find the warm
+        // servers busy start more servers, and every boot holds a server 60 s.
         for (rate, warm, cap) in [(3.6, 0, 3), (1.0, 0, 64), (0.5, 2, 64)] {
             let hour = light(rate, 10.0);
             let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
             let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
-            let booting = rate * plain.cold_fraction * 60.0;
-            assert_eq!(boot.cold_fraction, plain.cold_fraction);
-            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
-            let want = (plain.servers_held + booting).min(f64::from(cap));
             assert!(
-                (boot.servers_held - want).abs() < 1e-12,
+                boot.cold_fraction > plain.cold_fraction,
                 "{boot:?} vs {plain:?}"
             );
+            let booting = rate * boot.cold_fraction * 60.0;
+            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
+            assert!(boot.servers_held >= plain.servers_held + booting - 1e-12);
+            assert!(boot.servers_held <= f64::from(cap));
         }
+    }
+
+    #[test]
+    fn a_lone_instance_booting_catches_the_arrivals_of_its_boot() {
+        // 0.1 req/s, 100 ms service, T 10 s, boot 1 s: one instance (P(B ≥ 1) = 1 %).
+        // Its cycle is alive, then dead until a cold start, which boots for 1 s: the
+        // cold starts are e^{−λT} stretched by that second, and each catches the
+        // λ·boot arrivals of its boot (almost nothing else is alive then).
+        let hour = light(0.1, 100.0);
+        let plain = elastic_hour(&hour, 0, 64, 10.0, 0.0, 1.0, 1.0).unwrap();
+        let boot = elastic_hour(&hour, 0, 64, 10.0, 1000.0, 1.0, 1.0).unwrap();
+        let primary = plain.cold_fraction / (1.0 + 0.1 * plain.cold_fraction * 1.0);
+        let want = primary * (1.0 + 0.1 * 1.0);
+        assert!(
+            (boot.cold_fraction / want - 1.0).abs() < 0.01,
+            "{} vs {want}",
+            boot.cold_fraction
+        );
+    }
+
+    #[test]
+    fn without_boot_time_the_levels_are_unchanged() {
+        let hour = light(20.0, 1000.0);
+        let (held, cold) = elastic_pass(hour.load, 20.0, 0, 64, 60.0, 0.0);
+        let h = elastic_hour(&hour, 0, 64, 60.0, 0.0, 1.0, 1.0).unwrap();
+        assert_eq!(h.cold_fraction, cold);
+        assert!((h.servers_held - held.max(hour.load)).abs() < 1e-12);
     }
 
     #[test]

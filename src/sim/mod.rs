@@ -17,6 +17,7 @@ pub mod reference;
 pub mod rng;
 mod setup;
 pub mod stats;
+pub mod steady;
 pub mod verify;
 
 use serde::Serialize;
