@@ -275,7 +275,7 @@ fn warm_cold_simulates_the_whole_day_of_the_plan_and_the_recommendation() {
     );
     assert_eq!(h.get_all_by_label("p99 ms").count(), shown);
     // With the background verification done, both have their simulated days' intervals.
-    step_until_done(&mut h, |app| app.verify.job.is_some());
+    step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
     let status = h.state().verify.status.clone().unwrap();
     let VerifyState::Done(checked) = &status.state else {
         panic!("not verified: {:?}", status.state);
@@ -293,7 +293,7 @@ fn warm_cold_simulates_the_whole_day_of_the_plan_and_the_recommendation() {
 #[test]
 fn the_recommendation_is_verified_in_the_background() {
     let mut h = stepped_harness(light_embedding_cache());
-    step_until_done(&mut h, |app| app.verify.job.is_some());
+    step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
     let status = h.state().verify.status.clone().unwrap();
     assert_eq!(status.plan, h.state().state.plan);
     let VerifyState::Done(checked) = &status.state else {
@@ -372,7 +372,7 @@ fn snapshot_panel(tab: Tab, preset: &str, name: &str) {
     }
     if matches!(tab, Tab::Explore | Tab::WarmCold) {
         // The verification line is drawn once the background check has finished.
-        step_until_done(&mut h, |app| app.verify.job.is_some());
+        step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
     }
     h.snapshot(name);
 }

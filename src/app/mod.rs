@@ -177,7 +177,7 @@ impl CostscopeApp {
                     panel.start(&self.state.plan, &self.runtime.results, ctx);
                 }
                 // The verdict's noise bounds come from the background verification.
-                done && self.verify.job.is_none()
+                done && self.verify.settled(&self.state.plan)
             }
             Tab::Profile => {
                 let panel = &mut self.state.profile;
@@ -189,7 +189,7 @@ impl CostscopeApp {
                 done
             }
             // The verification line under the recommendation.
-            Tab::Explore => self.verify.job.is_none(),
+            Tab::Explore => self.verify.settled(&self.state.plan),
             _ => true,
         };
         if let Some(outcome) = job.frame(ctx, ready) {

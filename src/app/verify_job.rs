@@ -103,6 +103,11 @@ pub fn candidates(results: &Results) -> Vec<Evaluation> {
 }
 
 impl VerifyRun {
+    /// True once the verification of `plan` has finished (or there is nothing to run).
+    pub fn settled(&self, plan: &Plan) -> bool {
+        self.job.is_none() && self.status.as_ref().is_some_and(|s| s.plan == *plan)
+    }
+
     /// Once a frame: takes a finished run, starts one for a changed plan (cancelling
     /// the one before), and publishes the status for the panels.
     pub fn update(&mut self, ctx: &egui::Context, results: &Results) {
@@ -207,7 +212,7 @@ fn figure(
             false,
             format!(
                 "{name}: model {model:.decimals$} {unit}, simulated {:.decimals$} ± {:.decimals$} \
-                 ({:+.1} %)",
+                 (model {:+.1} %)",
                 sim.mean,
                 sim.ci95,
                 pct(model - sim.mean)
@@ -362,7 +367,7 @@ mod tests {
             text.starts_with("simulation disagrees: p95: model "),
             "{text}"
         );
-        assert!(text.ends_with("(-9.1 %)"), "{text}");
+        assert!(text.ends_with("(model -9.1 %)"), "{text}");
         assert!(text.contains(" ms, simulated "), "{text}");
         // A candidate far cheaper in simulation is named; one within the noise is not.
         let cheaper = verified(&other, iv(cost / 2.0, 0.0), iv(p95, 0.0));

@@ -102,7 +102,13 @@ pub fn verdict(day: &Day) -> Verdict {
         .partition(|m| m.1 <= lowest_usd + TIE_REL * lowest_usd.abs());
     tied.sort_by_key(|m| m.0);
     let (cheapest, cheapest_usd) = tied[0];
-    let next = rest.first().map(|&m| saving(m, cheapest_usd));
+    // The next is named the same way: the first in the list among those tied with it.
+    let next = rest.first().and_then(|&(_, next_usd)| {
+        rest.iter()
+            .filter(|m| m.1 <= next_usd + TIE_REL * next_usd.abs())
+            .min_by_key(|m| m.0)
+            .map(|&m| saving(m, cheapest_usd))
+    });
     let over = [FleetRole::PlanAsWritten, FleetRole::Recommendation]
         .into_iter()
         .filter_map(|role| {
