@@ -7,6 +7,11 @@
 
 use costscope::app::CostscopeApp;
 use costscope::app::state::{AppState, Tab};
+use costscope::app::verify_job::{self, VerifyState};
+use costscope::app::warm_cold_fleets::FleetRole;
+use costscope::app::warm_cold_model_vs_sim::{figures, verification_of};
+use costscope::app::warm_cold_verdict::verdict;
+use costscope::model::PolicyKind;
 use costscope::plan::presets;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -178,34 +183,181 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
 fn warm_cold_simulates_a_day_of_each_fleet() {
     let mut a = app("startup-chatbot");
     a.state.tab = Tab::WarmCold;
+    a.state.warm_cold.settings.follow_optimum = false;
     let mut h = harness(a);
     h.get_by_label("Simulate a day").click();
     h.step();
-    let start = std::time::Instant::now();
-    while h.state().state.warm_cold.run.running() {
-        assert!(
-            start.elapsed().as_secs() < 120,
-            "the simulation did not finish"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        h.step();
-    }
-    h.run();
-    let days = &h.state().state.warm_cold.run.days;
-    assert_eq!(days.len(), 4);
-    let cost = |i: usize| days[i].1.as_ref().unwrap().cost_usd_per_hour;
-    let cold = |i: usize| days[i].1.as_ref().unwrap().cold_starts;
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    let day = h.state().state.warm_cold.run.day.clone().unwrap();
+    let fleet = |role: FleetRole| {
+        let f = day.fleets.iter().find(|f| f.spec.is(role)).unwrap();
+        f.sim.clone().unwrap()
+    };
     // A day of minutes for each fleet; always-on never cold starts, scale-to-zero does.
     assert!(
-        days.iter()
-            .all(|d| d.1.as_ref().unwrap().timeline.len() >= 24 * 60)
+        day.fleets
+            .iter()
+            .all(|f| f.sim.as_ref().unwrap().timeline.len() >= 24 * 60)
     );
-    assert_eq!(cold(0), 0);
-    assert!(cold(1) > 0);
+    assert_eq!(
+        fleet(FleetRole::Comparison(PolicyKind::AlwaysOn)).cold_starts,
+        0
+    );
+    assert!(fleet(FleetRole::Comparison(PolicyKind::OnDemand)).cold_starts > 0);
     // Keeping one warm costs at least the one warm server.
-    assert!(cost(2) >= 0.8 - 1e-9);
+    assert!(fleet(FleetRole::Comparison(PolicyKind::Hybrid)).cost_usd_per_hour >= 0.8 - 1e-9);
     h.get_by_label("Cumulative cost, $");
     h.get_by_label_contains("Busy / booting / idle servers of");
+}
+
+/// embedding-cache (the busiest preset) at a tenth of its traffic, so a day of every
+/// fleet and its verification take seconds in a test build.
+fn light_embedding_cache() -> CostscopeApp {
+    let mut a = app("embedding-cache");
+    let rate = &mut a.state.plan.workload.rate_rps;
+    *rate = costscope::model::traffic::scaled(rate, 0.1);
+    a.runtime = costscope::app::state::Runtime::new(&a.state);
+    a
+}
+
+#[test]
+fn warm_cold_simulates_the_whole_day_of_the_plan_and_the_recommendation() {
+    let mut a = light_embedding_cache();
+    a.state.tab = Tab::WarmCold;
+    let mut h = stepped_harness(a);
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    let app = h.state();
+    let day = app.state.warm_cold.run.day.clone().unwrap();
+    for f in &day.fleets {
+        let r = f.sim.as_ref().unwrap();
+        assert_eq!(
+            r.hours,
+            24.0,
+            "{} reached the end of the day",
+            f.spec.label()
+        );
+        assert_eq!(r.stopped, None);
+    }
+    assert!(day.fleets[0].spec.is(FleetRole::PlanAsWritten));
+    assert_eq!(day.fleets[0].spec.candidate.policy, app.state.plan.policy);
+    let best = app
+        .runtime
+        .results
+        .optimum
+        .as_ref()
+        .unwrap()
+        .best
+        .clone()
+        .unwrap();
+    let rec = day
+        .fleets
+        .iter()
+        .find(|f| f.spec.is(FleetRole::Recommendation))
+        .unwrap();
+    assert_eq!(rec.spec.model.as_ref().unwrap().servers, best.servers);
+    let v = verdict(&day);
+    let cheapest = day.fleets[v.cheapest.unwrap()].spec.label();
+    let said = format!("Cheapest meeting the SLO (p95 ≤ 100 ms) in simulation: {cheapest} (");
+    h.get_by_label_contains(&said);
+    // The model's figures beside the day's, for both fleets that matter.
+    h.get_by_label_contains("Model vs simulation");
+    let shown = day
+        .fleets
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.spec.role,
+                FleetRole::PlanAsWritten | FleetRole::Recommendation
+            )
+        })
+        .count();
+    assert_eq!(
+        shown, 2,
+        "the plan as written is not the recommendation here"
+    );
+    assert_eq!(h.get_all_by_label("p99 ms").count(), shown);
+    // With the background verification done, both have their simulated days' intervals.
+    step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
+    let status = h.state().verify.status.clone().unwrap();
+    let VerifyState::Done(checked) = &status.state else {
+        panic!("not verified: {:?}", status.state);
+    };
+    for role in [FleetRole::PlanAsWritten, FleetRole::Recommendation] {
+        let f = day.fleets.iter().find(|f| f.spec.role == role).unwrap();
+        let v = verification_of(&day, f, &checked.candidates).expect("verified");
+        assert!(figures(f, Some(v)).iter().all(|r| r.days.is_some()));
+    }
+    h.get_by_label_contains("Model vs simulation: ≠ marks a model figure outside");
+    let header = format!("{} days ± 95 %", checked.options.replications);
+    assert_eq!(h.get_all_by_label(&header).count(), 2);
+}
+
+#[test]
+fn the_recommendation_is_verified_in_the_background() {
+    let mut h = stepped_harness(light_embedding_cache());
+    step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
+    let status = h.state().verify.status.clone().unwrap();
+    assert_eq!(status.plan, h.state().state.plan);
+    let VerifyState::Done(checked) = &status.state else {
+        panic!("not verified: {:?}", status.state);
+    };
+    assert!(
+        checked.candidates.len() >= 2,
+        "the recommendation and the plan as written"
+    );
+    let (_, line) = verify_job::line(&status.plan, &status.state);
+    assert!(
+        line.starts_with("verified by simulation: cost ±")
+            || line.starts_with("simulation disagrees: "),
+        "{line}"
+    );
+    h.get_by_label(&line);
+    // A changed plan cancels the check and starts another for the new recommendation.
+    h.state_mut().state.plan.objective.beta *= 10.0;
+    h.step();
+    h.step();
+    assert!(h.state().verify.job.is_some());
+    assert_eq!(
+        h.state().verify.status.as_ref().unwrap().plan,
+        h.state().state.plan
+    );
+    h.get_by_label_contains("verifying by simulation");
+}
+
+#[test]
+fn cancel_stops_a_running_day_and_keeps_the_last_one() {
+    let mut a = light_embedding_cache();
+    a.state.tab = Tab::WarmCold;
+    let mut h = stepped_harness(a);
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    let last = h.state().state.warm_cold.run.day.clone().unwrap();
+    // Ten times the traffic: a day long enough to cancel midway.
+    let rate = &mut h.state_mut().state.plan.workload.rate_rps;
+    *rate = costscope::model::traffic::scaled(rate, 10.0);
+    h.step();
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    h.step();
+    assert!(h.state().state.warm_cold.running());
+    h.get_by_label("simulating a day…");
+    h.get_by_label_contains("(slowest fleet)");
+    h.get_by_label("Cancel").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    let run = &h.state().state.warm_cold.run;
+    assert!(run.job.is_none(), "the job ended");
+    assert_eq!(
+        run.day.as_ref(),
+        Some(&last),
+        "no result replaced the last day"
+    );
+    let note = run.note.clone().unwrap();
+    assert!(note.starts_with("cancelled at simulated hour "), "{note}");
+    h.get_by_label(&note);
 }
 
 /// A snapshot of one panel (`UPDATE_SNAPSHOTS=1 cargo test --test app_ui` rewrites them).
@@ -221,6 +373,10 @@ fn snapshot_panel(tab: Tab, preset: &str, name: &str) {
             h.step();
         }
         h.run();
+    }
+    if matches!(tab, Tab::Explore | Tab::WarmCold) {
+        // The verification line is drawn once the background check has finished.
+        step_until_done(&mut h, |app| !app.verify.settled(&app.state.plan));
     }
     h.snapshot(name);
 }
@@ -388,12 +544,23 @@ fn a_simulator_that_panics_shows_its_error_in_the_panel() {
     go.send(()).unwrap();
     step_until_done(&mut h, |app| app.state.warm_cold.running());
     h.get_by_label("the simulator worker stopped unexpectedly: the day fell over");
-    assert!(h.state().state.warm_cold.run.days.is_empty());
+    assert!(h.state().state.warm_cold.run.day.is_none());
     // Not "simulating a day…" forever: the button is back and runs a real day.
     h.get_by_label("Simulate a day").click();
     h.step();
     step_until_done(&mut h, |app| app.state.warm_cold.running());
-    assert_eq!(h.state().state.warm_cold.run.days.len(), 4);
+    assert!(
+        h.state()
+            .state
+            .warm_cold
+            .run
+            .day
+            .as_ref()
+            .unwrap()
+            .fleets
+            .len()
+            >= 4
+    );
     assert_eq!(h.state().state.warm_cold.run.error, None);
 }
 

@@ -156,6 +156,7 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     };
     let m = metric_name(plan.objective.metric);
     ui.label(format!("Recommended: {}", describe(best)));
+    super::verify_job::status_line_ui(ui, &results.plan);
     card(
         ui,
         "cost",

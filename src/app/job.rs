@@ -285,6 +285,43 @@ mod tests {
     }
 
     #[test]
+    fn threads_the_worker_starts_share_its_progress_and_cancel() {
+        let ctx = egui::Context::default();
+        let mut job: BackgroundJob<Vec<u32>, (usize, u32)> =
+            BackgroundJob::spawn("fleets", &ctx, |w| {
+                std::thread::scope(|scope| {
+                    let hs: Vec<_> = (0..3)
+                        .map(|i| {
+                            scope.spawn(move || {
+                                let mut n = 0;
+                                while !w.cancelled() {
+                                    w.progress((i, n));
+                                    n += 1;
+                                    std::thread::sleep(Duration::from_millis(1));
+                                }
+                                n
+                            })
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).collect()
+                })
+            })
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        job.cancel();
+        let counts = wait(&mut job).unwrap();
+        let seen = job.progress();
+        for (i, n) in counts.into_iter().enumerate() {
+            let mine: Vec<u32> = seen.iter().filter(|p| p.0 == i).map(|p| p.1).collect();
+            assert_eq!(
+                mine,
+                (0..n).collect::<Vec<_>>(),
+                "thread {i}'s messages, in order"
+            );
+        }
+    }
+
+    #[test]
     fn an_outside_cancel_flag_is_the_one_the_worker_sees() {
         let ctx = egui::Context::default();
         let flag = Arc::new(AtomicBool::new(false));

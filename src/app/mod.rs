@@ -24,7 +24,12 @@ pub mod profile_view;
 pub mod screenshot;
 pub mod state;
 pub mod text;
+pub mod verify_job;
+pub mod warm_cold_fleets;
+pub mod warm_cold_model_vs_sim;
+pub mod warm_cold_run;
 pub mod warm_cold_ui;
+pub mod warm_cold_verdict;
 
 use std::path::PathBuf;
 
@@ -61,6 +66,8 @@ pub struct CostscopeApp {
     pub plan_panel: plan_ui::PlanPanel,
     /// A screenshot to take before closing (`costscope gui --screenshot`).
     pub screenshot: Option<screenshot::ScreenshotJob>,
+    /// The recommendation verified by simulation in the background.
+    pub verify: verify_job::VerifyRun,
 }
 
 impl CostscopeApp {
@@ -73,6 +80,7 @@ impl CostscopeApp {
             caching: caching_ui::CachingPanel::default(),
             state,
             screenshot: None,
+            verify: verify_job::VerifyRun::default(),
         }
     }
 
@@ -91,6 +99,7 @@ impl CostscopeApp {
         egui::Panel::top("tabs").show(ui, |ui| self.tabs_ui(ui));
         // A plan changed outside a panel (a test, a dropped file) is shown at once.
         self.runtime.refresh(&self.state.plan, self.state.tab);
+        self.verify.update(ui.ctx(), &self.runtime.results);
         let Self {
             state,
             runtime,
@@ -98,12 +107,13 @@ impl CostscopeApp {
             caching,
             plan_panel,
             screenshot: _,
+            verify: _,
         } = self;
         egui::CentralPanel::default().show(ui, |ui| match state.tab {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
             Tab::Explore => explore.ui(ui, &mut state.plan, runtime),
             Tab::Caching => caching.ui(ui, &mut state.plan, runtime),
-            Tab::WarmCold => state.warm_cold.ui(ui, &state.plan),
+            Tab::WarmCold => state.warm_cold.ui(ui, &state.plan, &runtime.results),
             Tab::Plan => plan_panel.ui(ui, state, runtime),
         });
         // Over whichever panel is showing: Ctrl+O opens it from anywhere.
@@ -174,11 +184,12 @@ impl CostscopeApp {
                 let panel = &mut self.state.warm_cold;
                 panel.run.poll();
                 // A day that could not be simulated is shown as its error, not waited on.
-                let done = !panel.run.days.is_empty() || panel.run.error.is_some();
+                let done = panel.run.day.is_some() || panel.run.error.is_some();
                 if !done && !panel.running() {
-                    panel.start(&self.state.plan, ctx);
+                    panel.start(&self.state.plan, &self.runtime.results, ctx);
                 }
-                done
+                // The verdict's noise bounds come from the background verification.
+                done && self.verify.settled(&self.state.plan)
             }
             Tab::Profile => {
                 let panel = &mut self.state.profile;
@@ -189,6 +200,8 @@ impl CostscopeApp {
                 }
                 done
             }
+            // The verification line under the recommendation.
+            Tab::Explore => self.verify.settled(&self.state.plan),
             _ => true,
         };
         if let Some(outcome) = job.frame(ctx, ready) {
@@ -238,7 +251,7 @@ impl CostscopeApp {
             match state.tab {
                 Tab::Profile if !state.profile.running() => state.profile.start(ctx),
                 Tab::WarmCold if !state.warm_cold.running() => {
-                    state.warm_cold.start(&state.plan, ctx);
+                    state.warm_cold.start(&state.plan, &runtime.results, ctx);
                 }
                 _ => {}
             }

@@ -1,101 +1,32 @@
-//! App layer: the Warm / cold panel — a simulated day (the discrete-event simulator)
-//! of always-on vs scale-to-zero vs keep-k-warm vs a spot mix: traffic, busy / booting
-//! / idle servers, cold starts, spot interruptions and cumulative cost.
+//! App layer: the Warm / cold panel — a whole simulated day (the discrete-event
+//! simulator) of the plan as written, the recommendation and one fleet of each policy
+//! family: traffic, busy / booting / idle servers, cold starts, spot interruptions,
+//! cumulative cost, and a verdict: the cheapest fleet at the SLO and where the model
+//! and the simulation disagree.
 //!
-//! Simulations run as a [`BackgroundJob`] on a named worker thread; the panel shows
-//! the last finished day, or why the worker gave none.
+//! Simulations run as a `BackgroundJob` on a named worker thread, with their progress
+//! in simulated hours and a Cancel; the panel shows the last finished day, or why the
+//! worker gave none.
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
-use super::job::BackgroundJob;
 use super::plot_png::{plot_with_header, titled_plot};
+use super::state::Results;
+pub use super::warm_cold_fleets::WarmColdSettings;
+use super::warm_cold_run::{Day, FleetDay, WarmColdRun, stopped_short};
+use crate::model::Plan;
+use crate::model::traffic::DAY_HOURS;
+use crate::sim::{MinuteRow, SimResult};
 
-use crate::model::{Plan, Policy};
-use crate::sim::{SimOptions, SimResult, simulate};
-
-/// Shortest idle timeout the panel simulates: plans refuse 0 (every request past the
-/// warm floor would boot its own server), and settings saved before may hold it.
-const MIN_IDLE_TIMEOUT_S: f64 = 1.0;
-
-/// The compared fleets (persisted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WarmColdSettings {
-    /// Servers of the always-on fleet.
-    pub always_on: u32,
-    /// Servers kept warm in the keep-k-warm fleet.
-    pub warm: u32,
-    /// Idle timeout of on-demand servers, seconds.
-    pub idle_timeout_s: f64,
-    /// Most servers an elastic fleet may start.
-    pub max_servers: u32,
-    /// Spot servers in the spot mix (plus one on-demand).
-    pub spot: u32,
-    /// Seed of the simulated day.
-    pub seed: u64,
-    /// The fleet whose busy / booting / idle servers are drawn.
-    #[serde(default)]
-    pub detail_fleet: usize,
-}
-
-impl Default for WarmColdSettings {
-    fn default() -> Self {
-        Self {
-            always_on: 4,
-            warm: 1,
-            idle_timeout_s: 300.0,
-            max_servers: 64,
-            spot: 3,
-            seed: 1,
-            detail_fleet: 1,
-        }
-    }
-}
-
-impl WarmColdSettings {
-    /// The four fleets, labelled.
-    pub fn fleets(&self) -> [(&'static str, Policy); 4] {
-        [
-            (
-                "always on",
-                Policy::AlwaysOn {
-                    servers: self.always_on.max(1),
-                },
-            ),
-            (
-                "scale to zero",
-                Policy::OnDemand {
-                    idle_timeout_s: self.idle_timeout_s.max(MIN_IDLE_TIMEOUT_S),
-                    max_servers: self.max_servers.max(1),
-                },
-            ),
-            (
-                "keep k warm",
-                Policy::Hybrid {
-                    warm: self.warm.min(self.max_servers),
-                    idle_timeout_s: self.idle_timeout_s.max(MIN_IDLE_TIMEOUT_S),
-                    max_servers: self.max_servers.max(1),
-                },
-            ),
-            (
-                "spot mix",
-                Policy::SpotMix {
-                    on_demand: 1,
-                    spot: self.spot,
-                    checkpoint_interval_s: 600.0,
-                    checkpoint_s: 0.0,
-                },
-            ),
-        ]
-    }
-}
+/// Most points a timeline line is drawn with: longer timelines are drawn as the means of
+/// equal buckets of minutes, so a plot's cost does not grow with the horizon (a day's
+/// 1440 minutes are drawn as 720 two-minute buckets).
+pub const MAX_PLOTTED_POINTS: usize = 720;
 
 /// Reads one quantity from a timeline row.
-type MinuteValue = fn(&crate::sim::MinuteRow) -> f64;
-
-/// One simulated fleet, or why it could not run.
-pub type FleetDay = (&'static str, Result<SimResult, String>);
+type MinuteValue = fn(&MinuteRow) -> f64;
 
 /// The Warm / cold panel: the persisted fleets and the simulated day (runtime only).
 /// It persists as its settings alone, in the shape they always had.
@@ -141,161 +72,112 @@ impl WarmColdPanel {
         self.run.running()
     }
 
-    /// Simulates a day of each fleet on `plan`.
-    pub fn start(&mut self, plan: &Plan, ctx: &egui::Context) {
-        self.run.start(plan, &self.settings, ctx);
+    /// Simulates a day of each fleet on `plan`; `results` are the model's for it (they
+    /// are recomputed when they are for another plan).
+    pub fn start(&mut self, plan: &Plan, results: &Results, ctx: &egui::Context) {
+        let fresh;
+        let results = if results.plan == *plan {
+            results
+        } else {
+            fresh = Results::compute(plan);
+            &fresh
+        };
+        let fleets = self.settings.fleets(plan, results);
+        self.run.start(plan, fleets, self.settings.seed, ctx);
     }
 
-    /// The Warm / cold panel: fleets, the run button and the summary on the left, the
-    /// day's plots in the middle.
-    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &Plan) {
-        let Self { settings, run } = self;
-        run.poll();
+    /// The Warm / cold panel: fleets, the run button, the summary and the verdict on
+    /// the left, the day's plots in the middle.
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &Plan, results: &Results) {
+        self.run.poll();
         egui::Panel::left("warm_cold_controls")
             .resizable(false)
-            .exact_size(380.0)
+            .exact_size(440.0)
             .show(ui, |ui| {
-                ui.heading("Fleets to compare");
-                fleets_ui(ui, settings);
-                run.run_ui(ui, plan, settings);
-                ui.separator();
-                summary_ui(ui, &run.days);
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    ui.heading("Fleets to compare");
+                    super::warm_cold_fleets::fleets_ui(ui, &mut self.settings, plan, results);
+                    self.run_ui(ui, plan, results);
+                    ui.separator();
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label("Recommendation:");
+                        super::verify_job::status_line_ui(ui, &results.plan);
+                    });
+                    if let Some(day) = &self.run.day {
+                        ui.separator();
+                        summary_ui(ui, day);
+                        ui.separator();
+                        super::warm_cold_verdict::verdict_ui(ui, day);
+                    }
+                });
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            if run.days.is_empty() {
+        let Self { settings, run } = self;
+        egui::CentralPanel::default().show(ui, |ui| match &run.day {
+            Some(day) => day_ui(ui, &day.fleets, &mut settings.detail_fleet),
+            None => {
                 ui.label(
                     "Simulate a day to see warm, booting and idle servers, cold starts and cost.",
                 );
-                return;
             }
-            day_ui(ui, &run.days, &mut settings.detail_fleet);
         });
     }
-}
 
-/// The day's job: one simulated day per fleet.
-pub type WarmColdJob = BackgroundJob<Vec<FleetDay>>;
-
-/// The simulations in flight or finished (runtime only).
-#[derive(Default)]
-pub struct WarmColdRun {
-    /// The worker, while it runs.
-    pub job: Option<WarmColdJob>,
-    /// The last finished day, one entry per fleet.
-    pub days: Vec<FleetDay>,
-    /// Why the last simulation gave no day (its worker died, or never started).
-    pub error: Option<String>,
-}
-
-impl WarmColdRun {
-    /// True while the worker runs.
-    pub fn running(&self) -> bool {
-        self.job.as_ref().is_some_and(BackgroundJob::running)
-    }
-
-    /// Simulates one day of each fleet on a named worker thread.
-    pub fn start(&mut self, plan: &Plan, settings: &WarmColdSettings, ctx: &egui::Context) {
-        let fleets = settings.fleets();
-        let base = plan.clone();
-        let options = SimOptions {
-            seed: settings.seed,
-            hours: crate::model::traffic::DAY_HOURS,
-            timeline: true,
-            // Keeps a day of heavy traffic to seconds; the result warns when it stops early.
-            max_requests: 5_000_000,
-            ..SimOptions::default()
-        };
-        let spawned = BackgroundJob::spawn("simulator", ctx, move |_| {
-            fleets
-                .into_iter()
-                .map(|(name, policy)| {
-                    let mut p = base.clone();
-                    p.policy = policy;
-                    (name, simulate(&p, &options).map_err(|e| e.to_string()))
-                })
-                .collect()
-        });
-        match spawned {
-            Ok(job) => self.follow(job),
-            Err(e) => self.error = Some(format!("cannot start the simulator thread: {e}")),
-        }
-    }
-
-    /// Shows `job` as the simulation in flight (the last day stays until it ends).
-    pub fn follow(&mut self, job: WarmColdJob) {
-        self.job = Some(job);
-        self.error = None;
-    }
-
-    /// Takes a finished day from the worker, or says why there is none.
-    pub fn poll(&mut self) {
-        let Some(outcome) = self.job.as_mut().and_then(BackgroundJob::poll) else {
-            return;
-        };
-        self.job = None;
-        match outcome {
-            Ok(days) => self.days = days,
-            Err(died) => self.error = Some(died.to_string()),
-        }
-    }
-
-    /// "Simulate a day", or a spinner while it runs; then why the last run failed.
-    fn run_ui(&mut self, ui: &mut egui::Ui, plan: &Plan, s: &WarmColdSettings) {
-        ui.horizontal(|ui| {
-            if self.running() {
+    /// "Simulate a day", or its progress and Cancel while it runs; then why the last
+    /// run failed or stopped.
+    fn run_ui(&mut self, ui: &mut egui::Ui, plan: &Plan, results: &Results) {
+        let run = &mut self.run;
+        if run.running() {
+            ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label("simulating a day…");
-            } else if ui
-                .button("Simulate a day")
-                .on_hover_text("Simulate 24 hours of the plan's traffic for each fleet (Ctrl+R).")
-                .clicked()
-            {
-                self.start(plan, s, ui.ctx());
-            }
-        });
-        if let Some(e) = &self.error {
+                ui.label(if run.cancelling {
+                    "cancelling…"
+                } else {
+                    "simulating a day…"
+                });
+                if ui
+                    .add_enabled(!run.cancelling, egui::Button::new("Cancel"))
+                    .on_hover_text("Stop this run; the last finished day stays.")
+                    .clicked()
+                {
+                    run.cancel();
+                }
+            });
+            let hour = run.hour();
+            ui.add(
+                egui::ProgressBar::new((hour / DAY_HOURS) as f32)
+                    .text(format!("hour {hour:.1} of {DAY_HOURS} (slowest fleet)")),
+            );
+        } else if ui
+            .button("Simulate a day")
+            .on_hover_text(
+                "Simulate 24 hours of the plan's traffic for each fleet, to the end of the \
+                 day (Ctrl+R).",
+            )
+            .clicked()
+        {
+            self.start(plan, results, ui.ctx());
+        }
+        if let Some(e) = &self.run.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
+        if let Some(n) = &self.run.note {
+            ui.colored_label(ui.visuals().warn_fg_color, n);
+        }
     }
-}
-
-/// The sliders of the four fleets and the seed.
-fn fleets_ui(ui: &mut egui::Ui, s: &mut WarmColdSettings) {
-    ui.add(egui::Slider::new(&mut s.always_on, 1..=256).text("always-on servers"))
-        .on_hover_text("The always-on fleet: this many servers all day, never cold.");
-    ui.add(egui::Slider::new(&mut s.warm, 0..=64).text("k kept warm"))
-        .on_hover_text("The keep-warm fleet: k servers always on, more start on demand.");
-    ui.add(
-        egui::Slider::new(&mut s.idle_timeout_s, MIN_IDLE_TIMEOUT_S..=3600.0)
-            .logarithmic(true)
-            .text("idle timeout, s"),
-    )
-    .on_hover_text(
-        "An idle on-demand server stops after this long; the next request pays a cold start.",
-    );
-    ui.add(
-        egui::Slider::new(&mut s.max_servers, 1..=1024)
-            .logarithmic(true)
-            .text("max servers"),
-    )
-    .on_hover_text("Cap on servers an on-demand fleet may start; more requests queue.");
-    ui.add(egui::Slider::new(&mut s.spot, 0..=64).text("spot servers (+1 on-demand)"))
-        .on_hover_text(
-            "The spot fleet: this many spot servers (interruptible) plus one on-demand.",
-        );
-    ui.add(egui::DragValue::new(&mut s.seed).prefix("seed "))
-        .on_hover_text("Random seed of the simulation: the same seed gives the same day.");
 }
 
 /// The day's plots: traffic, servers held, one fleet's server states, cumulative cost.
 fn day_ui(ui: &mut egui::Ui, days: &[FleetDay], detail_fleet: &mut usize) {
     let height = ((ui.available_height() - 110.0) / 4.0).max(100.0);
-    let fleets: Vec<(&str, &SimResult)> = days
+    let fleets: Vec<(String, &SimResult)> = days
         .iter()
-        .filter_map(|(name, d)| Some((*name, d.as_ref().ok()?)))
+        .filter_map(|f| Some((f.spec.label(), f.sim.as_ref().ok()?)))
         .collect();
-    let traffic: Vec<(&str, &SimResult)> =
-        fleets.iter().take(1).map(|f| ("arrivals", f.1)).collect();
+    let traffic: Vec<(String, &SimResult)> = fleets
+        .iter()
+        .take(1)
+        .map(|f| ("arrivals".into(), f.1))
+        .collect();
     titled_plot(ui, "Traffic: arrivals per minute", "traffic", |ui| {
         minute_plot_ui(ui, "traffic", "arrivals / minute", height, &traffic, |r| {
             f64::from(r.arrivals)
@@ -308,7 +190,7 @@ fn day_ui(ui: &mut egui::Ui, days: &[FleetDay], detail_fleet: &mut usize) {
         })
     });
     if let Some((name, r)) = fleets.get((*detail_fleet).min(fleets.len().saturating_sub(1))) {
-        states_plot_ui(ui, &fleets, (*name, *r), detail_fleet, height);
+        states_plot_ui(ui, &fleets, (name, r), detail_fleet, height);
     }
     titled_plot(ui, "Cumulative cost, $", "cost", |ui| {
         minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {
@@ -317,10 +199,24 @@ fn day_ui(ui: &mut egui::Ui, days: &[FleetDay], detail_fleet: &mut usize) {
     });
 }
 
+/// `value` of the timeline as plot points (hour of the day, value): every minute up to
+/// [`MAX_PLOTTED_POINTS`], else the mean of each bucket of consecutive minutes (at
+/// the bucket's middle).
+pub fn thinned(rows: &[MinuteRow], value: impl Fn(&MinuteRow) -> f64) -> Vec<[f64; 2]> {
+    let bucket = rows.len().div_ceil(MAX_PLOTTED_POINTS).max(1);
+    rows.chunks(bucket)
+        .map(|c| {
+            let n = c.len() as f64;
+            let minute = c.iter().map(|m| f64::from(m.minute)).sum::<f64>() / n;
+            [minute / 60.0, c.iter().map(&value).sum::<f64>() / n]
+        })
+        .collect()
+}
+
 /// Busy / booting / idle servers of one fleet, with the fleet picker in its header.
 fn states_plot_ui(
     ui: &mut egui::Ui,
-    fleets: &[(&str, &SimResult)],
+    fleets: &[(String, &SimResult)],
     (name, r): (&str, &SimResult),
     detail_fleet: &mut usize,
     height: f32,
@@ -333,7 +229,7 @@ fn states_plot_ui(
             .selected_text(name)
             .show_ui(ui, |ui| {
                 for (i, (n, _)) in fleets.iter().enumerate() {
-                    ui.selectable_value(detail_fleet, i, *n);
+                    ui.selectable_value(detail_fleet, i, n.as_str());
                 }
             })
             .response
@@ -352,12 +248,7 @@ fn states_plot_ui(
             .height(height)
             .show(ui, |plot| {
                 for (label, f) in states {
-                    let pts: Vec<[f64; 2]> = r
-                        .timeline
-                        .iter()
-                        .map(|m| [f64::from(m.minute) / 60.0, f(m)])
-                        .collect();
-                    plot.line(Line::new(label, PlotPoints::from(pts)));
+                    plot.line(Line::new(label, PlotPoints::from(thinned(&r.timeline, f))));
                 }
             })
             .response
@@ -369,8 +260,8 @@ fn minute_plot_ui(
     id: &str,
     y_label: &str,
     height: f32,
-    series: &[(&str, &SimResult)],
-    value: impl Fn(&crate::sim::MinuteRow) -> f64,
+    series: &[(String, &SimResult)],
+    value: impl Fn(&MinuteRow) -> f64,
 ) -> egui::Response {
     Plot::new(id)
         .legend(Legend::default())
@@ -379,39 +270,40 @@ fn minute_plot_ui(
         .height(height)
         .show(ui, |plot| {
             for (name, r) in series {
-                let pts: Vec<[f64; 2]> = r
-                    .timeline
-                    .iter()
-                    .map(|m| [f64::from(m.minute) / 60.0, value(m)])
-                    .collect();
-                plot.line(Line::new(name.to_string(), PlotPoints::from(pts)));
+                let pts = thinned(&r.timeline, &value);
+                plot.line(Line::new(name.clone(), PlotPoints::from(pts)));
             }
         })
         .response
 }
 
-fn summary_ui(ui: &mut egui::Ui, days: &[FleetDay]) {
+/// Each fleet's day: cost, p95, cold starts, interruptions; then what stopped a fleet
+/// short of the day and the simulator's other warnings.
+fn summary_ui(ui: &mut egui::Ui, day: &Day) {
     egui::Grid::new("warm_cold_summary")
         .striped(true)
         .show(ui, |ui| {
             for (h, tip) in [
                 ("fleet", "The fleets compared over the same simulated day."),
                 (
-                    "$/hour",
-                    "Mean cost per hour over the day: servers held, boots included.",
+                    "$/day",
+                    "The day's cost: servers held, boots included, cache and energy.",
                 ),
                 ("p95 ms", "95th percentile of request latency over the day."),
-                ("cold starts", "Requests that waited for a server to start."),
-                ("interrupts", "Spot servers taken away during the day."),
+                ("cold", "Cold starts: servers started for waiting requests."),
+                (
+                    "spot lost",
+                    "Spot interruptions: spot servers taken away during the day.",
+                ),
             ] {
                 ui.strong(h).on_hover_text(tip);
             }
             ui.end_row();
-            for (name, day) in days {
-                ui.label(*name);
-                match day {
+            for f in &day.fleets {
+                ui.label(f.spec.label()).on_hover_text(f.spec.description());
+                match &f.sim {
                     Ok(r) => {
-                        ui.label(format!("{:.3}", r.cost_usd_per_hour));
+                        ui.label(format!("{:.2}", r.cost_usd_per_hour * r.hours));
                         ui.label(
                             r.latency_ms
                                 .as_ref()
@@ -427,9 +319,16 @@ fn summary_ui(ui: &mut egui::Ui, days: &[FleetDay]) {
                 ui.end_row();
             }
         });
-    for (name, day) in days {
-        if let Ok(r) = day {
-            for w in &r.warnings {
+    for f in &day.fleets {
+        let Ok(r) = &f.sim else { continue };
+        let name = f.spec.label();
+        let stop = r.stopped.as_ref().map(|s| s.warning);
+        if let Some(short) = stopped_short(r) {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{name}: {short}"));
+        }
+        for (i, w) in r.warnings.iter().enumerate() {
+            // The stop is said above in the panel's words, not the command line's.
+            if Some(i) != stop {
                 ui.colored_label(ui.visuals().warn_fg_color, format!("{name}: {w}"));
             }
         }

@@ -8,13 +8,18 @@ use super::events::{Arrivals, Calendar, Event, EventKind};
 use super::rng::{Rng, UnitVariate};
 use super::stats::Histogram;
 use super::{MinuteRow, SimOptions};
-use crate::model::batching::formation;
 
 /// After arrivals stop, the queue gets this long (simulated) to drain.
 const MAX_DRAIN_S: f64 = 7.0 * DAY_S;
 
 /// Seconds in a day.
 const DAY_S: f64 = 86_400.0;
+
+/// The observer of a run hears the simulated time once per this many events (a power
+/// of two, so the check is a mask): often enough for a progress bar and a prompt
+/// cancel (tens of milliseconds at the simulator's speed), rarely enough to cost
+/// nothing measurable.
+const OBSERVE_EVERY_EVENTS: u64 = 1 << 16;
 
 /// The simulator's state.
 pub(super) struct Engine {
@@ -63,19 +68,9 @@ pub(super) struct Engine {
     pub(super) warnings: Vec<String>,
     /// Whether the note on a backlog the fleet drains has been given.
     pub(super) backlog_noted: bool,
+    /// Why arrivals (or the run) stopped before the horizon, if they did.
+    pub(super) stopped: Option<super::EarlyStop>,
     pub(super) options: SimOptions,
-}
-
-/// Longest a queue past `max_waiting` may take to drain, at the capped fleet's
-/// capacity, and still count as a backlog (of boots, say) rather than an overload.
-const MAX_BACKLOG_DRAIN_S: f64 = 3600.0;
-
-/// What a queue past `max_waiting` means.
-enum Backlog {
-    /// The capped fleet serves more than arrives, and soon clears the queue.
-    Drains { capacity_rps: f64, rate_rps: f64 },
-    /// It cannot carry the traffic; why, in words.
-    Overload(String),
 }
 
 impl Engine {
@@ -91,7 +86,9 @@ impl Engine {
         }
     }
 
-    pub(super) fn run(&mut self) {
+    /// Runs the event loop to the end; `observe` hears the simulated hour now and then
+    /// and stops the run by returning false. Returns the hour it was stopped at, if so.
+    pub(super) fn run(&mut self, observe: &mut dyn FnMut(f64) -> bool) -> Option<f64> {
         let mut stopped_at_s = f64::INFINITY;
         let mut last_s = 0.0;
         let mut events: u64 = 0;
@@ -118,12 +115,16 @@ impl Engine {
                 }
             }
             events += 1;
+            if events & (OBSERVE_EVERY_EVENTS - 1) == 0 && !observe(t / 3600.0) {
+                return Some(t / 3600.0);
+            }
             if events > self.options.max_events {
                 self.warnings.push(format!(
                     "stopped after {events} events at hour {:.2}: the run is too long to \
                      simulate whole (shorten --hours or shrink the fleet)",
                     t / 3600.0
                 ));
+                self.stop(t, super::StopReason::EventLimit(self.options.max_events));
                 self.fleet.advance(t);
                 self.fleet.end_accounting_at(t);
                 self.next_tick_s = f64::INFINITY;
@@ -169,6 +170,7 @@ impl Engine {
                 self.in_system
             ));
         }
+        None
     }
 
     fn on_arrival(&mut self, t: f64) {
@@ -212,104 +214,6 @@ impl Engine {
             self.deadline_s = t + self.window_s;
         }
         self.check_limits(t);
-    }
-
-    /// Stops arrivals when the queue or the request count passes its limit. A queue
-    /// past its limit that the capped fleet drains (a backlog built while servers
-    /// boot) is noted once and simulated on.
-    fn check_limits(&mut self, t: f64) {
-        let why = if self.waiting.len() > self.options.max_backlog.max(self.options.max_waiting) {
-            format!(
-                "stopped arrivals at hour {:.2}: {} requests were waiting, more than the {} \
-                 a run may hold in memory (shorten --hours or lower the rate)",
-                t / 3600.0,
-                self.waiting.len(),
-                self.options.max_backlog
-            )
-        } else if self.waiting.len() > self.options.max_waiting {
-            match self.backlog(t) {
-                Backlog::Drains {
-                    capacity_rps,
-                    rate_rps,
-                } => {
-                    self.note_backlog(t, capacity_rps, rate_rps);
-                    return;
-                }
-                Backlog::Overload(reason) => format!(
-                    "overloaded: {} requests were waiting at hour {:.2}; arrivals stopped \
-                     there (the fleet cannot carry this traffic: {reason}; the latency shown \
-                     is meaningless)",
-                    self.waiting.len(),
-                    t / 3600.0
-                ),
-            }
-        } else if self.requests >= self.options.max_requests && self.next_arrival_s.is_finite() {
-            format!(
-                "stopped after {} requests at hour {:.2} of {} (raise the request limit or \
-                 shorten --hours)",
-                self.requests,
-                t / 3600.0,
-                self.options.hours
-            )
-        } else {
-            return;
-        };
-        self.warnings.push(why);
-        self.next_arrival_s = f64::INFINITY;
-        self.fleet.end_accounting_at(t);
-    }
-
-    /// Whether the queue at `t` is one the fleet at its cap drains: the server-bound
-    /// arrival rate against what that many servers serve in the batches this rate
-    /// forms, and the time the difference takes to clear the queue.
-    fn backlog(&self, t: f64) -> Backlog {
-        let rate_rps = self.arrivals.rate_at_rps(t) * (1.0 - self.any_hit);
-        let servers = self.fleet.max_alive();
-        let window_ms = self.window_s * 1000.0;
-        let batch = formation(self.max_batch, window_ms, rate_rps).mean_batch;
-        // The table holds whole batches; the smaller one below a fractional mean
-        // under-states the capacity, never over-states it.
-        let size = (batch.floor() as usize).clamp(1, self.mean_service_s.len() - 1);
-        let batch_s = self.mean_service_s[size] * self.spot_slowdown;
-        let capacity_rps = f64::from(servers) * size as f64 / batch_s;
-        if rate_rps >= capacity_rps {
-            return Backlog::Overload(format!(
-                "{rate_rps:.1} req/s reach servers that, {servers} at most, serve \
-                 {capacity_rps:.1} req/s"
-            ));
-        }
-        let drain_s = self.waiting.len() as f64 / (capacity_rps - rate_rps);
-        if drain_s > MAX_BACKLOG_DRAIN_S {
-            return Backlog::Overload(format!(
-                "{servers} servers, at most, would take {:.1} h to clear the queue",
-                drain_s / 3600.0
-            ));
-        }
-        Backlog::Drains {
-            capacity_rps,
-            rate_rps,
-        }
-    }
-
-    /// Says once that a long queue was a backlog the fleet drains, not an overload.
-    fn note_backlog(&mut self, t: f64, capacity_rps: f64, rate_rps: f64) {
-        if self.backlog_noted {
-            return;
-        }
-        self.backlog_noted = true;
-        let (_, booting, _) = self.fleet.counts();
-        let cause = if booting > 0 {
-            format!(" while {booting} servers booted")
-        } else {
-            String::new()
-        };
-        self.warnings.push(format!(
-            "a backlog of over {} requests built up by hour {:.2}{cause}: not an overload, \
-             the fleet at its cap serves {capacity_rps:.1} req/s against {rate_rps:.1} \
-             arriving and clears it (the waiting requests' latency includes the wait)",
-            self.options.max_waiting,
-            t / 3600.0
-        ));
     }
 
     fn close_batch(&mut self, t: f64) {

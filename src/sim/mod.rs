@@ -13,6 +13,7 @@
 pub mod autoscaler;
 mod engine;
 pub mod events;
+mod limits;
 pub mod reference;
 pub mod rng;
 mod setup;
@@ -22,7 +23,7 @@ pub mod verify;
 
 use serde::Serialize;
 
-pub use setup::simulate;
+pub use setup::{simulate, simulate_observed};
 pub use stats::SimLatency;
 
 use crate::model::PolicyKind;
@@ -47,6 +48,37 @@ pub enum SimError {
         /// The allowed range in words.
         allowed: &'static str,
     },
+    /// The run's observer stopped it (a Cancel button).
+    #[error("the simulation was cancelled at simulated hour {hour:.2}")]
+    Cancelled {
+        /// The simulated hour it had reached.
+        hour: f64,
+    },
+}
+
+/// Why a run stopped arrivals (or stopped whole) before its horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopReason {
+    /// It reached [`SimOptions::max_requests`], this many.
+    RequestLimit(u64),
+    /// More requests waited than [`SimOptions::max_backlog`] lets a run hold in memory.
+    MemoryLimit(usize),
+    /// The fleet at its cap could not carry the traffic; why, in words.
+    Overload(String),
+    /// It reached [`SimOptions::max_events`], this many.
+    EventLimit(u64),
+}
+
+/// Where and why a run stopped early, for a front end that says it in its own words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlyStop {
+    /// The simulated hour it stopped at.
+    pub hour: f64,
+    /// Why.
+    pub reason: StopReason,
+    /// Index into [`SimResult::warnings`] of the warning that says it (in words for
+    /// the command line).
+    pub warning: usize,
 }
 
 /// How long and how to simulate.
@@ -156,6 +188,10 @@ pub struct SimResult {
     pub mean_batch: f64,
     /// What went wrong or was left out, in words.
     pub warnings: Vec<String>,
+    /// Why the run stopped before its horizon, when it did (its warning is among
+    /// `warnings`; left out of JSON, which has the warning).
+    #[serde(skip)]
+    pub stopped: Option<EarlyStop>,
     /// Per-minute timeline (empty unless asked for).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<MinuteRow>,

@@ -34,13 +34,26 @@ const MIN_HOURS: f64 = 1.0 / SECONDS_PER_HOUR;
 
 /// Simulates `plan` (its own policy, which must not be `Optimize`).
 pub fn simulate(plan: &Plan, options: &SimOptions) -> Result<SimResult, SimError> {
+    simulate_observed(plan, options, &mut |_| true)
+}
+
+/// [`simulate`], telling `observe` the simulated hour every few tens of thousands of
+/// events (for a progress bar); the run stops with [`SimError::Cancelled`] as soon as
+/// `observe` returns false.
+pub fn simulate_observed(
+    plan: &Plan,
+    options: &SimOptions,
+    observe: &mut dyn FnMut(f64) -> bool,
+) -> Result<SimResult, SimError> {
     check_options(options)?;
     if matches!(plan.policy, Policy::Optimize { .. }) {
         return Err(SimError::NotAPolicy);
     }
     let mut engine = Engine::new(plan, options)?;
     engine.start(plan);
-    engine.run();
+    if let Some(hour) = engine.run(observe) {
+        return Err(SimError::Cancelled { hour });
+    }
     Ok(engine.finish(plan))
 }
 
@@ -183,6 +196,7 @@ impl Engine {
             storage_usd_per_s: plan.cache.storage_usd_per_hour.max(0.0) / SECONDS_PER_HOUR,
             warnings,
             backlog_noted: false,
+            stopped: None,
             options: options.clone(),
         })
     }
@@ -256,6 +270,7 @@ impl Engine {
                 1.0
             },
             warnings: self.warnings,
+            stopped: self.stopped,
             timeline: self.timeline.unwrap_or_default(),
         }
     }

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{SimError, SimOptions, SimResult, simulate};
+use super::{SimError, SimOptions, SimResult, simulate_observed};
 use crate::model::objective::candidate_of;
 use crate::model::{Evaluation, Metric, Plan};
 
@@ -117,6 +117,18 @@ pub fn verify(
     candidates: &[Evaluation],
     options: &VerifyOptions,
 ) -> Result<Vec<Verification>, SimError> {
+    verify_cancellable(plan, candidates, options, &|| true)
+}
+
+/// [`verify`] that stops with [`SimError::Cancelled`] soon after `keep_going` returns
+/// false (it is asked from every replication's thread every few tens of thousands of
+/// events).
+pub fn verify_cancellable(
+    plan: &Plan,
+    candidates: &[Evaluation],
+    options: &VerifyOptions,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<Verification>, SimError> {
     if options.replications < 2 {
         return Err(SimError::Option {
             name: "replications",
@@ -131,14 +143,18 @@ pub fn verify(
             let c = candidate_of(plan, e);
             p.policy = c.policy;
             p.batching.max_batch = c.batch;
-            let runs = replicate(&p, options)?;
+            let runs = replicate(&p, options, keep_going)?;
             Ok(compare(plan, e, &runs))
         })
         .collect()
 }
 
 /// The replications of one plan, on as many threads as there are cores.
-fn replicate(plan: &Plan, options: &VerifyOptions) -> Result<Vec<SimResult>, SimError> {
+fn replicate(
+    plan: &Plan,
+    options: &VerifyOptions,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<SimResult>, SimError> {
     let seeds: Vec<u64> = (0..u64::from(options.replications))
         .map(|i| options.seed.wrapping_add(i))
         .collect();
@@ -159,7 +175,7 @@ fn replicate(plan: &Plan, options: &VerifyOptions) -> Result<Vec<SimResult>, Sim
                                 hours: options.hours,
                                 ..SimOptions::default()
                             };
-                            simulate(plan, &o)
+                            simulate_observed(plan, &o, &mut |_| keep_going())
                         })
                         .collect::<Result<Vec<_>, _>>()
                 })
