@@ -34,7 +34,7 @@ impl ExplorePanel {
             Ok(optimum) => {
                 let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
                 titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
-                    objective_plot_ui(ui, optimum, height)
+                    objective_plot_ui(ui, optimum, plan.objective.metric, height)
                 });
                 let title = format!(
                     "Cost vs {} latency (Pareto frontier)",
