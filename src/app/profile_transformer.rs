@@ -9,6 +9,7 @@ use egui_plot::{
 };
 
 use super::axes::{self, Scale, linear_grid, y_axis};
+use super::format::fmt_sig;
 use super::palette::series_color;
 use super::plot_png::titled_plot;
 use super::profile_view::short;
@@ -212,10 +213,10 @@ fn breakdown_table_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) {
                 for (op, pct) in r.ops.iter().zip(shares_pct(&r.ops)) {
                     ui.label(row_name(r));
                     ui.label(&op.name);
-                    ui.label(format!("{:.3} ms", op.ms));
+                    ui.label(format!("{} ms", fmt_sig(op.ms, 4)));
                     ui.label(format!("{pct:.1} %"));
                     let gflops = (op.ms > 0.0).then(|| op.flops / (op.ms * 1e6));
-                    ui.label(gflops.map_or("-".into(), |g| format!("{g:.1}")));
+                    ui.label(gflops.map_or("-".into(), |g| fmt_sig(g, 3)));
                     let roof = op
                         .pct_of_roofline
                         .map_or("-".into(), |p| format!("{p:.1} %"));

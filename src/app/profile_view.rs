@@ -70,13 +70,15 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                             continue;
                         }
                         ui.label(&r.variant);
+                        // Significant digits: a 0.0123 ms kernel and a 1 234 ms one
+                        // both show three figures, thousands grouped.
                         let num = |x: Option<f64>, digits: usize| {
-                            x.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+                            x.map_or_else(|| "-".to_owned(), |v| fmt_sig(v, digits))
                         };
-                        ui.label(num(r.timing.as_ref().map(|t| t.median_ms), 3));
-                        ui.label(num(r.items_per_s, 0));
-                        ui.label(num(r.gflops, 2));
-                        ui.label(num(r.pct_of_peak, 1));
+                        ui.label(num(r.timing.as_ref().map(|t| t.median_ms), 4));
+                        ui.label(num(r.items_per_s, 3));
+                        ui.label(num(r.gflops, 3));
+                        ui.label(num(r.pct_of_peak, 3));
                         ui.label(
                             r.rel_error
                                 .map_or_else(|| "-".into(), |e| format!("{e:.1e}")),
