@@ -301,9 +301,9 @@ fn transformer_rows_show_latency_vs_batch_and_the_time_per_operator() {
     h.get_by_label("Time per operator, ms of one pass (stacked)");
     let first = "prefill:tiny-gpt2 seq 16 · f32 · cpu · b1";
     let shares = [
-        ("qkv", "1.000 ms", "25.0 %"),
-        ("attention", "2.500 ms", "62.5 %"),
-        ("mlp_up", "0.500 ms", "12.5 %"),
+        ("qkv", "1 ms", "25.0 %"),
+        ("attention", "2.5 ms", "62.5 %"),
+        ("mlp_up", "0.5 ms", "12.5 %"),
     ];
     for (op, ms, pct) in shares {
         // The legend entry and the table cell.

@@ -649,3 +649,48 @@ fn a_very_long_name_and_notes_render_elided() {
     let name = h.state().plan_panel.file_dialog.clone().unwrap().file_name;
     assert!(name.chars().count() <= MAX_NAME_CHARS, "{}", name.len());
 }
+
+#[test]
+fn hovering_a_point_on_the_objective_plot_reads_out_its_fleet() {
+    use costscope::app::plots::{objective_readout, objective_series};
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::Explore;
+    let mut h = harness(a);
+    let optimum = h.state().runtime.results.optimum.clone().unwrap();
+    let metric = h.state().state.plan.objective.metric;
+    // Every read-out the plot can show: each point of each policy's line.
+    let mut readouts: Vec<String> = Vec::new();
+    for s in objective_series(&optimum) {
+        for i in 0..s.points.len() {
+            readouts.extend(objective_readout(&optimum, metric, s.policy.name(), i));
+        }
+    }
+    assert!(!readouts.is_empty());
+    // The plot lies under its title; sweep the pointer over it until a tooltip shows.
+    let title = h.get_by_label("Objective vs servers, per policy").rect();
+    let (x0, y0) = (title.left() + 40.0, title.bottom() + 20.0);
+    let mut found = None;
+    'sweep: for row in 0..30 {
+        for col in 0..60 {
+            let pos = egui::pos2(x0 + 12.0 * col as f32, y0 + 10.0 * row as f32);
+            h.hover_at(pos);
+            h.run();
+            // The read-out's last line; the panel's own text never has it.
+            if let Some(node) = h.query_by_label_contains("\nJ = ") {
+                let n = node.accesskit_node();
+                found = n.value().or_else(|| n.label());
+                break 'sweep;
+            }
+        }
+    }
+    let text = found.expect("hovering the plot's lines shows a read-out");
+    assert!(
+        readouts.contains(&text),
+        "{text:?} is not a point's read-out"
+    );
+    assert!(
+        text.contains(" servers") || text.contains(" server\n"),
+        "{text}"
+    );
+    assert!(text.contains("J = ") && text.contains("latency"), "{text}");
+}

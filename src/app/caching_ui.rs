@@ -3,7 +3,11 @@
 //! lazy evaluation save, each figure named by the evaluation it comes from.
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{HoverPosition, Legend, Line, Plot, PlotPoints, Points};
+
+use super::axes::{self, Scale, with_axes};
+use super::format::{fmt_sig, thousands};
+use super::palette;
 
 use super::caching_figures::figure_sections;
 use super::fleet_change::fleet_change_ui;
@@ -34,8 +38,9 @@ impl CachingPanel {
         egui::CentralPanel::default().show(ui, |ui| match &plan.cache.zipf {
             Some(z) => {
                 let title = format!(
-                    "Hit rate vs cache size, Zipf(s = {:.2}) over {} keys",
-                    z.s, z.items
+                    "Hit rate vs cache size, Zipf(s = {}) over {} keys",
+                    fmt_sig(z.s, 3),
+                    thousands(z.items)
                 );
                 super::plot_png::titled_plot(ui, &title, "hit-rate", |ui| hit_rate_plot_ui(ui, z));
             }
@@ -164,6 +169,17 @@ fn figures_ui(ui: &mut egui::Ui, results: &Results) {
     }
 }
 
+/// What hovering the hit-rate curve reads out: the cache size (x is log10 of it) and
+/// the hit rate there.
+pub fn hit_rate_readout(log10_keys: f64, hit_rate: f64) -> String {
+    let keys = 10f64.powf(log10_keys).round().max(0.0) as u64;
+    format!(
+        "{} keys cached\nhit rate {} %",
+        thousands(keys),
+        fmt_sig(100.0 * hit_rate, 3)
+    )
+}
+
 fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
     // Cache sizes on a log grid from 1 key to all of them.
     let n = z.items.max(1) as f64;
@@ -175,20 +191,44 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
         })
         .collect();
     let here = zipf_hit_rate(z.s, z.items, z.cache_items).unwrap_or(0.0);
-    Plot::new("zipf_hit_rate")
+    let plot = with_axes(
+        Plot::new("zipf_hit_rate"),
+        (Scale::Log10, "keys cached (log scale)"),
+        (Scale::Linear, "hit rate, share of requests"),
+    );
+    axes::include_spans(plot, None, axes::y_span(curve.iter().copied()))
         .legend(Legend::default())
-        .x_axis_label("log10(keys cached)")
-        .y_axis_label("hit rate")
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint { position, .. } => {
+                Some(hit_rate_readout(position.x, position.y))
+            }
+            HoverPosition::Elsewhere { .. } => None,
+        })
         .height(ui.available_height().max(160.0))
         .show(ui, |plot| {
-            plot.line(Line::new("hit rate H(k,s)/H(N,s)", PlotPoints::from(curve)));
+            let line = Line::new("hit rate H(k,s)/H(N,s)", PlotPoints::from(curve));
+            plot.line(line.color(palette::series_color(0)));
             plot.points(
                 Points::new(
                     "this cache",
                     vec![[(z.cache_items.max(1) as f64).log10(), here]],
                 )
+                .color(palette::OPTIMUM)
                 .radius(6.0),
             );
         })
         .response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hit_rate_reads_out_keys_and_percent() {
+        assert_eq!(
+            hit_rate_readout(4.0, 0.8123),
+            "10\u{2009}000 keys cached\nhit rate 81.2 %"
+        );
+    }
 }

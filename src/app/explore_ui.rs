@@ -4,6 +4,7 @@
 use eframe::egui;
 
 use super::fleet_change::fleet_change_ui;
+use super::format::fmt_sig;
 use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
 use super::state::{Results, Runtime, Tab};
@@ -34,7 +35,7 @@ impl ExplorePanel {
             Ok(optimum) => {
                 let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
                 titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
-                    objective_plot_ui(ui, optimum, height)
+                    objective_plot_ui(ui, optimum, plan.objective.metric, height)
                 });
                 let title = format!(
                     "Cost vs {} latency (Pareto frontier)",
@@ -63,7 +64,10 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     )
     .on_hover_text("How much one millisecond of the chosen latency metric counts.");
     let worth = if o.alpha > 0.0 {
-        format!("{:.4} $ per hour worth one ms (β/α)", o.beta / o.alpha)
+        format!(
+            "{} $ per hour worth one ms (β/α)",
+            fmt_sig(o.beta / o.alpha, 3)
+        )
     } else {
         "α = 0: only latency counts".to_owned()
     };

@@ -2,6 +2,7 @@
 //! wgpu directly. The window state persists between runs; results are recomputed when
 //! the plan changes.
 
+pub mod axes;
 pub mod caching_figures;
 pub mod caching_ui;
 pub mod calibrate_dialog;
@@ -9,7 +10,9 @@ pub mod explore_ui;
 pub mod file_dialog;
 pub mod file_list;
 pub mod fleet_change;
+pub mod format;
 pub mod job;
+pub mod palette;
 pub mod plan_file;
 pub mod plan_ui;
 pub mod plot_png;
@@ -21,6 +24,7 @@ pub mod profile_settings;
 pub mod profile_transformer;
 pub mod profile_ui;
 pub mod profile_view;
+pub mod readout;
 pub mod screenshot;
 pub mod state;
 pub mod text;

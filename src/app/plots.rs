@@ -2,55 +2,27 @@
 //! Pareto frontier with the optimum marked. Plots only read state.
 
 use eframe::egui;
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
-use crate::model::{Evaluation, Metric, Optimum};
+use super::axes::{self, Scale, with_axes};
+use super::{palette, readout};
+use crate::model::objective::CurvePoint;
+use crate::model::{Evaluation, Metric, Optimum, PolicyKind};
 
-/// The colour of the `i`-th series, as egui_plot would pick it; set explicitly where a
-/// band, markers and a line share one name and must share one colour.
+/// The colour of the `i`-th series: [`palette::series_color`], kept here for callers
+/// that name it through this module.
 pub fn series_color(i: usize) -> egui::Color32 {
-    let golden = std::f32::consts::GOLDEN_RATIO - 1.0;
-    egui::epaint::Hsva::new(i as f32 * golden, 0.85, 0.5, 1.0).into()
+    palette::series_color(i)
 }
 
-/// Grid marks at 1–2–5 steps, about four labelled lines over the visible range. The
-/// default spacer steps by powers of ten only, which on a short plot spanning, say,
-/// 0–700 leaves just the 0 labelled.
+/// Grid marks for a linear axis: [`axes::linear_grid`].
 pub fn nice_grid(input: egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
-    let span = (input.bounds.1 - input.bounds.0).abs();
-    let rough = (span / 4.0)
-        .max(input.base_step_size)
-        .max(f64::MIN_POSITIVE);
-    let decade = 10f64.powf(rough.log10().floor());
-    let major = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * decade)
-        .find(|step| *step >= rough)
-        .unwrap_or(10.0 * decade);
-    let mut marks = Vec::new();
-    for (step, every) in [(major / 5.0, 5), (major, 1)] {
-        let first = (input.bounds.0 / step).ceil() as i64;
-        let last = (input.bounds.1 / step).floor() as i64;
-        // A degenerate range could ask for millions of marks; a plot needs a few dozen.
-        if last - first > 200 {
-            continue;
-        }
-        // A minor mark on a major one would be labelled twice ("2" over "2.0").
-        let minor_only = (first..=last).filter(|i| every == 1 || i % every != 0);
-        marks.extend(minor_only.map(|i| egui_plot::GridMark {
-            value: i as f64 * step,
-            step_size: step,
-        }));
-    }
-    marks
+    axes::linear_grid(input)
 }
 
-/// The label of a [`nice_grid`] mark, with as many decimals as its step needs: egui's
-/// own formatter rounds the decimals of a 0.5 step down to none, labelling 0.5 as "0".
-pub fn nice_label(mark: egui_plot::GridMark, _range: &std::ops::RangeInclusive<f64>) -> String {
-    // A hair below the decade, so a step of exactly 0.1 asks for one decimal, not two.
-    let decimals = (-mark.step_size.log10() - 1e-9).ceil().max(0.0) as usize;
-    format!("{:.decimals$}", mark.value)
+/// The label of a [`nice_grid`] mark: [`axes::linear_label`].
+pub fn nice_label(mark: egui_plot::GridMark, range: &std::ops::RangeInclusive<f64>) -> String {
+    axes::linear_label(mark, range)
 }
 
 /// Name of a latency metric in labels.
@@ -58,32 +30,94 @@ pub fn metric_name(metric: Metric) -> &'static str {
     metric.name()
 }
 
-/// Objective J = α·C + β·L versus servers, one line per policy (feasible points only;
-/// infeasible sizes leave gaps).
-pub fn objective_plot_ui(ui: &mut egui::Ui, optimum: &Optimum, height: f32) -> egui::Response {
-    Plot::new("objective_vs_servers")
+/// One policy's feasible points on the objective plot, in its palette colour.
+#[derive(Debug)]
+pub struct PolicySeries<'a> {
+    /// The policy.
+    pub policy: PolicyKind,
+    /// Its colour, [`palette::policy_color`].
+    pub color: egui::Color32,
+    /// Its feasible points with an objective, by increasing servers.
+    pub points: Vec<&'a CurvePoint>,
+}
+
+/// The objective plot's series: one per policy with a feasible point (infeasible
+/// sizes are left out).
+pub fn objective_series(optimum: &Optimum) -> Vec<PolicySeries<'_>> {
+    (optimum.curves.iter())
+        .map(|curve| PolicySeries {
+            policy: curve.policy,
+            color: palette::policy_color(curve.policy),
+            points: (curve.points.iter())
+                .filter(|p| p.feasible && p.objective.is_some())
+                .collect(),
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect()
+}
+
+/// The name of the optimum's marker, in both plots.
+const OPTIMUM: &str = "optimum";
+
+/// What hovering the objective plot near a point reads out: the point of the series
+/// called `name` at `index`.
+pub fn objective_readout(
+    optimum: &Optimum,
+    metric: Metric,
+    name: &str,
+    index: usize,
+) -> Option<String> {
+    if name == OPTIMUM {
+        return Some(readout::evaluation(optimum.best.as_ref()?, metric));
+    }
+    let series = objective_series(optimum);
+    let s = series.iter().find(|s| s.policy.name() == name)?;
+    Some(readout::curve_point(s.policy, s.points.get(index)?, metric))
+}
+
+/// Objective J = α·C + β·L versus servers, one line per policy in its colour
+/// (feasible points only); hovering a point reads out its fleet.
+pub fn objective_plot_ui(
+    ui: &mut egui::Ui,
+    optimum: &Optimum,
+    metric: Metric,
+    height: f32,
+) -> egui::Response {
+    let series = objective_series(optimum);
+    let all = series.iter().flat_map(|s| s.points.iter());
+    let span = axes::y_span(all.filter_map(|p| Some([0.0, p.objective?])));
+    let plot = with_axes(
+        Plot::new("objective_vs_servers"),
+        (
+            Scale::Linear,
+            "servers (always-on fleet, on-demand cap, hybrid warm, spot-mix total)",
+        ),
+        (Scale::Linear, "objective J = α·$/hour + β·ms"),
+    );
+    axes::include_spans(plot, None, span)
         .legend(Legend::default())
-        .x_axis_label("servers (always-on fleet, on-demand cap, hybrid warm, spot-mix total)")
-        .y_axis_label("objective J = α·$/hour + β·ms")
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint {
+                plot_name, index, ..
+            } => objective_readout(optimum, metric, plot_name, *index),
+            HoverPosition::Elsewhere { .. } => None,
+        })
         .height(height)
         .show(ui, |plot| {
-            for curve in &optimum.curves {
-                let points: Vec<[f64; 2]> = curve
-                    .points
-                    .iter()
-                    .filter(|p| p.feasible)
+            for s in &series {
+                let points: Vec<[f64; 2]> = (s.points.iter())
                     .filter_map(|p| Some([f64::from(p.servers), p.objective?]))
                     .collect();
-                if !points.is_empty() {
-                    plot.line(Line::new(curve.policy.name(), PlotPoints::from(points)));
-                }
+                let name = s.policy.name();
+                plot.line(Line::new(name, PlotPoints::from(points)).color(s.color));
             }
             if let Some(best) = &optimum.best
                 && let Some(j) = best.objective
             {
                 plot.points(
-                    Points::new("optimum", vec![[f64::from(best.servers), j]])
+                    Points::new(OPTIMUM, vec![[f64::from(best.servers), j]])
                         .shape(MarkerShape::Diamond)
+                        .color(palette::OPTIMUM)
                         .radius(6.0),
                 );
             }
@@ -95,8 +129,45 @@ fn cost_latency(e: &Evaluation, metric: Metric) -> Option<[f64; 2]> {
     Some([e.cost_usd_per_hour, e.latency_ms?.get(metric)])
 }
 
+/// The Pareto frontier's line and its points share this name's evaluations.
+const FRONTIER: &str = "Pareto frontier";
+
+/// The frontier's evaluations that have a latency, by increasing cost.
+fn frontier(optimum: &Optimum, metric: Metric) -> Vec<&Evaluation> {
+    (optimum.pareto.iter())
+        .filter(|e| cost_latency(e, metric).is_some())
+        .collect()
+}
+
+/// The name of a policy's best point on the Pareto plot.
+fn best_name(policy: PolicyKind) -> String {
+    format!("best {}", policy.name())
+}
+
+/// The colour of a policy's best point on the Pareto plot: its palette colour, as
+/// on the objective plot.
+pub fn pareto_policy_color(policy: PolicyKind) -> egui::Color32 {
+    palette::policy_color(policy)
+}
+
+/// What hovering the Pareto plot near a point reads out.
+pub fn pareto_readout(
+    optimum: &Optimum,
+    metric: Metric,
+    name: &str,
+    index: usize,
+) -> Option<String> {
+    let e = match name {
+        OPTIMUM => optimum.best.as_ref()?,
+        FRONTIER => *frontier(optimum, metric).get(index)?,
+        _ => (optimum.candidates.iter()).find(|e| best_name(e.policy) == name)?,
+    };
+    Some(readout::evaluation(e, metric))
+}
+
 /// Cost ($/hour) versus latency (the objective's metric, ms): the Pareto frontier as
-/// a line, each policy's best as a point, the optimum as a diamond.
+/// a grey line with points, each policy's best in its colour, the optimum as a
+/// diamond; hovering a point reads out its fleet.
 pub fn pareto_plot_ui(
     ui: &mut egui::Ui,
     optimum: &Optimum,
@@ -104,33 +175,52 @@ pub fn pareto_plot_ui(
     height: f32,
 ) -> egui::Response {
     let m = metric_name(metric);
-    Plot::new("pareto")
+    let front: Vec<[f64; 2]> = (frontier(optimum, metric).into_iter())
+        .filter_map(|e| cost_latency(e, metric))
+        .collect();
+    let everything = || {
+        let picked = optimum.candidates.iter().chain(optimum.best.as_ref());
+        front
+            .iter()
+            .copied()
+            .chain(picked.filter_map(|e| cost_latency(e, metric)))
+    };
+    let y = axes::y_span(everything());
+    let x = axes::y_span(everything().map(|p| [p[1], p[0]]));
+    let plot = with_axes(
+        Plot::new("pareto"),
+        (Scale::Linear, "cost, $/hour"),
+        (Scale::Linear, &format!("{m} latency, ms")),
+    );
+    axes::include_spans(plot, x, y)
         .legend(Legend::default())
-        .x_axis_label("cost, $/hour")
-        .y_axis_label(format!("{m} latency, ms"))
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint {
+                plot_name, index, ..
+            } => pareto_readout(optimum, metric, plot_name, *index),
+            HoverPosition::Elsewhere { .. } => None,
+        })
         .height(height)
         .show(ui, |plot| {
-            let frontier: Vec<[f64; 2]> = optimum
-                .pareto
-                .iter()
-                .filter_map(|e| cost_latency(e, metric))
-                .collect();
-            plot.line(Line::new(
-                "Pareto frontier",
-                PlotPoints::from(frontier.clone()),
-            ));
-            plot.points(Points::new("frontier points", PlotPoints::from(frontier)).radius(3.0));
+            let color = palette::FRONTIER;
+            plot.line(Line::new(FRONTIER, PlotPoints::from(front.clone())).color(color));
+            let markers = Points::new(FRONTIER, PlotPoints::from(front));
+            plot.points(markers.color(color).radius(3.0));
             for e in &optimum.candidates {
                 if let Some(p) = cost_latency(e, metric) {
+                    let color = pareto_policy_color(e.policy);
                     plot.points(
-                        Points::new(format!("best {}", e.policy.name()), vec![p]).radius(5.0),
+                        Points::new(best_name(e.policy), vec![p])
+                            .color(color)
+                            .radius(5.0),
                     );
                 }
             }
             if let Some(p) = optimum.best.as_ref().and_then(|e| cost_latency(e, metric)) {
                 plot.points(
-                    Points::new("optimum", vec![p])
+                    Points::new(OPTIMUM, vec![p])
                         .shape(MarkerShape::Diamond)
+                        .color(palette::OPTIMUM)
                         .radius(8.0),
                 );
             }
@@ -141,35 +231,60 @@ pub fn pareto_plot_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{SweepOptions, optimize};
 
-    fn label(value: f64, step_size: f64) -> String {
-        nice_label(egui_plot::GridMark { value, step_size }, &(0.0..=1.0))
+    fn optimum() -> (Optimum, Metric) {
+        let plan = crate::plan::presets::load("healthcare-triage").expect("preset");
+        let metric = plan.objective.metric;
+        let o = optimize(&plan, &SweepOptions::for_plan(&plan)).expect("optimum");
+        (o, metric)
     }
 
     #[test]
-    fn grid_marks_fall_once_on_each_value() {
-        let input = egui_plot::GridInput {
-            bounds: (0.0, 4.0),
-            base_step_size: 1e-3,
-        };
-        let marks = nice_grid(input);
-        let mut values: Vec<f64> = marks.iter().map(|m| m.value).collect();
-        let n = values.len();
-        values.sort_by(f64::total_cmp);
-        values.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
-        assert_eq!(values.len(), n, "{marks:?}");
-        // Majors every 1 (four over the span), minors every 0.2 between them.
-        let majors = marks.iter().filter(|m| m.step_size == 1.0).count();
-        assert_eq!((majors, n), (5, 21));
+    fn each_policy_has_one_colour_in_both_explore_plots() {
+        let (o, _) = optimum();
+        let series = objective_series(&o);
+        assert!(!series.is_empty());
+        for s in &series {
+            assert_eq!(s.color, palette::policy_color(s.policy));
+            assert_eq!(
+                s.color,
+                pareto_policy_color(s.policy),
+                "{}",
+                s.policy.name()
+            );
+        }
+        for p in PolicyKind::ALL {
+            assert_eq!(pareto_policy_color(p), palette::policy_color(p));
+        }
     }
 
     #[test]
-    fn grid_labels_keep_the_decimals_their_step_needs() {
-        assert_eq!(label(0.5, 0.5), "0.5");
-        assert_eq!(label(2.0, 0.5), "2.0");
-        assert_eq!(label(0.3, 0.1), "0.3");
-        assert_eq!(label(0.05, 0.05), "0.05");
-        assert_eq!(label(40.0, 20.0), "40");
-        assert_eq!(label(3.0, 1.0), "3");
+    fn hovering_a_point_reads_out_its_fleet() {
+        let (o, metric) = optimum();
+        let series = objective_series(&o);
+        let s = &series[0];
+        let p = s.points[0];
+        let text = objective_readout(&o, metric, s.policy.name(), 0).expect("a read-out");
+        assert!(text.starts_with(&format!("{} · {} server", s.policy.name(), p.servers)));
+        assert!(text.contains(&readout::batch_text(p.batch)), "{text}");
+        assert!(text.contains(" per hour") && text.contains(" ms") && text.contains("J = "));
+        assert_eq!(
+            objective_readout(&o, metric, s.policy.name(), 100_000),
+            None
+        );
+        let best = o.best.as_ref().expect("a best fleet");
+        let text = pareto_readout(&o, metric, OPTIMUM, 0).expect("the optimum's read-out");
+        assert_eq!(text, readout::evaluation(best, metric));
+        let first = frontier(&o, metric)[0];
+        assert_eq!(
+            pareto_readout(&o, metric, FRONTIER, 0),
+            Some(readout::evaluation(first, metric))
+        );
+        let c = &o.candidates[0];
+        assert_eq!(
+            pareto_readout(&o, metric, &best_name(c.policy), 0),
+            Some(readout::evaluation(c, metric))
+        );
     }
 }

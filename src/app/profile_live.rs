@@ -5,7 +5,11 @@
 use std::sync::Arc;
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{HoverPosition, Legend, Line, Plot, PlotPoints};
+
+use super::axes::{Scale, with_axes};
+use super::format::fmt_sig;
+use super::palette;
 
 use crate::profile::progress::{ProgressMeter, ProgressSnapshot, clock};
 
@@ -131,37 +135,68 @@ pub fn live_ui(ui: &mut egui::Ui, view: &LiveView) {
     let cpu = series(|p| p.cpu_cores_busy);
     let power = series(|p| p.gpu_power_w);
     let util = series(|p| p.gpu_util_pct.map(|u| u / 100.0));
-    Plot::new("live_telemetry")
-        .legend(Legend::default())
-        .height(110.0)
-        .x_axis_label("s since start")
-        .y_axis_label(if power.is_empty() {
-            "cores busy"
-        } else {
-            "cores busy · GPU util ÷ 100"
-        })
+    let y_label = if power.is_empty() {
+        "cores busy"
+    } else {
+        "cores busy · GPU util ÷ 100"
+    };
+    let x_axis = (Scale::Linear, "time since start, s");
+    // Busy cores and power count from zero: a steady run stays a flat line near its
+    // level, not a zoom into its noise.
+    with_axes(
+        Plot::new("live_telemetry"),
+        x_axis,
+        (Scale::Linear, y_label),
+    )
+    .include_y(0.0)
+    .legend(Legend::default())
+    .label_formatter(|pos| live_readout(pos, ""))
+    .height(110.0)
+    .allow_scroll(false)
+    .show(ui, |plot| {
+        if !cpu.is_empty() {
+            let line = Line::new("CPU, cores busy", PlotPoints::from(cpu));
+            plot.line(line.color(palette::series_color(0)));
+        }
+        if !util.is_empty() {
+            let line = Line::new("GPU utilisation ÷ 100", PlotPoints::from(util));
+            plot.line(line.color(palette::series_color(1)));
+        }
+    })
+    .response
+    .on_hover_text("The profiler's CPU use and the GPU's utilisation over this run.");
+    if !power.is_empty() {
+        with_axes(
+            Plot::new("live_power"),
+            x_axis,
+            (Scale::Linear, "GPU power, W"),
+        )
+        .include_y(0.0)
+        .label_formatter(|pos| live_readout(pos, " W"))
+        .height(90.0)
         .allow_scroll(false)
         .show(ui, |plot| {
-            if !cpu.is_empty() {
-                plot.line(Line::new("CPU, cores busy", PlotPoints::from(cpu)));
-            }
-            if !util.is_empty() {
-                plot.line(Line::new("GPU utilisation ÷ 100", PlotPoints::from(util)));
-            }
+            let line = Line::new("GPU power, W", PlotPoints::from(power));
+            plot.line(line.color(palette::series_color(2)));
         })
         .response
-        .on_hover_text("The profiler's CPU use and the GPU's utilisation over this run.");
-    if !power.is_empty() {
-        Plot::new("live_power")
-            .height(90.0)
-            .x_axis_label("s since start")
-            .y_axis_label("GPU power, W")
-            .allow_scroll(false)
-            .show(ui, |plot| {
-                plot.line(Line::new("GPU power, W", PlotPoints::from(power)));
-            })
-            .response
-            .on_hover_text("Board power from NVML; energy per inference is in the report.");
+        .on_hover_text("Board power from NVML; energy per inference is in the report.");
+    }
+}
+
+/// What hovering a telemetry sample reads out: its series, time and value.
+fn live_readout(pos: &HoverPosition<'_>, unit: &str) -> Option<String> {
+    match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(format!(
+            "{plot_name}\nat {} s: {}{unit}",
+            fmt_sig(position.x, 3),
+            fmt_sig(position.y, 3)
+        )),
+        HoverPosition::Elsewhere { .. } => None,
     }
 }
 

@@ -8,9 +8,12 @@ use egui_plot::{
     Bar, BarChart, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, Points,
 };
 
+use super::axes::{self, Scale, linear_grid, y_axis};
+use super::format::fmt_sig;
+use super::palette::series_color;
 use super::plot_png::titled_plot;
-use super::plots::{nice_grid, nice_label, series_color};
 use super::profile_view::short;
+use super::readout;
 use crate::profile::report::{OpTime, ProfileReport, ResultRow};
 
 /// Shown for picked rows whose report carries no operator times.
@@ -90,28 +93,31 @@ fn batch_at(x: f64) -> String {
 /// Median latency vs batch (batches doubling along a log2 axis, as they are usually
 /// swept), one line with markers per series.
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
-    Plot::new("transformer_latency_vs_batch")
+    let series = latency_series(report);
+    let span = axes::y_span(series.iter().flat_map(|s| s.1.iter().copied()));
+    let plot = Plot::new("transformer_latency_vs_batch")
         .x_grid_spacer(doubling_grid)
         .x_axis_formatter(|mark, _| batch_at(mark.value))
-        .y_grid_spacer(nice_grid)
-        .y_axis_formatter(nice_label)
-        .label_formatter(|pos| {
-            let (name, p) = match pos {
-                HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => (format!("{plot_name}\n"), position),
-                HoverPosition::Elsewhere { position } => (String::new(), position),
-            };
-            Some(format!("{name}batch {}: {:.3} ms", batch_at(p.x), p.y))
+        .x_axis_label("batch size, sequences (log scale)")
+        .y_grid_spacer(linear_grid)
+        .custom_y_axes(vec![y_axis(Scale::Linear, "median latency, ms per pass")]);
+    axes::include_spans(plot, None, span)
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(readout::measured_batch(
+                plot_name,
+                position.x.exp2(),
+                position.y,
+            )),
+            HoverPosition::Elsewhere { .. } => None,
         })
         .legend(Legend::default())
-        .x_axis_label("batch size, sequences (log scale)")
-        .y_axis_label("median latency, ms per pass")
         .height(height)
         .show(ui, |plot| {
-            for (i, (name, pts)) in latency_series(report).into_iter().enumerate() {
+            for (i, (name, pts)) in series.into_iter().enumerate() {
                 // Markers too, so a single batch still shows.
                 let color = series_color(i);
                 let markers = Points::new(name.clone(), PlotPoints::from(pts.clone()));
@@ -172,8 +178,8 @@ fn breakdown_plot_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) -> egui::Response {
     let height = 60.0 + 28.0 * n as f32;
     Plot::new("transformer_op_breakdown")
         .legend(Legend::default())
-        .x_grid_spacer(nice_grid)
-        .x_axis_formatter(nice_label)
+        .x_grid_spacer(linear_grid)
+        .x_axis_formatter(axes::linear_label)
         .x_axis_label("ms per pass, by operator")
         .y_axis_formatter(move |mark, _| {
             let i = n as f64 - 1.0 - mark.value;
@@ -207,10 +213,10 @@ fn breakdown_table_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) {
                 for (op, pct) in r.ops.iter().zip(shares_pct(&r.ops)) {
                     ui.label(row_name(r));
                     ui.label(&op.name);
-                    ui.label(format!("{:.3} ms", op.ms));
+                    ui.label(format!("{} ms", fmt_sig(op.ms, 4)));
                     ui.label(format!("{pct:.1} %"));
                     let gflops = (op.ms > 0.0).then(|| op.flops / (op.ms * 1e6));
-                    ui.label(gflops.map_or("-".into(), |g| format!("{g:.1}")));
+                    ui.label(gflops.map_or("-".into(), |g| fmt_sig(g, 3)));
                     let roof = op
                         .pct_of_roofline
                         .map_or("-".into(), |p| format!("{p:.1} %"));

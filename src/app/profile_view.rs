@@ -4,9 +4,13 @@
 
 use eframe::egui;
 use egui_plot::{
-    Bar, BarChart, ColorConflictHandling, FilledArea, Legend, Line, MarkerShape, Plot, PlotPoints,
-    Points,
+    Bar, BarChart, ColorConflictHandling, FilledArea, HoverPosition, Legend, Line, MarkerShape,
+    Plot, PlotPoints, Points,
 };
+
+use super::axes::{self, Scale, with_axes};
+use super::format::fmt_sig;
+use super::{palette, readout};
 
 use crate::model::Precision;
 use crate::profile::report::{ColdStart, ProfileReport, ResultRow};
@@ -66,13 +70,15 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
                             continue;
                         }
                         ui.label(&r.variant);
+                        // Significant digits: a 0.0123 ms kernel and a 1 234 ms one
+                        // both show three figures, thousands grouped.
                         let num = |x: Option<f64>, digits: usize| {
-                            x.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+                            x.map_or_else(|| "-".to_owned(), |v| fmt_sig(v, digits))
                         };
-                        ui.label(num(r.timing.as_ref().map(|t| t.median_ms), 3));
-                        ui.label(num(r.items_per_s, 0));
-                        ui.label(num(r.gflops, 2));
-                        ui.label(num(r.pct_of_peak, 1));
+                        ui.label(num(r.timing.as_ref().map(|t| t.median_ms), 4));
+                        ui.label(num(r.items_per_s, 3));
+                        ui.label(num(r.gflops, 3));
+                        ui.label(num(r.pct_of_peak, 3));
                         ui.label(
                             r.rel_error
                                 .map_or_else(|| "-".into(), |e| format!("{e:.1e}")),
@@ -90,17 +96,59 @@ pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
         });
 }
 
+/// The (device, precision) series of a report, in the order they first appear: the
+/// index of one is its colour in every Profile plot (latency, throughput, roofline).
+pub fn series_keys(report: &ProfileReport) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let peaks = (report.peaks.iter()).map(|p| format!("{} {}", short(&p.device), p.precision));
+    let rows = (report.results.iter()).map(|r| format!("{} {}", short(&r.device), r.precision));
+    for key in rows.chain(peaks) {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// The colour of the series `key` (a [`series_keys`] entry).
+pub fn series_color(keys: &[String], key: &str) -> egui::Color32 {
+    let i = keys.iter().position(|k| k == key).unwrap_or(keys.len());
+    palette::series_color(i)
+}
+
+/// What hovering a roofline point reads out (x and y are log10 of the values).
+fn roofline_readout(name: &str, x: f64, y: f64) -> String {
+    let (ai, gflops) = (10f64.powf(x), 10f64.powf(y));
+    format!(
+        "{name}\n{} FLOP/byte\n{} GFLOP/s",
+        fmt_sig(ai, 3),
+        fmt_sig(gflops, 3)
+    )
+}
+
 /// Roofline: each timed kernel at its arithmetic intensity (FLOP per byte of compulsory
 /// traffic) against the device's measured FMA peak and bandwidth, log–log.
 pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
-    Plot::new("roofline")
-        .legend(Legend::default())
-        .x_axis_label("log10 arithmetic intensity, FLOP/byte")
-        .y_axis_label("log10 GFLOP/s")
+    let keys = series_keys(report);
+    let plot = with_axes(
+        Plot::new("roofline"),
+        (Scale::Log10, "arithmetic intensity, FLOP/byte (log scale)"),
+        (Scale::Log10, "GFLOP/s (log scale)"),
+    );
+    plot.legend(Legend::default())
+        .label_formatter(|pos| match pos {
+            HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(roofline_readout(plot_name, position.x, position.y)),
+            HoverPosition::Elsewhere { .. } => None,
+        })
         .height(height)
         .show(ui, |plot| {
             for peak in &report.peaks {
-                let name = format!("{} {} peak", short(&peak.device), peak.precision);
+                let key = format!("{} {}", short(&peak.device), peak.precision);
+                let name = format!("{key} peak");
                 let roof = peak.fma_gflops.max(1e-9).log10();
                 let pts: Vec<[f64; 2]> = (-20..=40)
                     .map(|i| {
@@ -111,7 +159,8 @@ pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> eg
                         [ai.log10(), bw_bound.log10().min(roof)]
                     })
                     .collect();
-                plot.line(Line::new(name, PlotPoints::from(pts)));
+                let color = series_color(&keys, &key);
+                plot.line(Line::new(name, PlotPoints::from(pts)).color(color));
             }
             let mut by_device: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
             for r in report.results.iter().filter(|r| r.timing.is_some()) {
@@ -128,14 +177,33 @@ pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> eg
                 }
             }
             for (name, pts) in by_device {
+                let color = series_color(&keys, &name);
                 plot.points(
                     Points::new(name, PlotPoints::from(pts))
                         .shape(MarkerShape::Circle)
+                        .color(color)
                         .radius(3.0),
                 );
             }
         })
         .response
+}
+
+/// What hovering a latency or throughput point reads out: the series and batch
+/// `x`, with `ms` per batch.
+fn batch_readout(pos: &HoverPosition<'_>, ms_of: impl Fn(f64, f64) -> f64) -> Option<String> {
+    match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(readout::measured_batch(
+            plot_name,
+            position.x,
+            ms_of(position.x, position.y),
+        )),
+        HoverPosition::Elsewhere { .. } => None,
+    }
 }
 
 /// Items per second versus batch size, one line per device × precision (chosen MLP
@@ -160,21 +228,24 @@ pub fn throughput_plot_ui(
             None => series.push((name, vec![[b as f64, items]])),
         }
     }
-    Plot::new("throughput_vs_batch")
-        .x_grid_spacer(super::plots::nice_grid)
-        .x_axis_formatter(super::plots::nice_label)
-        .y_grid_spacer(super::plots::nice_grid)
-        .y_axis_formatter(super::plots::nice_label)
+    let keys = series_keys(report);
+    let span = axes::y_span(series.iter().flat_map(|s| s.1.iter().copied()));
+    let plot = with_axes(
+        Plot::new("throughput_vs_batch"),
+        (Scale::Linear, "batch size, items"),
+        (Scale::Linear, "throughput, items/s"),
+    );
+    axes::include_spans(plot, None, span)
         .legend(Legend::default())
-        .x_axis_label("batch size")
-        .y_axis_label("items / s")
+        // items/s = batch · 1000 / ms, so ms = batch · 1000 / items/s.
+        .label_formatter(|pos| batch_readout(pos, |b, items| b * 1000.0 / items.max(1e-12)))
         .height(height)
         .show(ui, |plot| {
-            for (i, (name, mut pts)) in series.into_iter().enumerate() {
+            for (name, mut pts) in series {
                 pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
                 // Markers too, so a single batch size still shows; colours as in the
-                // latency plot beside it (same series, same order).
-                let color = super::plots::series_color(i);
+                // latency plot and the roofline (one per device × precision).
+                let color = series_color(&keys, &name);
                 plot.points(
                     Points::new(name.clone(), PlotPoints::from(pts.clone()))
                         .color(color)
@@ -188,15 +259,16 @@ pub fn throughput_plot_ui(
 
 /// Median latency per batch with the p5–p95 band, one series per device × precision.
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
-    Plot::new("latency_vs_batch")
-        .x_grid_spacer(super::plots::nice_grid)
-        .x_axis_formatter(super::plots::nice_label)
-        .y_grid_spacer(super::plots::nice_grid)
-        .y_axis_formatter(super::plots::nice_label)
+    let keys = series_keys(report);
+    let plot = with_axes(
+        Plot::new("latency_vs_batch"),
+        (Scale::Linear, "batch size, items"),
+        (Scale::Linear, "latency, ms per batch"),
+    );
+    plot
         // The band is a paler shade of its line: name the entry in the line's colour.
         .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
-        .x_axis_label("batch size")
-        .y_axis_label("ms per batch")
+        .label_formatter(|pos| batch_readout(pos, |_, ms| ms))
         .height(height)
         .show(ui, |plot| {
             let mut series: Vec<(String, Vec<BandPoint>)> = Vec::new();
@@ -215,13 +287,13 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
                     None => series.push((name, vec![point])),
                 }
             }
-            for (i, (name, mut pts)) in series.into_iter().enumerate() {
+            for (name, mut pts) in series {
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
                 let lo: Vec<f64> = pts.iter().map(|p| p.2).collect();
                 let hi: Vec<f64> = pts.iter().map(|p| p.3).collect();
                 // One name and colour for band, markers and line: one legend entry each.
-                let color = super::plots::series_color(i);
+                let color = series_color(&keys, &name);
                 let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
                 plot.line(Line::new(name.clone(), PlotPoints::from(med.clone())).color(color));
                 plot.points(
@@ -258,8 +330,8 @@ pub fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui
         .map(|(i, (name, ms))| Bar::new(i as f64, *ms).name(*name))
         .collect();
     Plot::new("cold_start")
-        .y_grid_spacer(super::plots::nice_grid)
-        .y_axis_formatter(super::plots::nice_label)
+        .y_grid_spacer(axes::linear_grid)
+        .y_axis_formatter(axes::linear_label)
         .x_axis_label("cold-start stage")
         .x_axis_formatter(move |mark, _| {
             let i = mark.value.round();
@@ -271,9 +343,11 @@ pub fn cold_start_plot_ui(ui: &mut egui::Ui, c: &ColdStart, height: f32) -> egui
                 String::new()
             }
         })
-        .y_axis_label("ms")
+        .y_axis_label("time, ms")
         .height(height)
-        .show(ui, |plot| plot.bar_chart(BarChart::new("cold start", bars)))
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("cold start", bars).color(palette::series_color(0)))
+        })
         .response
 }
 
