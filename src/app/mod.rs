@@ -190,22 +190,24 @@ impl CostscopeApp {
     /// Undo and Redo, each saying what it would change.
     fn undo_buttons_ui(&mut self, ui: &mut egui::Ui) {
         let (history, plan) = (&mut self.history, &mut self.state.plan);
-        let undo = history.undo_text(plan);
-        let button = ui.add_enabled(undo.is_some(), egui::Button::new("Undo"));
+        // The tooltips diff two plans: only when shown, not every frame.
+        let button = ui.add_enabled(history.can_undo(), egui::Button::new("Undo"));
         if button
-            .on_hover_text(format!("{} (Ctrl+Z)", undo.unwrap_or_default()))
+            .on_hover_ui(|ui| {
+                let text = history.undo_text(plan).unwrap_or_default();
+                ui.label(format!("{text} (Ctrl+Z)"));
+            })
             .on_disabled_hover_text("Nothing to undo: no plan edits in this run.")
             .clicked()
         {
             history.undo(plan);
         }
-        let redo = history.redo_text(plan);
-        let button = ui.add_enabled(redo.is_some(), egui::Button::new("Redo"));
+        let button = ui.add_enabled(history.can_redo(), egui::Button::new("Redo"));
         if button
-            .on_hover_text(format!(
-                "{} (Ctrl+Shift+Z or Ctrl+Y)",
-                redo.unwrap_or_default()
-            ))
+            .on_hover_ui(|ui| {
+                let text = history.redo_text(plan).unwrap_or_default();
+                ui.label(format!("{text} (Ctrl+Shift+Z or Ctrl+Y)"));
+            })
             .on_disabled_hover_text("Nothing to redo: no edit undone since the last one.")
             .clicked()
         {
