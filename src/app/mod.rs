@@ -11,6 +11,7 @@ pub mod file_dialog;
 pub mod file_list;
 pub mod fleet_change;
 pub mod format;
+pub mod history;
 pub mod job;
 pub mod palette;
 pub mod plan_file;
@@ -72,13 +73,17 @@ pub struct CostscopeApp {
     pub screenshot: Option<screenshot::ScreenshotJob>,
     /// The recommendation verified by simulation in the background.
     pub verify: verify_job::VerifyRun,
+    /// Undo / redo of plan edits (this run only).
+    pub history: history::PlanHistory,
 }
 
 impl CostscopeApp {
     /// The app showing `state`.
     pub fn new(state: AppState) -> Self {
+        let runtime = Runtime::new(&state);
         Self {
-            runtime: Runtime::new(&state),
+            history: history::PlanHistory::new(&state.plan, &runtime.saved_plan),
+            runtime,
             plan_panel: plan_ui::PlanPanel::new(&state),
             explore: explore_ui::ExplorePanel::default(),
             caching: caching_ui::CachingPanel::default(),
@@ -112,6 +117,7 @@ impl CostscopeApp {
             plan_panel,
             screenshot: _,
             verify: _,
+            history,
         } = self;
         egui::CentralPanel::default().show(ui, |ui| match state.tab {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
@@ -127,6 +133,8 @@ impl CostscopeApp {
         if runtime.refresh(&state.plan, state.tab) {
             ui.ctx().request_repaint();
         }
+        // Whatever changed the plan in this frame is one undo step (or joins the drag's).
+        history.end_frame(ui.ctx(), &state.plan, &runtime.saved_plan);
     }
 
     /// The bar at the top: the tabs, the theme, Save PNG and the plan's name.
@@ -166,6 +174,8 @@ impl CostscopeApp {
                 ui.label(text);
             }
             ui.separator();
+            self.undo_buttons_ui(ui);
+            ui.separator();
             ui.label(text::elide(&self.state.plan.name, text::MAX_NAME_CHARS));
             if self.state.plan != self.runtime.saved_plan {
                 ui.label("(unsaved)");
@@ -175,6 +185,34 @@ impl CostscopeApp {
                     .on_hover_text(note.as_str());
             }
         });
+    }
+
+    /// Undo and Redo, each saying what it would change.
+    fn undo_buttons_ui(&mut self, ui: &mut egui::Ui) {
+        let (history, plan) = (&mut self.history, &mut self.state.plan);
+        // The tooltips diff two plans: only when shown, not every frame.
+        let button = ui.add_enabled(history.can_undo(), egui::Button::new("Undo"));
+        if button
+            .on_hover_ui(|ui| {
+                let text = history.undo_text(plan).unwrap_or_default();
+                ui.label(format!("{text} (Ctrl+Z)"));
+            })
+            .on_disabled_hover_text("Nothing to undo: no plan edits in this run.")
+            .clicked()
+        {
+            history.undo(plan);
+        }
+        let button = ui.add_enabled(history.can_redo(), egui::Button::new("Redo"));
+        if button
+            .on_hover_ui(|ui| {
+                let text = history.redo_text(plan).unwrap_or_default();
+                ui.label(format!("{text} (Ctrl+Shift+Z or Ctrl+Y)"));
+            })
+            .on_disabled_hover_text("Nothing to redo: no edit undone since the last one.")
+            .clicked()
+        {
+            history.redo(plan);
+        }
     }
 
     /// Drives a `--screenshot` run: show the panel, fill it, capture, close.
@@ -219,8 +257,23 @@ impl CostscopeApp {
 
     /// Dropped files open as plans (asking first over unsaved changes); Ctrl+S saves
     /// (asking first over a file changed on disk or with comments);
-    /// Ctrl+O goes to the Plan panel and opens the file dialog.
+    /// Ctrl+O goes to the Plan panel and opens the file dialog; Ctrl+Z undoes a plan
+    /// edit, Ctrl+Shift+Z and Ctrl+Y redo it (not while a text field has the keyboard:
+    /// it undoes its own typing).
     fn handle_input(&mut self, ctx: &egui::Context) {
+        if !ctx.text_edit_focused() {
+            let (history, plan) = (&mut self.history, &mut self.state.plan);
+            let redo = egui::Modifiers::COMMAND | egui::Modifiers::SHIFT;
+            // Ctrl+Shift+Z first: Ctrl+Z's pattern would also match it.
+            if ctx.input_mut(|i| {
+                i.consume_key(redo, egui::Key::Z)
+                    || i.consume_key(egui::Modifiers::COMMAND, egui::Key::Y)
+            }) {
+                history.redo(plan);
+            } else if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z)) {
+                history.undo(plan);
+            }
+        }
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
