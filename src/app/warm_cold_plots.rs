@@ -13,10 +13,9 @@ use super::super::axes::{self, Scale, with_axes};
 use super::super::format::fmt_sig;
 use super::super::palette;
 use super::super::plot_png::{plot_with_header, titled_plot};
-use super::super::warm_cold_fleets::{FleetRole, FleetSpec};
 use super::super::warm_cold_run::FleetDay;
+use super::legend::{FleetStyle, fleet_style, legend_row};
 use super::thinned;
-use crate::model::evaluation::kind_of;
 use crate::sim::{MinuteRow, SimResult};
 
 /// The start-up: the first hour of the day, when a fleet that begins with no server
@@ -32,36 +31,6 @@ const HEADROOM: f64 = 1.08;
 
 /// The arrivals line: neutral, no fleet's colour (every fleet sees the same traffic).
 pub const TRAFFIC: Color32 = palette::GREY;
-
-/// A fleet as drawn: its name, its policy's colour and its stroke.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FleetStyle {
-    /// The name in the legend and the read-out.
-    pub label: String,
-    /// Its policy's palette colour.
-    pub color: Color32,
-    /// Line width, points: the recommendation thicker.
-    pub width: f32,
-    /// Dashed for the plan as written, solid otherwise.
-    pub style: LineStyle,
-}
-
-/// How `spec` is drawn in every Warm / cold plot: its policy's colour
-/// ([`palette::policy_color`]); the plan as written dashed and the recommendation
-/// thick, so the two stay apart when they share a policy.
-pub fn fleet_style(spec: &FleetSpec) -> FleetStyle {
-    let (width, style) = match spec.role {
-        FleetRole::PlanAsWritten => (2.0, LineStyle::dashed_loose()),
-        FleetRole::Recommendation => (3.0, LineStyle::Solid),
-        FleetRole::Comparison(_) => (1.5, LineStyle::Solid),
-    };
-    FleetStyle {
-        label: spec.label(),
-        color: palette::policy_color(kind_of(&spec.candidate.policy)),
-        width,
-        style,
-    }
-}
 
 /// Where the start-up is clipped off a plot's scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -222,72 +191,6 @@ pub fn day_plots_ui(
     }
 }
 
-/// A row of the fleets' names in their colours and strokes: a click hides or shows a
-/// fleet, Alt+click shows it alone (again: all).
-fn legend_row(ui: &mut egui::Ui, styles: &[FleetStyle], hidden: &mut Vec<String>) {
-    ui.horizontal_wrapped(|ui| {
-        for s in styles {
-            let is_hidden = hidden.contains(&s.label);
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(28.0, 14.0), egui::Sense::hover());
-            let color = if is_hidden {
-                s.color.gamma_multiply(0.3)
-            } else {
-                s.color
-            };
-            let stroke = egui::Stroke::new(s.width, color);
-            let (a, b) = (rect.left_center(), rect.right_center());
-            match s.style {
-                LineStyle::Dashed { .. } => {
-                    ui.painter()
-                        .add(egui::Shape::dashed_line(&[a, b], stroke, 6.0, 4.0));
-                }
-                _ => {
-                    ui.painter().line_segment([a, b], stroke);
-                }
-            }
-            let text = egui::RichText::new(&s.label);
-            let text = if is_hidden {
-                text.weak().strikethrough()
-            } else {
-                text
-            };
-            let clicked = ui
-                .add(egui::Label::new(text).sense(egui::Sense::click()))
-                .on_hover_text(
-                    "Click: hide or show this fleet in every plot. Alt+click: show it alone.",
-                )
-                .clicked();
-            if clicked {
-                let alone = ui.input(|i| i.modifiers.alt);
-                toggle(hidden, styles, &s.label, alone);
-            }
-        }
-    });
-}
-
-/// Hides or shows `label`; `alone`: shows `label` only, or every fleet when it is
-/// already the only one shown.
-fn toggle(hidden: &mut Vec<String>, styles: &[FleetStyle], label: &str, alone: bool) {
-    if alone {
-        let only_it = styles
-            .iter()
-            .all(|s| (s.label == label) != hidden.contains(&s.label));
-        hidden.clear();
-        if !only_it {
-            hidden.extend(
-                styles
-                    .iter()
-                    .filter(|s| s.label != label)
-                    .map(|s| s.label.clone()),
-            );
-        }
-    } else if let Some(i) = hidden.iter().position(|h| h == label) {
-        hidden.remove(i);
-    } else {
-        hidden.push(label.to_owned());
-    }
-}
-
 /// A timeline plot of `series` over the day; with `clip_startup`, a start-up above the
 /// rest of the day runs off the top of the scale, marked. Returns the clip made.
 fn timeline_plot_ui(
@@ -433,27 +336,6 @@ mod tests {
         let mut late = day;
         late[400][1] = 40.0;
         assert_eq!(startup_clip(&late), None);
-    }
-
-    #[test]
-    fn a_legend_click_hides_and_an_alt_click_isolates() {
-        let style = |label: &str| FleetStyle {
-            label: label.into(),
-            color: palette::BLUE,
-            width: 1.0,
-            style: LineStyle::Solid,
-        };
-        let styles = [style("a"), style("b"), style("c")];
-        let mut hidden = Vec::new();
-        toggle(&mut hidden, &styles, "b", false);
-        assert_eq!(hidden, ["b"]);
-        toggle(&mut hidden, &styles, "b", false);
-        assert!(hidden.is_empty());
-        toggle(&mut hidden, &styles, "a", true);
-        assert_eq!(hidden, ["b", "c"]);
-        // Isolating the one shown alone shows them all again.
-        toggle(&mut hidden, &styles, "a", true);
-        assert!(hidden.is_empty());
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub const MAX_PLOTTED_POINTS: usize = 720;
 #[path = "warm_cold_plots.rs"]
 pub mod plots;
 
+/// The fleets' colours and strokes, and the plots' legend row.
+#[path = "warm_cold_legend.rs"]
+pub mod legend;
+
 /// The Warm / cold panel: the persisted fleets and the simulated day (runtime only).
 /// It persists as its settings alone, in the shape they always had.
 #[derive(Default, Serialize, Deserialize)]
