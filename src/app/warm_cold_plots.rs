@@ -182,10 +182,10 @@ pub fn day_plots_ui(
     });
     if let Some(peak) = clips.iter().map(|c| c.peak[1]).reduce(f64::max) {
         ui.weak(format!(
-            "▲ Each fleet starts the day with no server running: in the first hour an \
-             elastic fleet boots up to {} servers for the waiting requests. The servers \
+            "An elastic fleet starts the day with no server running beyond its warm \
+             ones: in the first hour it boots up to {} servers for the waiting requests. The servers \
              axes are scaled to the rest of the day and the start-up runs off the top \
-             (marked ▲); the day's totals and the verdict include it.",
+             (marked \"off the scale\"); the day's totals and the verdict include it.",
             fmt_sig(peak, 3)
         ));
     }
@@ -239,7 +239,7 @@ fn timeline_plot_ui(
             }
             if let Some(c) = clip {
                 let text = format!(
-                    "▲ start-up {} at {}",
+                    "start-up {} at {}, off the scale",
                     fmt_sig(c.peak[1], 3),
                     clock(c.peak[0])
                 );
