@@ -694,3 +694,29 @@ fn hovering_a_point_on_the_objective_plot_reads_out_its_fleet() {
     );
     assert!(text.contains("J = ") && text.contains("latency"), "{text}");
 }
+
+/// healthcare-triage's hand-set scale-to-zero fleet (up to 64 servers) boots 64 for the
+/// first requests: the servers' scale is the rest of the day's, and the panel says so.
+#[test]
+fn warm_cold_keeps_the_start_up_off_the_servers_scale() {
+    let mut a = app("healthcare-triage");
+    a.state.tab = Tab::WarmCold;
+    a.state.warm_cold.settings.follow_optimum = false;
+    a.state.warm_cold.settings.recommendation = false;
+    // The scale-to-zero fleet's server states: after the plan as written and always on.
+    a.state.warm_cold.settings.detail_fleet = 2;
+    let mut h = stepped_harness(a);
+    h.get_by_label("Simulate a day").click();
+    h.step();
+    step_until_done(&mut h, |app| app.state.warm_cold.running());
+    let day = h.state().state.warm_cold.run.day.clone().unwrap();
+    assert!(
+        day.fleets[2]
+            .spec
+            .is(FleetRole::Comparison(PolicyKind::OnDemand))
+    );
+    let note = h.get_by_label_contains("An elastic fleet starts the day with no server running");
+    let n = note.accesskit_node();
+    let text = n.value().or_else(|| n.label()).unwrap_or_default();
+    assert!(text.contains("boots up to 64 servers"), "{text}");
+}

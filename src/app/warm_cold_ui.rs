@@ -9,24 +9,19 @@
 //! worker gave none.
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
-use super::plot_png::{plot_with_header, titled_plot};
 use super::state::Results;
 pub use super::warm_cold_fleets::WarmColdSettings;
-use super::warm_cold_run::{Day, FleetDay, WarmColdRun, stopped_short};
+use super::warm_cold_run::{Day, WarmColdRun, stopped_short};
 use crate::model::Plan;
 use crate::model::traffic::DAY_HOURS;
-use crate::sim::{MinuteRow, SimResult};
+use crate::sim::MinuteRow;
 
 /// Most points a timeline line is drawn with: longer timelines are drawn as the means of
 /// equal buckets of minutes, so a plot's cost does not grow with the horizon (a day's
 /// 1440 minutes are drawn as 720 two-minute buckets).
 pub const MAX_PLOTTED_POINTS: usize = 720;
-
-/// Reads one quantity from a timeline row.
-type MinuteValue = fn(&MinuteRow) -> f64;
 
 /// The Warm / cold panel: the persisted fleets and the simulated day (runtime only).
 /// It persists as its settings alone, in the shape they always had.
@@ -38,6 +33,12 @@ pub struct WarmColdPanel {
     /// The simulation in flight or last finished.
     #[serde(skip)]
     pub run: WarmColdRun,
+    /// Fleets hidden from the plots (their legend entries clicked).
+    #[serde(skip)]
+    pub hidden: Vec<String>,
+    /// Server states hidden from the busy / booting / idle plot.
+    #[serde(skip)]
+    pub hidden_states: Vec<String>,
 }
 
 impl std::fmt::Debug for WarmColdPanel {
@@ -62,6 +63,8 @@ impl From<WarmColdSettings> for WarmColdPanel {
         Self {
             settings,
             run: WarmColdRun::default(),
+            hidden: Vec::new(),
+            hidden_states: Vec::new(),
         }
     }
 }
@@ -111,9 +114,20 @@ impl WarmColdPanel {
                     }
                 });
             });
-        let Self { settings, run } = self;
+        let Self {
+            settings,
+            run,
+            hidden,
+            hidden_states,
+        } = self;
         egui::CentralPanel::default().show(ui, |ui| match &run.day {
-            Some(day) => day_ui(ui, &day.fleets, &mut settings.detail_fleet),
+            Some(day) => super::warm_cold_plots::day_plots_ui(
+                ui,
+                &day.fleets,
+                &mut settings.detail_fleet,
+                hidden,
+                hidden_states,
+            ),
             None => {
                 ui.label(
                     "Simulate a day to see warm, booting and idle servers, cold starts and cost.",
@@ -166,39 +180,6 @@ impl WarmColdPanel {
     }
 }
 
-/// The day's plots: traffic, servers held, one fleet's server states, cumulative cost.
-fn day_ui(ui: &mut egui::Ui, days: &[FleetDay], detail_fleet: &mut usize) {
-    let height = ((ui.available_height() - 110.0) / 4.0).max(100.0);
-    let fleets: Vec<(String, &SimResult)> = days
-        .iter()
-        .filter_map(|f| Some((f.spec.label(), f.sim.as_ref().ok()?)))
-        .collect();
-    let traffic: Vec<(String, &SimResult)> = fleets
-        .iter()
-        .take(1)
-        .map(|f| ("arrivals".into(), f.1))
-        .collect();
-    titled_plot(ui, "Traffic: arrivals per minute", "traffic", |ui| {
-        minute_plot_ui(ui, "traffic", "arrivals / minute", height, &traffic, |r| {
-            f64::from(r.arrivals)
-        })
-    });
-    let title = "Servers held (busy + booting + idle) per fleet";
-    titled_plot(ui, title, "servers", |ui| {
-        minute_plot_ui(ui, "servers", "servers", height, &fleets, |r| {
-            f64::from(r.busy + r.booting + r.idle)
-        })
-    });
-    if let Some((name, r)) = fleets.get((*detail_fleet).min(fleets.len().saturating_sub(1))) {
-        states_plot_ui(ui, &fleets, (name, r), detail_fleet, height);
-    }
-    titled_plot(ui, "Cumulative cost, $", "cost", |ui| {
-        minute_plot_ui(ui, "cost", "$ so far", height, &fleets, |r| {
-            r.cumulative_cost_usd
-        })
-    });
-}
-
 /// `value` of the timeline as plot points (hour of the day, value): every minute up to
 /// [`MAX_PLOTTED_POINTS`], else the mean of each bucket of consecutive minutes (at
 /// the bucket's middle).
@@ -211,70 +192,6 @@ pub fn thinned(rows: &[MinuteRow], value: impl Fn(&MinuteRow) -> f64) -> Vec<[f6
             [minute / 60.0, c.iter().map(&value).sum::<f64>() / n]
         })
         .collect()
-}
-
-/// Busy / booting / idle servers of one fleet, with the fleet picker in its header.
-fn states_plot_ui(
-    ui: &mut egui::Ui,
-    fleets: &[(String, &SimResult)],
-    (name, r): (&str, &SimResult),
-    detail_fleet: &mut usize,
-    height: f32,
-) {
-    let header = |ui: &mut egui::Ui| {
-        let title = format!("Busy / booting / idle servers of \"{name}\"");
-        ui.label(title)
-            .on_hover_text("Every minute: servers serving, starting (cold) and idle.");
-        egui::ComboBox::from_label("fleet")
-            .selected_text(name)
-            .show_ui(ui, |ui| {
-                for (i, (n, _)) in fleets.iter().enumerate() {
-                    ui.selectable_value(detail_fleet, i, n.as_str());
-                }
-            })
-            .response
-            .on_hover_text("The fleet whose server states are drawn below.");
-    };
-    let states: [(&str, MinuteValue); 3] = [
-        ("busy", |m| f64::from(m.busy)),
-        ("booting", |m| f64::from(m.booting)),
-        ("idle", |m| f64::from(m.idle)),
-    ];
-    plot_with_header(ui, "states", header, |ui| {
-        Plot::new("states")
-            .legend(Legend::default())
-            .x_axis_label("hour of the day")
-            .y_axis_label("servers")
-            .height(height)
-            .show(ui, |plot| {
-                for (label, f) in states {
-                    plot.line(Line::new(label, PlotPoints::from(thinned(&r.timeline, f))));
-                }
-            })
-            .response
-    });
-}
-
-fn minute_plot_ui(
-    ui: &mut egui::Ui,
-    id: &str,
-    y_label: &str,
-    height: f32,
-    series: &[(String, &SimResult)],
-    value: impl Fn(&MinuteRow) -> f64,
-) -> egui::Response {
-    Plot::new(id)
-        .legend(Legend::default())
-        .x_axis_label("hour of the day")
-        .y_axis_label(y_label)
-        .height(height)
-        .show(ui, |plot| {
-            for (name, r) in series {
-                let pts = thinned(&r.timeline, &value);
-                plot.line(Line::new(name.clone(), PlotPoints::from(pts)));
-            }
-        })
-        .response
 }
 
 /// Each fleet's day: cost, p95, cold starts, interruptions; then what stopped a fleet
