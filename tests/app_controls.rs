@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use costscope::app::CostscopeApp;
-use costscope::app::explore_ui::PEAK_RATE_RPS;
+use costscope::app::explore_ui::{BETA, PEAK_RATE_RPS};
 use costscope::app::state::{AppState, Tab};
 use costscope::model::traffic::peak_rate_rps;
 use costscope::plan::{presets, validate::validate};
@@ -80,10 +80,14 @@ fn a_short_drag_on_the_traffic_slider_moves_it_by_a_small_factor() {
 /// Types `text` into the traffic slider's number box (clicked, so all its text is
 /// selected) and presses Enter.
 fn type_traffic(h: &mut Harness<'static, CostscopeApp>, text: &str) {
-    let field = || (Role::SpinButton, PEAK_RATE_RPS.label);
-    h.get_by_role_and_label(field().0, field().1).click();
+    type_into(h, PEAK_RATE_RPS.label, text);
+}
+
+/// Types `text` into the number box of the control labelled `label`, then Enter.
+fn type_into(h: &mut Harness<'static, CostscopeApp>, label: &str, text: &str) {
+    h.get_by_role_and_label(Role::SpinButton, label).click();
     h.run();
-    h.get_by_role_and_label(field().0, field().1)
+    h.get_by_role_and_label(Role::SpinButton, label)
         .type_text(text);
     h.run();
     h.key_press(egui::Key::Enter);
@@ -106,4 +110,17 @@ fn a_typed_rate_is_the_rate_the_plan_gets() {
     type_traffic(&mut h, "0");
     assert_eq!(peak(&h), PEAK_RATE_RPS.valid.0);
     validate(&h.state().state.plan).unwrap();
+}
+
+#[test]
+fn a_typed_beta_of_zero_with_alpha_zero_is_refused() {
+    let mut h = harness();
+    h.state_mut().state.plan.objective.alpha = 0.0;
+    h.run();
+    let beta = h.state().state.plan.objective.beta;
+    type_into(&mut h, BETA.label, "0");
+    assert_eq!(h.state().state.plan.objective.beta, beta);
+    validate(&h.state().state.plan).unwrap();
+    type_into(&mut h, BETA.label, "2.5e-3");
+    assert_eq!(h.state().state.plan.objective.beta, 2.5e-3);
 }

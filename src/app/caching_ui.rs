@@ -129,6 +129,7 @@ fn hit_rate_ui(ui: &mut egui::Ui, cache: &mut Cache) {
         // k is at most N: the rail and the typed bound follow N.
         let items = z.items as f64;
         let cached = LogControl::new("keys cached k", (1.0, items.max(1.0)), (0.0, items));
+        z.cache_items = z.cache_items.min(z.items);
         count_ui(ui, &cached, &mut z.cache_items)
             .on_hover_text("The cache holds the k most popular keys: hit rate H(k,s)/H(N,s).");
     } else {

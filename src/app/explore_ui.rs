@@ -58,15 +58,16 @@ impl ExplorePanel {
 
 fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     let o = &mut plan.objective;
+    let weights_before = (o.alpha, o.beta);
     ui.heading("Objective");
     ui.add(egui::Slider::new(&mut o.alpha, 0.0..=10.0).text("α (weight of $/hour)"))
         .on_hover_text("J = α·cost + β·latency: how much a dollar per hour counts.");
-    ui.add(
-        egui::Slider::new(&mut o.beta, 1e-6..=10.0)
-            .logarithmic(true)
-            .text("β (weight of one ms)"),
-    )
-    .on_hover_text("How much one millisecond of the chosen latency metric counts.");
+    BETA.ui(ui, &mut o.beta)
+        .on_hover_text("How much one millisecond of the chosen latency metric counts.");
+    // α = β = 0 weighs nothing: the plan refuses it, so the edit that made it is undone.
+    if o.alpha == 0.0 && o.beta == 0.0 {
+        (o.alpha, o.beta) = weights_before;
+    }
     let worth = if o.alpha > 0.0 {
         format!(
             "{} $ per hour worth one ms (β/α)",
@@ -122,6 +123,8 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         .on_hover_text("Price of one spot server per hour; spot can be interrupted.");
 }
 
+/// β, the weight of one ms: 10^-6 to 10 on the rail; the plan takes 0 to 10^9.
+pub const BETA: LogControl = LogControl::new("β (weight of one ms)", (1e-6, 10.0), (0.0, 1e9));
 /// The SLO: a millisecond to about 17 minutes on the rail; the plan takes up to 10^9 ms.
 pub const SLO_MS: LogControl = LogControl::new("SLO, ms", (1.0, 1e6), (1e-3, 1e9));
 /// The busiest hour's rate: 0.01 to 100 000 req/s on the rail; the plan takes

@@ -69,9 +69,9 @@ impl LogControl {
             })
             .inner
             .labelled_by(label.id);
-        let settled = self.settle(edited, before);
-        if settled.to_bits() != before.to_bits() {
-            *value = settled;
+        // Only an edit is clamped: a value the plan already holds stays as it is.
+        if edited.to_bits() != before.to_bits() {
+            *value = self.settle(edited, before);
         }
         response
     }
