@@ -9,7 +9,8 @@
 mod common;
 
 use costscope::app::CostscopeApp;
-use costscope::app::caching_figures::figure_sections;
+use costscope::app::caching_figures::{FigureLine, figure_sections};
+use costscope::app::format::{fmt_sig, fmt_sig_pair};
 use costscope::app::state::{AppState, Results, Tab};
 use costscope::model::Plan;
 use costscope::plan::{presets, save_file};
@@ -48,28 +49,28 @@ fn plans() -> Vec<(String, Plan)> {
 }
 
 /// The panel's lines, all of them.
-fn lines(results: &Results) -> Vec<String> {
+fn lines(results: &Results) -> Vec<FigureLine> {
     figure_sections(results)
         .into_iter()
-        .flat_map(|s| s.lines.into_iter().map(|l| l.text))
+        .flat_map(|s| s.lines)
         .collect()
 }
 
-/// `lines` has one line starting with `prefix` and holding `value` as the panel
-/// writes it (three decimals of $/hour).
-fn assert_line(lines: &[String], prefix: &str, value: &Value) {
-    let v = format!("{:.3} $/hour", value.as_f64().unwrap());
+/// `lines` has one line starting with `prefix` that shows `value`: compared on the
+/// numbers behind the text, exactly, not on the rounded text.
+fn assert_line(lines: &[FigureLine], prefix: &str, value: &Value) {
+    let v = value.as_f64().unwrap();
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with(prefix) && l.contains(&v)),
-        "no line `{prefix}…{v}` in {lines:#?}"
+            .any(|l| l.text.starts_with(prefix) && l.numbers.contains(&v)),
+        "no line `{prefix}…` showing {v} in {lines:#?}"
     );
 }
 
 /// The lines of one same-fleet comparison (`who` names it) hold its JSON figures, and
 /// its savings are the cost without minus the cost with, exactly.
-fn assert_same_fleet(lines: &[String], who: &str, s: &Value) {
+fn assert_same_fleet(lines: &[FigureLine], who: &str, s: &Value) {
     if s.is_null() {
         return;
     }
@@ -94,9 +95,9 @@ fn assert_same_fleet(lines: &[String], who: &str, s: &Value) {
             assert!(
                 lines
                     .iter()
-                    .any(|l| l.starts_with(&format!("{who}, same fleet "))
-                        && l.contains("cannot serve the plan")
-                        && l.contains(why)),
+                    .any(|l| l.text.starts_with(&format!("{who}, same fleet "))
+                        && l.text.contains("cannot serve the plan")
+                        && l.text.contains(why)),
                 "{lines:#?}"
             );
         }
@@ -152,7 +153,10 @@ fn the_panels_figures_are_the_ones_plan_json_prints() {
         );
         let lazy = &cli["lazy_comparison"];
         if lazy.is_null() {
-            assert!(lines.iter().any(|l| l.starts_with("p = 1: ")), "{lines:#?}");
+            assert!(
+                lines.iter().any(|l| l.text.starts_with("p = 1: ")),
+                "{lines:#?}"
+            );
         } else {
             assert_same_fleet(&lines, "the recommendation", &lazy["recommendation"]);
             assert_same_fleet(&lines, "the plan as written", &lazy["as_written"]);
@@ -166,7 +170,11 @@ fn the_panels_figures_are_the_ones_plan_json_prints() {
             "p = ",
         ];
         for l in &lines {
-            assert!(named.iter().any(|n| l.starts_with(n)), "unnamed: {l}");
+            assert!(
+                named.iter().any(|n| l.text.starts_with(n)),
+                "unnamed: {}",
+                l.text
+            );
         }
     }
 }
@@ -187,32 +195,46 @@ fn harness(plan: Plan, tab: Tab) -> Harness<'static, CostscopeApp> {
 #[test]
 fn the_caching_panel_shows_the_figures_of_plan_json() {
     let cli = plan_json("embedding-cache");
-    let h = harness(presets::load("embedding-cache").unwrap(), Tab::Caching);
+    let plan = presets::load("embedding-cache").unwrap();
+    let lines = lines(&Results::compute(&plan));
+    let h = harness(plan, Tab::Caching);
+    // Every line the panel computes is drawn, as written.
+    for l in &lines {
+        h.get_by_label(&l.text);
+    }
     let c = &cli["cache_comparison"];
     let w = &c["as_written"];
+    let (with, without) = (
+        w["with_usd_per_hour"].as_f64().unwrap(),
+        w["without_usd_per_hour"].as_f64().unwrap(),
+    );
+    // Side by side, the two costs get the digits that tell them apart.
+    let (with_text, without_text) = fmt_sig_pair(with, without, 3);
     h.get_by_label(&format!(
-        "the plan as written, {}, with the cache: {:.3} $/hour",
+        "the plan as written, {}, with the cache: {with_text} $/hour",
         w["fleet"].as_str().unwrap(),
-        w["with_usd_per_hour"].as_f64().unwrap()
     ));
     h.get_by_label(&format!(
-        "the plan as written, same fleet without the cache: {:.3} $/hour",
-        w["without_usd_per_hour"].as_f64().unwrap()
+        "the plan as written, same fleet without the cache: {without_text} $/hour"
     ));
     h.get_by_label_contains(&format!(
-        "the plan as written: the cache saves {:.3} $/hour",
-        w["savings_usd_per_hour"].as_f64().unwrap()
+        "the plan as written: the cache saves {} $/hour",
+        fmt_sig(w["savings_usd_per_hour"].as_f64().unwrap(), 3)
     ));
     let o = &c["optima"];
-    h.get_by_label(&format!(
-        "the optimum without the cache: {}, {:.3} $/hour, p95 {:.1} ms",
-        o["without"]["fleet"].as_str().unwrap(),
+    let (_, without_cost) = fmt_sig_pair(
+        o["with"]["cost_usd_per_hour"].as_f64().unwrap(),
         o["without"]["cost_usd_per_hour"].as_f64().unwrap(),
-        o["without"]["p95_ms"].as_f64().unwrap()
+        3,
+    );
+    h.get_by_label(&format!(
+        "the optimum without the cache: {}, {without_cost} $/hour, p95 {} ms",
+        o["without"]["fleet"].as_str().unwrap(),
+        fmt_sig(o["without"]["p95_ms"].as_f64().unwrap(), 3)
     ));
     h.get_by_label(&format!(
-        "optimum against optimum: the cache saves {:.3} $/hour",
-        o["savings_usd_per_hour"].as_f64().unwrap()
+        "optimum against optimum: the cache saves {} $/hour",
+        fmt_sig(o["savings_usd_per_hour"].as_f64().unwrap(), 3)
     ));
     // The recommendation's one server cannot carry the traffic without the cache.
     h.get_by_label_contains("the recommendation, same fleet without the cache: cannot serve");
@@ -235,14 +257,17 @@ fn a_cache_control_that_changes_the_best_fleet_says_so() {
     assert!(plan.cache.zipf.is_none());
     let after = Results::compute(&plan).best().unwrap().clone();
     assert_ne!(after.candidate_name(), before.candidate_name());
+    let (cost_before, cost_after) =
+        fmt_sig_pair(before.cost_usd_per_hour, after.cost_usd_per_hour, 3);
+    let (p95_before, p95_after) = fmt_sig_pair(
+        before.latency_ms.unwrap().p95,
+        after.latency_ms.unwrap().p95,
+        3,
+    );
     let message = format!(
-        "the best fleet changed: {} -> {} (cost {:.3} -> {:.3} $/hour, p95 {:.1} -> {:.1} ms)",
+        "the best fleet changed: {} -> {} (cost {cost_before} -> {cost_after} $/hour, p95 {p95_before} -> {p95_after} ms)",
         before.candidate_name(),
         after.candidate_name(),
-        before.cost_usd_per_hour,
-        after.cost_usd_per_hour,
-        before.latency_ms.unwrap().p95,
-        after.latency_ms.unwrap().p95
     );
     h.get_by_label(&message);
     // Shown by the panel that made the change, not by the others.

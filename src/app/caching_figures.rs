@@ -2,6 +2,7 @@
 //! evaluation it belongs to (the recommendation, the plan as written, the optimum
 //! without the cache) and shows the numbers `costscope plan --json` prints for it.
 
+use super::format::{fmt_sig, fmt_sig_pair};
 use super::state::Results;
 use crate::model::compare::{Optima, SameFleet};
 
@@ -12,6 +13,10 @@ pub struct FigureLine {
     pub text: String,
     /// What it means, on hover.
     pub hover: &'static str,
+    /// The figures behind `text` in the order written, unrounded and as the evaluation
+    /// holds them (a hit rate as a share, where the text writes a percent): for
+    /// whoever needs them exact, since the text rounds them.
+    pub numbers: Vec<f64>,
 }
 
 /// A heading and its lines.
@@ -29,7 +34,20 @@ const RECOMMENDATION: &str = "the recommendation";
 const AS_WRITTEN: &str = "the plan as written";
 
 fn line(text: String, hover: &'static str) -> FigureLine {
-    FigureLine { text, hover }
+    FigureLine {
+        text,
+        hover,
+        numbers: Vec::new(),
+    }
+}
+
+/// A line showing `numbers`.
+fn figures(text: String, hover: &'static str, numbers: Vec<f64>) -> FigureLine {
+    FigureLine {
+        text,
+        hover,
+        numbers,
+    }
 }
 
 /// The panel's figures for `results`, in the order shown: what the cache saves, then
@@ -50,12 +68,14 @@ pub fn figure_sections(results: &Results) -> Vec<FigureSection> {
     if let Some(l) = best.and_then(|e| e.latency_ms) {
         sections.push(FigureSection {
             heading: "Latency",
-            lines: vec![line(
+            lines: vec![figures(
                 format!(
-                    "{RECOMMENDATION}: mean {:.1} ms, p95 {:.1} ms",
-                    l.mean, l.p95
+                    "{RECOMMENDATION}: mean {} ms, p95 {} ms",
+                    fmt_sig(l.mean, 3),
+                    fmt_sig(l.p95, 3)
                 ),
                 "The day's response-time mixture of needed requests, cache hits included.",
+                vec![l.mean, l.p95],
             )],
         });
     }
@@ -76,12 +96,13 @@ fn cache_section(results: &Results) -> FigureSection {
         };
     };
     if let Some(e) = results.best() {
-        lines.push(line(
+        lines.push(figures(
             format!(
-                "{RECOMMENDATION}: hit rate (all tiers) {:.1} %",
-                e.cache.hit_rate * 100.0
+                "{RECOMMENDATION}: hit rate (all tiers) {} %",
+                fmt_sig(e.cache.hit_rate * 100.0, 3)
             ),
             "h₁ + (1 − h₁)·h₂: requests answered by L1 or L2 without inference.",
+            vec![e.cache.hit_rate],
         ));
     }
     for (who, same) in [
@@ -94,13 +115,14 @@ fn cache_section(results: &Results) -> FigureSection {
     }
     optima_lines(&mut lines, &c.optima);
     if let Some(e) = results.best() {
-        lines.push(line(
+        lines.push(figures(
             format!(
-                "{RECOMMENDATION}: reuse savings (r − 1)·C_E {:.2} $ per million computed results",
-                e.cache.reuse_savings_usd_per_million
+                "{RECOMMENDATION}: reuse savings (r − 1)·C_E {} $ per million computed results",
+                fmt_sig(e.cache.reuse_savings_usd_per_million, 3)
             ),
             "C_E is what the recommendation's fleet pays per computed result; each extra \
              use of a result saves one C_E.",
+            vec![e.cache.reuse_savings_usd_per_million],
         ));
     }
     FigureSection {
@@ -127,15 +149,18 @@ const CACHE_WORDS: Words = Words {
 
 /// Three lines for one fleet: its cost with the feature, without it, and the difference.
 fn same_fleet_lines(lines: &mut Vec<FigureLine>, who: &str, s: &SameFleet, w: &Words) {
-    lines.push(line(
-        format!(
-            "{who}, {}, {}: {:.3} $/hour",
-            s.fleet, w.with, s.with_usd_per_hour
-        ),
-        "This evaluation's cost: servers held, cache storage, routed class, electricity.",
-    ));
     let why = s.without_infeasible.as_deref().unwrap_or("infeasible");
     let (Some(cost), Some(saves)) = (s.without_usd_per_hour, s.savings_usd_per_hour) else {
+        lines.push(figures(
+            format!(
+                "{who}, {}, {}: {} $/hour",
+                s.fleet,
+                w.with,
+                fmt_sig(s.with_usd_per_hour, 3)
+            ),
+            WITH_HOVER,
+            vec![s.with_usd_per_hour],
+        ));
         lines.push(line(
             format!(
                 "{who}, same fleet {}: cannot serve the plan ({why})",
@@ -146,64 +171,106 @@ fn same_fleet_lines(lines: &mut Vec<FigureLine>, who: &str, s: &SameFleet, w: &W
         ));
         return;
     };
+    // With and without side by side: as many digits as it takes to tell them apart.
+    let (with, without) = fmt_sig_pair(s.with_usd_per_hour, cost, 3);
+    lines.push(figures(
+        format!("{who}, {}, {}: {with} $/hour", s.fleet, w.with),
+        WITH_HOVER,
+        vec![s.with_usd_per_hour],
+    ));
     let short = s
         .without_infeasible
         .as_ref()
         .map_or_else(String::new, |why| format!(" (infeasible: {why})"));
-    lines.push(line(
-        format!("{who}, same fleet {}: {cost:.3} $/hour{short}", w.without),
+    lines.push(figures(
+        format!("{who}, same fleet {}: {without} $/hour{short}", w.without),
         "The same policy, servers and batch evaluated with the feature off.",
+        vec![cost],
     ));
     let adds = if saves < 0.0 {
-        format!("; {} adds {:.3} $/hour", w.feature, -saves)
+        format!("; {} adds {} $/hour", w.feature, fmt_sig(-saves, 3))
     } else {
         String::new()
     };
-    lines.push(line(
+    lines.push(figures(
         format!(
-            "{who}: {} saves {saves:.3} $/hour (same fleet, without − with){adds}",
-            w.feature
+            "{who}: {} saves {} $/hour (same fleet, without − with){adds}",
+            w.feature,
+            fmt_sig(saves, 3)
         ),
         "Cost without the feature minus cost with it, for the same fleet: never more than \
          the fleet costs without it.",
+        vec![saves],
     ));
 }
 
+/// What a fleet's cost with the feature means, on hover.
+const WITH_HOVER: &str =
+    "This evaluation's cost: servers held, cache storage, routed class, electricity.";
+
 /// The optimum with the cache (the recommendation) and the optimum without it.
 fn optima_lines(lines: &mut Vec<FigureLine>, o: &Optima) {
-    let p95 = |ms: Option<f64>| ms.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+    let p95 = |ms: Option<f64>| ms.map_or_else(|| "-".into(), |v| fmt_sig(v, 3));
+    let costs = (
+        o.with.as_ref().map(|f| f.cost_usd_per_hour),
+        o.without.as_ref().map(|f| f.cost_usd_per_hour),
+    );
+    // The two optima's costs side by side: digits enough to tell them apart.
+    let (with_cost, without_cost) = match costs {
+        (Some(a), Some(b)) => fmt_sig_pair(a, b, 3),
+        (a, b) => (
+            a.map_or_else(String::new, |x| fmt_sig(x, 3)),
+            b.map_or_else(String::new, |x| fmt_sig(x, 3)),
+        ),
+    };
     if let Some(w) = &o.with {
-        lines.push(line(
+        lines.push(figures(
             format!(
-                "{RECOMMENDATION}, the optimum with the cache: {}, {:.3} $/hour, p95 {} ms",
+                "{RECOMMENDATION}, the optimum with the cache: {}, {with_cost} $/hour, p95 {} ms",
                 w.fleet,
-                w.cost_usd_per_hour,
                 p95(w.p95_ms)
             ),
             "The best fleet the optimiser finds with the plan's cache.",
+            [Some(w.cost_usd_per_hour), w.p95_ms]
+                .into_iter()
+                .flatten()
+                .collect(),
         ));
     }
     let without = match &o.without {
-        Some(f) => format!(
-            "the optimum without the cache: {}, {:.3} $/hour, p95 {} ms",
-            f.fleet,
-            f.cost_usd_per_hour,
-            p95(f.p95_ms)
+        Some(f) => figures(
+            format!(
+                "the optimum without the cache: {}, {without_cost} $/hour, p95 {} ms",
+                f.fleet,
+                p95(f.p95_ms)
+            ),
+            WITHOUT_HOVER,
+            [Some(f.cost_usd_per_hour), f.p95_ms]
+                .into_iter()
+                .flatten()
+                .collect(),
         ),
-        None => "the optimum without the cache: no feasible fleet".into(),
+        None => line(
+            "the optimum without the cache: no feasible fleet".into(),
+            WITHOUT_HOVER,
+        ),
     };
-    lines.push(line(
-        without,
-        "The best fleet the optimiser finds for the same plan with its cache off: often \
-         another fleet than the recommendation.",
-    ));
+    lines.push(without);
     if let Some(s) = o.savings_usd_per_hour {
-        lines.push(line(
-            format!("optimum against optimum: the cache saves {s:.3} $/hour"),
+        lines.push(figures(
+            format!(
+                "optimum against optimum: the cache saves {} $/hour",
+                fmt_sig(s, 3)
+            ),
             "The optimum's cost without the cache minus the recommendation's cost.",
+            vec![s],
         ));
     }
 }
+
+/// What the optimum without the cache means, on hover.
+const WITHOUT_HOVER: &str = "The best fleet the optimiser finds for the same plan with its \
+     cache off: often another fleet than the recommendation.";
 
 const LAZY_WORDS: Words = Words {
     with: "computing only p of results",
@@ -216,13 +283,14 @@ fn lazy_section(results: &Results) -> FigureSection {
     let mut lines = Vec::new();
     match &results.lazy_comparison {
         Some(l) => {
-            lines.push(line(
+            lines.push(figures(
                 format!(
-                    "p = {:.3}: every cost on this panel already computes only p of results",
-                    l.fraction_needed
+                    "p = {}: every cost on this panel already computes only p of results",
+                    fmt_sig(l.fraction_needed, 3)
                 ),
                 "The model sends only p of the traffic to servers, so an evaluation's cost is \
                  already the lazy cost; the full cost is the same fleet evaluated at p = 1.",
+                vec![l.fraction_needed],
             ));
             for (who, same) in [
                 (RECOMMENDATION, &l.recommendation),

@@ -11,9 +11,11 @@ use super::palette;
 
 use super::caching_figures::figure_sections;
 use super::fleet_change::fleet_change_ui;
+use super::log_slider::{LogControl, count_ui};
 use super::state::{Results, Runtime, Tab};
 use crate::model::cache::zipf_hit_rate;
 use crate::model::{Cache, CacheTier, Plan, Zipf};
+use crate::plan::validate::MAX_ZIPF_ITEMS;
 
 /// The Caching & lazy panel. It holds nothing of its own: the controls edit the shared
 /// plan's cache and lazy settings, the figures read the shared results.
@@ -56,39 +58,47 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     let cache = &mut plan.cache;
     ui.heading("Cache");
     hit_rate_ui(ui, cache);
-    ui.add(
-        egui::Slider::new(&mut cache.hit_latency_ms, 0.0..=100.0)
-            .logarithmic(true)
-            .text("hit latency, ms"),
-    )
-    .on_hover_text("Time to answer a request from the L1 cache.");
-    ui.add(
-        egui::Slider::new(&mut cache.reuse, 1.0..=1000.0)
-            .logarithmic(true)
-            .text("reuse r (uses per computed result)"),
-    )
-    .on_hover_text(
+    HIT_LATENCY_MS
+        .ui(ui, &mut cache.hit_latency_ms)
+        .on_hover_text("Time to answer a request from the L1 cache.");
+    REUSE.ui(ui, &mut cache.reuse).on_hover_text(
         "Each computed result used r times saves (r − 1)·C_E, C_E being what the fleet \
          pays per computed result.",
     );
-    ui.add(
-        egui::Slider::new(&mut cache.storage_usd_per_hour, 0.0..=100.0)
-            .logarithmic(true)
-            .text("cache storage $/hour"),
-    )
-    .on_hover_text("What holding the cache costs per hour, added to the servers' cost.");
+    STORAGE_USD_PER_HOUR
+        .ui(ui, &mut cache.storage_usd_per_hour)
+        .on_hover_text("What holding the cache costs per hour, added to the servers' cost.");
     l2_ui(ui, cache);
     ui.heading("Lazy evaluation");
-    ui.add(
-        egui::Slider::new(&mut plan.lazy.fraction_needed, 0.001..=1.0)
-            .logarithmic(true)
-            .text("fraction needed p"),
-    )
-    .on_hover_text(
-        "Only a fraction p of results is ever read, so only those are computed: the model \
+    FRACTION_NEEDED
+        .ui(ui, &mut plan.lazy.fraction_needed)
+        .on_hover_text(
+            "Only a fraction p of results is ever read, so only those are computed: the model \
          sends p of the traffic to servers, so every cost on this panel already serves p.",
-    );
+        );
 }
+
+/// L1 hit latency: 10 µs to 100 ms on the rail; the plan takes 0 to 10^6 ms.
+pub const HIT_LATENCY_MS: LogControl =
+    LogControl::new("hit latency, ms", (0.01, 100.0), (0.0, 1e6));
+/// Reuse r: 1 to 1000 uses on the rail; the plan takes 1 to 10^9.
+pub const REUSE: LogControl = LogControl::new(
+    "reuse r (uses per computed result)",
+    (1.0, 1000.0),
+    (1.0, 1e9),
+);
+/// Cache storage: 0.1 cent to 100 $/hour on the rail; the plan takes 0 to 10^6.
+pub const STORAGE_USD_PER_HOUR: LogControl =
+    LogControl::new("cache storage $/hour", (0.001, 100.0), (0.0, 1e6));
+/// Lazy evaluation's p: 0.001 to 1 on the rail; the plan takes (0, 1].
+pub const FRACTION_NEEDED: LogControl =
+    LogControl::new("fraction needed p", (0.001, 1.0), (1e-9, 1.0));
+/// Distinct keys N: 1 to 10^9 on the rail; the plan takes up to 10^12.
+pub const ZIPF_ITEMS: LogControl =
+    LogControl::new("distinct keys N", (1.0, 1e9), (1.0, MAX_ZIPF_ITEMS as f64));
+/// The L2 tier's extra latency, as [`HIT_LATENCY_MS`].
+pub const L2_HIT_LATENCY_MS: LogControl =
+    LogControl::new("L2 extra latency, ms", (0.01, 100.0), (0.0, 1e6));
 
 /// The hit rate: stated directly, or derived from Zipf popularity and the cache size.
 fn hit_rate_ui(ui: &mut egui::Ui, cache: &mut Cache) {
@@ -114,19 +124,14 @@ fn hit_rate_ui(ui: &mut egui::Ui, cache: &mut Cache) {
             .on_hover_text(
                 "0 = every key equally popular; 1 = classic Zipf; larger = more skewed.",
             );
-        ui.add(
-            egui::Slider::new(&mut z.items, 1..=1_000_000_000)
-                .logarithmic(true)
-                .text("distinct keys N"),
-        )
-        .on_hover_text("How many different requests (keys) there are.");
-        let items = z.items;
-        ui.add(
-            egui::Slider::new(&mut z.cache_items, 0..=items)
-                .logarithmic(true)
-                .text("keys cached k"),
-        )
-        .on_hover_text("The cache holds the k most popular keys: hit rate H(k,s)/H(N,s).");
+        count_ui(ui, &ZIPF_ITEMS, &mut z.items)
+            .on_hover_text("How many different requests (keys) there are.");
+        // k is at most N: the rail and the typed bound follow N.
+        let items = z.items as f64;
+        let cached = LogControl::new("keys cached k", (1.0, items.max(1.0)), (0.0, items));
+        z.cache_items = z.cache_items.min(z.items);
+        count_ui(ui, &cached, &mut z.cache_items)
+            .on_hover_text("The cache holds the k most popular keys: hit rate H(k,s)/H(N,s).");
     } else {
         ui.add(egui::Slider::new(&mut cache.hit_rate, 0.0..=0.999).text("hit rate"))
             .on_hover_text("Share of requests answered from the cache, without inference.");
@@ -151,12 +156,9 @@ fn l2_ui(ui: &mut egui::Ui, cache: &mut Cache) {
     if let Some(t) = &mut cache.l2 {
         ui.add(egui::Slider::new(&mut t.hit_rate, 0.0..=1.0).text("L2 hit rate (of L1 misses)"))
             .on_hover_text("Share of L1 misses that L2 answers.");
-        ui.add(
-            egui::Slider::new(&mut t.hit_latency_ms, 0.0..=100.0)
-                .logarithmic(true)
-                .text("L2 extra latency, ms"),
-        )
-        .on_hover_text("Time an L2 hit adds on top of the L1 lookup.");
+        L2_HIT_LATENCY_MS
+            .ui(ui, &mut t.hit_latency_ms)
+            .on_hover_text("Time an L2 hit adds on top of the L1 lookup.");
     }
 }
 
@@ -223,6 +225,29 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_control_types_up_to_the_plans_bound_and_stays_valid() {
+        let mut plan = crate::plan::presets::load("embedding-cache").unwrap();
+        for pick in [|r: (f64, f64)| r.0, |r: (f64, f64)| r.1] {
+            let c = &mut plan.cache;
+            c.hit_latency_ms = pick(HIT_LATENCY_MS.valid);
+            c.reuse = pick(REUSE.valid);
+            c.storage_usd_per_hour = pick(STORAGE_USD_PER_HOUR.valid);
+            c.l2 = Some(CacheTier {
+                hit_rate: 0.3,
+                hit_latency_ms: pick(L2_HIT_LATENCY_MS.valid),
+            });
+            let items = pick(ZIPF_ITEMS.valid) as u64;
+            c.zipf = Some(Zipf {
+                s: 1.0,
+                items,
+                cache_items: items,
+            });
+            plan.lazy.fraction_needed = pick(FRACTION_NEEDED.valid);
+            crate::plan::validate::validate(&plan).unwrap();
+        }
+    }
 
     #[test]
     fn the_hit_rate_reads_out_keys_and_percent() {

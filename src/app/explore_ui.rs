@@ -4,9 +4,11 @@
 use eframe::egui;
 
 use super::fleet_change::fleet_change_ui;
-use super::format::fmt_sig;
+use super::format::{fmt_sig, thousands};
+use super::log_slider::LogControl;
 use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
+use super::readout::batch_text;
 use super::state::{Results, Runtime, Tab};
 use crate::model::traffic::{peak_rate_rps, scaled};
 use crate::model::{Evaluation, Metric, Plan};
@@ -54,15 +56,16 @@ impl ExplorePanel {
 
 fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
     let o = &mut plan.objective;
+    let weights_before = (o.alpha, o.beta);
     ui.heading("Objective");
     ui.add(egui::Slider::new(&mut o.alpha, 0.0..=10.0).text("α (weight of $/hour)"))
         .on_hover_text("J = α·cost + β·latency: how much a dollar per hour counts.");
-    ui.add(
-        egui::Slider::new(&mut o.beta, 1e-6..=10.0)
-            .logarithmic(true)
-            .text("β (weight of one ms)"),
-    )
-    .on_hover_text("How much one millisecond of the chosen latency metric counts.");
+    BETA.ui(ui, &mut o.beta)
+        .on_hover_text("How much one millisecond of the chosen latency metric counts.");
+    // α = β = 0 weighs nothing: the plan refuses it, so the edit that made it is undone.
+    if o.alpha == 0.0 && o.beta == 0.0 {
+        (o.alpha, o.beta) = weights_before;
+    }
     let worth = if o.alpha > 0.0 {
         format!(
             "{} $ per hour worth one ms (β/α)",
@@ -96,39 +99,42 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
         _ => {}
     }
     if let Some(slo) = &mut o.slo_ms {
-        ui.add(
-            egui::Slider::new(slo, 1.0..=1e6)
-                .logarithmic(true)
-                .text("SLO, ms"),
-        )
-        .on_hover_text("The largest acceptable value of the latency metric.");
+        SLO_MS
+            .ui(ui, slo)
+            .on_hover_text("The largest acceptable value of the latency metric.");
     }
     ui.heading("Traffic and price");
     let peak = peak_rate_rps(&plan.workload.rate_rps);
     let mut new_peak = peak;
-    ui.add(
-        egui::Slider::new(&mut new_peak, 1e-3..=1e5)
-            .logarithmic(true)
-            .text("peak request rate, req/s"),
-    )
-    .on_hover_text("Scales the whole day's traffic so its busiest hour has this rate.");
+    PEAK_RATE_RPS
+        .ui(ui, &mut new_peak)
+        .on_hover_text("Scales the whole day's traffic so its busiest hour has this rate.");
     if peak > 0.0 && (new_peak - peak).abs() > 1e-12 * peak {
         plan.workload.rate_rps = scaled(&plan.workload.rate_rps, new_peak / peak);
     }
     let hw = &mut plan.hardware;
-    ui.add(
-        egui::Slider::new(&mut hw.on_demand_usd_per_hour, 0.0..=100.0)
-            .logarithmic(true)
-            .text("on-demand $/hour"),
-    )
-    .on_hover_text("Price of one on-demand server per hour (always-on, on-demand, hybrid).");
-    ui.add(
-        egui::Slider::new(&mut hw.spot_usd_per_hour, 0.0..=100.0)
-            .logarithmic(true)
-            .text("spot $/hour"),
-    )
-    .on_hover_text("Price of one spot server per hour; spot can be interrupted.");
+    ON_DEMAND_USD_PER_HOUR
+        .ui(ui, &mut hw.on_demand_usd_per_hour)
+        .on_hover_text("Price of one on-demand server per hour (always-on, on-demand, hybrid).");
+    SPOT_USD_PER_HOUR
+        .ui(ui, &mut hw.spot_usd_per_hour)
+        .on_hover_text("Price of one spot server per hour; spot can be interrupted.");
 }
+
+/// β, the weight of one ms: 10^-6 to 10 on the rail; the plan takes 0 to 10^9.
+pub const BETA: LogControl = LogControl::new("β (weight of one ms)", (1e-6, 10.0), (0.0, 1e9));
+/// The SLO: a millisecond to about 17 minutes on the rail; the plan takes up to 10^9 ms.
+pub const SLO_MS: LogControl = LogControl::new("SLO, ms", (1.0, 1e6), (1e-3, 1e9));
+/// The busiest hour's rate: 0.01 to 100 000 req/s on the rail; the plan takes
+/// (0, 10^6] req/s, so the smallest typed value is one request in 11.6 days.
+pub const PEAK_RATE_RPS: LogControl =
+    LogControl::new("peak request rate, req/s", (0.01, 1e5), (1e-6, 1e6));
+/// An on-demand server's price: 1 cent to 100 $/hour on the rail, 0 to 10 000 typed.
+pub const ON_DEMAND_USD_PER_HOUR: LogControl =
+    LogControl::new("on-demand $/hour", (0.01, 100.0), (0.0, 10_000.0));
+/// A spot server's price, as [`ON_DEMAND_USD_PER_HOUR`].
+pub const SPOT_USD_PER_HOUR: LogControl =
+    LogControl::new("spot $/hour", (0.01, 100.0), (0.0, 10_000.0));
 
 /// One line of the summary: a label and a value.
 fn card(ui: &mut egui::Ui, label: &str, value: String, hover: &str) {
@@ -138,17 +144,20 @@ fn card(ui: &mut egui::Ui, label: &str, value: String, hover: &str) {
     });
 }
 
-/// Words for a candidate, e.g. "hybrid: 1 warm, up to 32 servers, batch 4".
+/// Words for a candidate, e.g. "hybrid: 1 warm, up to 32 servers, batches of up to 4"
+/// or "1 server always on, no batching"; large counts grouped ("1 200 servers").
 pub fn describe(e: &Evaluation) -> String {
     use crate::model::PolicyKind;
+    let n = |count: u32| thousands(u64::from(count));
     let size = match e.policy {
         PolicyKind::AlwaysOn if e.servers == 1 => "1 server always on".to_owned(),
-        PolicyKind::AlwaysOn => format!("{} servers always on", e.servers),
-        PolicyKind::OnDemand => format!("on demand, up to {} servers", e.servers),
-        PolicyKind::Hybrid => format!("{} warm, up to {} servers", e.warm, e.servers),
-        PolicyKind::SpotMix => format!("{} on-demand + {} spot", e.warm, e.spot),
+        PolicyKind::AlwaysOn => format!("{} servers always on", n(e.servers)),
+        PolicyKind::OnDemand if e.servers == 1 => "on demand, 1 server at most".to_owned(),
+        PolicyKind::OnDemand => format!("on demand, up to {} servers", n(e.servers)),
+        PolicyKind::Hybrid => format!("{} warm, up to {} servers", n(e.warm), n(e.servers)),
+        PolicyKind::SpotMix => format!("{} on-demand + {} spot", n(e.warm), n(e.spot)),
     };
-    format!("{size}, batch up to {}", e.batch)
+    format!("{size}, {}", batch_text(e.batch))
 }
 
 fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
@@ -164,14 +173,14 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     card(
         ui,
         "cost",
-        format!("{:.3} $/hour", best.cost_usd_per_hour),
+        format!("{} $/hour", fmt_sig(best.cost_usd_per_hour, 3)),
         "Servers held (boots included), cache storage, routed class and electricity.",
     );
     if let Some(c) = best.cost_usd_per_million {
         card(
             ui,
             "per million requests",
-            format!("{c:.2} $"),
+            format!("{} $", fmt_sig(c, 3)),
             "Cost per hour over requests per hour.",
         );
     }
@@ -179,41 +188,36 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
         card(
             ui,
             &format!("{m} latency"),
-            format!("{:.1} ms", l.get(plan.objective.metric)),
+            format!("{} ms", fmt_sig(l.get(plan.objective.metric), 3)),
             "Response time of needed requests over the whole day (cache hits included).",
         );
         card(
             ui,
             "p95 / p99",
-            format!("{:.1} / {:.1} ms", l.p95, l.p99),
+            format!("{} / {} ms", fmt_sig(l.p95, 3), fmt_sig(l.p99, 3)),
             "Percentiles of the day's latency mixture.",
         );
     }
     card(
         ui,
         "utilisation",
-        format!("{:.1} %", best.utilization * 100.0),
+        format!("{} %", fmt_sig(best.utilization * 100.0, 3)),
         "Busy server-hours over held server-hours.",
     );
     card(
         ui,
         "cold-start share",
-        format!("{:.2} %", best.cold_start_fraction * 100.0),
+        format!("{} %", fmt_sig(best.cold_start_fraction * 100.0, 3)),
         "Requests that wait for a server to boot.",
     );
     if let Some(j) = best.objective {
-        card(
-            ui,
-            "objective J",
-            format!("{j:.3}"),
-            "α·$/hour + β·latency ms.",
-        );
+        card(ui, "objective J", fmt_sig(j, 4), "α·$/hour + β·latency ms.");
     }
     match results.break_even {
         Some(b) => card(
             ui,
             "break-even",
-            format!("{:.3} req/s", b.rate_rps),
+            format!("{} req/s", fmt_sig(b.rate_rps, 3)),
             "Below this constant rate on-demand is cheaper than the smallest stable always-on fleet.",
         ),
         None => card(
@@ -222,5 +226,56 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
             "none in range".into(),
             "No crossing between 10⁻⁶ and 10× the peak rate.",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PolicyKind;
+    use crate::plan::presets;
+
+    /// A real evaluation of a preset, to reshape into the fleets described below.
+    fn evaluation() -> Evaluation {
+        let plan = presets::load("startup-chatbot").unwrap();
+        Results::compute(&plan).best().unwrap().clone()
+    }
+
+    #[test]
+    fn a_fleet_in_plain_words() {
+        let mut e = evaluation();
+        (e.policy, e.servers, e.batch) = (PolicyKind::AlwaysOn, 1, 1);
+        assert_eq!(describe(&e), "1 server always on, no batching");
+        (e.servers, e.batch) = (1200, 8);
+        assert_eq!(
+            describe(&e),
+            "1\u{2009}200 servers always on, batches of up to 8"
+        );
+        (e.policy, e.servers, e.batch) = (PolicyKind::OnDemand, 1, 1);
+        assert_eq!(describe(&e), "on demand, 1 server at most, no batching");
+        (e.policy, e.warm, e.servers, e.batch) = (PolicyKind::Hybrid, 2, 10_000, 32);
+        assert_eq!(
+            describe(&e),
+            "2 warm, up to 10\u{2009}000 servers, batches of up to 32"
+        );
+        (e.policy, e.warm, e.spot) = (PolicyKind::SpotMix, 1, 3);
+        assert_eq!(describe(&e), "1 on-demand + 3 spot, batches of up to 32");
+    }
+
+    #[test]
+    fn each_control_types_up_to_the_plans_bound_and_stays_valid() {
+        let mut plan = presets::load("startup-chatbot").unwrap();
+        plan.objective.slo_ms = Some(SLO_MS.valid.1);
+        plan.workload.rate_rps = scaled(
+            &plan.workload.rate_rps,
+            PEAK_RATE_RPS.valid.1 / peak_rate_rps(&plan.workload.rate_rps),
+        );
+        plan.hardware.on_demand_usd_per_hour = ON_DEMAND_USD_PER_HOUR.valid.1;
+        plan.hardware.spot_usd_per_hour = SPOT_USD_PER_HOUR.valid.1;
+        crate::plan::validate::validate(&plan).unwrap();
+        plan.objective.slo_ms = Some(SLO_MS.valid.0);
+        plan.hardware.on_demand_usd_per_hour = ON_DEMAND_USD_PER_HOUR.valid.0;
+        plan.hardware.spot_usd_per_hour = SPOT_USD_PER_HOUR.valid.0;
+        crate::plan::validate::validate(&plan).unwrap();
     }
 }

@@ -4,6 +4,7 @@
 
 use eframe::egui;
 
+use super::format::{fmt_sig, fmt_sig_pair};
 use super::state::Tab;
 use crate::model::compare::FleetFigures;
 
@@ -47,25 +48,26 @@ impl FleetChange {
             f.as_ref()
                 .map_or_else(|| "no feasible fleet".to_owned(), |f| f.fleet.clone())
         };
-        let cost = |f: &Option<FleetFigures>| {
-            f.as_ref()
-                .map_or_else(|| "-".to_owned(), |f| format!("{:.3}", f.cost_usd_per_hour))
-        };
-        let p95 = |f: &Option<FleetFigures>| {
-            f.as_ref()
-                .and_then(|f| f.p95_ms)
-                .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
-        };
         let (a, b) = (&self.from, &self.to);
+        let cost = |f: &Option<FleetFigures>| f.as_ref().map(|f| f.cost_usd_per_hour);
+        let p95 = |f: &Option<FleetFigures>| f.as_ref().and_then(|f| f.p95_ms);
+        let (cost_a, cost_b) = sig_pair(cost(a), cost(b));
+        let (p95_a, p95_b) = sig_pair(p95(a), p95(b));
         format!(
-            "the best fleet changed: {} -> {} (cost {} -> {} $/hour, p95 {} -> {} ms)",
+            "the best fleet changed: {} -> {} (cost {cost_a} -> {cost_b} $/hour, p95 {p95_a} -> {p95_b} ms)",
             fleet(a),
             fleet(b),
-            cost(a),
-            cost(b),
-            p95(a),
-            p95(b)
         )
+    }
+}
+
+/// Before and after in significant digits, as many as it takes to tell them apart;
+/// "-" for a figure that does not exist.
+fn sig_pair(before: Option<f64>, after: Option<f64>) -> (String, String) {
+    let one = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| fmt_sig(x, 3));
+    match (before, after) {
+        (Some(x), Some(y)) => fmt_sig_pair(x, y, 3),
+        _ => (one(before), one(after)),
     }
 }
 
@@ -99,12 +101,19 @@ mod tests {
         let a = fleet("always_on servers=1 batch=1", 0.732, 8.2);
         let b = fleet("always_on servers=2 batch=4", 1.052, 24.5);
         let b_later = fleet("always_on servers=2 batch=4", 1.1, 20.0);
+        // Costs that differ past 3 significant digits get the digits to tell them apart.
+        let near = FleetChange::after(None, Tab::Caching, a.clone(), fleet("x", 0.7321, 8.2));
+        assert!(
+            near.unwrap()
+                .message()
+                .contains("(cost 0.732 -> 0.7321 $/hour, p95 8.2 -> 8.2 ms)")
+        );
         // The fleet changed on the Caching panel.
         let c = FleetChange::after(None, Tab::Caching, a.clone(), b.clone()).unwrap();
         assert_eq!(
             c.message(),
             "the best fleet changed: always_on servers=1 batch=1 -> always_on servers=2 \
-             batch=4 (cost 0.732 -> 1.052 $/hour, p95 8.2 -> 24.5 ms)"
+             batch=4 (cost 0.732 -> 1.05 $/hour, p95 8.2 -> 24.5 ms)"
         );
         // The same panel moves on, same fleet: the new side follows the recommendation.
         let c = FleetChange::after(Some(c), Tab::Caching, b.clone(), b_later.clone()).unwrap();

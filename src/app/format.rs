@@ -87,6 +87,21 @@ pub fn fmt_compact(x: f64) -> String {
     }
 }
 
+/// `a` and `b` to at least `digits` significant digits, and more where fewer would
+/// write two different numbers the same (1.2341 and 1.2342 → "1.2341", "1.2342"
+/// rather than "1.23" twice), so neighbouring figures that differ read as different.
+pub fn fmt_sig_pair(a: f64, b: f64, digits: usize) -> (String, String) {
+    let mut d = digits.max(1);
+    loop {
+        let (sa, sb) = (fmt_sig(a, d), fmt_sig(b, d));
+        // f64 carries 17 significant digits: past that two values cannot differ in print.
+        if sa != sb || a == b || d >= 17 {
+            return (sa, sb);
+        }
+        d += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +132,20 @@ mod tests {
         assert_eq!(fmt_sig(2.5e-7, 3), "2.5e-7");
         assert_eq!(fmt_sig(0.0, 3), "0");
         assert_eq!(fmt_sig(f64::NAN, 3), "NaN");
+    }
+
+    #[test]
+    fn neighbours_that_differ_read_differently() {
+        assert_eq!(fmt_sig_pair(3.351, 3.9, 3), ("3.35".into(), "3.9".into()));
+        assert_eq!(
+            fmt_sig_pair(1.234_1, 1.234_2, 3),
+            ("1.2341".into(), "1.2342".into())
+        );
+        assert_eq!(fmt_sig_pair(2.0, 2.0, 3), ("2".into(), "2".into()));
+        assert_eq!(
+            fmt_sig_pair(0.100_01, 0.1, 3),
+            ("0.10001".into(), "0.1".into())
+        );
     }
 
     #[test]

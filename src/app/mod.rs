@@ -13,6 +13,7 @@ pub mod fleet_change;
 pub mod format;
 pub mod history;
 pub mod job;
+pub mod log_slider;
 pub mod palette;
 pub mod plan_file;
 pub mod plan_ui;

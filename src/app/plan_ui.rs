@@ -9,6 +9,7 @@ use eframe::egui;
 
 use super::explore_ui::describe;
 use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
+use super::format::{fmt_sig, fmt_sig_pair};
 use super::plan_file::{FileStamp, absolute, has_comments, read_plan};
 use super::state::{AppState, Results, Runtime};
 use super::text::{MAX_NAME_CHARS, MAX_NOTES_CHARS, NOTES_MAX_HEIGHT_PX, elide};
@@ -293,24 +294,34 @@ fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
         let (a, b) = (best(this), best(other));
         let rows: [(&str, Cell); 6] = [
             ("recommended", |e| describe(e)),
-            ("$/hour", |e| format!("{:.3}", e.cost_usd_per_hour)),
+            ("$/hour", |e| fmt_sig(e.cost_usd_per_hour, 3)),
             ("$ per million", |e| {
                 e.cost_usd_per_million
-                    .map_or_else(|| "-".into(), |c| format!("{c:.2}"))
+                    .map_or_else(|| "-".into(), |c| fmt_sig(c, 3))
             }),
             ("p95 ms", |e| {
                 e.latency_ms
-                    .map_or_else(|| "-".into(), |l| format!("{:.1}", l.p95))
+                    .map_or_else(|| "-".into(), |l| fmt_sig(l.p95, 3))
             }),
-            ("utilisation", |e| format!("{:.1} %", e.utilization * 100.0)),
+            ("utilisation", |e| {
+                format!("{} %", fmt_sig(e.utilization * 100.0, 3))
+            }),
             ("cold starts", |e| {
-                format!("{:.2} %", e.cold_start_fraction * 100.0)
+                format!("{} %", fmt_sig(e.cold_start_fraction * 100.0, 3))
             }),
         ];
         for (label, f) in rows {
+            let cell = |e: &Option<crate::model::Evaluation>| {
+                e.as_ref().map_or_else(|| "no feasible plan".into(), f)
+            };
+            let (mut left, mut right) = (cell(&a), cell(&b));
+            // Two costs side by side: as many digits as it takes to tell them apart.
+            if let (true, Some(x), Some(y)) = (label == "$/hour", &a, &b) {
+                (left, right) = fmt_sig_pair(x.cost_usd_per_hour, y.cost_usd_per_hour, 3);
+            }
             ui.label(label);
-            ui.label(a.as_ref().map_or_else(|| "no feasible plan".into(), f));
-            ui.label(b.as_ref().map_or_else(|| "no feasible plan".into(), f));
+            ui.label(left);
+            ui.label(right);
             ui.end_row();
         }
     });
@@ -332,15 +343,16 @@ fn recommendation_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
         Some(best) => {
             ui.label(format!("Run it as: {}.", describe(best)));
             if let Some(l) = best.latency_ms {
+                let sig = |x: f64| fmt_sig(x, 3);
                 ui.label(format!(
-                    "Cost {:.3} $/hour ({} $ per million requests); latency mean {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; utilisation {:.1} %; cold starts {:.2} %.",
-                    best.cost_usd_per_hour,
-                    best.cost_usd_per_million.map_or_else(|| "-".into(), |c| format!("{c:.2}")),
-                    l.mean,
-                    l.p95,
-                    l.p99,
-                    best.utilization * 100.0,
-                    best.cold_start_fraction * 100.0
+                    "Cost {} $/hour ({} $ per million requests); latency mean {} ms, p95 {} ms, p99 {} ms; utilisation {} %; cold starts {} %.",
+                    sig(best.cost_usd_per_hour),
+                    best.cost_usd_per_million.map_or_else(|| "-".into(), sig),
+                    sig(l.mean),
+                    sig(l.p95),
+                    sig(l.p99),
+                    sig(best.utilization * 100.0),
+                    sig(best.cold_start_fraction * 100.0)
                 ));
             }
         }
@@ -350,9 +362,9 @@ fn recommendation_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     }
     if let Some(e) = &results.evaluation {
         ui.label(format!(
-            "As written ({}): {:.3} $/hour{}",
+            "As written ({}): {} $/hour{}",
             describe(e),
-            e.cost_usd_per_hour,
+            fmt_sig(e.cost_usd_per_hour, 3),
             e.why_infeasible
                 .as_ref()
                 .map_or_else(String::new, |w| format!(" — infeasible: {w}"))
