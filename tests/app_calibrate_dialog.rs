@@ -63,6 +63,21 @@ fn report() -> ProfileReport {
 }
 
 /// The Profile panel on the default plan, showing `report`.
+#[test]
+fn the_button_says_which_rows_it_will_use_before_it_is_clicked() {
+    let mut h = showing(report());
+    let before = plan(&h);
+    h.get_by_label("Use in plan").hover();
+    h.run();
+    h.get_by_label("It will use:");
+    h.get_by_label(&format!(
+        "results[0]: {LLVMPIPE} f32 mlp:small batch 1: median 2.000 ms"
+    ));
+    // Hovering opens nothing and changes nothing.
+    assert!(!dialog_open(&h));
+    assert_eq!(plan(&h), before);
+}
+
 fn showing(report: ProfileReport) -> Harness<'static, CostscopeApp> {
     let mut a = CostscopeApp::new(AppState::new(presets::default_plan().unwrap(), None));
     a.state.tab = Tab::Profile;

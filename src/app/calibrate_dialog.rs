@@ -208,23 +208,49 @@ pub fn use_in_plan_ui(
     dialog: &mut Option<CalibrateDialog>,
     message: &mut Option<String>,
 ) {
+    let label = report_label(report);
     if !ui
         .button("Use in plan")
-        .on_hover_text(
-            "Review the measured L(b) and power before they go into the plan, field by \
-             field (the plan's service CV and cold start stay: the profile measures timing \
-             noise and device set-up, not those).",
-        )
+        .on_hover_ui(|ui| {
+            ui.label(
+                "Review the measured L(b) and power before they go into the plan, field by \
+                 field (the plan's service CV and cold start stay: the profile measures \
+                 timing noise and device set-up, not those).",
+            );
+            // Only while hovered: the same calibration a click makes, so the tooltip
+            // names exactly the device, precision and rows the dialog will show.
+            match calibrate_with_warnings(plan, report, &label, selection) {
+                Ok(c) => rows_it_uses_ui(ui, &c.rows_used),
+                Err(e) => {
+                    ui.label(error_line(&e));
+                }
+            }
+        })
         .clicked()
     {
         return;
     }
-    match calibrate_with_warnings(plan, report, &report_label(report), selection) {
+    match calibrate_with_warnings(plan, report, &label, selection) {
         Ok(c) => {
             *dialog = Some(CalibrateDialog::new(plan, c));
             *message = None;
         }
         Err(e) => *message = Some(error_line(&e)),
+    }
+}
+
+/// Rows shown in the button's tooltip before the rest are counted.
+const TOOLTIP_ROWS: usize = 4;
+
+/// "It will use:" and the first rows a calibration reads (device, precision, workload,
+/// batch, median), the rest counted.
+fn rows_it_uses_ui(ui: &mut egui::Ui, rows: &[String]) {
+    ui.label("It will use:");
+    for row in rows.iter().take(TOOLTIP_ROWS) {
+        ui.monospace(row.as_str());
+    }
+    if rows.len() > TOOLTIP_ROWS {
+        ui.label(format!("… and {} more rows", rows.len() - TOOLTIP_ROWS));
     }
 }
 
