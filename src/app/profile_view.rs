@@ -33,9 +33,12 @@ fn f32_twin<'a>(report: &'a ProfileReport, r: &ResultRow) -> Option<&'a ResultRo
 
 /// The autotune winners: one row each, with f16/bf16 speed-up and error next to f32.
 pub fn chosen_table_ui(ui: &mut egui::Ui, report: &ProfileReport) {
-    egui::ScrollArea::vertical()
+    // Both ways: a wide cell (an adapter's "does not offer SHADER_F16") scrolls the
+    // table sideways instead of widening the report and pushing its plots off-window.
+    egui::ScrollArea::both()
         .id_salt("chosen_rows")
         .max_height(220.0)
+        .max_width(ui.available_width())
         .show(ui, |ui| {
             egui::Grid::new("chosen_table")
                 .striped(true)
