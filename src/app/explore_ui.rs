@@ -9,19 +9,25 @@ use super::log_slider::LogControl;
 use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
 use super::readout::batch_text;
+use super::selection::{self, Pick, Selection, Which};
 use super::state::{Results, Runtime, Tab};
 use crate::model::traffic::{peak_rate_rps, scaled};
 use crate::model::{Evaluation, Metric, Plan};
 
-/// The Explore panel. It holds nothing of its own: the sliders edit the shared plan
-/// and the plots read the shared results, so switching tabs loses nothing.
+/// The Explore panel. The sliders edit the shared plan and the plots read the shared
+/// results, so switching tabs loses nothing; it holds only the point clicked on a
+/// plot (runtime-only, let go when the plan changes).
 #[derive(Debug, Default)]
-pub struct ExplorePanel {}
+pub struct ExplorePanel {
+    /// The candidate picked by clicking a plot's point.
+    pub selection: Option<Selection>,
+}
 
 impl ExplorePanel {
     /// The Explore panel: controls mutate `plan`; plots read the runtime's results.
     pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, runtime: &Runtime) {
         let results = &runtime.results;
+        selection::forget_stale(&mut self.selection, results);
         egui::Panel::left("explore_controls")
             .resizable(false)
             .exact_size(380.0)
@@ -31,20 +37,29 @@ impl ExplorePanel {
                     controls_ui(ui, plan);
                     ui.separator();
                     summary_ui(ui, plan, results);
+                    selection::selection_ui(ui, &mut self.selection, plan, results);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
             Ok(optimum) => {
                 let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
+                let both = (results, optimum);
+                let sel = &mut self.selection;
                 titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
-                    objective_plot_ui(ui, optimum, plan.objective.metric, height)
+                    let pick = Pick::new(sel.as_ref());
+                    let r = objective_plot_ui(ui, optimum, plan.objective.metric, height, &pick);
+                    selection::on_click(sel, &r, pick.into_near(), Which::Objective, both);
+                    r
                 });
                 let title = format!(
                     "Cost vs {} latency (Pareto frontier)",
                     metric_name(plan.objective.metric)
                 );
                 titled_plot(ui, &title, "pareto", |ui| {
-                    pareto_plot_ui(ui, optimum, plan.objective.metric, height)
+                    let pick = Pick::new(sel.as_ref());
+                    let r = pareto_plot_ui(ui, optimum, plan.objective.metric, height, &pick);
+                    selection::on_click(sel, &r, pick.into_near(), Which::Pareto, both);
+                    r
                 });
             }
             Err(e) => {

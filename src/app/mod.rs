@@ -28,6 +28,7 @@ pub mod profile_ui;
 pub mod profile_view;
 pub mod readout;
 pub mod screenshot;
+pub mod selection;
 pub mod state;
 pub mod text;
 pub mod verify_job;

@@ -5,6 +5,7 @@ use eframe::egui;
 use egui_plot::{HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::axes::{self, Scale, with_axes};
+use super::selection::{Pick, objective_xy};
 use super::{palette, readout};
 use crate::model::objective::CurvePoint;
 use crate::model::{Evaluation, Metric, Optimum, PolicyKind};
@@ -57,7 +58,7 @@ pub fn objective_series(optimum: &Optimum) -> Vec<PolicySeries<'_>> {
 }
 
 /// The name of the optimum's marker, in both plots.
-const OPTIMUM: &str = "optimum";
+pub const OPTIMUM: &str = "optimum";
 
 /// What hovering the objective plot near a point reads out: the point of the series
 /// called `name` at `index`.
@@ -76,12 +77,14 @@ pub fn objective_readout(
 }
 
 /// Objective J = α·C + β·L versus servers, one line per policy in its colour
-/// (feasible points only); hovering a point reads out its fleet.
+/// (feasible points only); hovering a point reads out its fleet and notes it in
+/// `pick`, whose selection is drawn ringed.
 pub fn objective_plot_ui(
     ui: &mut egui::Ui,
     optimum: &Optimum,
     metric: Metric,
     height: f32,
+    pick: &Pick<'_>,
 ) -> egui::Response {
     let series = objective_series(optimum);
     let all = series.iter().flat_map(|s| s.points.iter());
@@ -99,7 +102,8 @@ pub fn objective_plot_ui(
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint {
                 plot_name, index, ..
-            } => objective_readout(optimum, metric, plot_name, *index),
+            } => (pick.note(plot_name, *index, metric))
+                .or_else(|| objective_readout(optimum, metric, plot_name, *index)),
             HoverPosition::Elsewhere { .. } => None,
         })
         .height(height)
@@ -121,6 +125,7 @@ pub fn objective_plot_ui(
                         .radius(6.0),
                 );
             }
+            pick.draw(plot, objective_xy);
         })
         .response
 }
@@ -150,6 +155,20 @@ pub fn pareto_policy_color(policy: PolicyKind) -> egui::Color32 {
     palette::policy_color(policy)
 }
 
+/// The evaluation at a point of the Pareto plot: series `name` at `index`.
+pub fn pareto_point<'o>(
+    optimum: &'o Optimum,
+    metric: Metric,
+    name: &str,
+    index: usize,
+) -> Option<&'o Evaluation> {
+    match name {
+        OPTIMUM => optimum.best.as_ref(),
+        FRONTIER => frontier(optimum, metric).get(index).copied(),
+        _ => (optimum.candidates.iter()).find(|e| best_name(e.policy) == name),
+    }
+}
+
 /// What hovering the Pareto plot near a point reads out.
 pub fn pareto_readout(
     optimum: &Optimum,
@@ -157,22 +176,20 @@ pub fn pareto_readout(
     name: &str,
     index: usize,
 ) -> Option<String> {
-    let e = match name {
-        OPTIMUM => optimum.best.as_ref()?,
-        FRONTIER => *frontier(optimum, metric).get(index)?,
-        _ => (optimum.candidates.iter()).find(|e| best_name(e.policy) == name)?,
-    };
+    let e = pareto_point(optimum, metric, name, index)?;
     Some(readout::evaluation(e, metric))
 }
 
 /// Cost ($/hour) versus latency (the objective's metric, ms): the Pareto frontier as
 /// a grey line with points, each policy's best in its colour, the optimum as a
-/// diamond; hovering a point reads out its fleet.
+/// diamond; hovering a point reads out its fleet and notes it in `pick`, whose
+/// selection is drawn ringed.
 pub fn pareto_plot_ui(
     ui: &mut egui::Ui,
     optimum: &Optimum,
     metric: Metric,
     height: f32,
+    pick: &Pick<'_>,
 ) -> egui::Response {
     let m = metric_name(metric);
     let front: Vec<[f64; 2]> = (frontier(optimum, metric).into_iter())
@@ -197,7 +214,8 @@ pub fn pareto_plot_ui(
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint {
                 plot_name, index, ..
-            } => pareto_readout(optimum, metric, plot_name, *index),
+            } => (pick.note(plot_name, *index, metric))
+                .or_else(|| pareto_readout(optimum, metric, plot_name, *index)),
             HoverPosition::Elsewhere { .. } => None,
         })
         .height(height)
@@ -224,6 +242,7 @@ pub fn pareto_plot_ui(
                         .radius(8.0),
                 );
             }
+            pick.draw(plot, |e| cost_latency(e, metric));
         })
         .response
 }
