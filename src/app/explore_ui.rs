@@ -31,6 +31,7 @@ impl ExplorePanel {
                     controls_ui(ui, plan);
                     ui.separator();
                     summary_ui(ui, plan, results);
+                    super::why_card::why_card_ui(ui, plan, results);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
