@@ -67,7 +67,9 @@ fn the_cards_figures_are_the_clis() {
             assert_eq!(row.delta_latency_ms, Some(dl), "{preset}");
         }
         // The recommendation is one of the rows, at ΔJ = 0.
-        assert!(w.rows.iter().any(|r| r.delta_objective == Some(0.0)));
+        let rec: Vec<_> = w.rows.iter().filter(|r| r.is_recommendation).collect();
+        assert_eq!(rec.len(), 1, "{preset}");
+        assert_eq!(rec[0].delta_objective, Some(0.0));
         let b = &json["break_even"];
         assert!(
             w.break_even

@@ -19,6 +19,8 @@ pub struct PolicyRow {
     pub policy: PolicyKind,
     /// Its best candidate in words ([`describe`]).
     pub fleet: String,
+    /// This policy's best is the recommendation.
+    pub is_recommendation: bool,
     /// Its objective minus the recommendation's (0 for the recommendation itself).
     pub delta_objective: Option<f64>,
     /// Its cost minus the recommendation's, $/hour.
@@ -155,6 +157,7 @@ pub fn why(results: &Results) -> Option<Why> {
             .map(|e| PolicyRow {
                 policy: e.policy,
                 fleet: describe(e),
+                is_recommendation: e.policy == b.policy,
                 delta_objective: e.objective.zip(b.objective).map(|(j, j0)| j - j0),
                 delta_usd_per_hour: e.cost_usd_per_hour - b.cost_usd_per_hour,
                 delta_latency_ms: latency(e, metric)
@@ -235,7 +238,7 @@ pub fn why_card_ui(ui: &mut egui::Ui, plan: &mut Plan, results: &Results) {
     let m = results.plan.objective.metric.name();
     for r in &w.rows {
         let delta = match r.delta_objective {
-            Some(d) if d == 0.0 => "the recommendation".to_owned(),
+            _ if r.is_recommendation => "the recommendation".to_owned(),
             Some(d) => format!(
                 "ΔJ {}, {} $/hour, {} ms {m}",
                 signed(d),
