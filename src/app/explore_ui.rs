@@ -38,6 +38,7 @@ impl ExplorePanel {
                     ui.separator();
                     summary_ui(ui, plan, results);
                     selection::selection_ui(ui, &mut self.selection, plan, results);
+                    super::why_card::why_card_ui(ui, plan, results);
                 });
             });
         egui::CentralPanel::default().show(ui, |ui| match &results.optimum {

@@ -39,6 +39,7 @@ pub mod warm_cold_plots;
 pub mod warm_cold_run;
 pub mod warm_cold_ui;
 pub mod warm_cold_verdict;
+pub mod why_card;
 
 use std::path::PathBuf;
 

@@ -87,6 +87,10 @@ pub fn objective_plot_ui(
     pick: &Pick<'_>,
 ) -> egui::Response {
     let series = objective_series(optimum);
+    // No feasible point: a message, not axes from −0.5 to 0.5.
+    if series.is_empty() {
+        return ui.label("No feasible fleet to plot: see Why this recommendation.");
+    }
     let all = series.iter().flat_map(|s| s.points.iter());
     let span = axes::y_span(all.filter_map(|p| Some([0.0, p.objective?])));
     let plot = with_axes(
@@ -202,6 +206,9 @@ pub fn pareto_plot_ui(
             .copied()
             .chain(picked.filter_map(|e| cost_latency(e, metric)))
     };
+    if everything().next().is_none() {
+        return ui.label("No feasible fleet to plot: see Why this recommendation.");
+    }
     let y = axes::y_span(everything());
     let x = axes::y_span(everything().map(|p| [p[1], p[0]]));
     let plot = with_axes(
