@@ -15,6 +15,7 @@ pub mod history;
 pub mod job;
 pub mod log_slider;
 pub mod palette;
+pub mod plan_csv;
 pub mod plan_file;
 pub mod plan_ui;
 pub mod plot_png;

@@ -10,6 +10,7 @@ use eframe::egui;
 use super::explore_ui::describe;
 use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
 use super::format::{fmt_sig, fmt_sig_pair};
+use super::plan_csv::export_csv;
 use super::plan_file::{FileStamp, absolute, has_comments, read_plan};
 use super::state::{AppState, Results, Runtime};
 use super::text::{MAX_NAME_CHARS, MAX_NOTES_CHARS, NOTES_MAX_HEIGHT_PX, elide};
@@ -227,56 +228,6 @@ pub fn file_name_for(plan_name: &str) -> String {
         "plan.ron".into()
     } else {
         format!("{stem}.ron")
-    }
-}
-
-/// The candidates the optimiser reports (best per policy, then the Pareto frontier) as
-/// CSV: one row per candidate, units in the header.
-pub fn candidates_csv(optimum: &crate::model::Optimum) -> String {
-    let mut out = String::from(
-        "set,policy,servers,warm,spot,batch,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible\n",
-    );
-    let rows = optimum
-        .candidates
-        .iter()
-        .map(|e| ("best_per_policy", e))
-        .chain(optimum.pareto.iter().map(|e| ("pareto", e)));
-    for (set, e) in rows {
-        let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v}"));
-        let l = e.latency_ms;
-        out += &format!(
-            "{set},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e.policy.name(),
-            e.servers,
-            e.warm,
-            e.spot,
-            e.batch,
-            e.cost_usd_per_hour,
-            num(e.cost_usd_per_million),
-            num(l.map(|l| l.mean)),
-            num(l.map(|l| l.p50)),
-            num(l.map(|l| l.p95)),
-            num(l.map(|l| l.p99)),
-            e.utilization,
-            e.p_wait,
-            e.cold_start_fraction,
-            num(e.objective),
-            e.feasible
-        );
-    }
-    out
-}
-
-/// Writes the candidates of `results` as CSV to `path` (through a temporary file, so a
-/// failed write leaves no half file); the message or error says how it went.
-fn export_csv(results: &Results, path: &Path) -> Result<String, String> {
-    match &results.optimum {
-        Ok(o) => {
-            crate::files::write_atomic(path, candidates_csv(o).as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(format!("exported candidates to {}", path.display()))
-        }
-        Err(e) => Err(format!("nothing to export: {e}")),
     }
 }
 
@@ -582,12 +533,12 @@ impl PlanPanel {
             if ui
                 .add_enabled(path.is_some(), egui::Button::new("Export CSV"))
                 .on_hover_text(
-                    "The best candidate per policy and the Pareto frontier, next to the plan file.",
+                    "Every candidate the optimiser scored (feasible or not), next to the plan file.",
                 )
                 .on_disabled_hover_text(NO_PATH)
                 .clicked()
             {
-                match export_csv(results, &csv) {
+                match export_csv(&results.plan, &results.optimum, &csv) {
                     Ok(message) => {
                         self.file_message = Some(message);
                         self.file_error = None;
