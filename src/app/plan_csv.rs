@@ -4,8 +4,8 @@
 //!
 //! The optimiser keeps only a count of what it scored, not the list, so the sweep is
 //! walked again here with the same search (`SweepOptions::for_plan`), the same batch
-//! pruning and the same stopping rule; a test holds the row count to the optimiser's
-//! `evaluated`, so the two cannot drift apart unnoticed.
+//! pruning and the same stopping rule; a test holds the rows with a latency to the
+//! optimiser's `evaluated`, so the two cannot drift apart unnoticed.
 
 use std::path::Path;
 
@@ -20,9 +20,10 @@ const SATURATED: f64 = 1e-9;
 pub const CSV_HEADER: &str = "policy,servers,warm,spot,batch,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible,best_per_policy,pareto,why_infeasible";
 
 /// Every candidate the optimiser scores for `plan` under its default search, in sweep
-/// order (policy, then servers, then batch), each evaluated in full. Candidates the
-/// model finds overloaded (no latency) are not scored by the optimiser and are not
-/// listed. An error says why the plan cannot be evaluated.
+/// order (policy, then servers, then batch), each evaluated in full. Overloaded ones
+/// (no latency; infeasible, the optimiser's `evaluated` does not count them) are listed
+/// too, so the file shows where each policy starts to fit. An error says why the plan
+/// cannot be evaluated.
 pub fn all_candidates(plan: &Plan) -> Result<Vec<Evaluation>, String> {
     let ctx = Evaluator::new(plan).map_err(|e| e.to_string())?;
     let options = SweepOptions::for_plan(plan);
@@ -47,9 +48,7 @@ pub fn all_candidates(plan: &Plan) -> Result<Vec<Evaluation>, String> {
                 if eval.latency_ms.is_some() && eval.p_wait < SATURATED && cold_settled {
                     saturated[bi] = true;
                 }
-                if eval.latency_ms.is_some() {
-                    out.push(eval);
-                }
+                out.push(eval);
             }
             if !any {
                 break; // every batch size saturated
@@ -161,11 +160,17 @@ mod tests {
             let plan = load(preset.name).unwrap();
             let optimum = optimize(&plan, &SweepOptions::for_plan(&plan)).unwrap();
             let all = all_candidates(&plan).unwrap();
-            assert_eq!(all.len(), optimum.evaluated, "{}", preset.name);
+            let scored = all.iter().filter(|e| e.latency_ms.is_some()).count();
+            assert_eq!(scored, optimum.evaluated, "{}", preset.name);
+            assert!(
+                all.iter()
+                    .filter(|e| e.latency_ms.is_none())
+                    .all(|e| !e.feasible)
+            );
             let csv = candidates_csv(&all, &optimum);
             let mut lines = csv.lines();
             assert_eq!(lines.next(), Some(CSV_HEADER));
-            assert_eq!(lines.count(), optimum.evaluated, "{}", preset.name);
+            assert_eq!(lines.count(), all.len(), "{}", preset.name);
             // The optimiser's best of each policy is among the rows, marked.
             for best in &optimum.candidates {
                 assert!(all.iter().any(|e| same(e, best)), "{}", preset.name);
