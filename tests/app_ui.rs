@@ -427,7 +427,7 @@ fn save_export_and_compare() {
     h.get_by_label("Export CSV").click();
     h.run();
     let csv = std::fs::read_to_string(plan_path.with_extension("csv")).unwrap();
-    assert!(csv.starts_with("set,policy,servers"));
+    assert!(csv.starts_with("policy,servers"));
     assert!(csv.lines().count() >= 3, "{csv}");
     h.state_mut().plan_panel.compare_input = other.display().to_string();
     h.run();

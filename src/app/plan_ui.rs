@@ -9,12 +9,15 @@ use eframe::egui;
 
 use super::explore_ui::describe;
 use super::file_dialog::{DialogMode, FileDialog, Outcome, unsaved_warning};
-use super::format::{fmt_sig, fmt_sig_pair};
+use super::format::fmt_sig;
+use super::plan_compare::{compare_ui, load_other};
+use super::plan_csv::export_csv;
 use super::plan_file::{FileStamp, absolute, has_comments, read_plan};
 use super::state::{AppState, Results, Runtime};
 use super::text::{MAX_NAME_CHARS, MAX_NOTES_CHARS, NOTES_MAX_HEIGHT_PX, elide};
 use crate::model::Plan;
-use crate::plan::{load_file, save_file};
+use crate::plan::presets::PRESETS;
+use crate::plan::save_file;
 
 /// Longest file name offered for a plan never saved, before `.ron`.
 const MAX_FILE_STEM_CHARS: usize = 64;
@@ -54,6 +57,11 @@ pub struct PlanPanel {
     pub pending_save: Option<PendingSave>,
     /// What of the last session could not be restored, until a plan is opened or saved.
     pub restore_note: Option<String>,
+    /// The shipped preset the plan was opened from, until it is saved to a file or
+    /// another plan is opened: it has no file, so Save gives way to Save as….
+    pub preset: Option<&'static str>,
+    /// A preset to open once the user agrees to replace the unsaved changes.
+    pub pending_preset: Option<&'static str>,
 }
 
 impl PlanPanel {
@@ -82,6 +90,7 @@ impl PlanPanel {
                 (self.pending_open, self.pending_save) = (None, None);
                 state.plan_path = Some(path);
                 state.plan_stamp = Some(stamp);
+                (self.preset, self.pending_preset) = (None, None);
             }
             Err(e) => {
                 self.file_error = Some(e.to_string());
@@ -95,6 +104,7 @@ impl PlanPanel {
     /// words).
     pub fn request_open(&mut self, state: &mut AppState, runtime: &mut Runtime, path: PathBuf) {
         if state.plan != runtime.saved_plan {
+            self.pending_preset = None;
             self.pending_open = Some(path);
         } else {
             self.open_plan(state, runtime, path);
@@ -115,6 +125,7 @@ impl PlanPanel {
                 (self.file_error, self.restore_note, self.pending_save) = (None, None, None);
                 state.plan_stamp = FileStamp::read(&path).ok().map(|(stamp, _)| stamp);
                 state.plan_path = Some(path);
+                self.preset = None;
             }
             Err(e) => {
                 self.file_error = Some(e.to_string());
@@ -230,103 +241,6 @@ pub fn file_name_for(plan_name: &str) -> String {
     }
 }
 
-/// The candidates the optimiser reports (best per policy, then the Pareto frontier) as
-/// CSV: one row per candidate, units in the header.
-pub fn candidates_csv(optimum: &crate::model::Optimum) -> String {
-    let mut out = String::from(
-        "set,policy,servers,warm,spot,batch,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible\n",
-    );
-    let rows = optimum
-        .candidates
-        .iter()
-        .map(|e| ("best_per_policy", e))
-        .chain(optimum.pareto.iter().map(|e| ("pareto", e)));
-    for (set, e) in rows {
-        let num = |x: Option<f64>| x.map_or_else(String::new, |v| format!("{v}"));
-        let l = e.latency_ms;
-        out += &format!(
-            "{set},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e.policy.name(),
-            e.servers,
-            e.warm,
-            e.spot,
-            e.batch,
-            e.cost_usd_per_hour,
-            num(e.cost_usd_per_million),
-            num(l.map(|l| l.mean)),
-            num(l.map(|l| l.p50)),
-            num(l.map(|l| l.p95)),
-            num(l.map(|l| l.p99)),
-            e.utilization,
-            e.p_wait,
-            e.cold_start_fraction,
-            num(e.objective),
-            e.feasible
-        );
-    }
-    out
-}
-
-/// Writes the candidates of `results` as CSV to `path` (through a temporary file, so a
-/// failed write leaves no half file); the message or error says how it went.
-fn export_csv(results: &Results, path: &Path) -> Result<String, String> {
-    match &results.optimum {
-        Ok(o) => {
-            crate::files::write_atomic(path, candidates_csv(o).as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok(format!("exported candidates to {}", path.display()))
-        }
-        Err(e) => Err(format!("nothing to export: {e}")),
-    }
-}
-
-/// How one comparison cell is written from an evaluation.
-type Cell = fn(&crate::model::Evaluation) -> String;
-
-/// The recommendation of this plan beside the other one's, row by row.
-fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
-    let best = |r: &Results| r.optimum.as_ref().ok().and_then(|o| o.best.clone());
-    egui::Grid::new("compare").striped(true).show(ui, |ui| {
-        ui.strong("");
-        ui.strong(elide(&this.plan.name, MAX_NAME_CHARS));
-        ui.strong(elide(&other.plan.name, MAX_NAME_CHARS));
-        ui.end_row();
-        let (a, b) = (best(this), best(other));
-        let rows: [(&str, Cell); 6] = [
-            ("recommended", |e| describe(e)),
-            ("$/hour", |e| fmt_sig(e.cost_usd_per_hour, 3)),
-            ("$ per million", |e| {
-                e.cost_usd_per_million
-                    .map_or_else(|| "-".into(), |c| fmt_sig(c, 3))
-            }),
-            ("p95 ms", |e| {
-                e.latency_ms
-                    .map_or_else(|| "-".into(), |l| fmt_sig(l.p95, 3))
-            }),
-            ("utilisation", |e| {
-                format!("{} %", fmt_sig(e.utilization * 100.0, 3))
-            }),
-            ("cold starts", |e| {
-                format!("{} %", fmt_sig(e.cold_start_fraction * 100.0, 3))
-            }),
-        ];
-        for (label, f) in rows {
-            let cell = |e: &Option<crate::model::Evaluation>| {
-                e.as_ref().map_or_else(|| "no feasible plan".into(), f)
-            };
-            let (mut left, mut right) = (cell(&a), cell(&b));
-            // Two costs side by side: as many digits as it takes to tell them apart.
-            if let (true, Some(x), Some(y)) = (label == "$/hour", &a, &b) {
-                (left, right) = fmt_sig_pair(x.cost_usd_per_hour, y.cost_usd_per_hour, 3);
-            }
-            ui.label(label);
-            ui.label(left);
-            ui.label(right);
-            ui.end_row();
-        }
-    });
-}
-
 /// The plan's name and notes, the recommendation in words, and the plan as written.
 fn recommendation_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
     ui.heading(elide(&plan.name, MAX_NAME_CHARS));
@@ -383,11 +297,13 @@ impl PlanPanel {
         recommendation_ui(ui, &state.plan, &runtime.results);
         ui.separator();
         ui.heading("Plan file");
+        self.preset_picker_ui(ui, state, runtime);
         self.path_bar_ui(ui, state);
         // Read once, as typed before this frame's clicks: every button acts on it.
         let typed = self.typed_path();
         self.file_buttons_ui(ui, typed.as_deref(), state, runtime);
         self.pending_open_ui(ui, state, runtime);
+        self.pending_preset_ui(ui, state, runtime);
         self.pending_save_ui(ui, state, runtime);
         self.export_ui(ui, typed.as_deref(), &runtime.results);
         ui.separator();
@@ -403,6 +319,8 @@ impl PlanPanel {
             pending_open: _,
             pending_save: _,
             restore_note,
+            preset: _,
+            pending_preset: _,
         } = self;
         if let Some(note) = restore_note {
             ui.colored_label(ui.visuals().warn_fg_color, note.as_str());
@@ -467,7 +385,12 @@ impl PlanPanel {
             {
                 self.request_open(state, runtime, path.clone());
             }
-            if ui
+            if self.preset.is_some() {
+                // Nothing to save over: the preset lives in the program, not a file.
+                ui.label("preset: read-only, use Save as…").on_hover_text(
+                    "A shipped preset has no file; Save as… writes the plan to one.",
+                );
+            } else if ui
                 .add_enabled(has_path, egui::Button::new("Save"))
                 .on_hover_text(
                     "Write the plan to the path field's file, replacing it (Ctrl+S); asks first \
@@ -582,12 +505,12 @@ impl PlanPanel {
             if ui
                 .add_enabled(path.is_some(), egui::Button::new("Export CSV"))
                 .on_hover_text(
-                    "The best candidate per policy and the Pareto frontier, next to the plan file.",
+                    "Every candidate the optimiser scored (feasible or not), next to the plan file.",
                 )
                 .on_disabled_hover_text(NO_PATH)
                 .clicked()
             {
-                match export_csv(results, &csv) {
+                match export_csv(&results.plan, &results.optimum, &csv) {
                     Ok(message) => {
                         self.file_message = Some(message);
                         self.file_error = None;
@@ -598,13 +521,30 @@ impl PlanPanel {
         });
     }
 
-    /// The other plan's path and Compare.
+    /// The other plan's path or preset name, a picker of the shipped presets, and
+    /// Compare.
     fn compare_bar_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             let label = ui.label("other plan:");
-            ui.add(egui::TextEdit::singleline(&mut self.compare_input).desired_width(420.0))
+            ui.add(egui::TextEdit::singleline(&mut self.compare_input).desired_width(300.0))
                 .labelled_by(label.id)
-                .on_hover_text("A second .ron plan file to compare this one with.");
+                .on_hover_text("A second .ron plan file, or a shipped preset's name, to compare this one with.");
+            let mut picked = None;
+            egui::ComboBox::from_id_salt("compare_preset")
+                .selected_text("preset…")
+                .show_ui(ui, |ui| {
+                    for p in PRESETS {
+                        if ui.selectable_label(false, p.name).clicked() {
+                            picked = Some(p.name);
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Compare with a shipped preset.");
+            if let Some(name) = picked {
+                self.compare_input = name.to_owned();
+                self.load_compare();
+            }
             if ui
                 .button("Compare")
                 .on_hover_text("Load the other plan and show both recommendations side by side.")
@@ -615,15 +555,15 @@ impl PlanPanel {
         });
     }
 
-    /// Loads the plan to compare with; a bad file shows its error.
+    /// Loads the plan to compare with (a file, else a preset of that name); a bad one
+    /// shows its error.
     fn load_compare(&mut self) {
-        let path = PathBuf::from(self.compare_input.trim());
-        match load_file(&path) {
+        match load_other(&self.compare_input) {
             Ok(plan) => {
                 self.compare = Some(Results::compute(&plan));
                 self.file_error = None;
             }
-            Err(e) => self.file_error = Some(e.to_string()),
+            Err(e) => self.file_error = Some(e),
         }
     }
 }
