@@ -240,7 +240,7 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
             ui,
             "break-even",
             "none in range".into(),
-            "No crossing between 10⁻⁶ and 10× the peak rate.",
+            "No crossing between 1e-6 and 10× the peak rate.",
         ),
     }
 }

@@ -174,7 +174,7 @@ pub fn why(results: &Results) -> Option<Why> {
             b.always_on_servers,
             fmt_sig(b.cost_usd_per_hour, 3)
         ),
-        None => "No on-demand / always-on crossing between 10⁻⁶ and 10× the peak rate.".into(),
+        None => "No on-demand / always-on crossing between 1e-6 and 10× the peak rate.".into(),
     };
     // The same call, with the same arguments, as `costscope plan`.
     let job = plan.job.as_ref().and_then(|j| {
