@@ -183,6 +183,9 @@ fn harness(plan: Plan, tab: Tab) -> Harness<'static, CostscopeApp> {
     let mut state = AppState::new(plan, None);
     state.tab = tab;
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(
             |ui, app: &mut CostscopeApp| app.ui(ui),

@@ -83,6 +83,9 @@ fn showing(report: ProfileReport) -> Harness<'static, CostscopeApp> {
     a.state.tab = Tab::Profile;
     a.state.profile.run.report = Some(report);
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
     h.run();

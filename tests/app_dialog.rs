@@ -25,6 +25,9 @@ fn app(preset: &str) -> CostscopeApp {
 
 fn harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         // Frames 1/60 s apart, as on a display: the default step is too long for the
         // two clicks of a double click to land within egui's 0.3 s.

@@ -20,6 +20,9 @@ fn harness(preset: &str) -> Harness<'static, CostscopeApp> {
     let mut app = CostscopeApp::new(AppState::new(presets::load(preset).unwrap(), None));
     app.state.tab = Tab::Plan;
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
     h.run();

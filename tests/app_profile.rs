@@ -35,6 +35,9 @@ fn profile_app() -> CostscopeApp {
 /// The window on `app`, stepped by the test (a running worker keeps asking for frames).
 fn harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .with_step_dt(1.0 / 60.0)
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);

@@ -87,6 +87,9 @@ fn window(preset: &str, tab: Tab) -> Harness<'static, CostscopeApp> {
         a.state.profile.run.report = Some(report());
     }
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(WINDOW)
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
     h.step();

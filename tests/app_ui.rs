@@ -22,6 +22,9 @@ fn app(preset: &str) -> CostscopeApp {
 
 fn harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
     h.run();
@@ -499,6 +502,9 @@ fn the_device_picker_lists_the_adapters_wgpu_finds() {
 /// runs keeps asking for frames (its spinner), so `Harness::run` would not settle.
 fn stepped_harness(app: CostscopeApp) -> Harness<'static, CostscopeApp> {
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), app);
     h.step();

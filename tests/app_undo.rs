@@ -67,6 +67,9 @@ fn explore() -> Harness<'static, CostscopeApp> {
     let a = CostscopeApp::new(AppState::new(presets::default_plan().unwrap(), None));
     assert_eq!(a.state.tab, Tab::Explore);
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
     h.run();
@@ -150,6 +153,9 @@ fn the_use_in_plan_apply_is_undoable_and_the_buttons_say_what_they_undo() {
     a.state.tab = Tab::Profile;
     a.state.profile.run.report = Some(report());
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
     h.run();

@@ -95,6 +95,9 @@ fn harness(plan: Plan) -> Harness<'static, CostscopeApp> {
     let mut a = CostscopeApp::new(AppState::new(plan, None));
     a.state.tab = Tab::Explore;
     let mut h = Harness::builder()
+        // Background jobs (the verification by simulation, the adapter list) repaint
+        // when they finish: allow the frames that takes to settle.
+        .with_max_steps(64)
         .with_size(egui::vec2(1400.0, 1200.0))
         .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
     h.run();
