@@ -223,6 +223,18 @@ pub struct GemmKernel {
 }
 
 impl GemmKernel {
+    /// Encodes one GEMM of `ops` (bound for this kernel's layout) into `pass`.
+    pub fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        ops: &crate::profile::gpu::buffers::Operands,
+    ) {
+        let (x, y) = self.variant.workgroups(ops.m as u32, ops.n as u32);
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &ops.bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
     /// Compiles `variant` at `precision`; f16 needs `SHADER_F16` on the device.
     pub fn new(
         ctx: &GpuContext,

@@ -228,12 +228,7 @@ impl GpuEncoder {
             return;
         };
         match &step.dispatch {
-            Dispatch::Gemm(ops) => {
-                let (x, y) = self.gemm.variant.workgroups(ops.m as u32, ops.n as u32);
-                pass.set_pipeline(&self.gemm.pipeline);
-                pass.set_bind_group(0, &ops.bind_group, &[]);
-                pass.dispatch_workgroups(x, y, 1);
-            }
+            Dispatch::Gemm(ops) => self.gemm.record(pass, ops),
             Dispatch::Embed(b) => self.embed.record(pass, b),
             Dispatch::Norm(b) => self.norm.record(pass, b),
             Dispatch::Ew(b) => self.ew.record(pass, b),
