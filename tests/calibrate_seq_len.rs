@@ -231,7 +231,9 @@ fn the_weights_upload_is_shown_beside_the_kept_cold_start() {
         "{why}"
     );
     assert!(
-        why.contains("0.280 s together (shown, not applied)"),
+        why.contains(
+            "0.280 s together (shown, not applied; state service.cold_start_parts to apply it)"
+        ),
         "{why}"
     );
     assert_eq!(v["service"]["cold_start_s"], 45.0);

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::model::{Plan, Source};
+use super::parts;
+use crate::model::{ColdStartParts, Plan, Source};
 
 /// Substrings of adapter names that are the CPU emulating a GPU.
 const SOFTWARE_ADAPTERS: [&str; 3] = ["llvmpipe", "lavapipe", "swiftshader"];
@@ -31,7 +32,7 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             .map_or_else(|| "measured".to_owned(), |(_, w)| w.clone())
     };
     let (b, a) = (&before.service, &after.service);
-    let fields = [
+    let mut fields = vec![
         (
             "service.batch_latency_ms",
             curve(&b.batch_latency_ms),
@@ -42,6 +43,15 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             format!("{}", b.service_cv),
             format!("{}", a.service_cv),
         ),
+    ];
+    // Each named part before the sum they make, when either plan names them.
+    if b.cold_start_parts.is_some() || a.cold_start_parts.is_some() {
+        let (pb, pa) = (b.cold_start_parts.as_ref(), a.cold_start_parts.as_ref());
+        for (field, value) in PARTS {
+            fields.push((field, part(pb, value), part(pa, value)));
+        }
+    }
+    fields.extend([
         (
             "service.cold_start_s",
             format!("{}", b.cold_start_s),
@@ -53,7 +63,7 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             format!("{}", after.hardware.power_w),
         ),
         ("service.source", source(&b.source), source(&a.source)),
-    ];
+    ]);
     fields
         .into_iter()
         .filter(|(f, x, y)| x != y || why.iter().any(|(k, _)| k == f))
@@ -64,6 +74,27 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             why: reason(f),
         })
         .collect()
+}
+
+/// A cold-start part's value (`None` when stated as unknown).
+type PartValue = fn(&ColdStartParts) -> Option<f64>;
+
+/// The cold-start parts by field path, in the order they are added up.
+const PARTS: [(&str, PartValue); 4] = [
+    (parts::INSTANCE_BOOT, |p| Some(p.instance_boot_s)),
+    (parts::STORAGE, |p| Some(p.storage_gbytes_per_s)),
+    (parts::MODEL_BYTES, |p| p.model_bytes),
+    (parts::DEVICE_SETUP, |p| Some(p.device_setup_s)),
+];
+
+/// One part as text: its number, "None" when the plan leaves it unknown, "absent"
+/// when the plan states no parts.
+fn part(p: Option<&ColdStartParts>, value: PartValue) -> String {
+    match p.map(value) {
+        Some(Some(x)) => format!("{x}"),
+        Some(None) => "None".to_owned(),
+        None => "absent".to_owned(),
+    }
 }
 
 fn curve(points: &[(u32, f64)]) -> String {
