@@ -178,10 +178,18 @@ impl CalibrateDialog {
             ui.colored_label(warn, format!("warning: {w}"));
         }
         ui.separator();
-        egui::ScrollArea::vertical()
+        let max_height = ui.ctx().content_rect().height() * 0.6;
+        let shown = egui::ScrollArea::vertical()
             .id_salt("calibrate_changes")
-            .max_height(ui.ctx().content_rect().height() * 0.6)
+            .max_height(max_height)
             .show(ui, |ui| self.changes_ui(ui));
+        // The area takes its height from the content it measured a frame before: while
+        // it is shorter than both, draw again, so the dialog settles before a click
+        // lands on rows that are about to move.
+        let (height, content) = (shown.inner_rect.height(), shown.content_size.y);
+        if height + 0.5 < content.min(max_height) {
+            ui.ctx().request_repaint();
+        }
         ui.separator();
         if self.is_ticked("service.source") && !self.is_ticked("service.batch_latency_ms") {
             ui.colored_label(
