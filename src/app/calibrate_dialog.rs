@@ -265,8 +265,10 @@ pub fn use_in_plan_ui(
         .on_hover_ui(|ui| {
             ui.label(
                 "Review the measured L(b) and power before they go into the plan, field by \
-                 field (the plan's service CV and cold start stay: the profile measures \
-                 timing noise and device set-up, not those).",
+                 field (the plan's service CV stays: the profile measures timing noise, not \
+                 how requests vary; its cold start stays too, unless the plan states \
+                 cold_start_parts: then the measured device set-up and the model's bytes \
+                 replace theirs and the cold start is the new sum).",
             );
             // Only while hovered: the same calibration a click makes, so the tooltip
             // names exactly the device, precision and rows the dialog will show.
