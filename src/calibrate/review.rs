@@ -54,8 +54,8 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
     fields.extend([
         (
             "service.cold_start_s",
-            format!("{}", b.cold_start_s),
-            format!("{}", a.cold_start_s),
+            short(b.cold_start_s),
+            short(a.cold_start_s),
         ),
         (
             "hardware.power_w",
@@ -91,9 +91,29 @@ const PARTS: [(&str, PartValue); 4] = [
 /// when the plan states no parts.
 fn part(p: Option<&ColdStartParts>, value: PartValue) -> String {
     match p.map(value) {
-        Some(Some(x)) => format!("{x}"),
+        Some(Some(x)) => short(x),
         Some(None) => "None".to_owned(),
         None => "absent".to_owned(),
+    }
+}
+
+/// Significant digits a cold start or one of its parts is shown with: a measured
+/// 0.6110437504 s reads 0.611044, a stated 0.131072 GB/s or 217780224 bytes as written.
+const SHOWN_DIGITS: i32 = 6;
+
+/// `x` to [`SHOWN_DIGITS`] significant digits (never rounding the integer part),
+/// trailing zeros dropped: `45`, `3.3385`, `40.6138`.
+fn short(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (SHOWN_DIGITS - 1 - magnitude).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
     }
 }
 
@@ -201,6 +221,17 @@ mod tests {
             first_inversion(&[(1, 4.56), (8, 2.98)]),
             Some(((1, 4.56), (8, 2.98)))
         );
+    }
+
+    #[test]
+    fn cold_start_figures_are_shown_to_six_digits() {
+        assert_eq!(short(45.0), "45");
+        assert_eq!(short(3.3385), "3.3385");
+        assert_eq!(short(0.131072), "0.131072");
+        assert_eq!(short(0.6110437504265135), "0.611044");
+        assert_eq!(short(40.61384062542651), "40.6138");
+        assert_eq!(short(217780224.0), "217780224");
+        assert_eq!(short(0.0), "0");
     }
 
     #[test]
