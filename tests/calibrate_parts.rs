@@ -319,3 +319,35 @@ fn parts_in_a_plan_file_are_checked_with_the_field_and_the_sum_named() {
     );
     assert!(err.contains("boot_s"), "{err}");
 }
+
+#[test]
+fn a_device_without_a_measured_cold_start_keeps_its_set_up_and_takes_the_bytes() {
+    // The same rows measured on the CPU, which has no cold start in the report.
+    let mut v = report_value(200.0);
+    for r in v["results"].as_array_mut().unwrap() {
+        r["device"] = "cpu".into();
+    }
+    let report: ProfileReport = serde_json::from_value(v).unwrap();
+    let selection = Selection {
+        device: Some("cpu".into()),
+        model: Some("tiny-bert".into()),
+        ..Selection::default()
+    };
+    let plan = presets::load("healthcare-triage").unwrap();
+    let c = calibrate_with_warnings(&plan, &report, "r.json", &selection).unwrap();
+    let parts = c.plan.service.cold_start_parts.clone().unwrap();
+    assert_eq!(parts.device_setup_s, 3.3385);
+    assert_eq!(parts.model_bytes, Some(WEIGHTS_BYTES));
+    let setup = c
+        .changes
+        .iter()
+        .find(|c| c.field == "service.cold_start_parts.device_setup_s")
+        .unwrap();
+    assert_eq!(
+        setup.why,
+        "kept: the report measured no cold start on this device"
+    );
+    // 40 s + 200 MB at 0.131072 GB/s + 3.3385 s.
+    let sum_s = 40.0 + WEIGHTS_BYTES / 0.131072e9 + 3.3385;
+    assert!((c.plan.service.cold_start_s - sum_s).abs() < 1e-9);
+}
