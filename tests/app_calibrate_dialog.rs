@@ -133,7 +133,23 @@ fn use_in_plan_lists_every_change_the_rows_used_and_the_warnings() {
     ));
     // Kept fields are information, without a tick.
     h.get_by_label("service.service_cv = 0.3 (kept)");
-    h.get_by_label("service.cold_start_s = 45 (kept)");
+    // The preset states its cold start in parts: the measured set-up replaces its
+    // device set-up (a tick), boot, bandwidth and bytes stay, and the cold start is the
+    // sum of the ticked parts, without a tick of its own.
+    h.get_by_role_and_label(Role::CheckBox, "service.cold_start_parts.device_setup_s");
+    h.get_by_label("3.3385 -> 0.5");
+    h.get_by_label("service.cold_start_parts.instance_boot_s = 40 (kept)");
+    h.get_by_label("service.cold_start_parts.storage_gbytes_per_s = 0.131072 (kept)");
+    h.get_by_label("service.cold_start_parts.model_bytes = 217780224 (kept)");
+    h.get_by_label("service.cold_start_s = 45 -> 42.162 (the sum of the ticked parts)");
+    h.get_by_label(
+        "42.162 s = 40.000 s instance boot + 1.662 s weight load (217.8 MB at 0.131072 GB/s) \
+         + 0.500 s device set-up",
+    );
+    assert!(
+        h.query_by_role_and_label(Role::CheckBox, "service.cold_start_s")
+            .is_none()
+    );
     assert!(
         h.query_by_role_and_label(Role::CheckBox, "service.service_cv")
             .is_none()
@@ -180,17 +196,50 @@ fn apply_writes_the_ticked_fields_and_leaves_the_unticked_one() {
         "{:?}",
         after.service.source
     );
-    // Nothing else moved: the plan is the original with those two fields.
+    // Nothing else moved: the plan is the original with those fields, the measured
+    // device set-up and the cold start their sum.
     let mut expected = before.clone();
     expected.service.batch_latency_ms = after.service.batch_latency_ms.clone();
     expected.service.source = after.service.source.clone();
+    let parts = expected.service.cold_start_parts.as_mut().unwrap();
+    parts.device_setup_s = 0.5;
+    expected.service.cold_start_s = parts.sum_s();
     assert_eq!(after, expected);
     h.get_by_label_contains(
-        "applied 2 of 3 changes from the profile: service.batch_latency_ms, service.source; \
-         kept: hardware.power_w (opted out), service.service_cv, service.cold_start_s",
+        "applied 3 of 4 changes from the profile: service.batch_latency_ms, \
+         service.cold_start_parts.device_setup_s, service.source; kept: hardware.power_w \
+         (opted out), service.service_cv, service.cold_start_parts.instance_boot_s, \
+         service.cold_start_parts.storage_gbytes_per_s, service.cold_start_parts.model_bytes; \
+         service.cold_start_s 45 -> 42.162: 42.162 s = 40.000 s instance boot",
     );
     // Edited like any other change: the plan has unsaved changes.
     h.get_by_label("(unsaved)");
+}
+
+#[test]
+fn the_cold_start_follows_the_ticked_parts() {
+    let mut h = with_dialog();
+    let before = plan(&h);
+    h.get_by_role_and_label(Role::CheckBox, "service.cold_start_parts.device_setup_s")
+        .click();
+    h.run();
+    // Without the measured part the parts are the plan's, and so is their sum.
+    h.get_by_label("service.cold_start_s = 45 -> 45.000 (the sum of the ticked parts)");
+    h.get_by_role_and_label(Role::CheckBox, "service.cold_start_parts.device_setup_s")
+        .click();
+    h.run();
+    h.get_by_label("service.cold_start_s = 45 -> 42.162 (the sum of the ticked parts)");
+    h.get_by_role_and_label(Role::CheckBox, "service.cold_start_parts.device_setup_s")
+        .click();
+    h.run();
+    h.get_by_label("Apply").click();
+    h.run();
+    let after = plan(&h);
+    assert_eq!(after.service.cold_start_s, 45.0);
+    assert_eq!(
+        after.service.cold_start_parts,
+        before.service.cold_start_parts
+    );
 }
 
 #[test]
@@ -221,7 +270,7 @@ fn applying_everything_equals_the_plan_calibrated_in_full() {
     h.run();
     assert_eq!(plan(&h), full.calibration.plan);
     assert_eq!(plan(&h).hardware.power_w, 70.0);
-    h.get_by_label_contains("applied 3 of 3 changes from the profile");
+    h.get_by_label_contains("applied 4 of 4 changes from the profile");
 }
 
 #[test]

@@ -148,9 +148,24 @@ fn a_good_report_calibrates_without_warnings() {
     let c = calibrated(report_value()).unwrap();
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.plan.service.batch_latency_ms, vec![(1, 2.0), (4, 3.0)]);
-    // The measured 0.5 s of device set-up is one part of a cold start: the plan's 45 s
-    // and its service CV stay (the profile's CV is timing noise).
-    assert!((c.plan.service.cold_start_s - 45.0).abs() < 1e-12);
+    // The measured 0.5 s of device set-up is one part of a cold start: it replaces the
+    // preset's stated device set-up (3.3385 s), the stated 40 s boot and the weight
+    // load (217 780 224 bytes at 0.131072 GB/s) stay, and the cold start is their sum;
+    // the service CV stays (the profile's CV is timing noise).
+    let parts = c.plan.service.cold_start_parts.clone().unwrap();
+    assert!((parts.device_setup_s - 0.5).abs() < 1e-12, "{parts:?}");
+    let sum_s = 40.0 + 217_780_224.0 / 0.131_072e9 + 0.5;
+    assert!((c.plan.service.cold_start_s - sum_s).abs() < 1e-9);
+    // A plan stating only the whole keeps it.
+    let mut whole = plan_on_test_gpu();
+    whole.service.cold_start_parts = None;
+    let kept = calibrate(
+        &whole,
+        &report_from(report_value()),
+        "r.json",
+        &Selection::default(),
+    );
+    assert_eq!(kept.unwrap().service.cold_start_s, 45.0);
     assert!((c.plan.service.service_cv - 0.3).abs() < 1e-12);
     assert!((c.plan.hardware.power_w - 70.0).abs() < 1e-12);
     // The compatible entry point gives the same plan.
@@ -300,9 +315,21 @@ fn the_review_lists_every_field_changed_or_kept_and_the_rows_used() {
         cv.why.starts_with("kept:") && cv.why.contains("timing noise"),
         "{cv:?}"
     );
+    // The preset states its cold start in parts: the measured 0.5 s replaces the
+    // device set-up, and the sum follows.
+    let setup = field("service.cold_start_parts.device_setup_s");
+    assert_eq!(
+        (setup.before.as_str(), setup.after.as_str()),
+        ("3.3385", "0.5")
+    );
+    assert!(setup.why.contains("0.500 s"), "{setup:?}");
     let cold = field("service.cold_start_s");
-    assert_eq!((cold.before.as_str(), cold.after.as_str()), ("45", "45"));
-    assert!(cold.why.contains("0.500 s"), "{cold:?}");
+    assert_eq!(cold.before, "45");
+    assert!(
+        cold.why
+            .starts_with("the sum of its parts: 42.162 s = 40.000 s instance boot"),
+        "{cold:?}"
+    );
     assert_eq!(field("hardware.power_w").after, "70");
     assert_eq!(c.rows_used.len(), 2, "{:?}", c.rows_used);
     assert!(c.rows_used[0].contains("Test GPU f32 mlp:small batch 1: median 2.000 ms"));

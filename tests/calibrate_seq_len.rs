@@ -75,9 +75,16 @@ impl Dir {
     }
 
     /// Writes the default preset on "Test GPU" as `name`, with `service` lines added
-    /// after its cold start (e.g. `seq_len: 512,`) and its cold start replaced.
+    /// after its cold start (e.g. `seq_len: 512,`) and its cold start replaced; its
+    /// cold-start parts are dropped, so the plan states only the whole (kept by
+    /// calibration: `tests/calibrate_parts.rs` has the plans with parts).
     fn plan(&self, name: &str, cold_start: &str, extra: &str) -> String {
         let text = presets::find("healthcare-triage").unwrap().text;
+        let text: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("cold_start_parts:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let text = text
             .replace("name: \"L4 (g6.xlarge)\"", "name: \"Test GPU\"")
             .replace(
@@ -231,7 +238,9 @@ fn the_weights_upload_is_shown_beside_the_kept_cold_start() {
         "{why}"
     );
     assert!(
-        why.contains("0.280 s together (shown, not applied)"),
+        why.contains(
+            "0.280 s together (shown, not applied; state service.cold_start_parts to apply it)"
+        ),
         "{why}"
     );
     assert_eq!(v["service"]["cold_start_s"], 45.0);
@@ -284,6 +293,7 @@ fn a_report_without_an_upload_rate_says_so_and_mlp_rows_ignore_seq_len() {
         .remove("weight_upload_gbytes_per_s");
     let report: ProfileReport = serde_json::from_value(v).unwrap();
     let mut plan = presets::load("healthcare-triage").unwrap();
+    plan.service.cold_start_parts = None;
     plan.service.seq_len = 512;
     let selection = Selection {
         model: Some("tiny-bert".into()),

@@ -8,7 +8,7 @@ use eframe::egui;
 
 use crate::calibrate::review::Change;
 use crate::calibrate::{
-    CalibrateError, Calibration, Selection, apply_changes, calibrate_with_warnings,
+    CalibrateError, Calibration, Selection, apply_changes, calibrate_with_warnings, is_derived,
 };
 use crate::model::Plan;
 use crate::plan::validate::validate;
@@ -55,12 +55,31 @@ impl CalibrateDialog {
         }
     }
 
-    /// The changes that change something (the others are kept fields, shown as
-    /// information), each with whether it is ticked.
+    /// The changes that change something and can be ticked (the others are kept
+    /// fields, shown as information, or a cold start that is the sum of its parts),
+    /// each with whether it is ticked.
     fn changed(&self) -> impl Iterator<Item = (&Change, bool)> {
+        let derived = |c: &Change| is_derived(&self.calibration.plan, &c.field);
         (self.calibration.changes.iter())
             .zip(self.ticked.iter().copied())
-            .filter(|(c, _)| c.before != c.after)
+            .filter(move |(c, _)| c.before != c.after && !derived(c))
+    }
+
+    /// The ticked fields' paths.
+    fn ticked_fields(&self) -> Vec<&str> {
+        (self.changed())
+            .filter(|(_, on)| *on)
+            .map(|(c, _)| c.field.as_str())
+            .collect()
+    }
+
+    /// The plan Apply would write now.
+    fn preview(&self) -> Plan {
+        apply_changes(
+            &self.original,
+            &self.calibration.plan,
+            &self.ticked_fields(),
+        )
     }
 
     /// True when `field` changes and is ticked.
@@ -88,11 +107,8 @@ impl CalibrateDialog {
                     click Use in plan again"
                 .to_owned();
         }
-        let fields: Vec<&str> = (self.changed())
-            .filter(|(_, on)| *on)
-            .map(|(c, _)| c.field.as_str())
-            .collect();
-        let applied = apply_changes(&self.original, &self.calibration.plan, &fields);
+        let fields = self.ticked_fields();
+        let applied = self.preview();
         // Each field's range holds in both plans, so any mix of them validates; checked
         // anyway, as the plan is the user's.
         if let Err(v) = validate(&applied) {
@@ -102,7 +118,23 @@ impl CalibrateDialog {
             );
         }
         *plan = applied;
-        self.summary(&fields)
+        let mut text = self.summary(&fields);
+        let (before_s, after_s) = (
+            self.original.service.cold_start_s,
+            plan.service.cold_start_s,
+        );
+        if let Some(p) = &plan.service.cold_start_parts
+            && before_s != after_s
+        {
+            text.insert_str(
+                text.find('\n').unwrap_or(text.len()),
+                &format!(
+                    "; service.cold_start_s {before_s} -> {after_s:.3}: {}",
+                    p.describe()
+                ),
+            );
+        }
+        text
     }
 
     /// "applied 2 of 3 changes from the profile: …; kept: …" and the warnings.
@@ -114,7 +146,7 @@ impl CalibrateDialog {
             .collect();
         kept.extend(
             (self.calibration.changes.iter())
-                .filter(|c| c.before == c.after)
+                .filter(|c| c.before == c.after && !is_derived(&self.calibration.plan, &c.field))
                 .map(|c| c.field.clone()),
         );
         let mut text = format!(
@@ -146,10 +178,18 @@ impl CalibrateDialog {
             ui.colored_label(warn, format!("warning: {w}"));
         }
         ui.separator();
-        egui::ScrollArea::vertical()
+        let max_height = ui.ctx().content_rect().height() * 0.6;
+        let shown = egui::ScrollArea::vertical()
             .id_salt("calibrate_changes")
-            .max_height(ui.ctx().content_rect().height() * 0.6)
+            .max_height(max_height)
             .show(ui, |ui| self.changes_ui(ui));
+        // The area takes its height from the content it measured a frame before: while
+        // it is shorter than both, draw again, so the dialog settles before a click
+        // lands on rows that are about to move.
+        let (height, content) = (shown.inner_rect.height(), shown.content_size.y);
+        if height + 0.5 < content.min(max_height) {
+            ui.ctx().request_repaint();
+        }
         ui.separator();
         if self.is_ticked("service.source") && !self.is_ticked("service.batch_latency_ms") {
             ui.colored_label(
@@ -179,9 +219,20 @@ impl CalibrateDialog {
     /// something), then the rows the curve was read from.
     fn changes_ui(&mut self, ui: &mut egui::Ui) {
         let weak = ui.visuals().weak_text_color();
+        // The sum of the parts as they are ticked now.
+        let preview = self.preview().service;
         for (change, ticked) in (self.calibration.changes.iter()).zip(self.ticked.iter_mut()) {
             // Plain ASCII arrows: the window's font has no arrow glyph.
-            if change.before == change.after {
+            if is_derived(&self.calibration.plan, &change.field) {
+                let sum = preview.cold_start_parts.as_ref().map(|p| p.describe());
+                ui.label(format!(
+                    "{} = {} -> {:.3} (the sum of the ticked parts)",
+                    change.field, change.before, preview.cold_start_s
+                ));
+                ui.colored_label(weak, sum.unwrap_or_default());
+                ui.add_space(4.0);
+                continue;
+            } else if change.before == change.after {
                 ui.label(format!("{} = {} (kept)", change.field, change.after));
             } else {
                 ui.checkbox(ticked, change.field.as_str())
@@ -214,8 +265,10 @@ pub fn use_in_plan_ui(
         .on_hover_ui(|ui| {
             ui.label(
                 "Review the measured L(b) and power before they go into the plan, field by \
-                 field (the plan's service CV and cold start stay: the profile measures \
-                 timing noise and device set-up, not those).",
+                 field (the plan's service CV stays: the profile measures timing noise, not \
+                 how requests vary; its cold start stays too, unless the plan states \
+                 cold_start_parts: then the measured device set-up and the model's bytes \
+                 replace theirs and the cold start is the new sum).",
             );
             // Only while hovered: the same calibration a click makes, so the tooltip
             // names exactly the device, precision and rows the dialog will show.

@@ -1,12 +1,13 @@
 //! Calibration layer: what a profile report measured of a cold start on the calibrated
 //! device — the device's set-up through the first result, and for a transformer the
 //! upload of its real weights at the measured host → device rate — said beside the
-//! plan's own `cold_start_s`, which calibration keeps.
+//! plan's own `cold_start_s`, which calibration keeps unless the plan states its parts.
 //!
 //! Why kept: the plan's figure is the user's whole cold start (instance boot, image
 //! pull, reading the model from storage, compiling, warming up); the profile measures
 //! two parts of it on this machine. Replacing the whole by two parts would make cold
-//! servers look cheap, so the parts are shown, not applied.
+//! servers look cheap, so the parts are shown, not applied; a plan that names its parts
+//! (`service.cold_start_parts`) gets the measured one replaced (`parts.rs`).
 
 use super::{CalibrateError, ReportCheck};
 use crate::plan::validate::{MAX_COLD_START_S, format_number};
@@ -64,11 +65,11 @@ impl Measured {
         }
     }
 
-    /// Why `service.cold_start_s` stays what the plan says (`plan_s`), with what was
-    /// measured.
-    pub fn reason(&self, plan_s: f64) -> String {
+    /// What was measured, in words: "measured on D: device set-up through the first
+    /// result 0.200 s, weights upload of M: …, 0.280 s together".
+    pub fn text(&self) -> String {
         let setup = self.setup_s;
-        let measured = match &self.upload {
+        match &self.upload {
             Some(Ok(u)) => format!(
                 "measured on {}: device set-up through the first result {:.3} s, weights upload of {}: {:.3} ms at {:.3} GB/s ({:.1} MB), {:.3} s together",
                 self.device,
@@ -83,10 +84,16 @@ impl Measured {
                 "the measured device set-up through the first result is {setup:.3} s; {why}"
             ),
             None => format!("the measured device set-up through the first result is {setup:.3} s"),
-        };
+        }
+    }
+
+    /// Why `service.cold_start_s` stays what the plan says (`plan_s`) when the plan
+    /// states no parts, with what was measured.
+    pub fn reason(&self, plan_s: f64) -> String {
+        let measured = self.text();
         match (plan_s > 0.0, self.upload.is_some()) {
             (true, true) => format!(
-                "kept: the plan's value is a server's whole cold start (instance boot and reading the model from storage are not measured); {measured} (shown, not applied)"
+                "kept: the plan's value is a server's whole cold start (instance boot and reading the model from storage are not measured); {measured} (shown, not applied; state service.cold_start_parts to apply it)"
             ),
             // MLP rows: the wording the review has always had.
             (true, false) => format!(

@@ -1,21 +1,24 @@
 //! Calibration (profile → model): moves a profile report's measurements into a plan's
 //! service — L(b) per batch (made monotone, and said), and power — so the cost model
-//! runs on numbers measured on the user's own machine. The plan's service CV and cold
-//! start are kept: the profile measures timing noise and the device's set-up, not how
-//! requests vary or what a whole cold start takes ([`review`] says so beside the
-//! before → after of every field). The plan's `speed_vs_profiled` is
+//! runs on numbers measured on the user's own machine. The plan's service CV is kept:
+//! the profile measures timing noise, not how requests vary ([`review`] says so beside
+//! the before → after of every field). A plan's whole cold start is kept too, the
+//! measured part shown beside it; a plan that states its parts
+//! (`service.cold_start_parts`) gets the measured part and the model's bytes in them
+//! and their new sum as its cold start (`parts.rs`). The plan's `speed_vs_profiled` is
 //! kept: it says how the plan's hardware compares with the profiled device. A
 //! transformer encoder named in the selection calibrates from its `encoder:` rows at
 //! the plan's `service.seq_len` (an error names the lengths the report has when none
-//! match), and the upload of its weights at the measured rate is shown beside the
-//! plan's cold start (`cold_start.rs`).
+//! match), and the upload of its weights at the measured rate is part of the measured
+//! cold start (`cold_start.rs`).
 
 mod apply;
 mod cold_start;
+mod parts;
 pub mod review;
 mod select;
 
-pub use apply::{FIELDS, apply_changes};
+pub use apply::{FIELDS, apply_changes, is_derived};
 use select::{Wanted, pick_rows};
 
 use crate::model::{Plan, Precision, Source};
@@ -176,7 +179,28 @@ pub fn calibrate_with_warnings(
         Some(s) => format!("{device} ({workload} at seq_len {s}, {})", wanted.precision),
         None => format!("{device} ({workload}, {})", wanted.precision),
     };
-    let mut why = reasons(rows, median_cv, cold.as_ref(), plan.service.cold_start_s);
+    let mut why = reasons(rows, median_cv);
+    // With stated parts the measured part and the model's bytes go into them and the
+    // cold start is their new sum; without, the plan's whole figure stays (said why).
+    let recalibrated = (plan.service.cold_start_parts.as_ref())
+        .map(|stated| parts::recalibrate(stated, cold.as_ref(), weights, &check))
+        .transpose()?;
+    let cold_warning = match recalibrated {
+        Some(r) => {
+            why.extend(r.why);
+            out.service.cold_start_s = r.parts.sum_s();
+            out.service.cold_start_parts = Some(r.parts);
+            r.warning
+        }
+        None => {
+            let plan_s = plan.service.cold_start_s;
+            why.extend(
+                cold.as_ref()
+                    .map(|c| ("service.cold_start_s", c.reason(plan_s))),
+            );
+            cold.and_then(|c| c.warning(plan_s))
+        }
+    };
     if let Some(w) = mean_power_w(report, &check)? {
         out.hardware.power_w = w;
         why.push((
@@ -208,7 +232,7 @@ pub fn calibrate_with_warnings(
             "L(b) from the report is not monotone (batch {b2}: {ms2:.3} ms is faster than batch {b1}: {ms1:.3} ms): fitted a non-decreasing curve (isotonic regression)"
         ));
     }
-    warnings.extend(cold.and_then(|c| c.warning(plan.service.cold_start_s)));
+    warnings.extend(cold_warning);
     warnings.extend(review::device_warnings(plan, &device));
     warnings.extend(report.cancelled.then(|| format!(
         "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
@@ -221,13 +245,8 @@ pub fn calibrate_with_warnings(
     })
 }
 
-/// Why each service field is what it is after calibration.
-fn reasons(
-    rows: String,
-    median_cv: Option<f64>,
-    cold: Option<&cold_start::Measured>,
-    plan_cold_start_s: f64,
-) -> Vec<(&'static str, String)> {
+/// Why L(b) and the service CV are what they are after calibration.
+fn reasons(rows: String, median_cv: Option<f64>) -> Vec<(&'static str, String)> {
     let mut why = vec![(
         "service.batch_latency_ms",
         format!("the median of each batch's chosen row on {rows}"),
@@ -239,11 +258,6 @@ fn reasons(
             "service.service_cv",
             format!("kept: the profile's CV ({cv:.3}, median) is timing noise of one repeated kernel, not how requests vary"),
         ));
-    }
-    // The measured stages (and a transformer's weights upload) are parts of a cold
-    // start; the plan's own figure (boot, model load, …) stays.
-    if let Some(c) = cold {
-        why.push(("service.cold_start_s", c.reason(plan_cold_start_s)));
     }
     why
 }

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::model::{Plan, Source};
+use super::parts;
+use crate::model::{ColdStartParts, Plan, Source};
 
 /// Substrings of adapter names that are the CPU emulating a GPU.
 const SOFTWARE_ADAPTERS: [&str; 3] = ["llvmpipe", "lavapipe", "swiftshader"];
@@ -31,7 +32,7 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             .map_or_else(|| "measured".to_owned(), |(_, w)| w.clone())
     };
     let (b, a) = (&before.service, &after.service);
-    let fields = [
+    let mut fields = vec![
         (
             "service.batch_latency_ms",
             curve(&b.batch_latency_ms),
@@ -42,10 +43,19 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             format!("{}", b.service_cv),
             format!("{}", a.service_cv),
         ),
+    ];
+    // Each named part before the sum they make, when either plan names them.
+    if b.cold_start_parts.is_some() || a.cold_start_parts.is_some() {
+        let (pb, pa) = (b.cold_start_parts.as_ref(), a.cold_start_parts.as_ref());
+        for (field, value) in PARTS {
+            fields.push((field, part(pb, value), part(pa, value)));
+        }
+    }
+    fields.extend([
         (
             "service.cold_start_s",
-            format!("{}", b.cold_start_s),
-            format!("{}", a.cold_start_s),
+            short(b.cold_start_s),
+            short(a.cold_start_s),
         ),
         (
             "hardware.power_w",
@@ -53,7 +63,7 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             format!("{}", after.hardware.power_w),
         ),
         ("service.source", source(&b.source), source(&a.source)),
-    ];
+    ]);
     fields
         .into_iter()
         .filter(|(f, x, y)| x != y || why.iter().any(|(k, _)| k == f))
@@ -64,6 +74,47 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             why: reason(f),
         })
         .collect()
+}
+
+/// A cold-start part's value (`None` when stated as unknown).
+type PartValue = fn(&ColdStartParts) -> Option<f64>;
+
+/// The cold-start parts by field path, in the order they are added up.
+const PARTS: [(&str, PartValue); 4] = [
+    (parts::INSTANCE_BOOT, |p| Some(p.instance_boot_s)),
+    (parts::STORAGE, |p| Some(p.storage_gbytes_per_s)),
+    (parts::MODEL_BYTES, |p| p.model_bytes),
+    (parts::DEVICE_SETUP, |p| Some(p.device_setup_s)),
+];
+
+/// One part as text: its number, "None" when the plan leaves it unknown, "absent"
+/// when the plan states no parts.
+fn part(p: Option<&ColdStartParts>, value: PartValue) -> String {
+    match p.map(value) {
+        Some(Some(x)) => short(x),
+        Some(None) => "None".to_owned(),
+        None => "absent".to_owned(),
+    }
+}
+
+/// Significant digits a cold start or one of its parts is shown with: a measured
+/// 0.6110437504 s reads 0.611044, a stated 0.131072 GB/s or 217780224 bytes as written.
+const SHOWN_DIGITS: i32 = 6;
+
+/// `x` to [`SHOWN_DIGITS`] significant digits (never rounding the integer part),
+/// trailing zeros dropped: `45`, `3.3385`, `40.6138`.
+fn short(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (SHOWN_DIGITS - 1 - magnitude).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
 }
 
 fn curve(points: &[(u32, f64)]) -> String {
@@ -170,6 +221,17 @@ mod tests {
             first_inversion(&[(1, 4.56), (8, 2.98)]),
             Some(((1, 4.56), (8, 2.98)))
         );
+    }
+
+    #[test]
+    fn cold_start_figures_are_shown_to_six_digits() {
+        assert_eq!(short(45.0), "45");
+        assert_eq!(short(3.3385), "3.3385");
+        assert_eq!(short(0.131072), "0.131072");
+        assert_eq!(short(0.6110437504265135), "0.611044");
+        assert_eq!(short(40.61384062542651), "40.6138");
+        assert_eq!(short(217780224.0), "217780224");
+        assert_eq!(short(0.0), "0");
     }
 
     #[test]

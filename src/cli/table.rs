@@ -237,6 +237,9 @@ fn write_header(out: &mut dyn Write, plan: &Plan, label: &str) -> std::io::Resul
             plan.service.cold_start_s
         )?;
     }
+    if let Some(p) = &plan.service.cold_start_parts {
+        writeln!(out, "Cold start: {}", p.describe())?;
+    }
     Ok(())
 }
 

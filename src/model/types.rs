@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::cold_start::ColdStartParts;
+
 /// The plan format version this build writes and reads natively.
 pub const PLAN_VERSION: u32 = 1;
 
@@ -87,8 +89,14 @@ pub struct Service {
     pub batch_latency_ms: Vec<(u32, f64)>,
     /// Coefficient of variation of the service time.
     pub service_cv: f64,
-    /// Seconds for a new server to boot, load, compile and warm up.
+    /// Seconds for a new server to boot, load, compile and warm up. With
+    /// `cold_start_parts` it states their sum (checked when the plan is read).
     pub cold_start_s: f64,
+    /// Optional: the cold start's named parts (instance boot, weight load from storage,
+    /// device set-up), whose sum `cold_start_s` states; calibration replaces the
+    /// measured part. Absent in a plan that states only the whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start_parts: Option<ColdStartParts>,
     /// Tokens per request: the sequence length L(b) is for. Calibration reads a
     /// transformer's rows at this length; an MLP's rows have none and ignore it.
     /// [`DEFAULT_SEQ_LEN`] when a plan does not say.

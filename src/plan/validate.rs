@@ -1,6 +1,10 @@
 //! Plan layer: strict validation of every number in a plan, with errors that name the
 //! field path, the value, the allowed range and (from the source text) `line:col`.
 
+mod cold_start;
+
+pub use cold_start::{MAX_MODEL_BYTES, MAX_STORAGE_GBYTES_PER_S};
+
 use super::{Location, PlanError};
 use crate::model::{Cache, Hardware, Objective, PLAN_VERSION, Plan, Policy, Rate, Service, Source};
 
@@ -381,6 +385,9 @@ fn service(c: &mut Check, at: &str, s: &Service) {
         0.0,
         MAX_COLD_START_S,
     );
+    if let Some(p) = &s.cold_start_parts {
+        cold_start::parts(c, at, s.cold_start_s, p);
+    }
     c.count(&format!("{at}.seq_len"), s.seq_len, 1, MAX_SEQ_LEN);
     if let Source::Profile {
         report,
