@@ -176,7 +176,9 @@ fn elastic_pass(
         let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
-        held += 1.0 - dead;
+        // Level 1's cycle is a boot longer: its alive (not booting) share and its dead
+        // share both shrink by `shorter`; the boot itself is `booting_from`'s.
+        held += (1.0 - dead) * shorter;
         let primary = pj * survival * shorter;
         cold += primary;
         // The previous level's caught arrivals started this level's server early; they
@@ -267,6 +269,15 @@ pub fn elastic_hour(
             },
         });
     }
+    if cap == 1 && warm == 0 {
+        return single_server_hour(
+            hour,
+            idle_timeout_s,
+            cold_start_ms / 1000.0,
+            arrival_cv,
+            service_cv,
+        );
+    }
     // The levels follow the serving load. A booting server sits on the level it was
     // started for and does not take a lower level's work: it is held λ·cold·boot
     // servers on average, billed and counted against the cap, and the arrivals that
@@ -302,6 +313,61 @@ pub fn elastic_hour(
         servers_busy: load,
         cold_fraction: cold,
         queue,
+    })
+}
+
+/// One hour of an on-demand fleet capped at one server, exactly: an M/G/1 queue whose
+/// server stops after `idle_timeout_s` idle and boots `boot_s` when an arrival finds it
+/// stopped (arrivals during the boot queue behind it). A renewal cycle: stopped until
+/// an arrival (1/λ), the boot, a busy period started by the 1 + λ·boot requests queued
+/// by then, and idle gaps until one outlives T, each shorter gap followed by a busy
+/// period; e^{λT} − 1 such gaps on average. The cycle is
+/// L = boot + e^{λT}/λ + (λ·boot + e^{λT})·S/(1 − ρ), one cold start in it, stopped for
+/// 1/λ of it. The mean wait is the M/G/1 wait plus the boot's share by Fuhrmann–Cooper
+/// decomposition: the requests present on average while the server is not serving,
+/// boot·(1 + λ·boot/2) per cycle over the L·(1 − ρ) not serving, divided by λ.
+/// `None` if the server cannot carry the load (ρ ≥ 1).
+fn single_server_hour(
+    hour: &HourLoad,
+    idle_timeout_s: f64,
+    boot_s: f64,
+    arrival_cv: f64,
+    service_cv: f64,
+) -> Option<ElasticHour> {
+    let lambda = hour.batch_rate_per_s;
+    let service_s = hour.service_ms / 1000.0;
+    let rho = hour.load;
+    if rho >= 1.0 || !(lambda > 0.0 && lambda.is_finite()) {
+        return None;
+    }
+    let boot_s = boot_s.max(0.0);
+    // The cycle scaled by e^{−λT}, finite for any timeout (an infinite one never stops).
+    let stays = (-lambda * idle_timeout_s.max(0.0)).exp();
+    let cycle_scaled_s =
+        boot_s * stays + 1.0 / lambda + (lambda * boot_s * stays + 1.0) * service_s / (1.0 - rho);
+    let cold = stays / (lambda * cycle_scaled_s);
+    let booting = boot_s * stays / cycle_scaled_s;
+    // Allen–Cunneen's M/G/1 wait, as `fixed_fleet` has it for one server.
+    let queue_wait_s =
+        rho * service_s / (1.0 - rho) * (arrival_cv * arrival_cv + service_cv * service_cv) / 2.0;
+    let boot_wait_s = boot_s * (1.0 + lambda * boot_s / 2.0) * cold / (1.0 - rho);
+    // The cold request's boot is added by the latency mixture; the rest of the wait
+    // falls on those that find the server booting or busy.
+    let p_wait = (booting + rho).min(1.0 - cold);
+    let warm_wait_s = (queue_wait_s + boot_wait_s - cold * boot_s).max(0.0);
+    Some(ElasticHour {
+        // Stopped 1/λ of each cycle: the same share as the cold starts, 1/(λL).
+        servers_held: 1.0 - cold,
+        servers_busy: rho + booting,
+        cold_fraction: cold,
+        queue: FixedFleet {
+            p_wait,
+            wait_given_wait_ms: if p_wait > 0.0 {
+                warm_wait_s * 1000.0 / p_wait
+            } else {
+                0.0
+            },
+        },
     })
 }
 
