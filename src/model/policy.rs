@@ -10,9 +10,10 @@
 //! start; the boot adds to the time that server is held. A boot also causes cold
 //! starts: while the server started for level j + 1 boots, only j are warm, and an
 //! arrival finding them all busy starts yet another (net of the start it replaces
-//! later); and a server booting for the first level keeps that level in use, so its
-//! alive–dead cycle is a boot longer and its cold starts fewer. The simulator's steady
-//! state, and an exact
+//! later); and the booting server keeps its level in use (reached again whenever the
+//! others reach j), so that level's alive–dead cycle is longer and its cold starts
+//! fewer. A cap of one server is solved exactly (a renewal cycle of an M/G/1 queue
+//! with a boot and an idle timeout). The simulator's steady state, and an exact
 //! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -142,12 +143,15 @@ fn elastic_pass(
     // Arrivals caught by the boot of the level below (share of all arrivals), waiting
     // for this level's fit.
     let mut caught = 0.0;
+    // P(B = j − 1) and the moments of τ_{j−1}, for the age of level j + 1 at a boot's end.
+    let mut previous: Option<(f64, super::passage::PassageMoments)> = None;
     for (i, &pj) in p.iter().enumerate() {
         let j = first + i;
         below += pj;
         let Some(moments) = passages.next() else {
             break;
         };
+        let before = previous.replace((pj, moments));
         let level = j + 1; // the instance an arrival at B = j needs
         if level > cap as usize || level <= warm {
             continue;
@@ -166,18 +170,32 @@ fn elastic_pass(
         }
         let fit = super::passage::Hyperexp::fit(moments);
         let (survival, excess_s) = fit.at(timeout_s);
-        // A server booting for level 1 counts as in use: that level is alive a boot
-        // longer after each cold start, so its cycle (alive, then dead until the next
-        // cold start) is a boot longer and its cold starts fewer by 1 + λ·cold·boot.
-        // (The time held is not stretched: the stretch is boot time, which
-        // `booting_from` counts. Above level 1 a boot keeps the level in use only
-        // while the j below are busy too — the arrivals caught below.)
-        let stretch_s = if j == 0 { boot_s } else { 0.0 };
+        // A server booting for level j + 1 keeps that level in use longer: while it
+        // boots, B is one higher than the busy servers, so the level is reached again
+        // whenever the others reach j (for level 1, always). Its cycle (alive, then
+        // dead until the next cold start) is longer by the boot less the level's age
+        // (time since last reached) at the boot's end, and its cold starts fewer by
+        // 1 + λ·cold·stretch. By reversibility that age, min(boot, ·), has mean
+        // λ·P(B = j − 1)·∫_0^boot E[(τ_{j−1} − x)⁺] dx (time-average of the excursions
+        // below j still running). Reached at the cold start, the level cannot die
+        // within T of it: past T into a longer boot it lives on only if reached again,
+        // which is left out (the boot counts at most T).
+        let stretch_s = match before {
+            _ if boot_s <= 0.0 => 0.0,
+            None => boot_s,
+            Some((p_before, m_before)) => {
+                let fresh_s = boot_s.min(timeout_s);
+                let fit_before = super::passage::Hyperexp::fit(m_before);
+                let age_s = lambda * p_before * fit_before.excess_integral_s2(fresh_s);
+                (fresh_s - age_s).max(0.0)
+            }
+        };
         let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
-        // Level 1's cycle is a boot longer: its alive (not booting) share and its dead
-        // share both shrink by `shorter`; the boot itself is `booting_from`'s.
+        // The longer cycle shrinks the level's alive share outside the stretch and its
+        // dead share alike; the stretch is the boot's (the server booting is one more
+        // in use), which `booting_from` counts.
         held += (1.0 - dead) * shorter;
         let primary = pj * survival * shorter;
         cold += primary;
@@ -415,20 +433,23 @@ mod tests {
     }
 
     #[test]
-    fn a_boot_adds_the_cold_starts_it_causes_and_its_held_time() {
-        // 60 s boots next to 10 ms service: arrivals during a boot that find the warm
-        // servers busy start more servers, and every boot holds a server 60 s.
+    fn a_boot_holds_its_server_and_at_most_a_timeout_more_per_cold_start() {
+        // 60 s boots next to 10 ms service: every boot holds a server 60 s (busy, and
+        // billed); the levels it keeps in use and the servers started for arrivals it
+        // caught add at most an idle timeout per cold start, and never fewer servers.
         for (rate, warm, cap) in [(3.6, 0, 3), (1.0, 0, 64), (0.5, 2, 64)] {
             let hour = light(rate, 10.0);
             let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
             let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
+            let booting = rate * boot.cold_fraction * 60.0;
+            assert!(booting > 0.0, "{boot:?}");
+            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
             assert!(
-                boot.cold_fraction > plain.cold_fraction,
+                boot.servers_held >= plain.servers_held - 1e-12,
                 "{boot:?} vs {plain:?}"
             );
-            let booting = rate * boot.cold_fraction * 60.0;
-            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
-            assert!(boot.servers_held >= plain.servers_held + booting - 1e-12);
+            let most = plain.servers_held + booting + rate * boot.cold_fraction * 300.0;
+            assert!(boot.servers_held <= most + 1e-12, "{boot:?} vs {most}");
             assert!(boot.servers_held <= f64::from(cap));
         }
     }
@@ -449,6 +470,32 @@ mod tests {
             "{} vs {want}",
             boot.cold_fraction
         );
+    }
+
+    #[test]
+    fn one_server_with_a_boot_is_its_renewal_cycle() {
+        // λ 0.05/s, S 1 s, T 30 s, boot 20 s, cap 1: the cycle is
+        // 20 + e^{1.5}/0.05 + (1 + e^{1.5})·1/0.95 s long, one cold start in it.
+        let hour = light(0.05, 1000.0);
+        let h = elastic_hour(&hour, 0, 1, 30.0, 20_000.0, 1.0, 1.0).unwrap();
+        let e = 1.5f64.exp();
+        let cycle_s = 20.0 + e / 0.05 + (1.0 + e) / 0.95;
+        let cold = 1.0 / (0.05 * cycle_s);
+        assert!((h.cold_fraction / cold - 1.0).abs() < 1e-12, "{h:?}");
+        assert!((h.servers_held - (1.0 - cold)).abs() < 1e-12);
+        assert!((h.servers_busy - (0.05 + 20.0 / cycle_s)).abs() < 1e-12);
+        // Mean wait: M/M/1's ρS/(1 − ρ) plus 20·(1 + 0.05·20/2) per cycle over the
+        // 0.95·cycle not serving, divided by λ; the cold request's 20 s is the mixture's.
+        let wait_s = 0.05 / 0.95 + 20.0 * 1.5 / (0.05 * cycle_s * 0.95);
+        let warm_wait_s = h.queue.p_wait * h.queue.wait_given_wait_ms / 1000.0;
+        assert!((warm_wait_s + cold * 20.0 - wait_s).abs() < 1e-9, "{h:?}");
+        // Never stopped and no boot: M/M/1.
+        let m = elastic_hour(&hour, 0, 1, f64::INFINITY, 0.0, 1.0, 1.0).unwrap();
+        assert_eq!(m.cold_fraction, 0.0);
+        assert!((m.servers_held - 1.0).abs() < 1e-12);
+        assert!((m.queue.p_wait - 0.05).abs() < 1e-12);
+        assert!((m.queue.wait_given_wait_ms - 1000.0 / 0.95).abs() < 1e-9);
+        assert!(elastic_hour(&light(1.0, 1000.0), 0, 1, 30.0, 0.0, 1.0, 1.0).is_none());
     }
 
     #[test]
