@@ -175,7 +175,7 @@ fn elastic_pass(
         // whenever the others reach j (for level 1, always). Its cycle (alive, then
         // dead until the next cold start) is longer by the boot less the level's age
         // (time since last reached) at the boot's end, and its cold starts fewer by
-        // 1 + λ·cold·stretch. By reversibility that age, min(boot, ·), has mean
+        // 1 + λ·(cold starts here)·stretch. By reversibility that age, min(boot, ·), has mean
         // λ·P(B = j − 1)·∫_0^boot E[(τ_{j−1} − x)⁺] dx (time-average of the excursions
         // below j still running). Reached at the cold start, the level cannot die
         // within T of it: past T into a longer boot it lives on only if reached again,
@@ -190,7 +190,16 @@ fn elastic_pass(
                 (fresh_s - age_s).max(0.0)
             }
         };
-        let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
+        // The previous level's caught arrivals started this level's server early; they
+        // are extra only if, without boots, this level would have stayed unused for
+        // that server's life (its boot and an idle timeout).
+        let extra = if caught > 0.0 {
+            caught * fit.at(timeout_s + boot_s).0
+        } else {
+            0.0
+        };
+        // Every cold start here, extra or not, begins a cycle a stretch longer.
+        let shorter = 1.0 / (1.0 + lambda * (pj * survival + extra) * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
         // The longer cycle shrinks the level's alive share outside the stretch and its
@@ -199,14 +208,8 @@ fn elastic_pass(
         held += (1.0 - dead) * shorter;
         let primary = pj * survival * shorter;
         cold += primary;
-        // The previous level's caught arrivals started this level's server early; they
-        // are extra only if, without boots, this level would have stayed unused for
-        // that server's life (its boot and an idle timeout).
-        if caught > 0.0 {
-            let extra = caught * fit.at(timeout_s + boot_s).0;
-            cold += extra;
-            held += lambda * extra * timeout_s;
-        }
+        cold += extra;
+        held += lambda * extra * timeout_s;
         caught = 0.0;
         if level < cap as usize {
             // While the server started for this level boots, the j below it are the
