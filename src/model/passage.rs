@@ -164,13 +164,6 @@ impl Hyperexp {
         self.at(t_s).1
     }
 
-    /// ∫_0^d E[(τ − x)⁺] dx, in s²: for a passage that starts at a random moment, the
-    /// mean of min(d, time left).
-    pub fn excess_integral_s2(&self, d_s: f64) -> f64 {
-        let phase = |mean_s: f64| mean_s * mean_s * (1.0 - decay(d_s / mean_s));
-        self.p * phase(self.long_s) + (1.0 - self.p) * phase(self.short_s)
-    }
-
     /// (P(τ > t), E[(τ − t)⁺]) sharing their two exponentials.
     pub fn at(&self, t_s: f64) -> (f64, f64) {
         let long = self.p * decay(t_s / self.long_s);
@@ -234,11 +227,6 @@ mod tests {
             assert!((moment(3, 6.0) / m.m3 - 1.0).abs() < 1e-9, "{m:?} {h:?}");
             assert!((h.excess_s(0.0) / m.m1 - 1.0).abs() < 1e-12);
             assert_eq!(h.survival(0.0), 1.0);
-            // ∫_0^∞ E[(τ − x)⁺] dx = E[τ²]/2; over a short d it is about d·E[τ].
-            let all = h.excess_integral_s2(f64::INFINITY);
-            assert!((all / (m.m2 / 2.0) - 1.0).abs() < 1e-9, "{m:?} {h:?}");
-            let d = 1e-6 * h.short_s;
-            assert!((h.excess_integral_s2(d) / (d * m.m1) - 1.0).abs() < 1e-5);
         }
     }
 

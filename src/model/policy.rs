@@ -10,10 +10,9 @@
 //! start; the boot adds to the time that server is held. A boot also causes cold
 //! starts: while the server started for level j + 1 boots, only j are warm, and an
 //! arrival finding them all busy starts yet another (net of the start it replaces
-//! later); and the booting server keeps its level in use (reached again whenever the
-//! others reach j), so that level's alive–dead cycle is longer and its cold starts
-//! fewer. A cap of one server is solved exactly (a renewal cycle of an M/G/1 queue
-//! with a boot and an idle timeout). The simulator's steady state, and an exact
+//! later); and a server booting for the first level keeps that level in use, so its
+//! alive–dead cycle is a boot longer and its cold starts fewer. The simulator's steady
+//! state, and an exact
 //! M/M/∞ reference, check this (`docs/simulator.md` has the measured gaps).
 
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -143,15 +142,12 @@ fn elastic_pass(
     // Arrivals caught by the boot of the level below (share of all arrivals), waiting
     // for this level's fit.
     let mut caught = 0.0;
-    // P(B = j − 1) and the moments of τ_{j−1}, for the age of level j + 1 at a boot's end.
-    let mut previous: Option<(f64, super::passage::PassageMoments)> = None;
     for (i, &pj) in p.iter().enumerate() {
         let j = first + i;
         below += pj;
         let Some(moments) = passages.next() else {
             break;
         };
-        let before = previous.replace((pj, moments));
         let level = j + 1; // the instance an arrival at B = j needs
         if level > cap as usize || level <= warm {
             continue;
@@ -170,46 +166,29 @@ fn elastic_pass(
         }
         let fit = super::passage::Hyperexp::fit(moments);
         let (survival, excess_s) = fit.at(timeout_s);
-        // A server booting for level j + 1 keeps that level in use longer: while it
-        // boots, B is one higher than the busy servers, so the level is reached again
-        // whenever the others reach j (for level 1, always). Its cycle (alive, then
-        // dead until the next cold start) is longer by the boot less the level's age
-        // (time since last reached) at the boot's end, and its cold starts fewer by
-        // 1 + λ·(cold starts here)·stretch. By reversibility that age, min(boot, ·), has mean
-        // λ·P(B = j − 1)·∫_0^boot E[(τ_{j−1} − x)⁺] dx (time-average of the excursions
-        // below j still running). Reached at the cold start, the level cannot die
-        // within T of it: past T into a longer boot it lives on only if reached again,
-        // which is left out (the boot counts at most T).
-        let stretch_s = match before {
-            _ if boot_s <= 0.0 => 0.0,
-            None => boot_s,
-            Some((p_before, m_before)) => {
-                let fresh_s = boot_s.min(timeout_s);
-                let fit_before = super::passage::Hyperexp::fit(m_before);
-                let age_s = lambda * p_before * fit_before.excess_integral_s2(fresh_s);
-                (fresh_s - age_s).max(0.0)
-            }
-        };
-        // The previous level's caught arrivals started this level's server early; they
-        // are extra only if, without boots, this level would have stayed unused for
-        // that server's life (its boot and an idle timeout).
-        let extra = if caught > 0.0 {
-            caught * fit.at(timeout_s + boot_s).0
-        } else {
-            0.0
-        };
-        // Every cold start here, extra or not, begins a cycle a stretch longer.
-        let shorter = 1.0 / (1.0 + lambda * (pj * survival + extra) * stretch_s);
+        // A server booting for level 1 counts as in use: that level is alive a boot
+        // longer after each cold start, so its cycle (alive, then dead until the next
+        // cold start) is a boot longer and its cold starts fewer by 1 + λ·cold·boot.
+        // (The time held is not stretched: the stretch is boot time, which
+        // `booting_from` counts. Above level 1 a boot keeps the level in use only
+        // while the j below are busy too — the arrivals caught below.)
+        let stretch_s = if j == 0 { boot_s } else { 0.0 };
+        let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
-        // The longer cycle shrinks the level's alive share outside the stretch and its
-        // dead share alike; the stretch is the boot's (the server booting is one more
-        // in use), which `booting_from` counts.
+        // Level 1's cycle is a boot longer: its alive (not booting) share and its dead
+        // share both shrink by `shorter`; the boot itself is `booting_from`'s.
         held += (1.0 - dead) * shorter;
         let primary = pj * survival * shorter;
         cold += primary;
-        cold += extra;
-        held += lambda * extra * timeout_s;
+        // The previous level's caught arrivals started this level's server early; they
+        // are extra only if, without boots, this level would have stayed unused for
+        // that server's life (its boot and an idle timeout).
+        if caught > 0.0 {
+            let extra = caught * fit.at(timeout_s + boot_s).0;
+            cold += extra;
+            held += lambda * extra * timeout_s;
+        }
         caught = 0.0;
         if level < cap as usize {
             // While the server started for this level boots, the j below it are the
