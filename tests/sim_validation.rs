@@ -196,13 +196,14 @@ fn on_demand_model_gaps_with_boot_time_are_as_reported() {
     // the simulator's steady state (`sim::steady`: its cold start-up, when every arrival
     // of the first boot starts a server, left out). The model counts the cold starts a
     // boot causes (tests/boot_grid.rs has the grid). Measured (cold fraction, cost):
-    // λ 0.1/s, S 100 ms, T 10 s, boot 1 s: +0.2 %, +3.1 % (the earlier model, without
-    // the boot's cold starts, against the raw simulator: −5.3 %, −1.9 %); λ 5/s, S 1 s,
-    // T 2 s, boot 1 s: +15.3 %, +4.8 % (earlier −11.6 %, −2.0 %): with a timeout of two
-    // service times the model now counts too many. If the model changes this test
-    // fails: then re-measure and pin the new size.
+    // λ 0.1/s, S 100 ms, T 10 s, boot 1 s: +0.2 %, −0.1 % (before level 1's cycle was a
+    // boot longer in the servers held too: +0.2 %, +3.1 %; the model without the boot's
+    // cold starts, against the raw simulator: −5.3 %, −1.9 %); λ 5/s, S 1 s, T 2 s,
+    // boot 1 s: +15.3 %, +4.8 % (earlier −11.6 %, −2.0 %): with a timeout of two
+    // service times the model counts too many. If the model changes this test fails:
+    // then re-measure and pin the new size.
     for (rate, service_ms, timeout_s, cold_s, requests, cold_gap, cost_gap) in [
-        (0.1, 100.0, 10.0, 1.0, 3e5, -0.02..0.02, 0.01..0.05),
+        (0.1, 100.0, 10.0, 1.0, 3e5, -0.02..0.02, -0.02..0.02),
         (5.0, 1000.0, 2.0, 1.0, 1e6, 0.10..0.20, 0.02..0.07),
     ] {
         let p = on_demand(rate, service_ms, timeout_s, cold_s);

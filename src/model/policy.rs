@@ -176,7 +176,9 @@ fn elastic_pass(
         let shorter = 1.0 / (1.0 + lambda * pj * survival * stretch_s);
         // P(level dead) = λ·P(B = j)·E[(τ_j − T)⁺], at most P(B ≤ j).
         let dead = (lambda * pj * excess_s).clamp(0.0, below);
-        held += 1.0 - dead;
+        // Level 1's cycle is a boot longer: its alive (not booting) share and its dead
+        // share both shrink by `shorter`; the boot itself is `booting_from`'s.
+        held += (1.0 - dead) * shorter;
         let primary = pj * survival * shorter;
         cold += primary;
         // The previous level's caught arrivals started this level's server early; they
@@ -267,6 +269,15 @@ pub fn elastic_hour(
             },
         });
     }
+    if cap == 1 && warm == 0 {
+        return single_server_hour(
+            hour,
+            idle_timeout_s,
+            cold_start_ms / 1000.0,
+            arrival_cv,
+            service_cv,
+        );
+    }
     // The levels follow the serving load. A booting server sits on the level it was
     // started for and does not take a lower level's work: it is held λ·cold·boot
     // servers on average, billed and counted against the cap, and the arrivals that
@@ -302,6 +313,61 @@ pub fn elastic_hour(
         servers_busy: load,
         cold_fraction: cold,
         queue,
+    })
+}
+
+/// One hour of an on-demand fleet capped at one server, exactly: an M/G/1 queue whose
+/// server stops after `idle_timeout_s` idle and boots `boot_s` when an arrival finds it
+/// stopped (arrivals during the boot queue behind it). A renewal cycle: stopped until
+/// an arrival (1/λ), the boot, a busy period started by the 1 + λ·boot requests queued
+/// by then, and idle gaps until one outlives T, each shorter gap followed by a busy
+/// period; e^{λT} − 1 such gaps on average. The cycle is
+/// L = boot + e^{λT}/λ + (λ·boot + e^{λT})·S/(1 − ρ), one cold start in it, stopped for
+/// 1/λ of it. The mean wait is the M/G/1 wait plus the boot's share by Fuhrmann–Cooper
+/// decomposition: the requests present on average while the server is not serving,
+/// boot·(1 + λ·boot/2) per cycle over the L·(1 − ρ) not serving, divided by λ.
+/// `None` if the server cannot carry the load (ρ ≥ 1).
+fn single_server_hour(
+    hour: &HourLoad,
+    idle_timeout_s: f64,
+    boot_s: f64,
+    arrival_cv: f64,
+    service_cv: f64,
+) -> Option<ElasticHour> {
+    let lambda = hour.batch_rate_per_s;
+    let service_s = hour.service_ms / 1000.0;
+    let rho = hour.load;
+    if rho >= 1.0 || !(lambda > 0.0 && lambda.is_finite()) {
+        return None;
+    }
+    let boot_s = boot_s.max(0.0);
+    // The cycle scaled by e^{−λT}, finite for any timeout (an infinite one never stops).
+    let stays = (-lambda * idle_timeout_s.max(0.0)).exp();
+    let cycle_scaled_s =
+        boot_s * stays + 1.0 / lambda + (lambda * boot_s * stays + 1.0) * service_s / (1.0 - rho);
+    let cold = stays / (lambda * cycle_scaled_s);
+    let booting = boot_s * stays / cycle_scaled_s;
+    // Allen–Cunneen's M/G/1 wait, as `fixed_fleet` has it for one server.
+    let queue_wait_s =
+        rho * service_s / (1.0 - rho) * (arrival_cv * arrival_cv + service_cv * service_cv) / 2.0;
+    let boot_wait_s = boot_s * (1.0 + lambda * boot_s / 2.0) * cold / (1.0 - rho);
+    // The cold request's boot is added by the latency mixture; the rest of the wait
+    // falls on those that find the server booting or busy.
+    let p_wait = (booting + rho).min(1.0 - cold);
+    let warm_wait_s = (queue_wait_s + boot_wait_s - cold * boot_s).max(0.0);
+    Some(ElasticHour {
+        // Stopped 1/λ of each cycle: the same share as the cold starts, 1/(λL).
+        servers_held: 1.0 - cold,
+        servers_busy: rho + booting,
+        cold_fraction: cold,
+        queue: FixedFleet {
+            p_wait,
+            wait_given_wait_ms: if p_wait > 0.0 {
+                warm_wait_s * 1000.0 / p_wait
+            } else {
+                0.0
+            },
+        },
     })
 }
 
@@ -349,20 +415,23 @@ mod tests {
     }
 
     #[test]
-    fn a_boot_adds_the_cold_starts_it_causes_and_its_held_time() {
-        // 60 s boots next to 10 ms service: arrivals during a boot that find the warm
-        // servers busy start more servers, and every boot holds a server 60 s.
+    fn a_boot_holds_its_server_and_at_most_a_timeout_more_per_cold_start() {
+        // 60 s boots next to 10 ms service: every boot holds a server 60 s (busy, and
+        // billed); the levels it keeps in use and the servers started for arrivals it
+        // caught add at most an idle timeout per cold start, and never fewer servers.
         for (rate, warm, cap) in [(3.6, 0, 3), (1.0, 0, 64), (0.5, 2, 64)] {
             let hour = light(rate, 10.0);
             let plain = elastic_hour(&hour, warm, cap, 300.0, 0.0, 1.0, 1.0).unwrap();
             let boot = elastic_hour(&hour, warm, cap, 300.0, 60_000.0, 1.0, 1.0).unwrap();
+            let booting = rate * boot.cold_fraction * 60.0;
+            assert!(booting > 0.0, "{boot:?}");
+            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
             assert!(
-                boot.cold_fraction > plain.cold_fraction,
+                boot.servers_held >= plain.servers_held - 1e-12,
                 "{boot:?} vs {plain:?}"
             );
-            let booting = rate * boot.cold_fraction * 60.0;
-            assert!((boot.servers_busy - (hour.load + booting)).abs() < 1e-12);
-            assert!(boot.servers_held >= plain.servers_held + booting - 1e-12);
+            let most = plain.servers_held + booting + rate * boot.cold_fraction * 300.0;
+            assert!(boot.servers_held <= most + 1e-12, "{boot:?} vs {most}");
             assert!(boot.servers_held <= f64::from(cap));
         }
     }
@@ -383,6 +452,32 @@ mod tests {
             "{} vs {want}",
             boot.cold_fraction
         );
+    }
+
+    #[test]
+    fn one_server_with_a_boot_is_its_renewal_cycle() {
+        // λ 0.05/s, S 1 s, T 30 s, boot 20 s, cap 1: the cycle is
+        // 20 + e^{1.5}/0.05 + (1 + e^{1.5})·1/0.95 s long, one cold start in it.
+        let hour = light(0.05, 1000.0);
+        let h = elastic_hour(&hour, 0, 1, 30.0, 20_000.0, 1.0, 1.0).unwrap();
+        let e = 1.5f64.exp();
+        let cycle_s = 20.0 + e / 0.05 + (1.0 + e) / 0.95;
+        let cold = 1.0 / (0.05 * cycle_s);
+        assert!((h.cold_fraction / cold - 1.0).abs() < 1e-12, "{h:?}");
+        assert!((h.servers_held - (1.0 - cold)).abs() < 1e-12);
+        assert!((h.servers_busy - (0.05 + 20.0 / cycle_s)).abs() < 1e-12);
+        // Mean wait: M/M/1's ρS/(1 − ρ) plus 20·(1 + 0.05·20/2) per cycle over the
+        // 0.95·cycle not serving, divided by λ; the cold request's 20 s is the mixture's.
+        let wait_s = 0.05 / 0.95 + 20.0 * 1.5 / (0.05 * cycle_s * 0.95);
+        let warm_wait_s = h.queue.p_wait * h.queue.wait_given_wait_ms / 1000.0;
+        assert!((warm_wait_s + cold * 20.0 - wait_s).abs() < 1e-9, "{h:?}");
+        // Never stopped and no boot: M/M/1.
+        let m = elastic_hour(&hour, 0, 1, f64::INFINITY, 0.0, 1.0, 1.0).unwrap();
+        assert_eq!(m.cold_fraction, 0.0);
+        assert!((m.servers_held - 1.0).abs() < 1e-12);
+        assert!((m.queue.p_wait - 0.05).abs() < 1e-12);
+        assert!((m.queue.wait_given_wait_ms - 1000.0 / 0.95).abs() < 1e-9);
+        assert!(elastic_hour(&light(1.0, 1000.0), 0, 1, 30.0, 0.0, 1.0, 1.0).is_none());
     }
 
     #[test]
