@@ -9,6 +9,7 @@
 pub mod batching;
 pub mod breakeven;
 pub mod cache;
+pub mod catalog;
 pub mod cold_start;
 pub mod compare;
 mod day;
