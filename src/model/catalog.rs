@@ -153,7 +153,9 @@ impl Offer {
             problem,
         };
         if self.source.trim().is_empty() {
-            return Err(fail("source is empty: every price needs a cited page".into()));
+            return Err(fail(
+                "source is empty: every price needs a cited page".into(),
+            ));
         }
         let n = self.accelerators_per_instance;
         if n == 0 || n > MAX_ACCELERATORS_PER_INSTANCE {
@@ -243,7 +245,9 @@ impl Catalog {
         }
         for o in other.offers {
             let same = |p: &Offer| {
-                p.provider == o.provider && p.instance_type == o.instance_type && p.region == o.region
+                p.provider == o.provider
+                    && p.instance_type == o.instance_type
+                    && p.region == o.region
             };
             match self.offers.iter_mut().find(|p| same(p)) {
                 Some(slot) => *slot = o,
@@ -264,8 +268,12 @@ impl Catalog {
                     .min_memory_gb
                     .is_none_or(|m| a.memory_gb.is_some_and(|g| g >= m))
         };
-        let accelerators: Vec<Accelerator> =
-            self.accelerators.iter().filter(|a| keep(a)).cloned().collect();
+        let accelerators: Vec<Accelerator> = self
+            .accelerators
+            .iter()
+            .filter(|a| keep(a))
+            .cloned()
+            .collect();
         let offers = self
             .offers
             .iter()

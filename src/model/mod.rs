@@ -22,6 +22,7 @@ pub mod objective;
 pub mod pareto;
 pub mod passage;
 pub mod policy;
+pub mod projection;
 pub mod queue;
 pub mod routing;
 pub mod spot;

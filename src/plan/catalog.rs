@@ -14,7 +14,10 @@ const ACCELERATORS: (&str, &str) = (
     include_str!("../../catalog/accelerators.ron"),
 );
 /// The shipped offers.
-const OFFERS: (&str, &str) = ("catalog/offers.ron", include_str!("../../catalog/offers.ron"));
+const OFFERS: (&str, &str) = (
+    "catalog/offers.ron",
+    include_str!("../../catalog/offers.ron"),
+);
 
 /// A catalog file that cannot be used: one line naming the file and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -130,16 +133,38 @@ mod tests {
     fn the_shipped_catalog_has_the_issue_list_with_sources() {
         let c = shipped().unwrap();
         for name in [
-            "T4", "L4", "A10G", "L40S", "A100-40GB", "A100-80GB", "H100-SXM", "H100-PCIe",
-            "H200", "B200", "RTX-4090", "RTX-6000-Ada", "MI300X", "M2-Ultra", "M4-Max",
+            "T4",
+            "L4",
+            "A10G",
+            "L40S",
+            "A100-40GB",
+            "A100-80GB",
+            "H100-SXM",
+            "H100-PCIe",
+            "H200",
+            "B200",
+            "RTX-4090",
+            "RTX-6000-Ada",
+            "MI300X",
+            "M2-Ultra",
+            "M4-Max",
             "CPU-EPYC-Genoa",
         ] {
-            let a = c.accelerator(name).unwrap_or_else(|| panic!("{name} missing"));
-            assert!(a.sources.iter().all(|s| s.starts_with("https://")), "{name}");
+            let a = c
+                .accelerator(name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert!(
+                a.sources.iter().all(|s| s.starts_with("https://")),
+                "{name}"
+            );
         }
         let h100 = c.accelerator("h100-sxm").unwrap();
         assert_eq!(h100.tflops(Precision::Bf16), Some(989.4));
-        assert!(c.offers.iter().all(|o| c.accelerator(&o.accelerator).is_some()));
+        assert!(
+            c.offers
+                .iter()
+                .all(|o| c.accelerator(&o.accelerator).is_some())
+        );
     }
 
     #[test]
@@ -156,7 +181,10 @@ mod tests {
         let c = with_user_text("mine.ron", text).unwrap();
         let shipped = shipped().unwrap();
         assert_eq!(c.accelerators.len(), shipped.accelerators.len());
-        assert_eq!(c.accelerator("L4").unwrap().memory_bandwidth_gbytes_per_s, 250.0);
+        assert_eq!(
+            c.accelerator("L4").unwrap().memory_bandwidth_gbytes_per_s,
+            250.0
+        );
         assert_eq!(c.offers.len(), shipped.offers.len() + 1);
     }
 
@@ -175,7 +203,10 @@ mod tests {
             memory_bandwidth_gbytes_per_s: -1.0, fp32_tflops: None, fp16_tflops: None,
             bf16_tflops: None, tdp_w: None, sources: ["https://x"])])"#;
         let e = with_user_text("a.ron", acc).unwrap_err().to_string();
-        assert!(e.contains("a.ron: accelerator 'X': memory_bandwidth_gbytes_per_s = -1"), "{e}");
+        assert!(
+            e.contains("a.ron: accelerator 'X': memory_bandwidth_gbytes_per_s = -1"),
+            "{e}"
+        );
         let offer = r#"(offers: [(provider: "P", instance_type: "i", accelerator: "L4",
             accelerators_per_instance: 1, vcpus: None, on_demand_usd_per_hour: 1.0,
             spot_usd_per_hour: Some(2.0), region: "r", date_seen: "2026-13-01", source: "https://x")])"#;
