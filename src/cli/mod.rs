@@ -12,6 +12,7 @@ use crate::model::PolicyKind;
 use crate::plan::{self, Overrides, load, presets};
 
 pub mod bar;
+pub mod hardware;
 pub mod ops_table;
 pub mod plan_cmd;
 pub mod profile;
@@ -59,6 +60,8 @@ pub enum Command {
     },
     /// Simulate a plan (discrete-event) and compare it with the analytic model.
     Simulate(simulate::SimulateArgs),
+    /// List the hardware catalog: accelerators and the offers that rent them.
+    Hardware(hardware::HardwareArgs),
 }
 
 /// `costscope presets export`.
@@ -189,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             profile::run(&args)
         }
         Command::Simulate(args) => simulate::run(&args, &mut out),
+        Command::Hardware(args) => hardware::run(&args, &mut out),
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(
