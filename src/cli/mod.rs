@@ -16,6 +16,7 @@ pub mod hardware;
 pub mod ops_table;
 pub mod plan_cmd;
 pub mod profile;
+pub mod project;
 pub mod simulate;
 pub mod table;
 pub mod verify_table;
@@ -62,6 +63,8 @@ pub enum Command {
     Simulate(simulate::SimulateArgs),
     /// List the hardware catalog: accelerators and the offers that rent them.
     Hardware(hardware::HardwareArgs),
+    /// Project a profile report's per-operator times to catalog accelerators.
+    Project(project::ProjectArgs),
 }
 
 /// `costscope presets export`.
@@ -193,6 +196,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => simulate::run(&args, &mut out),
         Command::Hardware(args) => hardware::run(&args, &mut out),
+        Command::Project(args) => project::run(&args, &mut out),
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(

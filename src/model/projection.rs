@@ -223,7 +223,7 @@ pub fn project(
 }
 
 /// One operator: t = roofline_target(flops, bytes) / min(local efficiency, ceiling).
-/// Near a ridge the band also takes the measured time scaled purely by the FLOP-rate
+/// Its band runs from the target's roofline at the ceiling to t; near a ridge it also takes the measured time scaled purely by the FLOP-rate
 /// ratio and purely by the bandwidth ratio (each no faster than the ceiling allows).
 fn project_op(
     op: &OpMeasurement,
@@ -263,7 +263,9 @@ fn project_op(
         intensity >= ridge / options.ridge_factor && intensity <= ridge * options.ridge_factor
     };
     let near_ridge = near(local.ridge_flops_per_byte()) || near(target.ridge_flops_per_byte());
-    let (mut low_ms, mut high_ms) = (projected_ms, projected_ms);
+    // The low end is the operator at the ceiling on the target (its local efficiency
+    // need not carry over); the high end is the local efficiency as measured.
+    let (mut low_ms, mut high_ms) = (projected_ms.min(floor_ms), projected_ms);
     if near_ridge {
         let as_compute = (op.ms * local.flops_per_s / target.flops_per_s).max(floor_ms);
         let as_memory = (op.ms * local.bytes_per_s / target.bytes_per_s).max(floor_ms);
