@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::model::catalog::{Accelerator, Catalog};
 use crate::model::projection::{
-    Bound, OpMeasurement, Projection, ProjectionOptions, Roofline, project,
+    Bound, Infeasible, OpMeasurement, Projection, ProjectionOptions, Roofline, project,
 };
 use crate::plan::catalog;
 use crate::profile::report::{ProfileReport, ResultRow};
@@ -46,8 +46,12 @@ struct Row<'a> {
     target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     projection: Option<Projection>,
+    /// The model does not fit the target's memory: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     infeasible: Option<String>,
+    /// No projection for another reason (no verified FLOP rate at this precision).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_projected: Option<String>,
 }
 
 /// The measured roofline of the row's device at its precision.
@@ -125,6 +129,11 @@ pub fn run(args: &ProjectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let measured_ms = r.timing.as_ref().map_or(0.0, |t| t.median_ms);
         for acc in &targets {
             let result = project(&ops, local, acc, r.precision, memory_of(r, batch), options);
+            let (infeasible, not_projected) = match &result {
+                Err(e @ Infeasible::DoesNotFit { .. }) => (Some(e.to_string()), None),
+                Err(e) => (None, Some(e.to_string())),
+                Ok(_) => (None, None),
+            };
             rows.push(Row {
                 device: &r.device,
                 workload: r.workload.label(),
@@ -132,7 +141,8 @@ pub fn run(args: &ProjectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                 batch,
                 measured_ms,
                 target: acc.name.clone(),
-                infeasible: result.as_ref().err().map(ToString::to_string),
+                infeasible,
+                not_projected,
                 projection: result.ok(),
             });
         }
@@ -196,13 +206,18 @@ fn write_table(out: &mut dyn Write, rows: &[Row<'_>], ceiling: f64) -> std::io::
                 p.high_ms,
                 bound_list(p)
             )?,
-            (None, why) => writeln!(
+            (None, Some(why)) => writeln!(
                 out,
-                "  {:<14} {:>5} {:>12.4}  infeasible: {}",
+                "  {:<14} {:>5} {:>12.4}  infeasible: {why}",
+                r.target, r.batch, r.measured_ms,
+            )?,
+            (None, None) => writeln!(
+                out,
+                "  {:<14} {:>5} {:>12.4}  not projected: {}",
                 r.target,
                 r.batch,
                 r.measured_ms,
-                why.as_deref().unwrap_or("-")
+                r.not_projected.as_deref().unwrap_or("-")
             )?,
         }
     }

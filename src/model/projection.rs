@@ -132,7 +132,7 @@ pub struct Projection {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Infeasible {
     /// Weights (+ KV cache) exceed the accelerator's memory.
-    #[error("{target}: needs {need_gb:.2} GB (weights + KV cache), has {have_gb} GB")]
+    #[error("{target}: needs {} GB (weights + KV cache), has {} GB", gb(*need_gb), gb(*have_gb))]
     DoesNotFit {
         /// Catalog name.
         target: String,
@@ -152,6 +152,15 @@ pub enum Infeasible {
     /// A measurement or peak is not positive and finite.
     #[error("{0}")]
     BadInput(String),
+}
+
+/// GB to two decimals, or to six below 1 GB so a small model does not read as 0.00.
+fn gb(x: f64) -> String {
+    if x >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{}", (x * 1e6).round() / 1e6)
+    }
 }
 
 /// Does a model of `weights_bytes` plus `kv_bytes` fit one `acc`? An accelerator with

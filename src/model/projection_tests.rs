@@ -128,7 +128,7 @@ fn a_model_that_does_not_fit_is_infeasible_with_the_reason() {
     let e = project(&ops, LOCAL, &acc, Precision::F32, Some((14e9, 6e9)), opts).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "T: needs 20.00 GB (weights + KV cache), has 16 GB"
+        "T: needs 20.00 GB (weights + KV cache), has 16.00 GB"
     );
     assert!(project(&ops, LOCAL, &acc, Precision::F32, Some((14e9, 1e9)), opts).is_ok());
 }
