@@ -12,9 +12,11 @@ use crate::model::PolicyKind;
 use crate::plan::{self, Overrides, load, presets};
 
 pub mod bar;
+pub mod hardware;
 pub mod ops_table;
 pub mod plan_cmd;
 pub mod profile;
+pub mod project;
 pub mod simulate;
 pub mod table;
 pub mod verify_table;
@@ -59,6 +61,10 @@ pub enum Command {
     },
     /// Simulate a plan (discrete-event) and compare it with the analytic model.
     Simulate(simulate::SimulateArgs),
+    /// List the hardware catalog: accelerators and the offers that rent them.
+    Hardware(hardware::HardwareArgs),
+    /// Project a profile report's per-operator times to catalog accelerators.
+    Project(project::ProjectArgs),
 }
 
 /// `costscope presets export`.
@@ -189,6 +195,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             profile::run(&args)
         }
         Command::Simulate(args) => simulate::run(&args, &mut out),
+        Command::Hardware(args) => hardware::run(&args, &mut out),
+        Command::Project(args) => project::run(&args, &mut out),
         Command::Validate { file } => {
             let (plan, label) = load(&file)?;
             writeln!(

@@ -9,6 +9,7 @@
 pub mod batching;
 pub mod breakeven;
 pub mod cache;
+pub mod catalog;
 pub mod cold_start;
 pub mod compare;
 mod day;
@@ -21,6 +22,7 @@ pub mod objective;
 pub mod pareto;
 pub mod passage;
 pub mod policy;
+pub mod projection;
 pub mod queue;
 pub mod routing;
 pub mod spot;

@@ -1,6 +1,7 @@
 //! Plan layer: RON plan presets — load (with version migration), validate with
 //! `file:line:col` errors, save atomically, and the presets shipped with costscope.
 
+pub mod catalog;
 pub mod io;
 pub mod load;
 pub mod overrides;
