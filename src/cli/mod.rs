@@ -12,6 +12,7 @@ use crate::model::PolicyKind;
 use crate::plan::{self, Overrides, load, presets};
 
 pub mod bar;
+pub mod llm_table;
 pub mod ops_table;
 pub mod plan_cmd;
 pub mod profile;
