@@ -19,6 +19,9 @@ use super::types::{Metric, Objective, Plan, Policy};
 /// Tokens in a million, for $ per million tokens.
 const MILLION: f64 = 1e6;
 
+/// How far past a replica's capacity its limit is probed (relative).
+const CAPACITY_PROBE: f64 = 1e-6;
+
 /// Bisection steps of the SLO capacity search (relative precision 2⁻⁴⁰).
 const SLO_SEARCH_STEPS: usize = 40;
 
@@ -31,6 +34,8 @@ pub struct LlmContext {
     pub(crate) capacity_rps: f64,
     /// The most requests per second one warm replica carries within the SLOs.
     pub(crate) max_rps_at_slo: f64,
+    /// What stops a replica carrying more than its capacity, in words.
+    pub(crate) limit: String,
 }
 
 impl LlmContext {
@@ -56,10 +61,19 @@ impl LlmContext {
         let max_rps_at_slo = replica
             .as_ref()
             .map_or(0.0, |r| max_rps_at_slo(r, &plan.objective, capacity_rps));
+        // Just past the capacity the steady state fails: that failure is the limit.
+        let limit = match &replica {
+            Ok(r) => match r.steady(capacity_rps * (1.0 + CAPACITY_PROBE)) {
+                Err(o) => o.describe(),
+                Ok(_) => "no steady state beyond it".into(),
+            },
+            Err(why) => why.clone(),
+        };
         Ok(Some(Self {
             replica,
             capacity_rps,
             max_rps_at_slo,
+            limit,
         }))
     }
 }
@@ -322,7 +336,15 @@ fn add_group(
     day.server_weight += h.weight;
     let (held_before, cold_before) = (day.held_server_hours, day.cold_weighted);
     let mut scratch = Mixture::new();
+    let was_overloaded = day.overload.is_some();
     add_policy_hour(ctx, &candidate.policy, &mut scratch, day, &h, erlang);
+    if let Some(why) = day.overload.as_mut().filter(|_| !was_overloaded) {
+        // The fleet's "servers busy" are replicas at capacity: say what caps one.
+        why.push_str(&format!(
+            " (a replica carries at most {:.3} req/s: {})",
+            llm.capacity_rps, llm.limit
+        ));
+    }
     if day.overload.is_some() || rate <= 0.0 {
         return;
     }
