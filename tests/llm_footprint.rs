@@ -55,13 +55,20 @@ fn an_encoder_or_unknown_model_is_refused_by_name() {
     assert!(err.contains("unknown model `bert-base-uncased`"), "{err}");
     assert!(err.contains("Llama-3.1-8B"), "{err}");
     let err = shape_of("/nonexistent/config.json", None).unwrap_err();
-    assert!(err.contains("cannot read /nonexistent/config.json"), "{err}");
+    assert!(
+        err.contains("cannot read /nonexistent/config.json"),
+        "{err}"
+    );
     // A config.json path is read like a shipped one.
     let dir = std::env::temp_dir().join(format!("costscope-llm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("config.json"),
-        SHIPPED_DECODERS.iter().find(|d| d.0 == "tiny-llama").unwrap().1,
+        SHIPPED_DECODERS
+            .iter()
+            .find(|d| d.0 == "tiny-llama")
+            .unwrap()
+            .1,
     )
     .unwrap();
     assert_eq!(

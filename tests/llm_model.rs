@@ -39,25 +39,30 @@ fn edited(from: &str, to: &str) -> Result<Plan, String> {
 fn the_fixed_point_matches_the_closed_form_by_hand() {
     // The preset at 1 req/s on one replica: 512-token prompts, 30 % cached, so 358.4
     // prefilled: a prefill iteration costs 60 + 0.27·358.4 = 156.768 ms, a share
-    // f = 0.156768 of each second. A running sequence's mean context is
-    // 512 + 256/2 = 640 tokens, so D(n) = 60 + (0.27 + 0.00049·640)·n ms, and
+    // f = 0.156768 of each second. A running sequence's mean context is the prompt
+    // and its length-biased output so far, 512 + 256·(1 + 0.8²)/2 = 721.92 tokens, so
+    // D(n) = 60 + (0.27 + 0.00049·721.92)·n ms, and
     // n = λ·(156.768 + 255·D(n)/(1 − f)) is linear in n: n = A/(1 − B).
     let r = replica(&chatbot());
     let s = r.steady(1.0).unwrap();
     let f: f64 = 0.156_768;
-    let slope = 0.27 + 0.00049 * 640.0;
+    let slope = 0.27 + 0.00049 * 721.92;
     let a = 1e-3 * (156.768 + 255.0 * 60.0 / (1.0 - f));
     let b = 1e-3 * 255.0 * slope / (1.0 - f);
     let n = a / (1.0 - b);
     assert!((s.prefill_share - f).abs() < 1e-12, "{}", s.prefill_share);
-    assert!((s.running_seqs - n).abs() < 1e-9, "{} vs {n}", s.running_seqs);
+    assert!(
+        (s.running_seqs - n).abs() < 1e-9,
+        "{} vs {n}",
+        s.running_seqs
+    );
     let tpot = (60.0 + slope * n) / (1.0 - f);
     assert!((s.tpot_ms - tpot).abs() < 1e-9, "{} vs {tpot}", s.tpot_ms);
     // Little's law: running = rate × time running (own prefill + 255 decode steps).
     let residence_s = (s.prefill_ms + 255.0 * s.tpot_ms) / 1000.0;
     assert!((s.running_seqs - 1.0 * residence_s).abs() < 1e-9);
-    // KV in use: 640 tokens of context and half a 16-token block per sequence.
-    assert!((s.kv_used_tokens - n * 648.0).abs() < 1e-6);
+    // KV in use: 721.92 tokens of context and half a 16-token block per sequence.
+    assert!((s.kv_used_tokens - n * 729.92).abs() < 1e-6);
 }
 
 #[test]
@@ -74,7 +79,10 @@ fn running_sequences_ttft_and_tpot_grow_with_load_up_to_the_capacity() {
             assert!(s.running_seqs > last.running_seqs, "{chunked:?} {i}");
             assert!(s.tpot_ms > last.tpot_ms, "{chunked:?} {i}");
             assert!(s.ttft_mean_ms() >= last.ttft_mean_ms(), "{chunked:?} {i}");
-            assert!(s.admission_p_wait >= last.admission_p_wait, "{chunked:?} {i}");
+            assert!(
+                s.admission_p_wait >= last.admission_p_wait,
+                "{chunked:?} {i}"
+            );
             // Little's law holds with chunking too (the prefill spans iterations).
             let residence_s = (s.prefill_ms + 255.0 * s.tpot_ms) / 1000.0;
             let rate = cap * f64::from(i) / 50.0;
@@ -94,13 +102,13 @@ fn running_sequences_ttft_and_tpot_grow_with_load_up_to_the_capacity() {
 #[test]
 fn a_kv_cache_smaller_than_max_num_seqs_bounds_the_replica() {
     // 19 GB × 0.9 − 16.06 GB of weights = 1.04 GB of KV: 495 blocks of 16 tokens at
-    // 128 KiB a token, 7920 tokens, 12 sequences of 648 — fewer than max_num_seqs 64.
+    // 128 KiB a token, 7920 tokens, 10 sequences of 729.92 — fewer than max_num_seqs 64.
     let plan = edited("gpu_memory_gb: 24.0", "gpu_memory_gb: 19.0").unwrap();
     let r = replica(&plan);
     assert_eq!(r.kv_capacity_tokens, 7920.0);
-    assert_eq!(r.seq_cap(), 12);
+    assert_eq!(r.seq_cap(), 10);
     match r.steady(1.0) {
-        Err(Overload::KvBound { needed, fit: 12 }) => assert!(needed > 12.0, "{needed}"),
+        Err(Overload::KvBound { needed, fit: 10 }) => assert!(needed > 10.0, "{needed}"),
         other => panic!("{other:?}"),
     }
     let ctx = Evaluator::new(&plan).unwrap();
@@ -111,21 +119,18 @@ fn a_kv_cache_smaller_than_max_num_seqs_bounds_the_replica() {
     assert!(!e.feasible && e.latency_ms.is_none() && e.llm.is_none());
     let why = e.why_infeasible.unwrap();
     assert!(why.contains("KV-bound"), "{why}");
-    assert!(why.contains("the KV cache holds 12"), "{why}");
+    assert!(why.contains("the KV cache holds 10"), "{why}");
     // With replicas enough for the day, the optimiser still finds a fleet.
-    let opt = costscope::model::optimize(
-        &plan,
-        &costscope::model::SweepOptions::for_plan(&plan),
-    )
-    .unwrap();
+    let opt = costscope::model::optimize(&plan, &costscope::model::SweepOptions::for_plan(&plan))
+        .unwrap();
     let best = opt.best.unwrap();
     assert!(best.servers > 3, "{}", best.candidate_name());
-    assert!(best.llm.unwrap().mean_running_seqs < 12.0);
+    assert!(best.llm.unwrap().mean_running_seqs < 10.0);
 }
 
 #[test]
 fn weights_that_leave_no_room_for_a_sequence_make_every_candidate_infeasible() {
-    // 17.9 GB × 0.9 = 16.11 GB: 0.05 GB beside the weights, less than 648 tokens.
+    // 17.9 GB × 0.9 = 16.11 GB: 0.05 GB beside the weights, less than 730 tokens.
     let plan = edited("gpu_memory_gb: 24.0", "gpu_memory_gb: 17.9").unwrap();
     let ctx = Evaluator::new(&plan).unwrap();
     for servers in [1, 16] {
@@ -134,7 +139,10 @@ fn weights_that_leave_no_room_for_a_sequence_make_every_candidate_infeasible() {
             batch: 1,
         });
         let why = e.why_infeasible.unwrap();
-        assert!(why.starts_with("KV-bound: Llama-3.1-8B weights of 16.1 GB"), "{why}");
+        assert!(
+            why.starts_with("KV-bound: Llama-3.1-8B weights of 16.1 GB"),
+            "{why}"
+        );
     }
 }
 
@@ -163,7 +171,11 @@ fn a_tight_ttft_slo_lowers_goodput_and_the_rate_a_replica_carries() {
     let b = Evaluator::new(&tight).unwrap().evaluate(&fleet);
     let (la, lb) = (a.llm.unwrap(), b.llm.unwrap());
     assert!(la.goodput > 0.999, "{}", la.goodput);
-    assert!(lb.goodput < la.goodput && lb.goodput > 0.0, "{}", lb.goodput);
+    assert!(
+        lb.goodput < la.goodput && lb.goodput > 0.0,
+        "{}",
+        lb.goodput
+    );
     assert!(lb.max_requests_per_s_at_slo < la.max_requests_per_s_at_slo);
     // p95 TTFT over 250 ms: the tight plan's fleet is infeasible by that SLO.
     assert!(lb.ttft_ms.p95 > 250.0);
@@ -173,10 +185,26 @@ fn a_tight_ttft_slo_lowers_goodput_and_the_rate_a_replica_carries() {
 #[test]
 fn bad_llm_sections_are_refused_naming_the_field() {
     let cases = [
-        ("output_mean: 256.0", "output_mean: 0.5", "workload.tokens.output_mean"),
-        ("prefix_cache_hit: 0.3", "prefix_cache_hit: 1.0", "workload.tokens.prefix_cache_hit"),
-        ("max_num_seqs: 64", "max_num_seqs: 0", "service.llm.max_num_seqs"),
-        ("gpu_memory_gb: 24.0", "gpu_memory_gb: -1.0", "service.llm.gpu_memory_gb"),
+        (
+            "output_mean: 256.0",
+            "output_mean: 0.5",
+            "workload.tokens.output_mean",
+        ),
+        (
+            "prefix_cache_hit: 0.3",
+            "prefix_cache_hit: 1.0",
+            "workload.tokens.prefix_cache_hit",
+        ),
+        (
+            "max_num_seqs: 64",
+            "max_num_seqs: 0",
+            "service.llm.max_num_seqs",
+        ),
+        (
+            "gpu_memory_gb: 24.0",
+            "gpu_memory_gb: -1.0",
+            "service.llm.gpu_memory_gb",
+        ),
         (
             "kv_block_tokens: 16,",
             "kv_block_tokens: 16, chunked_prefill_tokens: Some(64),",
@@ -187,9 +215,21 @@ fn bad_llm_sections_are_refused_naming_the_field() {
             "decode_base_ms: 0.0",
             "service.llm.iteration.decode_base_ms",
         ),
-        ("tpot_slo_ms: Some(150.0)", "tpot_slo_ms: Some(-3.0)", "objective.tpot_slo_ms"),
-        ("model: \"Llama-3.1-8B\"", "model: \"Llama-9\"", "service.llm.model: unknown model `Llama-9`"),
-        ("    policy: Optimize", "    batching: (max_batch: 4, window_ms: 5.0),\n    policy: Optimize", "batching.max_batch"),
+        (
+            "tpot_slo_ms: Some(150.0)",
+            "tpot_slo_ms: Some(-3.0)",
+            "objective.tpot_slo_ms",
+        ),
+        (
+            "model: \"Llama-3.1-8B\"",
+            "model: \"Llama-9\"",
+            "service.llm.model: unknown model `Llama-9`",
+        ),
+        (
+            "    policy: Optimize",
+            "    batching: (max_batch: 4, window_ms: 5.0),\n    policy: Optimize",
+            "batching.max_batch",
+        ),
     ];
     for (from, to, names) in cases {
         let err = edited(from, to).unwrap_err();
@@ -205,12 +245,18 @@ fn bad_llm_sections_are_refused_naming_the_field() {
     assert!(err.to_string().contains("service.llm"), "{err}");
     let text = presets::find("healthcare-triage").unwrap().text;
     let err = load_str(
-        &text.replace("slo_ms: Some(300.0)", "slo_ms: Some(300.0), ttft_slo_ms: Some(100.0)"),
+        &text.replace(
+            "slo_ms: Some(300.0)",
+            "slo_ms: Some(300.0), ttft_slo_ms: Some(100.0)",
+        ),
         "t.ron",
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("objective.ttft_slo_ms") && err.contains("only with workload.tokens"), "{err}");
+    assert!(
+        err.contains("objective.ttft_slo_ms") && err.contains("only with workload.tokens"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -221,7 +267,13 @@ fn plan_json_has_a_finite_llm_block_for_llm_plans_only() {
     let best = &v["best"];
     assert_eq!(best["feasible"], true);
     let mut blocks = vec![&best["llm"]];
-    blocks.extend(v["candidates"].as_array().unwrap().iter().map(|c| &c["llm"]));
+    blocks.extend(
+        v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["llm"]),
+    );
     assert!(blocks.len() >= 2);
     for llm in blocks {
         for stat in ["ttft_ms", "tpot_ms", "e2e_ms"] {
@@ -251,13 +303,22 @@ fn plan_json_has_a_finite_llm_block_for_llm_plans_only() {
     // The delivered tokens: the day's mean rate × 256 output tokens.
     let out_tps = best["llm"]["output_tokens_per_s"].as_f64().unwrap();
     let mean_rps = (3.0 + 0.1) / 2.0;
-    assert!((out_tps - mean_rps * 256.0).abs() < 1e-9 * out_tps, "{out_tps}");
+    assert!(
+        (out_tps - mean_rps * 256.0).abs() < 1e-9 * out_tps,
+        "{out_tps}"
+    );
     let (code, out, err) = costscope(&["plan", "healthcare-triage", "--json"]);
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("\"llm\""), "{out}");
     let (code, text, err) = costscope(&["plan", "llm-chatbot"]);
     assert_eq!(code, 0, "{err}");
-    for line in ["TTFT (ms)", "TPOT (ms)", "$ per million output tokens", "KV cache", "Replica: Llama-3.1-8B"] {
+    for line in [
+        "TTFT (ms)",
+        "TPOT (ms)",
+        "$ per million output tokens",
+        "KV cache",
+        "Replica: Llama-3.1-8B",
+    ] {
         assert!(text.contains(line), "{line}: {text}");
     }
 }

@@ -10,20 +10,18 @@ use super::day::{Day, GroupHour};
 use super::evaluate::{Detail, Evaluator, add_policy_hour, finish};
 use super::evaluation::{Candidate, Evaluation, LatencyStats, ModelError};
 use super::latency::{Mixture, ServiceShape};
-use super::llm_replica::{Replica, Steady};
+use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, metric_of};
+use super::llm_replica::Replica;
 use super::policy::HourLoad;
 use super::spot::down_fraction;
 use super::traffic::SECONDS_PER_HOUR;
-use super::types::{Metric, Objective, Plan, Policy};
+use super::types::{Metric, Plan, Policy};
 
 /// Tokens in a million, for $ per million tokens.
 const MILLION: f64 = 1e6;
 
 /// How far past a replica's capacity its limit is probed (relative).
 const CAPACITY_PROBE: f64 = 1e-6;
-
-/// Bisection steps of the SLO capacity search (relative precision 2⁻⁴⁰).
-const SLO_SEARCH_STEPS: usize = 40;
 
 /// An LLM plan's replica, prepared once per plan.
 #[derive(Debug, Clone)]
@@ -106,104 +104,6 @@ pub struct LlmReport {
     /// The most requests per second one warm replica carries within the SLOs (its
     /// steady-state capacity without SLOs).
     pub max_requests_per_s_at_slo: f64,
-}
-
-/// One day of LLM figures: the three latency mixtures and replica-hour integrals.
-#[derive(Debug, Default)]
-struct LlmDay {
-    ttft: Mixture,
-    tpot: Mixture,
-    e2e: Mixture,
-    replica_hours: f64,
-    seq_replica_hours: f64,
-    kv_replica_hours: f64,
-    wait_weighted: f64,
-}
-
-/// Adds `weight` requests of a replica in `state` to the mixtures, `shift_ms` before
-/// them (cache lookup, cold start).
-fn add_state(day: &mut LlmDay, r: &Replica, s: &Steady, weight: f64, shift_ms: f64) {
-    let shapes = Shapes::of(r, s);
-    let shift = shift_ms + s.before_prefill_ms;
-    let (p, w) = (s.admission_p_wait, s.admission_wait_given_wait_ms);
-    day.ttft.add_response(weight, shift, p, w, &shapes.prefill);
-    day.tpot.add_response(weight, 0.0, 0.0, 0.0, &shapes.tpot);
-    day.e2e
-        .add_response(weight, shift, p, w, &shapes.generation);
-}
-
-/// The random parts of one state's latencies (docs/llm.md, "Percentiles").
-struct Shapes {
-    prefill: ServiceShape,
-    tpot: ServiceShape,
-    generation: ServiceShape,
-}
-
-impl Shapes {
-    fn of(r: &Replica, s: &Steady) -> Self {
-        // Prefill time follows the prompt length; TPOT the running count, which
-        // fluctuates like an M/G/∞ occupancy (sd √n); E2E adds the output length.
-        let prefill_sd = match r.chunk_tokens {
-            None => r.iteration.prefill_ms_per_token * r.prefill_tokens * r.prompt_cv,
-            Some(_) => s.prefill_ms * r.prompt_cv,
-        };
-        let n = s.running_seqs;
-        let tpot_sd = (r.decode_ms(n + n.sqrt()) - r.decode_ms(n)) / (1.0 - s.prefill_share);
-        let steps = r.output_tokens - 1.0;
-        let generation_ms = s.prefill_ms + steps * s.tpot_ms;
-        let generation_sd = (prefill_sd.powi(2)
-            + (s.tpot_ms * r.output_tokens * r.output_cv).powi(2)
-            + (steps * tpot_sd).powi(2))
-        .sqrt();
-        let cv = |sd: f64, mean: f64| if mean > 0.0 { sd / mean } else { 0.0 };
-        Self {
-            prefill: ServiceShape::new(s.prefill_ms, cv(prefill_sd, s.prefill_ms)),
-            tpot: ServiceShape::new(s.tpot_ms, cv(tpot_sd, s.tpot_ms)),
-            generation: ServiceShape::new(generation_ms, cv(generation_sd, generation_ms)),
-        }
-    }
-}
-
-/// A statistic of a mixture, ms.
-fn metric_of(mix: &Mixture, metric: Metric) -> Option<f64> {
-    match metric {
-        Metric::Mean => mix.mean_ms(),
-        Metric::P50 => mix.quantile_ms(0.50),
-        Metric::P95 => mix.quantile_ms(0.95),
-        Metric::P99 => mix.quantile_ms(0.99),
-    }
-}
-
-/// Whether `s` meets the objective's TTFT, TPOT and E2E SLOs on one warm replica.
-fn within_slos(r: &Replica, s: &Steady, o: &Objective) -> bool {
-    let mut day = LlmDay::default();
-    add_state(&mut day, r, s, 1.0, 0.0);
-    let ok = |mix: &Mixture, slo: Option<f64>| {
-        slo.is_none_or(|slo| metric_of(mix, o.metric).is_some_and(|v| v <= slo))
-    };
-    ok(&day.ttft, o.ttft_slo_ms) && ok(&day.tpot, o.tpot_slo_ms) && ok(&day.e2e, o.slo_ms)
-}
-
-/// The largest rate one warm replica carries within the SLOs: bisection below its
-/// capacity (TTFT, TPOT and E2E all grow with the rate).
-fn max_rps_at_slo(r: &Replica, o: &Objective, capacity_rps: f64) -> f64 {
-    let ok = |rate: f64| r.steady(rate).is_ok_and(|s| within_slos(r, &s, o));
-    if o.ttft_slo_ms.is_none() && o.tpot_slo_ms.is_none() && o.slo_ms.is_none() {
-        return capacity_rps;
-    }
-    let (mut lo, mut hi) = (0.0, capacity_rps);
-    if ok(hi) {
-        return hi;
-    }
-    for _ in 0..SLO_SEARCH_STEPS {
-        let mid = 0.5 * (lo + hi);
-        if ok(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
 }
 
 /// Replicas serving in an hour: the fleet, the elastic fleet's held replicas less

@@ -185,10 +185,12 @@ impl Replica {
         Ok(replica)
     }
 
-    /// Mean context of a running sequence over its life: the whole prompt (cached
-    /// prefix included) and half its output.
+    /// Mean context of a running sequence: the whole prompt (cached prefix included)
+    /// and the output so far. A sequence runs for a time proportional to its output,
+    /// so the running ones are length-biased: the time-average of the output so far is
+    /// E[O²]/(2E[O]) = O·(1 + CV²)/2, not O/2.
     pub fn context_tokens_per_seq(&self) -> f64 {
-        self.prompt_tokens + self.output_tokens / 2.0
+        self.prompt_tokens + self.output_tokens * (1.0 + self.output_cv * self.output_cv) / 2.0
     }
 
     /// Mean KV tokens a running sequence holds: its context rounded up to whole blocks
@@ -248,7 +250,7 @@ impl Replica {
                 } else {
                     0.0
                 };
-                (c * t, dc * t + c * dt)
+                (c * t + self.prefill_cost_ms(), dc * t + c * dt)
             }
         };
         (pf + decode_steps * t, dpf + decode_steps * dt)
@@ -327,7 +329,12 @@ impl Replica {
                 let queue_ms = lambda * second_moment / (2.0 * (1.0 - f));
                 (decode_step_ms / 2.0 + queue_ms, s)
             }
-            Some(k) => (tpot_ms / 2.0, self.chunks(k, n) * tpot_ms),
+            // The iterations carrying its chunks are average ones plus its own tokens.
+            Some(k) => (
+                tpot_ms / 2.0,
+                self.chunks(k, n) * tpot_ms
+                    + self.iteration.prefill_ms_per_token * self.prefill_tokens,
+            ),
         };
         Steady {
             running_seqs: n,

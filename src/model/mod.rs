@@ -17,6 +17,7 @@ pub mod evaluation;
 pub mod latency;
 pub mod lazy;
 pub mod llm;
+mod llm_mix;
 pub mod llm_replica;
 pub mod llm_shape;
 pub mod llm_types;

@@ -14,6 +14,7 @@ pub mod autoscaler;
 mod engine;
 pub mod events;
 mod limits;
+pub mod llm;
 pub mod reference;
 pub mod rng;
 mod setup;
