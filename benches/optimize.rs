@@ -1,6 +1,7 @@
 //! Benchmarks of the model layer: the full optimise sweep the Explore panel runs on
 //! every slider move (4 policies × servers 1..256 × batch 1..64 on a diurnal day),
-//! one evaluation, and the break-even search.
+//! one evaluation, the break-even search, and the LLM sweep (4 policies × replicas
+//! 1..64 on the llm-chatbot preset's day).
 
 // A benchmark's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -50,6 +51,13 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("break_even_search", |b| {
         b.iter(|| break_even(black_box(&plan)))
+    });
+    let mut llm = presets::load("llm-chatbot").expect("preset loads");
+    llm.policy = Policy::Optimize { max_servers: 64 };
+    let llm_options = SweepOptions::for_plan(&llm);
+    assert_eq!(llm_options.max_servers, 64);
+    c.bench_function("optimize_sweep_llm_chatbot_4x64", |b| {
+        b.iter(|| optimize(black_box(&llm), black_box(&llm_options)).expect("sweep"))
     });
 }
 

@@ -61,6 +61,9 @@ fn write_evaluation(out: &mut dyn Write, b: Block<'_>, metric: Metric) -> std::i
         ms(l.map(|l| l.p95)),
         ms(l.map(|l| l.p99))
     )?;
+    if let Some(r) = &e.llm {
+        super::llm_table::write_llm(out, r)?;
+    }
     writeln!(out, "  P(wait)          {:.4}", e.p_wait)?;
     writeln!(
         out,
@@ -240,7 +243,7 @@ fn write_header(out: &mut dyn Write, plan: &Plan, label: &str) -> std::io::Resul
     if let Some(p) = &plan.service.cold_start_parts {
         writeln!(out, "Cold start: {}", p.describe())?;
     }
-    Ok(())
+    super::llm_table::write_llm_header(out, plan)
 }
 
 /// The best candidate of each policy, one row each.

@@ -33,6 +33,8 @@ pub struct Evaluator<'a> {
     /// Share of server-bound traffic that stays on the primary class.
     pub(crate) primary_share: f64,
     pub(crate) second: Option<routing::SecondClass>,
+    /// The LLM replica of a plan with `workload.tokens`.
+    pub(crate) llm: Option<super::llm::LlmContext>,
     /// The busiest hour too slow to resolve, and its rate (evaluated as idle).
     unresolved: Option<(usize, f64)>,
 }
@@ -55,8 +57,10 @@ impl<'a> Evaluator<'a> {
             }
             None => (1.0, None),
         };
+        let llm = super::llm::LlmContext::new(plan)?;
         Ok(Self {
             plan,
+            llm,
             mean_rate_rps: resolved_mean_rate_rps(&plan.workload.rate_rps),
             unresolved: unresolved_hour(&plan.workload.rate_rps),
             groups,
@@ -103,6 +107,9 @@ pub(crate) fn evaluate_with(
     detail: Detail,
     erlang: &mut dyn FnMut(u32, f64) -> f64,
 ) -> Evaluation {
+    if let Some(llm) = &ctx.llm {
+        return super::llm::evaluate_llm(ctx, llm, candidate, detail, erlang);
+    }
     let plan = ctx.plan;
     let batch = candidate.batch.max(1);
     let mut mix = Mixture::new();
@@ -142,7 +149,7 @@ fn group_hour<'g>(ctx: &Evaluator<'_>, g: &'g HourGroup, batch: u32) -> GroupHou
 }
 
 /// Adds one hour group under `policy` to the mixture and the day.
-fn add_policy_hour(
+pub(crate) fn add_policy_hour(
     ctx: &Evaluator<'_>,
     policy: &Policy,
     mix: &mut Mixture,
@@ -203,7 +210,7 @@ fn add_policy_hour(
 
 /// The day's totals as an [`Evaluation`]: cost (servers, storage, the routed class,
 /// energy), utilisation, the latency distribution and the objective.
-fn finish(
+pub(crate) fn finish(
     ctx: &Evaluator<'_>,
     candidate: &Candidate,
     detail: Detail,
@@ -290,6 +297,7 @@ fn finish(
         objective: None,
         feasible: false,
         why_infeasible,
+        llm: None,
     };
     super::objective::score(&plan.objective, &mut eval);
     eval

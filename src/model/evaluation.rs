@@ -150,6 +150,10 @@ pub struct Evaluation {
     pub feasible: bool,
     /// Why not, in words.
     pub why_infeasible: Option<String>,
+    /// LLM serving figures (TTFT, TPOT, tokens, KV cache) of a plan with
+    /// `workload.tokens`; absent otherwise, and when the candidate has no latency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<super::llm::LlmReport>,
 }
 
 impl Evaluation {
@@ -176,6 +180,14 @@ pub enum ModelError {
     /// The routed class's service curve is unusable.
     #[error("routing.service.batch_latency_ms needs at least one (batch ≥ 1, ms > 0) point")]
     NoRoutedCurve,
+    /// An LLM plan whose model's weights and KV bytes were never read.
+    #[error(
+        "service.llm.model `{0}`: its footprint is not resolved (load the plan through plan::load_str or plan::load_file)"
+    )]
+    UnresolvedModel(String),
+    /// Only one of `workload.tokens` and `service.llm` is present.
+    #[error("workload.tokens and service.llm go together: give both or neither")]
+    HalfLlm,
 }
 
 /// (servers, warm, spot) as reported for a policy.

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use super::cold_start::ColdStartParts;
+pub use super::llm_types::{IterationTime, LlmService, Tokens};
 
 /// The plan format version this build writes and reads natively.
 pub const PLAN_VERSION: u32 = 1;
@@ -60,6 +61,9 @@ pub struct Workload {
     pub rate_rps: Rate,
     /// Coefficient of variation of inter-arrival times; 1.0 = Poisson.
     pub arrival_cv: f64,
+    /// Token lengths of a request: present for LLM serving (with `service.llm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Tokens>,
 }
 
 /// Request rate over a day.
@@ -105,6 +109,9 @@ pub struct Service {
     /// Where the numbers came from.
     #[serde(default)]
     pub source: Source,
+    /// An LLM replica (continuous batching, KV cache): present with `workload.tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmService>,
 }
 
 /// Tokens per request of a plan that does not state `service.seq_len`: the sequence
@@ -415,6 +422,12 @@ pub struct Objective {
     /// Candidates whose metric exceeds this are infeasible.
     #[serde(default)]
     pub slo_ms: Option<f64>,
+    /// LLM plans: time to first token at the metric must not exceed this, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_slo_ms: Option<f64>,
+    /// LLM plans: time per output token at the metric must not exceed this, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_slo_ms: Option<f64>,
 }
 
 /// Dynamic routing: a fraction of latency-tolerant traffic goes to a second class.

@@ -106,17 +106,30 @@ fn shorten(s: &str, max_chars: usize) -> String {
     format!("{head}… ({chars} characters)")
 }
 
-/// Parses and validates plan text. `file` names it in errors (a path or a label).
+/// Parses and validates plan text. `file` names it in errors (a path or a label); an
+/// LLM plan's `config.json` path is read relative to the working directory.
 pub fn load_str(text: &str, file: &str) -> Result<Plan, PlanError> {
+    load_str_in(text, file, None)
+}
+
+/// [`load_str`] with the folder a relative `service.llm.model` path is read from.
+pub fn load_str_in(text: &str, file: &str, base: Option<&Path>) -> Result<Plan, PlanError> {
     let options = ron::Options::default().with_recursion_limit(MAX_NESTING);
     let header: Header = options
         .from_str(text)
         .map_err(|e| parse_error(file, text, &e))?;
     let text = migrate(header.version, text, file)?;
-    let plan: Plan = options
+    let mut plan: Plan = options
         .from_str(&text)
         .map_err(|e| parse_error(file, &text, &e))?;
     validate(&plan).map_err(|v| v.at(file, &text))?;
+    super::llm_model::resolve(&mut plan, base).map_err(|message| PlanError::Model {
+        at: Location {
+            file: file.to_owned(),
+            line_col: locate(&text, "service.llm.model"),
+        },
+        message,
+    })?;
     Ok(plan)
 }
 
@@ -126,7 +139,7 @@ pub fn load_file(path: &Path) -> Result<Plan, PlanError> {
         path: path.to_owned(),
         error,
     })?;
-    load_str(&text, &path.display().to_string())
+    load_str_in(&text, &path.display().to_string(), path.parent())
 }
 
 /// The plan as pretty RON text, in the contract's field names.

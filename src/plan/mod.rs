@@ -3,11 +3,13 @@
 
 pub mod catalog;
 pub mod io;
+pub mod llm_model;
 pub mod load;
 pub mod overrides;
 pub mod presets;
 pub mod syntax;
 pub mod validate;
+mod validate_llm;
 
 pub use io::{load_file, load_str, save_file, to_ron_string};
 pub use load::load;
@@ -99,6 +101,14 @@ pub enum PlanError {
     /// A plan could not be serialised (should not happen for valid plans).
     #[error("cannot serialise plan: {0}")]
     Serialize(String),
+    /// `service.llm.model` names no config costscope can read.
+    #[error("{at}: service.llm.model: {message}")]
+    Model {
+        /// Where.
+        at: Location,
+        /// What is wrong with the model, naming it.
+        message: String,
+    },
     /// No preset has that name.
     #[error("no preset named '{0}' (see `costscope presets`)")]
     UnknownPreset(String),

@@ -46,6 +46,10 @@ pub const PRESETS: &[Preset] = &[
         name: "textbook-mmc",
         text: include_str!("../../presets/textbook-mmc.ron"),
     },
+    Preset {
+        name: "llm-chatbot",
+        text: include_str!("../../presets/llm-chatbot.ron"),
+    },
 ];
 
 /// The preset called `name`.

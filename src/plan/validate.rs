@@ -101,6 +101,17 @@ const INTEGER_FIELDS: &[(&str, u64, u64)] = &[
     ("cache.zipf.items", 1, MAX_ZIPF_ITEMS),
     ("cache.zipf.cache_items", 0, MAX_ZIPF_ITEMS),
     ("routing.servers", 0, MAX_SERVERS as u64),
+    (
+        "service.llm.max_num_seqs",
+        1,
+        super::validate_llm::MAX_NUM_SEQS as u64,
+    ),
+    (
+        "service.llm.kv_block_tokens",
+        1,
+        super::validate_llm::MAX_BLOCK_TOKENS as u64,
+    ),
+    ("service.llm.chunked_prefill_tokens", 2, MAX_SEQ_LEN as u64),
 ];
 
 /// The allowed range of the integer field at `key`; `None` when the field is not an
@@ -172,12 +183,17 @@ fn is_ident(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphanumeric()
 }
 
-struct Check {
-    first: Option<Violation>,
+pub(super) struct Check {
+    pub(super) first: Option<Violation>,
 }
 
 impl Check {
-    fn fail(&mut self, path: impl Into<String>, value: impl ToString, allowed: impl Into<String>) {
+    pub(super) fn fail(
+        &mut self,
+        path: impl Into<String>,
+        value: impl ToString,
+        allowed: impl Into<String>,
+    ) {
         self.first.get_or_insert_with(|| Violation {
             path: path.into(),
             value: value.to_string(),
@@ -186,7 +202,7 @@ impl Check {
     }
 
     /// lo ≤ x ≤ hi and finite (NaN fails every comparison, so it is caught here).
-    fn range(&mut self, path: &str, x: f64, lo: f64, hi: f64) {
+    pub(super) fn range(&mut self, path: &str, x: f64, lo: f64, hi: f64) {
         if !(x >= lo && x <= hi) {
             let (lo, hi) = (format_number(lo), format_number(hi));
             self.fail(path, format_number(x), format!("{lo} to {hi}"));
@@ -194,7 +210,7 @@ impl Check {
     }
 
     /// lo < x ≤ hi.
-    fn positive(&mut self, path: &str, x: f64, hi: f64) {
+    pub(super) fn positive(&mut self, path: &str, x: f64, hi: f64) {
         if !(x > 0.0 && x <= hi) {
             let hi = format_number(hi);
             self.fail(
@@ -207,7 +223,7 @@ impl Check {
 
     /// Free text of at most `max_chars` characters; the value is given as its length,
     /// never repeated (it may be a megabyte).
-    fn text(&mut self, path: &str, s: &str, max_chars: usize) {
+    pub(super) fn text(&mut self, path: &str, s: &str, max_chars: usize) {
         let chars = s.chars().count();
         if chars > max_chars {
             self.fail(
@@ -219,14 +235,14 @@ impl Check {
     }
 
     /// A name: not blank, at most [`MAX_NAME_CHARS`] characters.
-    fn name(&mut self, path: &str, s: &str) {
+    pub(super) fn name(&mut self, path: &str, s: &str) {
         if s.trim().is_empty() {
             self.fail(path, "\"\"", "a non-empty name");
         }
         self.text(path, s, MAX_NAME_CHARS);
     }
 
-    fn count(&mut self, path: &str, n: u32, lo: u32, hi: u32) {
+    pub(super) fn count(&mut self, path: &str, n: u32, lo: u32, hi: u32) {
         if !(lo..=hi).contains(&n) {
             self.fail(path, n, format!("{lo} to {hi}"));
         }
@@ -248,6 +264,7 @@ pub fn validate(plan: &Plan) -> Result<(), Violation> {
     cache(&mut c, &plan.cache);
     c.positive("lazy.fraction_needed", plan.lazy.fraction_needed, 1.0);
     objective(&mut c, &plan.objective);
+    super::validate_llm::llm(&mut c, plan);
     if let Some(r) = &plan.routing {
         c.range("routing.fraction", r.fraction, 0.0, 1.0);
         c.name("routing.name", &r.name);

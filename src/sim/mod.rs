@@ -14,6 +14,7 @@ pub mod autoscaler;
 mod engine;
 pub mod events;
 mod limits;
+pub mod llm;
 pub mod reference;
 pub mod rng;
 mod setup;
@@ -35,6 +36,12 @@ pub enum SimError {
     /// The plan asks to optimise rather than naming a policy.
     #[error("the plan's policy is Optimize (a search); choose a concrete policy to simulate")]
     NotAPolicy,
+    /// A token workload: the fleet simulator serves requests, not tokens (one replica's
+    /// iterations are [`llm::simulate_replica`]).
+    #[error(
+        "the plan has workload.tokens: the fleet simulator does not model LLM replicas yet (their model is checked by sim::llm against one replica; see docs/llm.md)"
+    )]
+    Tokens,
     /// The plan's service curve is unusable.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),

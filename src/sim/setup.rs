@@ -49,6 +49,11 @@ pub fn simulate_observed(
     if matches!(plan.policy, Policy::Optimize { .. }) {
         return Err(SimError::NotAPolicy);
     }
+    if plan.workload.tokens.is_some() {
+        // Simulating batch_latency_ms as a request-level service would report a queue
+        // of 15-second jobs, not continuous batching: refuse rather than mislead.
+        return Err(SimError::Tokens);
+    }
     let mut engine = Engine::new(plan, options)?;
     engine.start(plan);
     if let Some(hour) = engine.run(observe) {
