@@ -18,6 +18,8 @@ pub trait Elem: Copy + Send + Sync + Default + 'static {
     const ZERO: Self;
     /// One.
     const ONE: Self;
+    /// True for IEEE half storage (the packed kernel widens it with F16C), false for f32.
+    const IS_F16: bool;
     /// Widens to f32 for arithmetic.
     fn to_f32(self) -> f32;
     /// Rounds an f32 result to storage.
@@ -27,6 +29,7 @@ pub trait Elem: Copy + Send + Sync + Default + 'static {
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    const IS_F16: bool = false;
     fn to_f32(self) -> f32 {
         self
     }
@@ -38,6 +41,7 @@ impl Elem for f32 {
 impl Elem for half::f16 {
     const ZERO: Self = half::f16::ZERO;
     const ONE: Self = half::f16::ONE;
+    const IS_F16: bool = true;
     fn to_f32(self) -> f32 {
         half::f16::to_f32(self)
     }
@@ -61,7 +65,7 @@ pub struct View<'a, T> {
 
 impl<T> View<'_, T> {
     /// True when every element of a rows × cols matrix lies inside the slice.
-    fn fits(&self, rows: usize, cols: usize) -> bool {
+    pub(crate) fn fits(&self, rows: usize, cols: usize) -> bool {
         rows == 0
             || cols == 0
             || self.offset + (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
