@@ -101,6 +101,9 @@ pub struct Product<'a, T> {
     pub b: &'a PackedB<T>,
     /// Added to every row of C: n values, or empty for none.
     pub bias: &'a [f32],
+    /// The (k, n) used: the first k rows and n columns of B (at most its shape; a
+    /// causal attention block reads a prefix of the packed keys).
+    pub used: (usize, usize),
 }
 
 /// C (m × n, row stride `ldc`) = A · B + bias, on `threads` threads (the column panels
@@ -112,7 +115,9 @@ pub fn matmul_packed<T: Elem>(
     scratch: &mut Vec<f32>,
     threads: usize,
 ) {
-    let (m, (k, n)) = (p.m, p.b.shape());
+    let (m, (k, n)) = (p.m, p.used);
+    let (bk, bn) = p.b.shape();
+    assert!(k <= bk && n <= bn, "matmul_packed: more of B used than it holds");
     assert!(
         m == 0 || n == 0 || ((m - 1) * ldc + n <= c.len() && ldc >= n),
         "matmul_packed: C out of bounds"
@@ -205,13 +210,15 @@ mod avx {
         (c, ldc): (OutPtr<T>, usize),
         cols: Range<usize>,
     ) {
-        let (m, (k, n)) = (p.m, p.b.shape());
+        let (m, (k, n)) = (p.m, p.used);
+        // Panels are laid out for all of B's rows, of which the first k are used.
+        let stride = p.b.k * NR;
         let m_panels = m.div_ceil(MR);
         let block = (A_BLOCK_BYTES / (4 * MR * k.max(1))).max(1);
         let b = p.b.data.as_ptr();
         for ib in (0..m_panels).step_by(block) {
             for j0 in cols.clone().step_by(NR) {
-                let panel = unsafe { b.add(j0 / NR * k * NR) };
+                let panel = unsafe { b.add(j0 / NR * stride) };
                 let w = NR.min(n - j0);
                 for ip in ib..(ib + block).min(m_panels) {
                     let rows = MR.min(m - ip * MR);
@@ -308,6 +315,7 @@ mod tests {
             a: view(&a, k),
             b: &packed,
             bias: &bias,
+            used: (k, n),
         };
         matmul_packed(product, (&mut c, ldc), &mut Vec::new(), threads);
         let f = |v: &[T]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();

@@ -91,6 +91,7 @@ impl<T: Elem> Projection<T> {
                     a,
                     b,
                     bias: &self.bias,
+                    used: (k, n),
                 };
                 matmul_packed(product, (out, n), scratch, threads());
             }

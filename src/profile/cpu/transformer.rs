@@ -3,9 +3,9 @@
 //! storage — with every buffer allocated once per shape and reused across timed runs.
 
 use super::attention::{
-    AttentionIo, AttentionShape, Elem, QUERY_BLOCK, View, attention, matmul_view,
+    AttentionIo, AttentionShape, Elem, HeadPacks, QUERY_BLOCK, View, attention, matmul_view,
 };
-use super::pointwise::{activation, norm_rows, residual};
+use super::pointwise::{activate, norm_rows, residual};
 use super::projection::{Kernel, Projection};
 use super::threads;
 
@@ -63,6 +63,8 @@ pub struct Buffers<T> {
     rope: (Vec<f32>, Vec<f32>),
     /// The packed rows of the packed projection kernel.
     pack: Vec<f32>,
+    /// Each attention worker's packed K, V and query rows.
+    head_packs: Vec<HeadPacks<T>>,
 }
 
 fn convert<T: Elem>(v: &[f32]) -> Vec<T> {
@@ -153,6 +155,7 @@ impl<T: Elem> CpuTransformer<T> {
             logits: vec![T::ZERO; batch * c.vocab_size],
             rope,
             pack: Vec::new(),
+            head_packs: (0..threads()).map(|_| HeadPacks::default()).collect(),
         }
     }
 
@@ -286,6 +289,7 @@ impl<T: Elem> CpuTransformer<T> {
             v_cache: &b.v_cache[cache],
             heads_out: &mut b.heads[..n * q_dim],
             scores: &mut b.scores,
+            packs: &mut b.head_packs,
         };
         let shape = AttentionShape {
             batch: b.batch,
@@ -308,7 +312,7 @@ impl<T: Elem> CpuTransformer<T> {
         l.o.apply(n, &b.attn, &mut b.proj, &mut b.pack);
         lap.mark(OpKind::OProj);
         let x = &mut b.x[..n * d];
-        residual(x, &b.proj[..n * d], &l.bo);
+        residual(x, &b.proj[..n * d], &l.bo, d);
         lap.mark(OpKind::Residual);
         let (norm, in_place) = if encoder {
             (&l.norm1, true)
@@ -320,21 +324,12 @@ impl<T: Elem> CpuTransformer<T> {
         let up_cols = l.up.cols();
         l.up.apply(n, &b.xn, &mut b.up, &mut b.pack);
         lap.mark(OpKind::MlpUp);
-        for (up, act) in b.up.chunks(up_cols).zip(b.act.chunks_mut(i)).take(n) {
-            for (j, a) in act.iter_mut().enumerate() {
-                let v = activation(c.family, up[j].to_f32());
-                *a = T::from_f32(if c.gated_mlp() {
-                    v * up[i + j].to_f32()
-                } else {
-                    v
-                });
-            }
-        }
+        activate(c.family, &b.up, &mut b.act, (n, up_cols, i));
         lap.mark(OpKind::MlpAct);
         l.down.apply(n, &b.act, &mut b.proj, &mut b.pack);
         lap.mark(OpKind::MlpDown);
         let x = &mut b.x[..n * d];
-        residual(x, &b.proj[..n * d], &l.b_down);
+        residual(x, &b.proj[..n * d], &l.b_down, d);
         lap.mark(OpKind::Residual);
         if encoder {
             norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);
