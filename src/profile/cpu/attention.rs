@@ -4,8 +4,9 @@
 //! calls otherwise), parallelised over (sequence × head) with `std::thread::scope`.
 
 use crate::profile::cpu::packed::{self, PackedB, Product, matmul_packed};
-use crate::profile::cpu::pointwise::{exp_fast, simd};
+use crate::profile::cpu::pointwise::softmax_rows;
 use crate::profile::cpu::threads;
+use std::sync::Mutex;
 
 /// Queries handled together in one scores matrix; a causal block computes keys up to
 /// its last query, so at most `QUERY_BLOCK / 2` masked pairs per query are computed
@@ -170,7 +171,6 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
         return;
     }
     let workers = threads().clamp(1, tasks);
-    let tasks_per_worker = tasks.div_ceil(workers);
     let scratch = QUERY_BLOCK * s.cache_cap;
     let (qkv, kc, vc) = (io.qkv, io.k_cache, io.v_cache);
     // Every worker needs its own scores block; a short pool would skip heads silently.
@@ -179,18 +179,26 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
         "attention scratch pool too small"
     );
     let pack = s.rows >= PACK_MIN_ROWS && packed::available();
+    // Workers take (sequence, head) tasks one at a time, so one the scheduler starts
+    // late (other processes on the cores) takes fewer instead of holding up the call.
+    let queue = Mutex::new(io.heads_out.chunks_mut(per_task).enumerate());
+    let work = |(scores, packs): (&mut [T], &mut HeadPacks<T>)| loop {
+        let next = queue.lock().map(|mut q| q.next());
+        let Ok(Some((task, out))) = next else {
+            break;
+        };
+        let packs = pack.then_some(&mut *packs);
+        one_head((qkv, kc, vc), out, (&mut *scores, packs), task, s);
+    };
+    let mut pools = io.scores.chunks_mut(scratch).zip(io.packs.iter_mut());
+    let Some(first) = pools.next() else {
+        return;
+    };
     std::thread::scope(|scope| {
-        let outs = io.heads_out.chunks_mut(tasks_per_worker * per_task);
-        let scratch = io.scores.chunks_mut(scratch).zip(io.packs.iter_mut());
-        for (w, (out, (scores, packs))) in outs.zip(scratch).enumerate() {
-            scope.spawn(move || {
-                for (i, task_out) in out.chunks_mut(per_task).enumerate() {
-                    let task = w * tasks_per_worker + i;
-                    let packs = pack.then_some(&mut *packs);
-                    one_head((qkv, kc, vc), task_out, (scores, packs), task, s);
-                }
-            });
+        for pool in pools.take(workers - 1) {
+            scope.spawn(|| work(pool));
         }
+        work(first);
     });
 }
 
@@ -250,12 +258,8 @@ fn one_head<T: Elem>(
             }
             None => matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL),
         }
-        simd(|| {
-            for (t, row) in scores.chunks_mut(keys).take(bs).enumerate() {
-                let visible = s.unmasked_keys.unwrap_or(s.first_pos + t0 + t + 1);
-                softmax_row(&mut row[..], visible, scale);
-            }
-        });
+        let visible = (s.unmasked_keys, s.first_pos + t0 + 1);
+        softmax_rows(&mut scores[..], (bs, keys), visible, scale);
         let probs = View {
             data: &scores[..],
             offset: 0,
@@ -276,32 +280,4 @@ fn one_head<T: Elem>(
             None => matmul_view((bs, hd, keys), (out, hd), (probs, v), SERIAL),
         }
     }
-}
-
-/// In place: softmax of `scale · row[..visible]`, zeros after it (the causal mask);
-/// eight partial maxima and sums, so the loops vectorise.
-#[inline(always)]
-fn softmax_row<T: Elem>(row: &mut [T], visible: usize, scale: f32) {
-    let (live, masked) = row.split_at_mut(visible);
-    let mut lanes = [f32::NEG_INFINITY; 8];
-    for c in live.chunks(8) {
-        for (m, v) in lanes.iter_mut().zip(c) {
-            let x = v.to_f32() * scale;
-            *m = if x > *m { x } else { *m };
-        }
-    }
-    let max = lanes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-    let mut sums = [0.0f32; 8];
-    for c in live.chunks_mut(8) {
-        for (sum, v) in sums.iter_mut().zip(c) {
-            let x = exp_fast(v.to_f32() * scale - max);
-            *sum += x;
-            *v = T::from_f32(x);
-        }
-    }
-    let inv = 1.0 / sums.iter().sum::<f32>();
-    for v in live.iter_mut() {
-        *v = T::from_f32(v.to_f32() * inv);
-    }
-    masked.fill(T::ZERO);
 }

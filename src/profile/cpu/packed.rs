@@ -5,6 +5,8 @@
 //! the cores by column panels. Without AVX2, FMA and F16C the pass keeps the `gemm`
 //! crate (see [`available`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use super::attention::{Elem, View};
 
 /// Rows of one tile (6 × 2 accumulators + 2 B vectors + 1 broadcast = 15 of the 16
@@ -15,6 +17,8 @@ pub const NR: usize = 16;
 /// Bytes of packed left operand one row block keeps in the L2 cache while every column
 /// panel of the right one passes over it.
 const A_BLOCK_BYTES: usize = 1 << 20;
+/// Column panels a worker takes at a time (64 columns: ~0.1 ms of work at 128 rows).
+const CHUNK_PANELS: usize = 4;
 
 /// True when this CPU runs the packed kernel (x86-64 with AVX2, FMA and F16C).
 pub fn available() -> bool {
@@ -117,25 +121,38 @@ pub fn matmul_packed<T: Elem>(
 ) {
     let (m, (k, n)) = (p.m, p.used);
     let (bk, bn) = p.b.shape();
-    assert!(k <= bk && n <= bn, "matmul_packed: more of B used than it holds");
+    assert!(
+        k <= bk && n <= bn,
+        "matmul_packed: more of B used than it holds"
+    );
     assert!(
         m == 0 || n == 0 || ((m - 1) * ldc + n <= c.len() && ldc >= n),
         "matmul_packed: C out of bounds"
     );
-    assert!(p.bias.is_empty() || p.bias.len() == n, "matmul_packed: bias length");
+    assert!(
+        p.bias.is_empty() || p.bias.len() == n,
+        "matmul_packed: bias length"
+    );
     assert!(available(), "matmul_packed: the CPU lacks AVX2/FMA/F16C");
     if m == 0 || n == 0 {
         return;
     }
     pack_a(p.a, (m, k), scratch);
     let panels = n.div_ceil(NR);
-    let workers = threads.clamp(1, panels);
-    let per = panels.div_ceil(workers);
+    let chunks = panels.div_ceil(CHUNK_PANELS);
+    let workers = threads.clamp(1, chunks);
     let out = OutPtr(c.as_mut_ptr());
-    let job = |first: usize| {
-        let cols = first * NR..((first + per) * NR).min(n);
+    // Workers take column chunks from a shared counter, so one the scheduler starts late
+    // (other processes on the cores) takes fewer instead of holding up the call.
+    let next = AtomicUsize::new(0);
+    let job = || loop {
+        let chunk = next.fetch_add(1, Ordering::Relaxed);
+        if chunk >= chunks {
+            break;
+        }
+        let cols = chunk * CHUNK_PANELS * NR..((chunk + 1) * CHUNK_PANELS * NR).min(n);
         // SAFETY: the asserts above keep every tile inside `c`, `b`, `scratch` and the
-        // bias; the workers' column ranges are disjoint, so no element is written twice.
+        // bias; each chunk is taken once, so no element is written by two workers.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             avx::columns(&p, scratch, (out, ldc), cols);
@@ -144,15 +161,14 @@ pub fn matmul_packed<T: Elem>(
         let _ = (cols, out);
     };
     if workers == 1 {
-        job(0);
+        job();
         return;
     }
     std::thread::scope(|s| {
-        for w in 1..workers {
-            let job = &job;
-            s.spawn(move || job(w * per));
+        for _ in 1..workers {
+            s.spawn(job);
         }
-        job(0);
+        job();
     });
 }
 
@@ -268,7 +284,10 @@ mod avx {
                 let (b0, b1) = if bias.is_empty() {
                     (_mm256_setzero_ps(), _mm256_setzero_ps())
                 } else {
-                    (_mm256_loadu_ps(bias.as_ptr()), _mm256_loadu_ps(bias.as_ptr().add(8)))
+                    (
+                        _mm256_loadu_ps(bias.as_ptr()),
+                        _mm256_loadu_ps(bias.as_ptr().add(8)),
+                    )
                 };
                 for (r, row) in acc.iter().enumerate().take(rows) {
                     store8(dst.add(r * ldc), _mm256_add_ps(row[0], b0));
@@ -295,8 +314,16 @@ mod tests {
 
     fn check<T: Elem>((m, n, k): (usize, usize, usize), threads: usize, tol: f64) {
         let mut rng = Rng::new((m * 1000 + n * 10 + k) as u64);
-        let a: Vec<T> = rng.vec(m * k, 1.0).iter().map(|&x| T::from_f32(x)).collect();
-        let b: Vec<T> = rng.vec(k * n, 1.0).iter().map(|&x| T::from_f32(x)).collect();
+        let a: Vec<T> = rng
+            .vec(m * k, 1.0)
+            .iter()
+            .map(|&x| T::from_f32(x))
+            .collect();
+        let b: Vec<T> = rng
+            .vec(k * n, 1.0)
+            .iter()
+            .map(|&x| T::from_f32(x))
+            .collect();
         let bias = rng.vec(n, 1.0);
         fn view<T>(data: &[T], cols: usize) -> View<'_, T> {
             View {
@@ -323,7 +350,10 @@ mod tests {
         let want = gemm_f64(&f(&a), &f(&b), &bias, (m, n, k), Epilogue::Bias);
         let err = rel_frobenius(&got, &want);
         assert!(err < tol, "{m}x{n}x{k} on {threads}: rel error {err}");
-        assert!(c.chunks(ldc).all(|r| r[n..].iter().all(|v| v.to_f32() == 7.0)));
+        assert!(
+            c.chunks(ldc)
+                .all(|r| r[n..].iter().all(|v| v.to_f32() == 7.0))
+        );
     }
 
     #[test]
@@ -331,7 +361,13 @@ mod tests {
         if !available() {
             return; // the gemm crate path runs instead; its own tests cover it
         }
-        for shape in [(1, 1, 1), (7, 17, 5), (13, 40, 33), (128, 96, 64), (6, 16, 300)] {
+        for shape in [
+            (1, 1, 1),
+            (7, 17, 5),
+            (13, 40, 33),
+            (128, 96, 64),
+            (6, 16, 300),
+        ] {
             for threads in [1, 2, 3] {
                 check::<f32>(shape, threads, 1e-6);
                 check::<half::f16>(shape, threads, 2e-3);
