@@ -1,8 +1,12 @@
 //! profile layer: the CPU attention of a transformer block — scores and weighted sums
-//! as strided `gemm` calls on views of the QKV rows and the KV cache (no transposed
-//! copies), parallelised over (sequence × head) with `std::thread::scope`.
+//! as products on views of the QKV rows and the KV cache (each head's K and V packed
+//! once per call for the AVX2 kernel when there are several query rows, strided `gemm`
+//! calls otherwise), parallelised over (sequence × head) with `std::thread::scope`.
 
+use crate::profile::cpu::packed::{self, PackedB, Product, matmul_packed};
+use crate::profile::cpu::pointwise::softmax_rows;
 use crate::profile::cpu::threads;
+use std::sync::Mutex;
 
 /// Queries handled together in one scores matrix; a causal block computes keys up to
 /// its last query, so at most `QUERY_BLOCK / 2` masked pairs per query are computed
@@ -18,6 +22,8 @@ pub trait Elem: Copy + Send + Sync + Default + 'static {
     const ZERO: Self;
     /// One.
     const ONE: Self;
+    /// True for IEEE half storage (the packed kernel widens it with F16C), false for f32.
+    const IS_F16: bool;
     /// Widens to f32 for arithmetic.
     fn to_f32(self) -> f32;
     /// Rounds an f32 result to storage.
@@ -27,6 +33,7 @@ pub trait Elem: Copy + Send + Sync + Default + 'static {
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    const IS_F16: bool = false;
     fn to_f32(self) -> f32 {
         self
     }
@@ -38,6 +45,7 @@ impl Elem for f32 {
 impl Elem for half::f16 {
     const ZERO: Self = half::f16::ZERO;
     const ONE: Self = half::f16::ONE;
+    const IS_F16: bool = true;
     fn to_f32(self) -> f32 {
         half::f16::to_f32(self)
     }
@@ -61,7 +69,7 @@ pub struct View<'a, T> {
 
 impl<T> View<'_, T> {
     /// True when every element of a rows × cols matrix lies inside the slice.
-    fn fits(&self, rows: usize, cols: usize) -> bool {
+    pub(crate) fn fits(&self, rows: usize, cols: usize) -> bool {
         rows == 0
             || cols == 0
             || self.offset + (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
@@ -120,7 +128,22 @@ pub struct AttentionIo<'a, T> {
     pub heads_out: &'a mut [T],
     /// Scratch for the scores, at least threads × QUERY_BLOCK × cache_cap.
     pub scores: &'a mut [T],
+    /// One packing scratch per worker (at least `threads()`).
+    pub packs: &'a mut [HeadPacks<T>],
 }
+
+/// One worker's packed K and V of its current head and packed query rows, reused from
+/// head to head and call to call.
+#[derive(Default)]
+pub struct HeadPacks<T> {
+    k_t: PackedB<T>,
+    v: PackedB<T>,
+    rows: Vec<f32>,
+}
+
+/// Query rows per sequence from which a head's K and V are packed for the AVX2 kernel:
+/// packing reads the head's cache once, which a decode step's single row does not repay.
+const PACK_MIN_ROWS: usize = 8;
 
 /// The shape of one attention call.
 #[derive(Clone, Copy, Debug)]
@@ -148,32 +171,43 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
         return;
     }
     let workers = threads().clamp(1, tasks);
-    let tasks_per_worker = tasks.div_ceil(workers);
     let scratch = QUERY_BLOCK * s.cache_cap;
     let (qkv, kc, vc) = (io.qkv, io.k_cache, io.v_cache);
     // Every worker needs its own scores block; a short pool would skip heads silently.
     assert!(
-        io.scores.len() >= workers * scratch,
-        "attention scores pool too small"
+        io.scores.len() >= workers * scratch && io.packs.len() >= workers,
+        "attention scratch pool too small"
     );
+    let pack = s.rows >= PACK_MIN_ROWS && packed::available();
+    // Workers take (sequence, head) tasks one at a time, so one the scheduler starts
+    // late (other processes on the cores) takes fewer instead of holding up the call.
+    let queue = Mutex::new(io.heads_out.chunks_mut(per_task).enumerate());
+    let work = |(scores, packs): (&mut [T], &mut HeadPacks<T>)| loop {
+        let next = queue.lock().map(|mut q| q.next());
+        let Ok(Some((task, out))) = next else {
+            break;
+        };
+        let packs = pack.then_some(&mut *packs);
+        one_head((qkv, kc, vc), out, (&mut *scores, packs), task, s);
+    };
+    let mut pools = io.scores.chunks_mut(scratch).zip(io.packs.iter_mut());
+    let Some(first) = pools.next() else {
+        return;
+    };
     std::thread::scope(|scope| {
-        let outs = io.heads_out.chunks_mut(tasks_per_worker * per_task);
-        for (w, (out, scores)) in outs.zip(io.scores.chunks_mut(scratch)).enumerate() {
-            scope.spawn(move || {
-                for (i, task_out) in out.chunks_mut(per_task).enumerate() {
-                    let task = w * tasks_per_worker + i;
-                    one_head((qkv, kc, vc), task_out, scores, task, s);
-                }
-            });
+        for pool in pools.take(workers - 1) {
+            scope.spawn(|| work(pool));
         }
+        work(first);
     });
 }
 
-/// One (sequence, head): query blocks of scores, softmax, weighted sum.
+/// One (sequence, head): query blocks of scores, softmax, weighted sum; through the
+/// packed kernel when `packs` is given.
 fn one_head<T: Elem>(
     (qkv, kc, vc): (&[T], &[T], &[T]),
     out: &mut [T],
-    scores: &mut [T],
+    (scores, mut packs): (&mut [T], Option<&mut HeadPacks<T>>),
     task: usize,
     s: AttentionShape,
 ) {
@@ -184,6 +218,23 @@ fn one_head<T: Elem>(
     let g = h / (heads / kv_heads);
     let scale = 1.0 / (hd as f32).sqrt();
     let cache = b * s.cache_cap * kv_dim + g * hd;
+    let k_t = View {
+        data: kc,
+        offset: cache,
+        rs: 1,
+        cs: kv_dim,
+    };
+    let v = View {
+        data: vc,
+        offset: cache,
+        rs: kv_dim,
+        cs: 1,
+    };
+    if let Some(p) = packs.as_deref_mut() {
+        let all_keys = s.unmasked_keys.unwrap_or(s.first_pos + s.rows);
+        p.k_t.pack(k_t, (hd, all_keys));
+        p.v.pack(v, (all_keys, hd));
+    }
     for t0 in (0..s.rows).step_by(QUERY_BLOCK) {
         let bs = QUERY_BLOCK.min(s.rows - t0);
         let keys = s.unmasked_keys.unwrap_or(s.first_pos + t0 + bs);
@@ -193,47 +244,40 @@ fn one_head<T: Elem>(
             rs: width,
             cs: 1,
         };
-        let k_t = View {
-            data: kc,
-            offset: cache,
-            rs: 1,
-            cs: kv_dim,
-        };
-        matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL);
-        for (t, row) in scores.chunks_mut(keys).take(bs).enumerate() {
-            let visible = s.unmasked_keys.unwrap_or(s.first_pos + t0 + t + 1);
-            softmax_row(&mut row[..], visible, scale);
+        let out = &mut out[t0 * hd..];
+        match packs.as_deref_mut() {
+            Some(p) => {
+                let qk = Product {
+                    m: bs,
+                    a: q,
+                    b: &p.k_t,
+                    bias: &[],
+                    used: (hd, keys),
+                };
+                matmul_packed(qk, (&mut scores[..], keys), &mut p.rows, 1);
+            }
+            None => matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL),
         }
-        let p = View {
+        let visible = (s.unmasked_keys, s.first_pos + t0 + 1);
+        softmax_rows(&mut scores[..], (bs, keys), visible, scale);
+        let probs = View {
             data: &scores[..],
             offset: 0,
             rs: keys,
             cs: 1,
         };
-        let v = View {
-            data: vc,
-            offset: cache,
-            rs: kv_dim,
-            cs: 1,
-        };
-        matmul_view((bs, hd, keys), (&mut out[t0 * hd..], hd), (p, v), SERIAL);
+        match packs.as_deref_mut() {
+            Some(p) => {
+                let pv = Product {
+                    m: bs,
+                    a: probs,
+                    b: &p.v,
+                    bias: &[],
+                    used: (keys, hd),
+                };
+                matmul_packed(pv, (out, hd), &mut p.rows, 1);
+            }
+            None => matmul_view((bs, hd, keys), (out, hd), (probs, v), SERIAL),
+        }
     }
-}
-
-/// In place: softmax of `scale · row[..visible]`, zeros after it (the causal mask).
-fn softmax_row<T: Elem>(row: &mut [T], visible: usize, scale: f32) {
-    let max = row[..visible]
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, v| m.max(v.to_f32() * scale));
-    let mut sum = 0.0f32;
-    for v in &mut row[..visible] {
-        let x = (v.to_f32() * scale - max).exp();
-        sum += x;
-        *v = T::from_f32(x);
-    }
-    let inv = 1.0 / sum;
-    for v in &mut row[..visible] {
-        *v = T::from_f32(v.to_f32() * inv);
-    }
-    row[visible..].fill(T::ZERO);
 }

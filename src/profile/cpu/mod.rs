@@ -4,7 +4,9 @@
 pub mod agreement;
 pub mod attention;
 pub mod mlp;
+pub mod packed;
 pub mod pointwise;
+pub mod projection;
 pub mod transformer;
 pub mod transformer_rows;
 

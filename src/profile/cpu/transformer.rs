@@ -3,10 +3,11 @@
 //! storage — with every buffer allocated once per shape and reused across timed runs.
 
 use super::attention::{
-    AttentionIo, AttentionShape, Elem, QUERY_BLOCK, View, attention, matmul_view,
+    AttentionIo, AttentionShape, Elem, HeadPacks, QUERY_BLOCK, View, attention, matmul_view,
 };
-use super::pointwise::{activation, add_bias, norm_rows, residual};
-use super::{matmul, threads};
+use super::pointwise::{activate, norm_rows, residual};
+use super::projection::{Kernel, Projection};
+use super::threads;
 
 use crate::profile::reference::Rng;
 use crate::profile::workloads::transformer::op_time::OpLap;
@@ -16,14 +17,13 @@ use crate::profile::workloads::transformer::{Family, TransformerConfig};
 
 /// One block's weights in storage precision (biases and norms stay f32: they are read
 /// once per element of the activations, never by a matmul).
+/// The output and down biases are added with the residual, where their time is charged.
 struct CpuLayer<T> {
-    wqkv: Vec<T>,
-    bqkv: Vec<f32>,
-    wo: Vec<T>,
+    qkv: Projection<T>,
+    o: Projection<T>,
     bo: Vec<f32>,
-    w_up: Vec<T>,
-    b_up: Vec<f32>,
-    w_down: Vec<T>,
+    up: Projection<T>,
+    down: Projection<T>,
     b_down: Vec<f32>,
     norm1: NormWeights,
     norm2: NormWeights,
@@ -61,6 +61,10 @@ pub struct Buffers<T> {
     /// LM-head logits of each sequence's last row, batch × vocab (decoders).
     pub logits: Vec<T>,
     rope: (Vec<f32>, Vec<f32>),
+    /// The packed rows of the packed projection kernel.
+    pack: Vec<f32>,
+    /// Each attention worker's packed K, V and query rows.
+    head_packs: Vec<HeadPacks<T>>,
 }
 
 fn convert<T: Elem>(v: &[f32]) -> Vec<T> {
@@ -68,19 +72,27 @@ fn convert<T: Elem>(v: &[f32]) -> Vec<T> {
 }
 
 impl<T: Elem> CpuTransformer<T> {
-    /// The model of `w` in storage type `T` (the values are already rounded to it).
+    /// The model of `w` in storage type `T` (the values are already rounded to it), its
+    /// projections on the fastest kernel this CPU runs.
     pub fn new(w: &Weights) -> Self {
+        Self::with_kernel(w, Kernel::best())
+    }
+
+    /// [`new`](Self::new) with the projections on `kernel`.
+    pub fn with_kernel(w: &Weights, kernel: Kernel) -> Self {
+        let c = &w.cfg;
+        let (d, i) = (c.hidden_size, c.intermediate_size);
+        let width = c.q_dim() + 2 * c.kv_dim();
+        let up_cols = i * if c.gated_mlp() { 2 } else { 1 };
         let layers = w
             .layers
             .iter()
             .map(|l| CpuLayer {
-                wqkv: convert(&l.wqkv),
-                bqkv: l.bqkv.clone(),
-                wo: convert(&l.wo),
+                qkv: Projection::new(&l.wqkv, &l.bqkv, (d, width), kernel),
+                o: Projection::new(&l.wo, &[], (c.q_dim(), d), kernel),
                 bo: l.bo.clone(),
-                w_up: convert(&l.w_up),
-                b_up: l.b_up.clone(),
-                w_down: convert(&l.w_down),
+                up: Projection::new(&l.w_up, &l.b_up, (d, up_cols), kernel),
+                down: Projection::new(&l.w_down, &[], (i, d), kernel),
                 b_down: l.b_down.clone(),
                 norm1: l.norm1.clone(),
                 norm2: l.norm2.clone(),
@@ -142,6 +154,8 @@ impl<T: Elem> CpuTransformer<T> {
             last: vec![T::ZERO; batch * c.hidden_size],
             logits: vec![T::ZERO; batch * c.vocab_size],
             rope,
+            pack: Vec::new(),
+            head_packs: (0..threads()).map(|_| HeadPacks::default()).collect(),
         }
     }
 
@@ -249,16 +263,14 @@ impl<T: Elem> CpuTransformer<T> {
     ) {
         let (c, l) = (&self.cfg, &self.layers[li]);
         let (n, d, i) = (b.batch * rows, c.hidden_size, c.intermediate_size);
-        let (q_dim, width) = (c.q_dim(), c.q_dim() + 2 * c.kv_dim());
+        let q_dim = c.q_dim();
         let encoder = c.family == Family::Encoder;
-        let one = (T::ZERO, T::ONE);
         let x = &mut b.x[..n * d];
         if !encoder {
             norm_rows(x, &mut b.xn, &l.norm1, c.norm_eps, false);
             lap.mark(OpKind::Norm);
         }
-        matmul((n, width, d), &b.xn, &l.wqkv, &mut b.qkv, one);
-        add_bias(&mut b.qkv[..n * width], &l.bqkv);
+        l.qkv.apply(n, &b.xn, &mut b.qkv, &mut b.pack);
         lap.mark(OpKind::Qkv);
         if c.rope_theta.is_some() {
             self.rope(b, (rows, first_pos));
@@ -277,6 +289,7 @@ impl<T: Elem> CpuTransformer<T> {
             v_cache: &b.v_cache[cache],
             heads_out: &mut b.heads[..n * q_dim],
             scores: &mut b.scores,
+            packs: &mut b.head_packs,
         };
         let shape = AttentionShape {
             batch: b.batch,
@@ -296,10 +309,10 @@ impl<T: Elem> CpuTransformer<T> {
             }
         }
         lap.mark(OpKind::Attention);
-        matmul((n, d, q_dim), &b.attn, &l.wo, &mut b.proj, one);
+        l.o.apply(n, &b.attn, &mut b.proj, &mut b.pack);
         lap.mark(OpKind::OProj);
         let x = &mut b.x[..n * d];
-        residual(x, &b.proj[..n * d], &l.bo);
+        residual(x, &b.proj[..n * d], &l.bo, d);
         lap.mark(OpKind::Residual);
         let (norm, in_place) = if encoder {
             (&l.norm1, true)
@@ -308,25 +321,15 @@ impl<T: Elem> CpuTransformer<T> {
         };
         norm_rows(x, &mut b.xn, norm, c.norm_eps, in_place);
         lap.mark(OpKind::Norm);
-        let up_cols = if c.gated_mlp() { 2 * i } else { i };
-        matmul((n, up_cols, d), &b.xn, &l.w_up, &mut b.up, one);
-        add_bias(&mut b.up[..n * up_cols], &l.b_up);
+        let up_cols = l.up.cols();
+        l.up.apply(n, &b.xn, &mut b.up, &mut b.pack);
         lap.mark(OpKind::MlpUp);
-        for (up, act) in b.up.chunks(up_cols).zip(b.act.chunks_mut(i)).take(n) {
-            for (j, a) in act.iter_mut().enumerate() {
-                let v = activation(c.family, up[j].to_f32());
-                *a = T::from_f32(if c.gated_mlp() {
-                    v * up[i + j].to_f32()
-                } else {
-                    v
-                });
-            }
-        }
+        activate(c.family, &b.up, &mut b.act, (n, up_cols, i));
         lap.mark(OpKind::MlpAct);
-        matmul((n, d, i), &b.act, &l.w_down, &mut b.proj, one);
+        l.down.apply(n, &b.act, &mut b.proj, &mut b.pack);
         lap.mark(OpKind::MlpDown);
         let x = &mut b.x[..n * d];
-        residual(x, &b.proj[..n * d], &l.b_down);
+        residual(x, &b.proj[..n * d], &l.b_down, d);
         lap.mark(OpKind::Residual);
         if encoder {
             norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);

@@ -1,0 +1,103 @@
+//! profile layer: one projection of the CPU transformer pass — its weight packed once
+//! for the AVX2 kernel (or kept row-major for the `gemm` crate where the CPU lacks
+//! it) and its bias — and the one call that applies it to a block of rows.
+
+use super::attention::{Elem, View};
+use super::packed::{self, PackedB, Product, matmul_packed};
+use super::pointwise::add_bias;
+use super::{matmul, threads};
+
+/// How the weight is stored for the kernel that reads it.
+enum Weight<T> {
+    /// Panels of the packed AVX2 kernel.
+    Packed(PackedB<T>),
+    /// Row-major k × n for the `gemm` crate.
+    Plain(Vec<T>),
+}
+
+/// `y = x · W + bias` with W (k × n) in storage type `T` and the bias in f32.
+pub struct Projection<T> {
+    k: usize,
+    n: usize,
+    bias: Vec<f32>,
+    weight: Weight<T>,
+}
+
+/// Which kernel a model's projections use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// Packed weights and the AVX2/FMA tile ([`packed`]).
+    Packed,
+    /// The `gemm` crate on row-major weights.
+    GemmCrate,
+}
+
+impl Kernel {
+    /// The kernel the pass's projections use by default: the `gemm` crate. The packed
+    /// kernel is as fast at the 768-row-input projections but was measured slower over
+    /// whole bert-base passes on a 2-core VM (the k = 3072 down projection and the
+    /// 768-column output one), so it is chosen explicitly ([`Kernel::Packed`]).
+    pub fn best() -> Self {
+        Kernel::GemmCrate
+    }
+}
+
+impl<T: Elem> Projection<T> {
+    /// W from `w` (row-major k × n, already rounded to `T`'s precision) and `bias`
+    /// (n values, or empty), stored for `kernel` ([`Kernel::GemmCrate`] when the CPU
+    /// cannot run the packed one).
+    pub fn new(w: &[f32], bias: &[f32], (k, n): (usize, usize), kernel: Kernel) -> Self {
+        assert!(w.len() == k * n, "Projection::new: weight is not k × n");
+        let stored: Vec<T> = w.iter().map(|&x| T::from_f32(x)).collect();
+        let weight = if kernel == Kernel::Packed && packed::available() {
+            let view = View {
+                data: &stored[..],
+                offset: 0,
+                rs: n,
+                cs: 1,
+            };
+            Weight::Packed(PackedB::new(view, (k, n)))
+        } else {
+            Weight::Plain(stored)
+        };
+        Projection {
+            k,
+            n,
+            bias: bias.to_vec(),
+            weight,
+        }
+    }
+
+    /// Output columns n.
+    pub fn cols(&self) -> usize {
+        self.n
+    }
+
+    /// `out[..m·n] = x[..m·k] · W + bias` (both row-major), on all cores; `scratch`
+    /// holds the packed rows of the packed kernel.
+    pub fn apply(&self, m: usize, x: &[T], out: &mut [T], scratch: &mut Vec<f32>) {
+        let (k, n) = (self.k, self.n);
+        match &self.weight {
+            Weight::Packed(b) => {
+                let a = View {
+                    data: x,
+                    offset: 0,
+                    rs: k,
+                    cs: 1,
+                };
+                let product = Product {
+                    m,
+                    a,
+                    b,
+                    bias: &self.bias,
+                    used: (k, n),
+                };
+                matmul_packed(product, (out, n), scratch, threads());
+            }
+            Weight::Plain(w) => {
+                matmul((m, n, k), x, w, out, (T::ZERO, T::ONE));
+                add_bias(&mut out[..m * n], &self.bias);
+            }
+        }
+    }
+}
