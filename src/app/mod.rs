@@ -13,6 +13,7 @@ pub mod fleet_change;
 pub mod format;
 pub mod history;
 pub mod job;
+pub mod legend;
 pub mod log_slider;
 pub mod palette;
 pub mod plan_compare;
@@ -157,27 +158,21 @@ impl CostscopeApp {
             ui.separator();
             ui.checkbox(&mut self.state.dark_mode, "dark theme")
                 .on_hover_text("Dark or light colours; remembered between runs.");
-            if ui
-                .button("Save PNG")
-                .on_hover_text(
-                    "Capture the window as costscope-<panel>.png next to the plan file \
-                     (or in the current folder); each plot has its own PNG button.",
-                )
-                .clicked()
-            {
-                let name = format!(
-                    "costscope-{}.png",
-                    self.state
-                        .tab
-                        .label()
-                        .to_lowercase()
-                        .replace([' ', '&', '/'], "")
-                );
-                // The whole window is the largest "plot": same capture, same message.
-                let ctx = ui.ctx().clone();
-                let path = plot_png::export_dir(&ctx).join(name);
-                plot_png::capture(&ctx, ctx.viewport_rect(), path);
-            }
+            let name = format!(
+                "costscope-{}.png",
+                self.state
+                    .tab
+                    .label()
+                    .to_lowercase()
+                    .replace([' ', '&', '/'], "")
+            );
+            plot_png::window_png_ui(
+                ui,
+                &name,
+                "Capture the window as costscope-<panel>.png next to the plan file \
+                 (or in the current folder), asking before replacing one; each plot has \
+                 its own PNG button.",
+            );
             if let Some(text) = plot_png::last_message(ui.ctx()) {
                 ui.label(text);
             }

@@ -5,7 +5,15 @@
 use std::sync::Arc;
 
 use eframe::egui;
-use egui_plot::{HoverPosition, Legend, Line, Plot, PlotPoints};
+use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
+
+use super::legend::{LegendEntry, plot_legend};
+
+/// The live plot's CPU series.
+const CPU: &str = "CPU, cores busy";
+
+/// The live plot's GPU utilisation series.
+const UTIL: &str = "GPU utilisation ÷ 100";
 
 use super::axes::{Scale, with_axes};
 use super::format::fmt_sig;
@@ -141,6 +149,15 @@ pub fn live_ui(ui: &mut egui::Ui, view: &LiveView) {
         "cores busy · GPU util ÷ 100"
     };
     let x_axis = (Scale::Linear, "time since start, s");
+    let mut entries = Vec::new();
+    if !cpu.is_empty() {
+        entries.push(LegendEntry::line(CPU, palette::series_color(0)));
+    }
+    if !util.is_empty() {
+        entries.push(LegendEntry::line(UTIL, palette::series_color(1)));
+    }
+    let hidden = plot_legend(ui, "live_telemetry", &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     // Busy cores and power count from zero: a steady run stays a flat line near its
     // level, not a zoom into its noise.
     with_axes(
@@ -149,17 +166,16 @@ pub fn live_ui(ui: &mut egui::Ui, view: &LiveView) {
         (Scale::Linear, y_label),
     )
     .include_y(0.0)
-    .legend(Legend::default())
     .label_formatter(|pos| live_readout(pos, ""))
     .height(110.0)
     .allow_scroll(false)
     .show(ui, |plot| {
-        if !cpu.is_empty() {
-            let line = Line::new("CPU, cores busy", PlotPoints::from(cpu));
+        if !cpu.is_empty() && shown(CPU) {
+            let line = Line::new(CPU, PlotPoints::from(cpu));
             plot.line(line.color(palette::series_color(0)));
         }
-        if !util.is_empty() {
-            let line = Line::new("GPU utilisation ÷ 100", PlotPoints::from(util));
+        if !util.is_empty() && shown(UTIL) {
+            let line = Line::new(UTIL, PlotPoints::from(util));
             plot.line(line.color(palette::series_color(1)));
         }
     })
