@@ -19,6 +19,7 @@ pub mod palette;
 pub mod plan_compare;
 pub mod plan_csv;
 pub mod plan_file;
+pub mod plan_file_ui;
 pub mod plan_preset;
 pub mod plan_ui;
 pub mod plot_png;
