@@ -25,6 +25,7 @@ pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
 pub mod profile_device;
+pub mod profile_estimate;
 pub mod profile_live;
 pub mod profile_model;
 pub mod profile_settings;
@@ -89,8 +90,11 @@ pub struct CostscopeApp {
 
 impl CostscopeApp {
     /// The app showing `state`.
-    pub fn new(state: AppState) -> Self {
+    pub fn new(mut state: AppState) -> Self {
         let runtime = Runtime::new(&state);
+        // The last session's profile report, kept on disk (or a note why not).
+        let profile = &mut state.profile;
+        profile.run.restore(&profile.settings);
         Self {
             history: history::PlanHistory::new(&state.plan, &runtime.saved_plan),
             runtime,

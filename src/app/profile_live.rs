@@ -46,9 +46,19 @@ pub struct LiveView {
     pub snapshot: Option<ProgressSnapshot>,
     /// Readings so far, one per distinct live sample.
     pub points: Vec<LivePoint>,
+    /// Measurements the run followed planned.
+    total_units: u64,
 }
 
 impl LiveView {
+    /// Seconds per measurement of the run followed, once it has finished all of its
+    /// planned measurements (a cancelled or failed run tells nothing), and how many.
+    pub fn finished_pace(&self) -> Option<(f64, u64)> {
+        let snap = self.snapshot.as_ref()?;
+        let units = self.total_units;
+        (snap.finished && snap.fraction >= 1.0 && units > 0).then_some((snap.elapsed_s, units))
+    }
+
     /// Follows a new run's meter, forgetting the last run's readings.
     pub fn follow(&mut self, meter: Arc<ProgressMeter>) {
         self.meter = Some(meter);
@@ -69,6 +79,7 @@ impl LiveView {
     pub fn update(&mut self) {
         let Some(meter) = &self.meter else { return };
         let snap = meter.snapshot();
+        self.total_units = meter.total_units();
         let live = &snap.live;
         let point = LivePoint {
             t_s: snap.elapsed_s,
