@@ -345,9 +345,16 @@ pub fn run(
     let started = std::time::Instant::now();
     let from_file = initial.map(|(plan, path)| AppState::new(plan, path));
     let default = AppState::new(crate::plan::presets::default_plan()?, None);
+    // README's screenshots are made at 1600 x 1000 (under `xvfb-run -s "-screen 0
+    // 1600x1000x24"`); a window opened to work in starts at 1400 x 900.
+    let size = if screenshot.is_some() {
+        [1600.0, 1000.0]
+    } else {
+        [1400.0, 900.0]
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1400.0, 900.0])
+            .with_inner_size(size)
             .with_title("costscope"),
         ..Default::default()
     };
