@@ -60,7 +60,7 @@ fn an_estimate_is_shown_before_a_run_and_follows_the_settings() {
         let opts = p.settings.options().unwrap();
         estimate(&opts, p.adapters.labels(), None).line(0.05)
     };
-    let shown = text_of(&h, "Estimate: about ");
+    let shown = text_of(&h, "Estimate: ");
     assert_eq!(shown, expected(&h));
     // CPU only, f32, one GEMM size and batches 1 and 2: cold start + 3 measurements.
     assert!(shown.contains("for 4 measurements on the CPU"), "{shown}");
@@ -68,7 +68,7 @@ fn an_estimate_is_shown_before_a_run_and_follows_the_settings() {
     // Two more batches: two more measurements.
     h.state_mut().state.profile.settings.batches = "1, 2, 4, 8".into();
     h.run();
-    let more = text_of(&h, "Estimate: about ");
+    let more = text_of(&h, "Estimate: ");
     assert!(more.contains("for 6 measurements"), "{more}");
 }
 
@@ -107,7 +107,7 @@ fn the_last_report_is_kept_and_shown_after_a_restart() {
     assert_eq!(settings.last_report.as_deref(), Some(kept.as_path()));
     // The run's pace now drives the estimate.
     assert!(settings.budget_share.is_some_and(|s| s > 0.0));
-    assert!(text_of(&h, "Estimate: about ").contains("from the last run's pace"));
+    assert!(text_of(&h, "Estimate: ").contains("at the last run's pace"));
 
     // The next start, with the settings the session saved: the same report is shown.
     let mut state = AppState::new(presets::default_plan().unwrap(), None);

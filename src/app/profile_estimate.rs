@@ -59,9 +59,16 @@ pub struct Estimate {
 /// the choice selects): each measurement takes its time budget, or the share of it
 /// the last run took (`budget_share`, from [`budget_share`]).
 pub fn estimate(opts: &ProfileOptions, gpus: &[String], budget_share: Option<f64>) -> Estimate {
+    // One adapter listed by two back ends ("… [vulkan]", "… [gl]") is profiled once.
+    let mut names: Vec<&str> = gpus
+        .iter()
+        .map(|g| g.split(" [").next().unwrap_or(g))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
     let gpus = match &opts.device {
         DeviceChoice::Cpu => 0,
-        DeviceChoice::All => gpus.len(),
+        DeviceChoice::All => names.len(),
         // The profiler picks one adapter of those the name matches.
         DeviceChoice::Adapter(name) => usize::from(gpus.iter().any(|g| g.contains(name.as_str()))),
     };
@@ -104,18 +111,21 @@ impl Estimate {
             (n, true) => format!("{n} GPU{} and the CPU", if n == 1 { "" } else { "s" }),
             (n, false) => format!("{n} GPU{}", if n == 1 { "" } else { "s" }),
         };
-        let basis = match self.from_last_run {
+        let time = duration_words(self.seconds);
+        let n = self.units;
+        match self.from_last_run {
             Some(share) => format!(
-                "from the last run's pace ({:.0} % of each {budget_s} s budget)",
-                100.0 * share
+                "Estimate: about {time} for {n} measurements on {devices} (at the last \
+                 run's pace, {share:.1}x each {budget_s} s timing budget)."
             ),
-            None => format!("each taking its {budget_s} s budget; most settle sooner"),
-        };
-        format!(
-            "Estimate: about {} for {} measurements on {devices} ({basis}).",
-            duration_words(self.seconds),
-            self.units
-        )
+            // Compiling, checking and autotuning each kernel come on top of its timing:
+            // a first run here is not known to be near its budgets, only above them.
+            None => format!(
+                "Estimate: at least {time} for {n} measurements on {devices} (their \
+                 {budget_s} s timing budgets; compiling and checking kernels come on top, \
+                 and the next estimate uses this run's pace)."
+            ),
+        }
     }
 }
 
@@ -134,7 +144,7 @@ mod tests {
         );
         assert_eq!(e.seconds, e.units as f64 * 0.25);
         assert!(
-            e.line(0.25).starts_with("Estimate: about "),
+            e.line(0.25).starts_with("Estimate: at least "),
             "{}",
             e.line(0.25)
         );
@@ -142,7 +152,13 @@ mod tests {
         // The last run's pace: half its budget a measurement, half the time.
         let half = estimate(&opts, &gpus, Some(0.5));
         assert_eq!(half.seconds, e.seconds / 2.0);
-        assert!(half.line(0.25).contains("from the last run's pace (50 %"));
+        assert!(
+            half.line(0.25)
+                .contains("at the last run's pace, 0.5x each 0.25 s")
+        );
+        // Two back ends of one adapter are one GPU.
+        let twice = [gpus[0].clone(), "llvmpipe (LLVM 15) [gl]".to_owned()];
+        assert_eq!(estimate(&opts, &twice, None).gpus, 1);
         opts.device = DeviceChoice::Cpu;
         let cpu = estimate(&opts, &gpus, None);
         assert_eq!((cpu.gpus, cpu.units), (0, opts.units_per_device(false)));
