@@ -128,7 +128,10 @@ impl ProfilePanel {
                     }
                 };
                 let model = picker.report_name(&settings.model);
-                if let Some(opts) = opts.filter(|_| blocked.is_none() && !run.running()) {
+                let listed = settings.cpu_only || matches!(adapters, AdapterList::Ready(_));
+                if !listed && blocked.is_none() {
+                    ui.weak("Estimate: once the adapters are listed.");
+                } else if let Some(opts) = opts.filter(|_| blocked.is_none() && !run.running()) {
                     let e = estimate(&opts, adapters.labels(), settings.budget_share);
                     ui.label(e.line(opts.budget_per_row.as_secs_f64()))
                         .on_hover_text(
