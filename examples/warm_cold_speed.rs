@@ -12,10 +12,10 @@ use std::time::Instant;
 use costscope::app::state::Results;
 use costscope::app::verify_job::{REPLICATIONS, candidates};
 use costscope::app::warm_cold_fleets::WarmColdSettings;
-use costscope::app::warm_cold_run::DAY_MAX_REQUESTS;
+use costscope::app::warm_cold_run::day_options;
 use costscope::plan::presets;
+use costscope::sim::simulate;
 use costscope::sim::verify::{VerifyOptions, verify};
-use costscope::sim::{SimOptions, simulate};
 
 /// This process's CPU time (user + system, all threads), seconds, from /proc (Linux);
 /// `None` elsewhere.
@@ -48,11 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plan = presets::load(&name)?;
     let results = Results::compute(&plan);
     let fleets = WarmColdSettings::default().fleets(&plan, &results);
-    let options = SimOptions {
-        timeline: true,
-        max_requests: DAY_MAX_REQUESTS,
-        ..SimOptions::default()
-    };
+    // As the panel runs it: the day after its warm-up.
+    let options = day_options(&plan, &fleets, 1);
     let days = timed(&format!("{name}: a day of {} fleets", fleets.len()), || {
         fleets
             .iter()

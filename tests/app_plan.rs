@@ -122,3 +122,41 @@ fn export_csv_writes_every_candidate_the_optimiser_scored() {
     h.get_by_label_contains(&format!("exported {} candidates", all.len()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn export_csv_asks_before_replacing_a_file() {
+    let dir =
+        std::env::temp_dir().join(format!("costscope-app-plan-csv-ask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan_path = dir.join("mine.ron");
+    let csv = plan_path.with_extension("csv");
+    std::fs::write(&csv, "mine, not an export\n").unwrap();
+    let mut h = harness("textbook-mmc");
+    h.state_mut().plan_panel.path_input = plan_path.display().to_string();
+    h.run();
+    h.get_by_label("Export CSV").click();
+    h.run();
+    // Asked, not written.
+    h.get_by_label(&format!("{} exists.", csv.display()));
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "mine, not an export\n"
+    );
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert!(h.query_by_label_contains("exists.").is_none());
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "mine, not an export\n"
+    );
+    // Asked again; Overwrite replaces it with the candidates.
+    h.get_by_label("Export CSV").click();
+    h.run();
+    h.get_by_label("Overwrite").click();
+    h.run();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().next(), Some(CSV_HEADER));
+    h.get_by_label_contains("exported ");
+    assert!(h.query_by_label_contains("exists.").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

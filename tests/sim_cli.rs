@@ -137,3 +137,43 @@ fn simulate_overloaded_plan_warns_and_ends() {
     );
     assert!(s["latency_ms"]["max"].as_f64().unwrap() > 3_000_000.0);
 }
+
+#[test]
+fn simulate_warmup_hours_leave_the_start_up_out() {
+    let args = |warmup: &str| {
+        let v = [
+            "simulate",
+            "startup-chatbot",
+            "--json",
+            "--hours",
+            "2",
+            "--warmup-hours",
+            warmup,
+        ];
+        let (code, out, err) = costscope(&v);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    // Without a warm-up the JSON is as it was: no warmup_hours.
+    let cold = args("0");
+    assert!(cold["simulated"].get("warmup_hours").is_none());
+    let warm = args("3");
+    assert_eq!(warm["simulated"]["warmup_hours"], 3.0);
+    assert_eq!(warm["simulated"]["hours"], 2.0);
+    // The measured hours are the same two hours of the day either way: about the same
+    // requests, not the warm-up's on top.
+    let n = |v: &serde_json::Value| v["simulated"]["requests"].as_f64().unwrap();
+    assert!(
+        (0.8..1.25).contains(&(n(&warm) / n(&cold))),
+        "{warm} {cold}"
+    );
+    let (code, out, err) = costscope(&["simulate", "startup-chatbot", "--warmup-hours", "1.5"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("simulated 24.00 h after a 1.50 h warm-up"),
+        "{out}"
+    );
+    let (code, _, err) = costscope(&["simulate", "startup-chatbot", "--warmup-hours=-1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("warmup_hours"), "{err}");
+}

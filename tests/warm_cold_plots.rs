@@ -1,7 +1,7 @@
 //! The Warm / cold plots on real simulated days: every fleet in
 //! its policy's palette colour, the cumulative-cost axis labelled with ≥ 4 ticks, and
 //! the start-up (an elastic fleet boots for the first requests with no server alive)
-//! kept off the servers' scale and marked.
+//! left in the warm-up before the day, or else kept off the servers' scale and marked.
 
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,24 +12,27 @@ use costscope::app::state::Results;
 use costscope::app::warm_cold_fleets::{FleetRole, FleetSpec, WarmColdSettings};
 use costscope::app::warm_cold_legend::fleet_style;
 use costscope::app::warm_cold_plots::{STARTUP_HOURS, startup_clip};
+use costscope::app::warm_cold_run::day_options;
 use costscope::app::warm_cold_ui::thinned;
 use costscope::model::evaluation::kind_of;
-use costscope::sim::{SimOptions, SimResult, simulate};
+use costscope::sim::{SimResult, simulate};
 use egui_plot::{GridInput, LineStyle};
 
 /// The panel's fleets on `preset` (the optimiser's, or the hand-set sizes), each
-/// simulated over the day as the panel does.
-fn day(preset: &str, follow_optimum: bool) -> Vec<(FleetSpec, SimResult)> {
+/// simulated over the day as the panel does (after its warm-up), or from a cold
+/// start with `cold`.
+fn day(preset: &str, follow_optimum: bool, cold: bool) -> Vec<(FleetSpec, SimResult)> {
     let plan = costscope::plan::presets::load(preset).unwrap();
     let settings = WarmColdSettings {
         follow_optimum,
         ..WarmColdSettings::default()
     };
     let fleets = settings.fleets(&plan, &Results::compute(&plan));
-    let options = SimOptions {
-        timeline: true,
-        ..SimOptions::default()
-    };
+    let mut options = day_options(&plan, &fleets, settings.seed);
+    assert!(options.warmup_hours >= 1.0);
+    if cold {
+        options.warmup_hours = 0.0;
+    }
     fleets
         .into_iter()
         .map(|spec| {
@@ -44,7 +47,7 @@ fn day(preset: &str, follow_optimum: bool) -> Vec<(FleetSpec, SimResult)> {
 
 #[test]
 fn warm_cold_plots_read_well_over_a_simulated_day() {
-    let day = day("startup-chatbot", true);
+    let day = day("startup-chatbot", true, false);
     // Every fleet in its policy's colour; the plan as written and the recommendation
     // stay apart by their strokes when they share a policy.
     for (spec, _) in &day {
@@ -111,9 +114,27 @@ fn startup_sets_no_scale(day: &[(FleetSpec, SimResult)]) -> Vec<String> {
 
 #[test]
 fn hand_set_fleets_start_up_within_or_off_the_scale() {
-    // healthcare-triage's hand-set scale-to-zero fleet (up to 64 servers) boots 64 for
-    // the first requests, then holds at most 5.
-    let day = day("healthcare-triage", false);
-    let clipped = startup_sets_no_scale(&day);
+    // healthcare-triage's hand-set scale-to-zero fleet (up to 64 servers), started
+    // cold, boots 64 for the first requests, then holds at most 5: clipped and marked.
+    let cold = day("healthcare-triage", false, true);
+    let clipped = startup_sets_no_scale(&cold);
     assert!(clipped.iter().any(|l| l == "scale to zero"), "{clipped:?}");
+}
+
+#[test]
+fn after_the_panels_warm_up_no_start_up_sets_the_scale() {
+    // The same fleets as the panel simulates them, from the end of the previous day:
+    // no fleet's first hour stands above the rest of its day, none is clipped.
+    let warm = day("healthcare-triage", false, false);
+    let clipped = startup_sets_no_scale(&warm);
+    assert!(clipped.is_empty(), "{clipped:?}");
+    for (spec, r) in &warm {
+        assert_eq!(
+            (r.hours, r.timeline.len()),
+            (24.0, 1440),
+            "{}",
+            spec.label()
+        );
+        assert!(r.warmup_hours >= 1.0, "{}", spec.label());
+    }
 }

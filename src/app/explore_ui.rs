@@ -43,20 +43,27 @@ impl ExplorePanel {
             });
         egui::CentralPanel::default().show(ui, |ui| match &results.optimum {
             Ok(optimum) => {
-                let height = ((ui.available_height() - 60.0) / 2.0).max(160.0);
+                // Two title rows and two legend rows share the height with the plots.
+                let height = ((ui.available_height() - 110.0) / 2.0).max(160.0);
                 let both = (results, optimum);
                 let sel = &mut self.selection;
-                titled_plot(ui, "Objective vs servers, per policy", "objective", |ui| {
-                    let pick = Pick::new(sel.as_ref());
-                    let r = objective_plot_ui(ui, optimum, plan.objective.metric, height, &pick);
-                    selection::on_click(sel, &r, pick.into_near(), Which::Objective, both);
-                    r
-                });
+                titled_plot(
+                    ui,
+                    "Objective vs servers, per policy",
+                    super::plots::OBJECTIVE_KEY,
+                    |ui| {
+                        let pick = Pick::new(sel.as_ref());
+                        let r =
+                            objective_plot_ui(ui, optimum, plan.objective.metric, height, &pick);
+                        selection::on_click(sel, &r, pick.into_near(), Which::Objective, both);
+                        r
+                    },
+                );
                 let title = format!(
                     "Cost vs {} latency (Pareto frontier)",
                     metric_name(plan.objective.metric)
                 );
-                titled_plot(ui, &title, "pareto", |ui| {
+                titled_plot(ui, &title, super::plots::PARETO_KEY, |ui| {
                     let pick = Pick::new(sel.as_ref());
                     let r = pareto_plot_ui(ui, optimum, plan.objective.metric, height, &pick);
                     selection::on_click(sel, &r, pick.into_near(), Which::Pareto, both);

@@ -13,16 +13,19 @@ pub mod fleet_change;
 pub mod format;
 pub mod history;
 pub mod job;
+pub mod legend;
 pub mod log_slider;
 pub mod palette;
 pub mod plan_compare;
 pub mod plan_csv;
 pub mod plan_file;
+pub mod plan_file_ui;
 pub mod plan_preset;
 pub mod plan_ui;
 pub mod plot_png;
 pub mod plots;
 pub mod profile_device;
+pub mod profile_estimate;
 pub mod profile_live;
 pub mod profile_model;
 pub mod profile_settings;
@@ -87,8 +90,11 @@ pub struct CostscopeApp {
 
 impl CostscopeApp {
     /// The app showing `state`.
-    pub fn new(state: AppState) -> Self {
+    pub fn new(mut state: AppState) -> Self {
         let runtime = Runtime::new(&state);
+        // The last session's profile report, kept on disk (or a note why not).
+        let profile = &mut state.profile;
+        profile.run.restore(&profile.settings);
         Self {
             history: history::PlanHistory::new(&state.plan, &runtime.saved_plan),
             runtime,
@@ -157,27 +163,21 @@ impl CostscopeApp {
             ui.separator();
             ui.checkbox(&mut self.state.dark_mode, "dark theme")
                 .on_hover_text("Dark or light colours; remembered between runs.");
-            if ui
-                .button("Save PNG")
-                .on_hover_text(
-                    "Capture the window as costscope-<panel>.png next to the plan file \
-                     (or in the current folder); each plot has its own PNG button.",
-                )
-                .clicked()
-            {
-                let name = format!(
-                    "costscope-{}.png",
-                    self.state
-                        .tab
-                        .label()
-                        .to_lowercase()
-                        .replace([' ', '&', '/'], "")
-                );
-                // The whole window is the largest "plot": same capture, same message.
-                let ctx = ui.ctx().clone();
-                let path = plot_png::export_dir(&ctx).join(name);
-                plot_png::capture(&ctx, ctx.viewport_rect(), path);
-            }
+            let name = format!(
+                "costscope-{}.png",
+                self.state
+                    .tab
+                    .label()
+                    .to_lowercase()
+                    .replace([' ', '&', '/'], "")
+            );
+            plot_png::window_png_ui(
+                ui,
+                &name,
+                "Capture the window as costscope-<panel>.png next to the plan file \
+                 (or in the current folder), asking before replacing one; each plot has \
+                 its own PNG button.",
+            );
             if let Some(text) = plot_png::last_message(ui.ctx()) {
                 ui.label(text);
             }
@@ -345,9 +345,16 @@ pub fn run(
     let started = std::time::Instant::now();
     let from_file = initial.map(|(plan, path)| AppState::new(plan, path));
     let default = AppState::new(crate::plan::presets::default_plan()?, None);
+    // README's screenshots are made at 1600 x 1000 (under `xvfb-run -s "-screen 0
+    // 1600x1000x24"`); a window opened to work in starts at 1400 x 900.
+    let size = if screenshot.is_some() {
+        [1600.0, 1000.0]
+    } else {
+        [1400.0, 900.0]
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1400.0, 900.0])
+            .with_inner_size(size)
             .with_title("costscope"),
         ..Default::default()
     };

@@ -6,9 +6,11 @@ use eframe::egui;
 
 use super::explore_ui::describe;
 use super::format::{fmt_sig, fmt_sig_pair};
+use super::plan_ui::PlanPanel;
 use super::state::Results;
 use super::text::{MAX_NAME_CHARS, elide};
 use crate::model::{Evaluation, Plan};
+use crate::plan::presets::PRESETS;
 
 /// The plan to compare with, from what the compare field holds: a file when one
 /// exists at that path, else the shipped preset of that name (as `costscope plan`
@@ -154,6 +156,54 @@ pub fn compare_ui(ui: &mut egui::Ui, this: &Results, other: &Results) {
             ui.end_row();
         }
     });
+}
+
+impl PlanPanel {
+    /// The other plan's path or preset name, a picker of the shipped presets, and
+    /// Compare.
+    pub(super) fn compare_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let label = ui.label("other plan:");
+            ui.add(egui::TextEdit::singleline(&mut self.compare_input).desired_width(300.0))
+                .labelled_by(label.id)
+                .on_hover_text("A second .ron plan file, or a shipped preset's name, to compare this one with.");
+            let mut picked = None;
+            egui::ComboBox::from_id_salt("compare_preset")
+                .selected_text("preset…")
+                .show_ui(ui, |ui| {
+                    for p in PRESETS {
+                        if ui.selectable_label(false, p.name).clicked() {
+                            picked = Some(p.name);
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Compare with a shipped preset.");
+            if let Some(name) = picked {
+                self.compare_input = name.to_owned();
+                self.load_compare();
+            }
+            if ui
+                .button("Compare")
+                .on_hover_text("Load the other plan and show both recommendations side by side.")
+                .clicked()
+            {
+                self.load_compare();
+            }
+        });
+    }
+
+    /// Loads the plan to compare with (a file, else a preset of that name); a bad one
+    /// shows its error.
+    fn load_compare(&mut self) {
+        match load_other(&self.compare_input) {
+            Ok(plan) => {
+                self.compare = Some(Results::compute(&plan));
+                self.file_error = None;
+            }
+            Err(e) => self.file_error = Some(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@
 
 use std::path::Path;
 
+use eframe::egui;
+
+use super::plan_ui::{NO_PATH, PlanPanel};
+use super::state::Results;
 use crate::model::objective::policy_at;
 use crate::model::{Candidate, Evaluation, Evaluator, Optimum, Plan, SweepOptions};
 
@@ -127,25 +131,104 @@ pub fn candidates_csv(candidates: &[Evaluation], optimum: &Optimum) -> String {
     out
 }
 
-/// Writes every candidate of `plan` as CSV to `path` atomically (a failed write
-/// leaves no half file); the message or error says how it went.
+/// Writes every candidate of `plan`'s search to `path` (atomically; an existing file
+/// only with `overwrite`) and says what it wrote.
 pub fn export_csv(
     plan: &Plan,
     optimum: &Result<Optimum, String>,
     path: &Path,
-) -> Result<String, String> {
-    let optimum = optimum
-        .as_ref()
-        .map_err(|e| format!("nothing to export: {e}"))?;
-    let all = all_candidates(plan).map_err(|e| format!("nothing to export: {e}"))?;
-    crate::files::write_atomic(path, candidates_csv(&all, optimum).as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    overwrite: bool,
+) -> Result<String, Exported> {
+    let nothing = |e: String| Exported::Failed(format!("nothing to export: {e}"));
+    let optimum = optimum.as_ref().map_err(|e| nothing(e.clone()))?;
+    let all = all_candidates(plan).map_err(|e| nothing(e.to_string()))?;
+    let bytes = candidates_csv(&all, optimum);
+    let written = if overwrite {
+        crate::files::write_atomic(path, bytes.as_bytes())
+    } else {
+        crate::files::write_new(path, bytes.as_bytes())
+    };
+    written.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Exported::Exists,
+        _ => Exported::Failed(format!("cannot write {}: {e}", path.display())),
+    })?;
     let feasible = all.iter().filter(|e| e.feasible).count();
     Ok(format!(
         "exported {} candidates ({feasible} feasible) to {}",
         all.len(),
         path.display()
     ))
+}
+
+impl PlanPanel {
+    /// Export CSV: the candidates next to the path field's file (`path`); a file
+    /// already there is replaced only after the user agrees.
+    pub(super) fn export_ui(&mut self, ui: &mut egui::Ui, path: Option<&Path>, results: &Results) {
+        let csv = path.unwrap_or(Path::new("")).with_extension("csv");
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(path.is_some(), egui::Button::new("Export CSV"))
+                .on_hover_text(
+                    "Every candidate the optimiser scored (feasible or not), next to the plan \
+                     file; asks before replacing a file there.",
+                )
+                .on_disabled_hover_text(NO_PATH)
+                .clicked()
+            {
+                if csv.exists() {
+                    self.pending_csv = Some(csv.clone());
+                } else {
+                    self.write_csv(results, &csv, false);
+                }
+            }
+        });
+        let Some(pending) = self.pending_csv.clone() else {
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("{} exists.", pending.display()),
+            );
+            if ui
+                .button("Overwrite")
+                .on_hover_text("Replace that file with the candidates.")
+                .clicked()
+            {
+                self.pending_csv = None;
+                self.write_csv(results, &pending, true);
+            }
+            if ui
+                .button("Cancel")
+                .on_hover_text("Keep the file; export nothing.")
+                .clicked()
+            {
+                self.pending_csv = None;
+            }
+        });
+    }
+
+    /// Writes the CSV and says how it went; a file that appeared meanwhile is asked
+    /// about rather than replaced, unless `overwrite`.
+    fn write_csv(&mut self, results: &Results, csv: &Path, overwrite: bool) {
+        match export_csv(&results.plan, &results.optimum, csv, overwrite) {
+            Ok(message) => {
+                self.file_message = Some(message);
+                self.file_error = None;
+            }
+            Err(Exported::Exists) => self.pending_csv = Some(csv.to_owned()),
+            Err(Exported::Failed(e)) => self.file_error = Some(e),
+        }
+    }
+}
+
+/// Why an export wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exported {
+    /// A file is there and `overwrite` was not given.
+    Exists,
+    /// Nothing to export, or the write failed: why, in one line.
+    Failed(String),
 }
 
 #[cfg(test)]

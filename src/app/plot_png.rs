@@ -1,13 +1,14 @@
 //! App layer: export one plot as a PNG — a title row with a "PNG" button above each
-//! plot (and "Save plot as PNG" on right-click); the next frame is captured and cropped
-//! to the plot's rectangle.
+//! plot (and "Save plot as PNG" on right-click). The next frame is drawn without the
+//! button, captured and cropped to the title, the legend, the plot and its axes; the
+//! file is written atomically, and an existing one only after the user agrees.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
-use super::screenshot::write_png;
+use super::screenshot::encode_png;
 
 /// The outcome of the last plot export, shared with the screenshot callback.
 type Message = Arc<Mutex<Option<String>>>;
@@ -49,9 +50,24 @@ pub fn file_for(key: &str) -> PathBuf {
     PathBuf::from(format!("costscope-plot-{safe}.png"))
 }
 
+/// What the export of one plot is waiting for.
+#[derive(Debug, Clone, PartialEq)]
+enum Export {
+    /// Capture the plot in this frame (drawn without its button) and write it;
+    /// `overwrite` once the user agreed to replace the file.
+    Capture { path: PathBuf, overwrite: bool },
+    /// The file exists: ask before replacing it.
+    Ask { path: PathBuf },
+}
+
+fn export_id(key: &str) -> egui::Id {
+    egui::Id::unique(("plot_png_export", key))
+}
+
 /// Draws `title` with a "PNG" button, then the plot `add_plot` draws; a click on the
-/// button (or "Save plot as PNG" in the plot's right-click menu) writes the plot alone
-/// to [`file_for`]`(key)` in the [`export_dir`].
+/// button (or "Save plot as PNG" in the plot's right-click menu) writes the plot, with
+/// its title, legend and axes, to [`file_for`]`(key)` in the [`export_dir`] — asking
+/// first when that file exists.
 pub fn titled_plot(
     ui: &mut egui::Ui,
     title: &str,
@@ -76,18 +92,30 @@ pub fn plot_with_header(
     header: impl FnOnce(&mut egui::Ui),
     add_plot: impl FnOnce(&mut egui::Ui) -> egui::Response,
 ) -> egui::Response {
+    let id = export_id(key);
+    let export = ui.ctx().data(|d| d.get_temp::<Export>(id));
+    let capturing = matches!(export, Some(Export::Capture { .. }));
     let path = export_dir(ui.ctx()).join(file_for(key));
-    let hover = format!("Save this plot alone as {}", path.display());
+    let hover = format!(
+        "Save this plot with its title, legend and axes as {}",
+        path.display()
+    );
     let mut save = false;
-    ui.horizontal(|ui| {
-        header(ui);
-        save = ui
-            .small_button("PNG")
-            .on_hover_text(&hover)
-            .on_hover_text("Right-click the plot for the same.")
-            .clicked();
+    let group = ui.vertical(|ui| {
+        ui.horizontal(|ui| {
+            header(ui);
+            // Left out of the frame that is captured: the image is the plot's alone.
+            if !capturing {
+                save = ui
+                    .small_button("PNG")
+                    .on_hover_text(&hover)
+                    .on_hover_text("Right-click the plot for the same.")
+                    .clicked();
+            }
+        });
+        add_plot(ui)
     });
-    let response = add_plot(ui);
+    let response = group.inner;
     response.context_menu(|ui| {
         if ui
             .button("Save plot as PNG")
@@ -98,23 +126,122 @@ pub fn plot_with_header(
             ui.close();
         }
     });
-    if save {
-        capture(ui.ctx(), response.rect, path);
+    let next = match export {
+        Some(Export::Capture { path, overwrite }) => {
+            capture(ui.ctx(), group.response.rect, path, overwrite);
+            None
+        }
+        Some(Export::Ask { path }) => ask_ui(ui, &path),
+        None => None,
+    };
+    let next = if save {
+        Some(if path.exists() {
+            Export::Ask { path }
+        } else {
+            Export::Capture {
+                path,
+                overwrite: false,
+            }
+        })
+    } else {
+        next
+    };
+    set_export(ui.ctx(), id, next);
+    if capturing || save {
+        ui.ctx().request_repaint();
     }
     response
 }
 
-/// Captures the next frame and writes the part inside `rect` (in points) to `path`.
-pub fn capture(ctx: &egui::Context, rect: egui::Rect, path: PathBuf) {
+fn set_export(ctx: &egui::Context, id: egui::Id, export: Option<Export>) {
+    ctx.data_mut(|d| match export {
+        Some(e) => {
+            d.insert_temp(id, e);
+        }
+        None => d.remove::<Export>(id),
+    });
+}
+
+/// The top bar's "Save PNG" of the whole window to `name` in the [`export_dir`]:
+/// asked first when that file exists, written atomically.
+pub fn window_png_ui(ui: &mut egui::Ui, name: &str, tip: &str) {
+    let id = export_id("\u{0}window");
+    let ctx = ui.ctx().clone();
+    let path = export_dir(&ctx).join(name);
+    let next = match ctx.data(|d| d.get_temp::<Export>(id)) {
+        Some(Export::Capture { path, overwrite }) => {
+            capture(&ctx, ctx.viewport_rect(), path, overwrite);
+            None
+        }
+        Some(Export::Ask { path }) => ask_ui(ui, &path),
+        None => {
+            let clicked = ui.button("Save PNG").on_hover_text(tip).clicked();
+            if clicked && path.exists() {
+                Some(Export::Ask { path })
+            } else if clicked {
+                // The whole window is the largest "plot": same capture, same message.
+                capture(&ctx, ctx.viewport_rect(), path, false);
+                None
+            } else {
+                None
+            }
+        }
+    };
+    set_export(&ctx, id, next);
+}
+
+/// "FILE exists: Overwrite / Cancel"; what the export waits for next.
+fn ask_ui(ui: &mut egui::Ui, path: &Path) -> Option<Export> {
+    let mut next = Some(Export::Ask {
+        path: path.to_owned(),
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("{} exists.", shown(path)),
+        );
+        if ui
+            .button("Overwrite")
+            .on_hover_text("Replace that file with this plot.")
+            .clicked()
+        {
+            next = Some(Export::Capture {
+                path: path.to_owned(),
+                overwrite: true,
+            });
+        }
+        if ui
+            .button("Cancel")
+            .on_hover_text("Keep the file; write nothing.")
+            .clicked()
+        {
+            next = None;
+        }
+    });
+    next
+}
+
+/// Captures the next frame and writes the part inside `rect` (in points) to `path`:
+/// replacing a file there only with `overwrite`, else failing if one appeared.
+pub fn capture(ctx: &egui::Context, rect: egui::Rect, path: PathBuf, overwrite: bool) {
     let slot = message_slot(ctx);
     let pixels_per_point = ctx.pixels_per_point();
     let repaint = ctx.clone();
     ctx.request_screenshot(move |image| {
-        let text =
-            match crop(&image, rect, pixels_per_point).and_then(|plot| write_png(&path, &plot)) {
-                Ok(()) => format!("wrote {}", shown(&path)),
-                Err(e) => format!("plot not saved: {e}"),
-            };
+        let written = crop(&image, rect, pixels_per_point)
+            .and_then(|plot| encode_png(&path, &plot))
+            .and_then(|png| {
+                let write = if overwrite {
+                    crate::files::write_atomic
+                } else {
+                    crate::files::write_new
+                };
+                write(&path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+        let text = match written {
+            Ok(()) => format!("wrote {}", shown(&path)),
+            Err(e) => format!("plot not saved: {e}"),
+        };
         if let Ok(mut m) = slot.lock() {
             *m = Some(text);
         }

@@ -2,7 +2,9 @@
 //! Pareto frontier with the optimum marked. Plots only read state.
 
 use eframe::egui;
-use egui_plot::{HoverPosition, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{HoverPosition, Line, MarkerShape, Plot, PlotPoints, Points};
+
+use super::legend::{LegendEntry, plot_legend};
 
 use super::axes::{self, Scale, with_axes};
 use super::selection::{Pick, objective_xy};
@@ -60,6 +62,12 @@ pub fn objective_series(optimum: &Optimum) -> Vec<PolicySeries<'_>> {
 /// The name of the optimum's marker, in both plots.
 pub const OPTIMUM: &str = "optimum";
 
+/// The objective plot's key: its PNG file name and its legend's memory.
+pub const OBJECTIVE_KEY: &str = "objective";
+
+/// The Pareto plot's key: its PNG file name and its legend's memory.
+pub const PARETO_KEY: &str = "pareto";
+
 /// What hovering the objective plot near a point reads out: the point of the series
 /// called `name` at `index`.
 pub fn objective_readout(
@@ -91,6 +99,14 @@ pub fn objective_plot_ui(
     if series.is_empty() {
         return ui.label("No feasible fleet to plot: see Why this recommendation.");
     }
+    let mut entries: Vec<LegendEntry> = (series.iter())
+        .map(|s| LegendEntry::line(s.policy.name(), s.color))
+        .collect();
+    if optimum.best.as_ref().is_some_and(|b| b.objective.is_some()) {
+        entries.push(LegendEntry::marker(OPTIMUM, palette::OPTIMUM));
+    }
+    let hidden = plot_legend(ui, OBJECTIVE_KEY, &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     let all = series.iter().flat_map(|s| s.points.iter());
     let span = axes::y_span(all.filter_map(|p| Some([0.0, p.objective?])));
     let plot = with_axes(
@@ -102,7 +118,6 @@ pub fn objective_plot_ui(
         (Scale::Linear, "objective J = α·$/hour + β·ms"),
     );
     axes::include_spans(plot, None, span)
-        .legend(Legend::default())
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint {
                 plot_name, index, ..
@@ -112,7 +127,7 @@ pub fn objective_plot_ui(
         })
         .height(height)
         .show(ui, |plot| {
-            for s in &series {
+            for s in series.iter().filter(|s| shown(s.policy.name())) {
                 let points: Vec<[f64; 2]> = (s.points.iter())
                     .filter_map(|p| Some([f64::from(p.servers), p.objective?]))
                     .collect();
@@ -121,6 +136,7 @@ pub fn objective_plot_ui(
             }
             if let Some(best) = &optimum.best
                 && let Some(j) = best.objective
+                && shown(OPTIMUM)
             {
                 plot.points(
                     Points::new(OPTIMUM, vec![[f64::from(best.servers), j]])
@@ -209,6 +225,28 @@ pub fn pareto_plot_ui(
     if everything().next().is_none() {
         return ui.label("No feasible fleet to plot: see Why this recommendation.");
     }
+    let mut entries = Vec::new();
+    if !front.is_empty() {
+        entries.push(LegendEntry::line(FRONTIER, palette::FRONTIER));
+    }
+    for e in &optimum.candidates {
+        if cost_latency(e, metric).is_some() {
+            entries.push(LegendEntry::marker(
+                best_name(e.policy),
+                pareto_policy_color(e.policy),
+            ));
+        }
+    }
+    if optimum
+        .best
+        .as_ref()
+        .and_then(|e| cost_latency(e, metric))
+        .is_some()
+    {
+        entries.push(LegendEntry::marker(OPTIMUM, palette::OPTIMUM));
+    }
+    let hidden = plot_legend(ui, PARETO_KEY, &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     let y = axes::y_span(everything());
     let x = axes::y_span(everything().map(|p| [p[1], p[0]]));
     let plot = with_axes(
@@ -217,7 +255,6 @@ pub fn pareto_plot_ui(
         (Scale::Linear, &format!("{m} latency, ms")),
     );
     axes::include_spans(plot, x, y)
-        .legend(Legend::default())
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint {
                 plot_name, index, ..
@@ -228,11 +265,15 @@ pub fn pareto_plot_ui(
         .height(height)
         .show(ui, |plot| {
             let color = palette::FRONTIER;
-            plot.line(Line::new(FRONTIER, PlotPoints::from(front.clone())).color(color));
-            let markers = Points::new(FRONTIER, PlotPoints::from(front));
-            plot.points(markers.color(color).radius(3.0));
+            if shown(FRONTIER) {
+                plot.line(Line::new(FRONTIER, PlotPoints::from(front.clone())).color(color));
+                let markers = Points::new(FRONTIER, PlotPoints::from(front));
+                plot.points(markers.color(color).radius(3.0));
+            }
             for e in &optimum.candidates {
-                if let Some(p) = cost_latency(e, metric) {
+                if let Some(p) = cost_latency(e, metric)
+                    && shown(&best_name(e.policy))
+                {
                     let color = pareto_policy_color(e.policy);
                     plot.points(
                         Points::new(best_name(e.policy), vec![p])
@@ -241,7 +282,9 @@ pub fn pareto_plot_ui(
                     );
                 }
             }
-            if let Some(p) = optimum.best.as_ref().and_then(|e| cost_latency(e, metric)) {
+            if let Some(p) = optimum.best.as_ref().and_then(|e| cost_latency(e, metric))
+                && shown(OPTIMUM)
+            {
                 plot.points(
                     Points::new(OPTIMUM, vec![p])
                         .shape(MarkerShape::Diamond)

@@ -5,7 +5,15 @@
 use std::sync::Arc;
 
 use eframe::egui;
-use egui_plot::{HoverPosition, Legend, Line, Plot, PlotPoints};
+use egui_plot::{HoverPosition, Line, Plot, PlotPoints};
+
+use super::legend::{LegendEntry, plot_legend};
+
+/// The live plot's CPU series.
+const CPU: &str = "CPU, cores busy";
+
+/// The live plot's GPU utilisation series.
+const UTIL: &str = "GPU utilisation ÷ 100";
 
 use super::axes::{Scale, with_axes};
 use super::format::fmt_sig;
@@ -38,9 +46,19 @@ pub struct LiveView {
     pub snapshot: Option<ProgressSnapshot>,
     /// Readings so far, one per distinct live sample.
     pub points: Vec<LivePoint>,
+    /// Measurements the run followed planned.
+    total_units: u64,
 }
 
 impl LiveView {
+    /// Seconds per measurement of the run followed, once it has finished all of its
+    /// planned measurements (a cancelled or failed run tells nothing), and how many.
+    pub fn finished_pace(&self) -> Option<(f64, u64)> {
+        let snap = self.snapshot.as_ref()?;
+        let units = self.total_units;
+        (snap.finished && snap.fraction >= 1.0 && units > 0).then_some((snap.elapsed_s, units))
+    }
+
     /// Follows a new run's meter, forgetting the last run's readings.
     pub fn follow(&mut self, meter: Arc<ProgressMeter>) {
         self.meter = Some(meter);
@@ -61,6 +79,7 @@ impl LiveView {
     pub fn update(&mut self) {
         let Some(meter) = &self.meter else { return };
         let snap = meter.snapshot();
+        self.total_units = meter.total_units();
         let live = &snap.live;
         let point = LivePoint {
             t_s: snap.elapsed_s,
@@ -141,6 +160,15 @@ pub fn live_ui(ui: &mut egui::Ui, view: &LiveView) {
         "cores busy · GPU util ÷ 100"
     };
     let x_axis = (Scale::Linear, "time since start, s");
+    let mut entries = Vec::new();
+    if !cpu.is_empty() {
+        entries.push(LegendEntry::line(CPU, palette::series_color(0)));
+    }
+    if !util.is_empty() {
+        entries.push(LegendEntry::line(UTIL, palette::series_color(1)));
+    }
+    let hidden = plot_legend(ui, "live_telemetry", &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     // Busy cores and power count from zero: a steady run stays a flat line near its
     // level, not a zoom into its noise.
     with_axes(
@@ -149,17 +177,16 @@ pub fn live_ui(ui: &mut egui::Ui, view: &LiveView) {
         (Scale::Linear, y_label),
     )
     .include_y(0.0)
-    .legend(Legend::default())
     .label_formatter(|pos| live_readout(pos, ""))
     .height(110.0)
     .allow_scroll(false)
     .show(ui, |plot| {
-        if !cpu.is_empty() {
-            let line = Line::new("CPU, cores busy", PlotPoints::from(cpu));
+        if !cpu.is_empty() && shown(CPU) {
+            let line = Line::new(CPU, PlotPoints::from(cpu));
             plot.line(line.color(palette::series_color(0)));
         }
-        if !util.is_empty() {
-            let line = Line::new("GPU utilisation ÷ 100", PlotPoints::from(util));
+        if !util.is_empty() && shown(UTIL) {
+            let line = Line::new(UTIL, PlotPoints::from(util));
             plot.line(line.color(palette::series_color(1)));
         }
     })

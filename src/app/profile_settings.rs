@@ -43,6 +43,13 @@ pub struct ProfileSettings {
     /// The folder the "Open config.json…" dialog last chose a file in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_dir: Option<PathBuf>,
+    /// Where the last finished report is kept, to show it again on restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_report: Option<PathBuf>,
+    /// The share of its per-row budget a measurement of the last finished run took,
+    /// for the next run's time estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_share: Option<f64>,
 }
 
 fn default_seq_lens() -> String {
@@ -65,6 +72,8 @@ impl Default for ProfileSettings {
             seq_lens: default_seq_lens(),
             context_lens: default_context_lens(),
             config_dir: None,
+            last_report: None,
+            budget_share: None,
         }
     }
 }

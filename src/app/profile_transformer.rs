@@ -5,11 +5,12 @@
 
 use eframe::egui;
 use egui_plot::{
-    Bar, BarChart, GridInput, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, Points,
+    Bar, BarChart, GridInput, GridMark, HoverPosition, Line, Plot, PlotPoints, Points,
 };
 
 use super::axes::{self, Scale, linear_grid, y_axis};
 use super::format::fmt_sig;
+use super::legend::{LegendEntry, plot_legend};
 use super::palette::series_color;
 use super::plot_png::titled_plot;
 use super::profile_view::short;
@@ -93,8 +94,14 @@ fn batch_at(x: f64) -> String {
 /// Median latency vs batch (batches doubling along a log2 axis, as they are usually
 /// swept), one line with markers per series.
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
-    let series = latency_series(report);
-    let span = axes::y_span(series.iter().flat_map(|s| s.1.iter().copied()));
+    // Each series with its place among all, which picks its colour.
+    let mut series: Vec<_> = latency_series(report).into_iter().enumerate().collect();
+    let entries: Vec<LegendEntry> = (series.iter())
+        .map(|(i, (name, _))| LegendEntry::line(name, series_color(*i)))
+        .collect();
+    let hidden = plot_legend(ui, "transformer_latency_vs_batch", &entries);
+    series.retain(|(_, (name, _))| !hidden.contains(name));
+    let span = axes::y_span(series.iter().flat_map(|s| s.1.1.iter().copied()));
     let plot = Plot::new("transformer_latency_vs_batch")
         .x_grid_spacer(doubling_grid)
         .x_axis_formatter(|mark, _| batch_at(mark.value))
@@ -114,10 +121,9 @@ pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -
             )),
             HoverPosition::Elsewhere { .. } => None,
         })
-        .legend(Legend::default())
         .height(height)
         .show(ui, |plot| {
-            for (i, (name, pts)) in series.into_iter().enumerate() {
+            for (i, (name, pts)) in series {
                 // Markers too, so a single batch still shows.
                 let color = series_color(i);
                 let markers = Points::new(name.clone(), PlotPoints::from(pts.clone()));
@@ -154,13 +160,21 @@ fn op_names(rows: &[&ResultRow]) -> Vec<String> {
 
 /// One horizontal bar per row (top to bottom in `rows` order), stacked by operator.
 fn breakdown_plot_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) -> egui::Response {
-    let names = op_names(rows);
+    let all = op_names(rows);
+    let entries: Vec<LegendEntry> = (all.iter().enumerate())
+        .map(|(k, name)| LegendEntry::block(name, series_color(k)))
+        .collect();
+    let hidden = plot_legend(ui, "transformer_op_breakdown", &entries);
+    // Colours by the operator's place among all, so hiding one recolours none.
+    let names: Vec<(usize, &String)> = (all.iter().enumerate())
+        .filter(|(_, n)| !hidden.contains(n))
+        .collect();
     let labels: Vec<String> = rows.iter().map(|r| row_name(r)).collect();
     let n = rows.len();
     // The first row at the top: row i sits at y = n - 1 - i.
     let y_of = move |i: usize| (n - 1 - i) as f64;
     let mut charts: Vec<BarChart> = Vec::new();
-    for (k, name) in names.iter().enumerate() {
+    for &(k, name) in &names {
         let bars = (rows.iter().enumerate()).map(|(i, r)| {
             let shares = shares_pct(&r.ops);
             let found = r.ops.iter().position(|o| &o.name == name);
@@ -177,7 +191,6 @@ fn breakdown_plot_ui(ui: &mut egui::Ui, rows: &[&ResultRow]) -> egui::Response {
     }
     let height = 60.0 + 28.0 * n as f32;
     Plot::new("transformer_op_breakdown")
-        .legend(Legend::default())
         .x_grid_spacer(linear_grid)
         .x_axis_formatter(axes::linear_label)
         .x_axis_label("ms per pass, by operator")

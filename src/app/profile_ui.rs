@@ -17,6 +17,9 @@ use super::calibrate_dialog::{CalibrateDialog, use_in_plan_ui};
 use super::job::BackgroundJob;
 use super::plot_png::titled_plot;
 use super::profile_device::AdapterList;
+use super::profile_estimate::{
+    budget_share, default_report_path, estimate, keep_report, restore_report,
+};
 use super::profile_live::{LiveView, live_ui, progress_ui};
 use super::profile_model::ModelPicker;
 pub use super::profile_settings::ProfileSettings;
@@ -98,7 +101,9 @@ impl ProfilePanel {
             picker,
             transformers,
         } = self;
-        run.poll();
+        if run.poll() {
+            run.keep(settings);
+        }
         if run.running() {
             // Live telemetry arrives every 100 ms without a message to wake the window.
             ui.ctx()
@@ -111,17 +116,29 @@ impl ProfilePanel {
                 ui.heading("Measure");
                 super::profile_device::device_picker_ui(ui, settings, adapters);
                 picker.ui(ui, settings);
-                let blocked = match picker.models(&settings.model) {
+                let (blocked, opts) = match picker.models(&settings.model) {
                     Ok(models) => {
                         let checked = super::profile_settings::settings_ui(ui, settings, models);
-                        checked.first_error().map(str::to_owned)
+                        let blocked = checked.first_error().map(str::to_owned);
+                        (blocked, settings.options_for(models).ok())
                     }
                     Err(e) => {
                         super::profile_settings::settings_ui(ui, settings, &Models::default());
-                        Some(e.clone())
+                        (Some(e.clone()), None)
                     }
                 };
                 let model = picker.report_name(&settings.model);
+                let listed = settings.cpu_only || matches!(adapters, AdapterList::Ready(_));
+                if !listed && blocked.is_none() {
+                    ui.weak("Estimate: once the adapters are listed.");
+                } else if let Some(opts) = opts.filter(|_| blocked.is_none() && !run.running()) {
+                    let e = estimate(&opts, adapters.labels(), settings.budget_share);
+                    ui.label(e.line(opts.budget_per_row.as_secs_f64()))
+                        .on_hover_text(
+                            "An estimate: each measurement repeats until its timing settles or \
+                         its budget runs out; a first run also compiles shaders.",
+                        );
+                }
                 run.controls_ui(ui, settings, plan, (blocked, model));
             });
         egui::CentralPanel::default().show(ui, |ui| match &run.report {
@@ -224,6 +241,36 @@ impl ProfileRun {
             }
         }
         true
+    }
+
+    /// After a run ended: a finished report is kept on disk for the next start (its
+    /// path in `settings`), and the run's pace for the next estimate.
+    fn keep(&mut self, settings: &mut ProfileSettings) {
+        let Some(report) = &self.report else { return };
+        if self.message.is_some() {
+            return; // The run failed: the report shown is an older one, already kept.
+        }
+        if let Some((elapsed_s, units)) = self.live.finished_pace() {
+            settings.budget_share = budget_share(elapsed_s, units, settings.budget_s);
+        }
+        let Some(path) = settings.last_report.clone().or_else(default_report_path) else {
+            return;
+        };
+        match keep_report(report, &path) {
+            Ok(()) => settings.last_report = Some(path),
+            Err(e) => self.message = Some(e),
+        }
+    }
+
+    /// Shows the report kept by the last session at `settings.last_report`, if any;
+    /// one that is gone or unreadable is a one-line note instead.
+    pub fn restore(&mut self, settings: &ProfileSettings) {
+        if let Some(path) = &settings.last_report {
+            match restore_report(path) {
+                Ok(report) => self.report = Some(report),
+                Err(e) => self.message = Some(e),
+            }
+        }
     }
 
     /// Asks the worker to stop after the current measurement.

@@ -4,12 +4,12 @@
 
 use eframe::egui;
 use egui_plot::{
-    Bar, BarChart, ColorConflictHandling, FilledArea, HoverPosition, Legend, Line, MarkerShape,
-    Plot, PlotPoints, Points,
+    Bar, BarChart, FilledArea, HoverPosition, Line, MarkerShape, Plot, PlotPoints, Points,
 };
 
 use super::axes::{self, Scale, with_axes};
 use super::format::fmt_sig;
+use super::legend::{LegendEntry, plot_legend};
 use super::{palette, readout};
 
 use crate::model::Precision;
@@ -133,63 +133,72 @@ fn roofline_readout(name: &str, x: f64, y: f64) -> String {
 /// traffic) against the device's measured FMA peak and bandwidth, log–log.
 pub fn roofline_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     let keys = series_keys(report);
+    // Each device × precision: its roof (a line) and its kernels (points).
+    let mut roofs: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+    for peak in &report.peaks {
+        let roof = peak.fma_gflops.max(1e-9).log10();
+        let pts: Vec<[f64; 2]> = (-20..=40)
+            .map(|i| {
+                let ai = 10f64.powf(f64::from(i) / 10.0);
+                let bw_bound = peak
+                    .bandwidth_gbytes_per_s
+                    .map_or(f64::INFINITY, |bw| bw * ai);
+                [ai.log10(), bw_bound.log10().min(roof)]
+            })
+            .collect();
+        roofs.push((format!("{} {}", short(&peak.device), peak.precision), pts));
+    }
+    let mut by_device: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
+    for r in report.results.iter().filter(|r| r.timing.is_some()) {
+        let (Some(g), Some(ai)) = (r.gflops, r.flops_per_byte) else {
+            continue;
+        };
+        if g <= 0.0 || ai <= 0.0 {
+            continue;
+        }
+        let key = format!("{} {}", short(&r.device), r.precision);
+        match by_device.iter_mut().find(|d| d.0 == key) {
+            Some(d) => d.1.push([ai.log10(), g.log10()]),
+            None => by_device.push((key, vec![[ai.log10(), g.log10()]])),
+        }
+    }
+    let peak_name = |key: &str| format!("{key} peak");
+    let entries: Vec<LegendEntry> = (roofs.iter())
+        .map(|(k, _)| LegendEntry::line(peak_name(k), series_color(&keys, k)))
+        .chain((by_device.iter()).map(|(k, _)| LegendEntry::marker(k, series_color(&keys, k))))
+        .collect();
+    let hidden = plot_legend(ui, "roofline", &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     let plot = with_axes(
         Plot::new("roofline"),
         (Scale::Log10, "arithmetic intensity, FLOP/byte (log scale)"),
         (Scale::Log10, "GFLOP/s (log scale)"),
     );
-    plot.legend(Legend::default())
-        .label_formatter(|pos| match pos {
-            HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(roofline_readout(plot_name, position.x, position.y)),
-            HoverPosition::Elsewhere { .. } => None,
-        })
-        .height(height)
-        .show(ui, |plot| {
-            for peak in &report.peaks {
-                let key = format!("{} {}", short(&peak.device), peak.precision);
-                let name = format!("{key} peak");
-                let roof = peak.fma_gflops.max(1e-9).log10();
-                let pts: Vec<[f64; 2]> = (-20..=40)
-                    .map(|i| {
-                        let ai = 10f64.powf(f64::from(i) / 10.0);
-                        let bw_bound = peak
-                            .bandwidth_gbytes_per_s
-                            .map_or(f64::INFINITY, |bw| bw * ai);
-                        [ai.log10(), bw_bound.log10().min(roof)]
-                    })
-                    .collect();
-                let color = series_color(&keys, &key);
-                plot.line(Line::new(name, PlotPoints::from(pts)).color(color));
-            }
-            let mut by_device: Vec<(String, Vec<[f64; 2]>)> = Vec::new();
-            for r in report.results.iter().filter(|r| r.timing.is_some()) {
-                let (Some(g), Some(ai)) = (r.gflops, r.flops_per_byte) else {
-                    continue;
-                };
-                if g <= 0.0 || ai <= 0.0 {
-                    continue;
-                }
-                let key = format!("{} {}", short(&r.device), r.precision);
-                match by_device.iter_mut().find(|d| d.0 == key) {
-                    Some(d) => d.1.push([ai.log10(), g.log10()]),
-                    None => by_device.push((key, vec![[ai.log10(), g.log10()]])),
-                }
-            }
-            for (name, pts) in by_device {
-                let color = series_color(&keys, &name);
-                plot.points(
-                    Points::new(name, PlotPoints::from(pts))
-                        .shape(MarkerShape::Circle)
-                        .color(color)
-                        .radius(3.0),
-                );
-            }
-        })
-        .response
+    plot.label_formatter(|pos| match pos {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(roofline_readout(plot_name, position.x, position.y)),
+        HoverPosition::Elsewhere { .. } => None,
+    })
+    .height(height)
+    .show(ui, |plot| {
+        for (key, pts) in roofs.into_iter().filter(|(k, _)| shown(&peak_name(k))) {
+            let color = series_color(&keys, &key);
+            plot.line(Line::new(peak_name(&key), PlotPoints::from(pts)).color(color));
+        }
+        for (name, pts) in by_device.into_iter().filter(|(k, _)| shown(k)) {
+            let color = series_color(&keys, &name);
+            plot.points(
+                Points::new(name, PlotPoints::from(pts))
+                    .shape(MarkerShape::Circle)
+                    .color(color)
+                    .radius(3.0),
+            );
+        }
+    })
+    .response
 }
 
 /// What hovering a latency or throughput point reads out: the series and batch
@@ -232,6 +241,11 @@ pub fn throughput_plot_ui(
         }
     }
     let keys = series_keys(report);
+    let entries: Vec<LegendEntry> = (series.iter())
+        .map(|(k, _)| LegendEntry::line(k, series_color(&keys, k)))
+        .collect();
+    let hidden = plot_legend(ui, "throughput_vs_batch", &entries);
+    series.retain(|(k, _)| !hidden.contains(k));
     let span = axes::y_span(series.iter().flat_map(|s| s.1.iter().copied()));
     let plot = with_axes(
         Plot::new("throughput_vs_batch"),
@@ -239,7 +253,6 @@ pub fn throughput_plot_ui(
         (Scale::Linear, "throughput, items/s"),
     );
     axes::include_spans(plot, None, span)
-        .legend(Legend::default())
         // items/s = batch · 1000 / ms, so ms = batch · 1000 / items/s.
         .label_formatter(|pos| batch_readout(pos, |b, items| b * 1000.0 / items.max(1e-12)))
         .height(height)
@@ -263,39 +276,41 @@ pub fn throughput_plot_ui(
 /// Median latency per batch with the p5–p95 band, one series per device × precision.
 pub fn latency_plot_ui(ui: &mut egui::Ui, report: &ProfileReport, height: f32) -> egui::Response {
     let keys = series_keys(report);
+    let mut series: Vec<(String, Vec<BandPoint>)> = Vec::new();
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.chosen && r.workload.mlp_name().is_some())
+    {
+        let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
+            continue;
+        };
+        let name = format!("{} {}", short(&r.device), r.precision);
+        let point = (b as f64, t.median_ms, t.p5_ms, t.p95_ms);
+        match series.iter_mut().find(|s| s.0 == name) {
+            Some(entry) => entry.1.push(point),
+            None => series.push((name, vec![point])),
+        }
+    }
+    let entries: Vec<LegendEntry> = (series.iter())
+        .map(|(k, _)| LegendEntry::line(k, series_color(&keys, k)))
+        .collect();
+    let hidden = plot_legend(ui, "latency_vs_batch", &entries);
+    series.retain(|(k, _)| !hidden.contains(k));
     let plot = with_axes(
         Plot::new("latency_vs_batch"),
         (Scale::Linear, "batch size, items"),
         (Scale::Linear, "latency, ms per batch"),
     );
-    plot
-        // The band is a paler shade of its line: name the entry in the line's colour.
-        .legend(Legend::default().color_conflict_handling(ColorConflictHandling::PickFirst))
-        .label_formatter(|pos| batch_readout(pos, |_, ms| ms))
+    plot.label_formatter(|pos| batch_readout(pos, |_, ms| ms))
         .height(height)
         .show(ui, |plot| {
-            let mut series: Vec<(String, Vec<BandPoint>)> = Vec::new();
-            for r in report
-                .results
-                .iter()
-                .filter(|r| r.chosen && r.workload.mlp_name().is_some())
-            {
-                let (Some(b), Some(t)) = (r.batch, r.timing.as_ref()) else {
-                    continue;
-                };
-                let name = format!("{} {}", short(&r.device), r.precision);
-                let point = (b as f64, t.median_ms, t.p5_ms, t.p95_ms);
-                match series.iter_mut().find(|s| s.0 == name) {
-                    Some(entry) => entry.1.push(point),
-                    None => series.push((name, vec![point])),
-                }
-            }
             for (name, mut pts) in series {
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
                 let lo: Vec<f64> = pts.iter().map(|p| p.2).collect();
                 let hi: Vec<f64> = pts.iter().map(|p| p.3).collect();
-                // One name and colour for band, markers and line: one legend entry each.
+                // One name and colour for band, markers and line: one legend entry.
                 let color = series_color(&keys, &name);
                 let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.0, p.1]).collect();
                 plot.line(Line::new(name.clone(), PlotPoints::from(med.clone())).color(color));

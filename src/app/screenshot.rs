@@ -83,16 +83,22 @@ impl ScreenshotJob {
 
 /// Writes an egui image as PNG.
 pub fn write_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<(), String> {
+    let png = encode_png(path, image)?;
+    // Encoded in memory, then written atomically: a crash never leaves half a PNG.
+    crate::files::write_atomic(path, &png)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// An egui image as PNG bytes; `path` names it in an error.
+pub fn encode_png(path: &std::path::Path, image: &egui::ColorImage) -> Result<Vec<u8>, String> {
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     let (Ok(w), Ok(h)) = (u32::try_from(w), u32::try_from(h)) else {
         return Err("screenshot too large".into());
     };
     let rgba = image::RgbaImage::from_raw(w, h, bytes).ok_or("screenshot has the wrong size")?;
-    // Encoded in memory, then written atomically: a crash never leaves half a PNG.
     let mut png = std::io::Cursor::new(Vec::new());
     rgba.write_to(&mut png, image::ImageFormat::Png)
         .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
-    crate::files::write_atomic(path, png.get_ref())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    Ok(png.into_inner())
 }

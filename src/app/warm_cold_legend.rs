@@ -6,6 +6,7 @@
 use eframe::egui::{self, Color32};
 use egui_plot::LineStyle;
 
+use super::legend::{LegendEntry, Swatch};
 use super::palette;
 use super::warm_cold_fleets::{FleetRole, FleetSpec};
 use crate::model::evaluation::kind_of;
@@ -43,91 +44,18 @@ pub fn fleet_style(spec: &FleetSpec) -> FleetStyle {
 /// A row of the fleets' names in their colours and strokes: a click hides or shows a
 /// fleet, Alt+click shows it alone (again: all).
 pub fn legend_row(ui: &mut egui::Ui, styles: &[FleetStyle], hidden: &mut Vec<String>) {
-    ui.horizontal_wrapped(|ui| {
-        for s in styles {
-            let is_hidden = hidden.contains(&s.label);
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(28.0, 14.0), egui::Sense::hover());
-            let color = if is_hidden {
-                s.color.gamma_multiply(0.3)
-            } else {
-                s.color
-            };
-            let stroke = egui::Stroke::new(s.width, color);
-            let (a, b) = (rect.left_center(), rect.right_center());
-            match s.style {
-                LineStyle::Dashed { .. } => {
-                    ui.painter()
-                        .add(egui::Shape::dashed_line(&[a, b], stroke, 6.0, 4.0));
-                }
-                _ => {
-                    ui.painter().line_segment([a, b], stroke);
-                }
-            }
-            let text = egui::RichText::new(&s.label);
-            let text = if is_hidden {
-                text.weak().strikethrough()
-            } else {
-                text
-            };
-            let clicked = ui
-                .add(egui::Label::new(text).sense(egui::Sense::click()))
-                .on_hover_text(
-                    "Click: hide or show this fleet in every plot. Alt+click: show it alone.",
-                )
-                .clicked();
-            if clicked {
-                let alone = ui.input(|i| i.modifiers.alt);
-                toggle(hidden, styles, &s.label, alone);
-            }
-        }
-    });
+    let entries: Vec<LegendEntry> = styles.iter().map(entry).collect();
+    super::legend::legend_row(ui, &entries, hidden, "fleet in every plot");
 }
 
-/// Hides or shows `label`; `alone`: shows `label` only, or every fleet when it is
-/// already the only one shown.
-fn toggle(hidden: &mut Vec<String>, styles: &[FleetStyle], label: &str, alone: bool) {
-    if alone {
-        let only_it = styles
-            .iter()
-            .all(|s| (s.label == label) != hidden.contains(&s.label));
-        hidden.clear();
-        if !only_it {
-            hidden.extend(
-                styles
-                    .iter()
-                    .filter(|s| s.label != label)
-                    .map(|s| s.label.clone()),
-            );
-        }
-    } else if let Some(i) = hidden.iter().position(|h| h == label) {
-        hidden.remove(i);
-    } else {
-        hidden.push(label.to_owned());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_legend_click_hides_and_an_alt_click_isolates() {
-        let style = |label: &str| FleetStyle {
-            label: label.into(),
-            color: palette::BLUE,
-            width: 1.0,
-            style: LineStyle::Solid,
-        };
-        let styles = [style("a"), style("b"), style("c")];
-        let mut hidden = Vec::new();
-        toggle(&mut hidden, &styles, "b", false);
-        assert_eq!(hidden, ["b"]);
-        toggle(&mut hidden, &styles, "b", false);
-        assert!(hidden.is_empty());
-        toggle(&mut hidden, &styles, "a", true);
-        assert_eq!(hidden, ["b", "c"]);
-        // Isolating the one shown alone shows them all again.
-        toggle(&mut hidden, &styles, "a", true);
-        assert!(hidden.is_empty());
+/// A fleet's legend entry: its name, colour and stroke.
+fn entry(s: &FleetStyle) -> LegendEntry {
+    LegendEntry {
+        label: s.label.clone(),
+        color: s.color,
+        swatch: Swatch::Line {
+            width: s.width,
+            dashed: matches!(s.style, LineStyle::Dashed { .. }),
+        },
     }
 }

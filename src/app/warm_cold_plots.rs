@@ -182,10 +182,10 @@ pub fn day_plots_ui(
     });
     if let Some(peak) = clips.iter().map(|c| c.peak[1]).reduce(f64::max) {
         ui.weak(format!(
-            "An elastic fleet starts the day with no server running beyond its warm \
-             ones: in the first hour it boots up to {} servers for the waiting requests. The servers \
-             axes are scaled to the rest of the day and the start-up runs off the top \
-             (marked \"off the scale\"); the day's totals and the verdict include it.",
+            "In the first hour an elastic fleet holds up to {} servers, more than in the \
+             rest of the day. The servers axes are scaled to the rest of the day and the \
+             first hour runs off the top (marked \"off the scale\"); the day's totals \
+             and the verdict include it.",
             fmt_sig(peak, 3)
         ));
     }

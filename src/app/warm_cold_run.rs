@@ -20,6 +20,49 @@ pub const DAY_MAX_REQUESTS: u64 = 100_000_000;
 /// A fleet's progress is sent when it has simulated this much more (hours).
 const PROGRESS_STEP_HOURS: f64 = 0.25;
 
+/// A fleet remembers its past through its boots and idle timeouts: after this many of
+/// the longest (a cold start plus an idle timeout) its servers no longer depend on how
+/// the run began.
+const WARMUP_MEMORIES: f64 = 5.0;
+
+/// Shortest warm-up, hours: long enough for a boot and a timeout of every shipped
+/// preset (at most 90 s + 600 s) five times over, short enough to add at most a
+/// twenty-fourth to the run.
+const MIN_WARMUP_HOURS: f64 = 1.0;
+
+/// The warm-up before the day, whole hours: [`WARMUP_MEMORIES`] times the longest cold
+/// start plus idle timeout among `fleets`, between [`MIN_WARMUP_HOURS`] and a day.
+pub fn warmup_hours(plan: &Plan, fleets: &[FleetSpec]) -> f64 {
+    use crate::model::Policy;
+    let timeout_s = fleets
+        .iter()
+        .map(|f| match f.candidate.policy {
+            Policy::OnDemand { idle_timeout_s, .. } | Policy::Hybrid { idle_timeout_s, .. } => {
+                idle_timeout_s
+            }
+            _ => 0.0,
+        })
+        .filter(|s| s.is_finite())
+        .fold(0.0, f64::max);
+    let memory_s = plan.service.cold_start_s.max(0.0) + timeout_s;
+    (WARMUP_MEMORIES * memory_s / crate::model::traffic::SECONDS_PER_HOUR)
+        .ceil()
+        .clamp(MIN_WARMUP_HOURS, DAY_HOURS)
+}
+
+/// The options the panel simulates `fleets` of `plan` with: the day after a warm-up
+/// ([`warmup_hours`]) that is neither counted nor plotted, with its timeline.
+pub fn day_options(plan: &Plan, fleets: &[FleetSpec], seed: u64) -> SimOptions {
+    SimOptions {
+        seed,
+        hours: DAY_HOURS,
+        warmup_hours: warmup_hours(plan, fleets),
+        timeline: true,
+        max_requests: DAY_MAX_REQUESTS,
+        ..SimOptions::default()
+    }
+}
+
 /// One simulated fleet, or why it could not run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetDay {
@@ -36,6 +79,8 @@ pub struct Day {
     pub plan: Plan,
     /// The horizon asked for, hours.
     pub hours: f64,
+    /// The warm-up simulated before it, neither counted nor plotted, hours.
+    pub warmup_hours: f64,
     /// Seed of the run.
     pub seed: u64,
     /// Each fleet, in the order of the fleet list.
@@ -49,12 +94,14 @@ pub enum DayOutcome {
     Finished(Box<Day>),
     /// Cancelled; the slowest fleet had reached this hour.
     Cancelled {
-        /// Simulated hour of the slowest fleet when it stopped.
+        /// Simulated hour of the day of the slowest fleet when it stopped (negative in
+        /// the warm-up).
         hour: f64,
     },
 }
 
-/// A progress message: fleet index and the simulated hour it has reached.
+/// A progress message: fleet index and the simulated hour of the day it has reached
+/// (negative in the warm-up).
 pub type DayProgress = (usize, f64);
 
 /// The day's job.
@@ -75,6 +122,8 @@ pub struct WarmColdRun {
     pub progress: Vec<f64>,
     /// True once Cancel was pressed for the run in flight.
     pub cancelling: bool,
+    /// The warm-up of the run in flight, hours.
+    pub warmup_hours: f64,
 }
 
 impl WarmColdRun {
@@ -85,13 +134,8 @@ impl WarmColdRun {
 
     /// Simulates a day of each of `fleets` on `plan` on a worker thread.
     pub fn start(&mut self, plan: &Plan, fleets: Vec<FleetSpec>, seed: u64, ctx: &egui::Context) {
-        let options = SimOptions {
-            seed,
-            hours: DAY_HOURS,
-            timeline: true,
-            max_requests: DAY_MAX_REQUESTS,
-            ..SimOptions::default()
-        };
+        let options = day_options(plan, &fleets, seed);
+        let warmup_hours = options.warmup_hours;
         let n = fleets.len();
         let plan = plan.clone();
         let spawned = BackgroundJob::spawn("simulator", ctx, move |w| {
@@ -100,7 +144,8 @@ impl WarmColdRun {
         match spawned {
             Ok(job) => {
                 self.follow(job);
-                self.progress = vec![0.0; n];
+                self.progress = vec![-warmup_hours; n];
+                self.warmup_hours = warmup_hours;
             }
             Err(e) => self.error = Some(format!("cannot start the simulator thread: {e}")),
         }
@@ -123,7 +168,8 @@ impl WarmColdRun {
         }
     }
 
-    /// The slowest fleet's simulated hour, of the run in flight.
+    /// The slowest fleet's simulated hour of the day, of the run in flight (negative
+    /// in the warm-up).
     pub fn hour(&self) -> f64 {
         self.progress
             .iter()
@@ -150,8 +196,13 @@ impl WarmColdRun {
         match outcome {
             Ok(DayOutcome::Finished(day)) => self.day = Some(*day),
             Ok(DayOutcome::Cancelled { hour }) => {
+                let at = if hour < 0.0 {
+                    format!("in the warm-up, {:.1} h before the day", -hour)
+                } else {
+                    format!("at simulated hour {hour:.1} of {DAY_HOURS}")
+                };
                 self.note = Some(format!(
-                    "cancelled at simulated hour {hour:.1} of {DAY_HOURS}; {}",
+                    "cancelled {at}; {}",
                     if self.day.is_some() {
                         "the last finished day is shown"
                     } else {
@@ -181,11 +232,13 @@ fn simulate_day(
                     let mut p = plan.clone();
                     p.policy = spec.candidate.policy.clone();
                     p.batching.max_batch = spec.candidate.batch;
+                    // The simulator counts hours from the start of the warm-up.
+                    let warmup = options.warmup_hours;
                     let mut sent = 0.0;
                     let result = simulate_observed(&p, options, &mut |hour| {
                         if hour - sent >= PROGRESS_STEP_HOURS {
                             sent = hour;
-                            w.progress((i, hour));
+                            w.progress((i, hour - warmup));
                         }
                         !w.cancelled()
                     });
@@ -210,7 +263,7 @@ fn simulate_day(
     let stopped_at = sims
         .iter()
         .filter_map(|r| match r {
-            Err(SimError::Cancelled { hour }) => Some(*hour),
+            Err(SimError::Cancelled { hour }) => Some(*hour - options.warmup_hours),
             _ => None,
         })
         .fold(f64::INFINITY, f64::min);
@@ -221,6 +274,7 @@ fn simulate_day(
     DayOutcome::Finished(Box::new(Day {
         plan: plan.clone(),
         hours: options.hours,
+        warmup_hours: options.warmup_hours,
         seed: options.seed,
         fleets: fleets
             .into_iter()

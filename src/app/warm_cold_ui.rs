@@ -11,6 +11,7 @@
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use super::format::fmt_sig;
 use super::state::Results;
 pub use super::warm_cold_fleets::WarmColdSettings;
 use super::warm_cold_run::{Day, WarmColdRun, stopped_short};
@@ -121,13 +122,18 @@ impl WarmColdPanel {
             hidden_states,
         } = self;
         egui::CentralPanel::default().show(ui, |ui| match &run.day {
-            Some(day) => super::warm_cold_plots::day_plots_ui(
-                ui,
-                &day.fleets,
-                &mut settings.detail_fleet,
-                hidden,
-                hidden_states,
-            ),
+            Some(day) => {
+                if let Some(note) = warmup_note(day) {
+                    ui.weak(note);
+                }
+                super::warm_cold_plots::day_plots_ui(
+                    ui,
+                    &day.fleets,
+                    &mut settings.detail_fleet,
+                    hidden,
+                    hidden_states,
+                );
+            }
             None => {
                 ui.label(
                     "Simulate a day to see warm, booting and idle servers, cold starts and cost.",
@@ -156,10 +162,17 @@ impl WarmColdPanel {
                     run.cancel();
                 }
             });
-            let hour = run.hour();
+            let (hour, warmup) = (run.hour(), run.warmup_hours);
+            let text = if hour < 0.0 {
+                format!(
+                    "warm-up: hour {:.1} of {warmup} (slowest fleet)",
+                    hour + warmup
+                )
+            } else {
+                format!("hour {hour:.1} of {DAY_HOURS} (slowest fleet)")
+            };
             ui.add(
-                egui::ProgressBar::new((hour / DAY_HOURS) as f32)
-                    .text(format!("hour {hour:.1} of {DAY_HOURS} (slowest fleet)")),
+                egui::ProgressBar::new(((hour + warmup) / (DAY_HOURS + warmup)) as f32).text(text),
             );
         } else if ui
             .button("Simulate a day")
@@ -178,6 +191,18 @@ impl WarmColdPanel {
             ui.colored_label(ui.visuals().warn_fg_color, n);
         }
     }
+}
+
+/// What the plots leave out: the warm-up before the day, if there was one.
+pub fn warmup_note(day: &Day) -> Option<String> {
+    (day.warmup_hours > 0.0).then(|| {
+        format!(
+            "Each fleet starts the day from its steady state (warm-up of {} h not \
+             plotted): the end of the previous day was simulated first and is left out \
+             of the plots and the totals.",
+            fmt_sig(day.warmup_hours, 3)
+        )
+    })
 }
 
 /// `value` of the timeline as plot points (hour of the day, value): every minute up to

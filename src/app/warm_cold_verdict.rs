@@ -212,6 +212,7 @@ pub(crate) mod tests {
         SimResult {
             policy: crate::model::PolicyKind::AlwaysOn,
             hours: 24.0,
+            warmup_hours: 0.0,
             requests: 1000,
             completed: 1000,
             server_requests: 1000,
@@ -255,6 +256,7 @@ pub(crate) mod tests {
                 .collect(),
             plan,
             hours: 24.0,
+            warmup_hours: 0.0,
             seed: 1,
         }
     }

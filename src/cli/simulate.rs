@@ -24,6 +24,11 @@ pub struct SimulateArgs {
     /// Simulated hours (the plan's day repeats after 24).
     #[arg(long, default_value_t = 24.0)]
     pub hours: f64,
+    /// Hours simulated first and left out of every figure and the timeline: the run
+    /// starts this long before the plan's midnight, so the measured hours begin from
+    /// the fleet's steady state instead of its start-up (0: measured from the start).
+    #[arg(long, default_value_t = 0.0)]
+    pub warmup_hours: f64,
     /// Seed of the random streams; the same seed gives the same result.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -65,6 +70,7 @@ pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let options = SimOptions {
         seed: args.seed,
         hours: args.hours,
+        warmup_hours: args.warmup_hours,
         timeline: args.timeline.is_some(),
         max_requests: args.max_requests,
         ..SimOptions::default()
@@ -115,9 +121,14 @@ fn write_table(
     wall_s: f64,
 ) -> anyhow::Result<()> {
     writeln!(out, "{name} ({label}), policy {}", a.policy.name())?;
+    let warmup = if s.warmup_hours > 0.0 {
+        format!(" after a {:.2} h warm-up", s.warmup_hours)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "simulated {:.2} h, seed {seed}: {} requests ({} to servers) in {wall_s:.2} s",
+        "simulated {:.2} h{warmup}, seed {seed}: {} requests ({} to servers) in {wall_s:.2} s",
         s.hours, s.requests, s.server_requests
     )?;
     writeln!(out)?;

@@ -87,6 +87,11 @@ impl ProgressMeter {
         self.with(|s| s.done_units = (s.done_units + units).min(s.total_units));
     }
 
+    /// Units planned for the run.
+    pub fn total_units(&self) -> u64 {
+        self.with(|s| s.total_units)
+    }
+
     /// Units done so far.
     pub fn done_units(&self) -> u64 {
         self.with(|s| s.done_units)

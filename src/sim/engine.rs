@@ -61,6 +61,13 @@ pub(super) struct Engine {
     pub(super) batched_requests: u64,
     pub(super) interruptions: u64,
     pub(super) slo_violations: u64,
+    /// When the warm-up ends and counting begins (infinity once begun, or without a
+    /// warm-up).
+    pub(super) measure_at_s: f64,
+    /// When counting began: every counter and the timeline cover the time since.
+    pub(super) measure_from_s: f64,
+    /// The warm-up asked for, seconds.
+    pub(super) warmup_s: f64,
     pub(super) timeline: Option<Vec<MinuteRow>>,
     pub(super) next_tick_s: f64,
     pub(super) tick_arrivals: u32,
@@ -97,7 +104,8 @@ impl Engine {
             let t = t_event
                 .min(self.deadline_s)
                 .min(self.next_arrival_s)
-                .min(self.next_tick_s);
+                .min(self.next_tick_s)
+                .min(self.measure_at_s);
             if self.next_arrival_s.is_infinite() && self.in_system == 0 {
                 break;
             }
@@ -120,9 +128,9 @@ impl Engine {
             }
             if events > self.options.max_events {
                 self.warnings.push(format!(
-                    "stopped after {events} events at hour {:.2}: the run is too long to \
+                    "stopped after {events} events at {}: the run is too long to \
                      simulate whole (shorten --hours or shrink the fleet)",
-                    t / 3600.0
+                    self.hour_label(t)
                 ));
                 self.stop(t, super::StopReason::EventLimit(self.options.max_events));
                 self.fleet.advance(t);
@@ -132,6 +140,14 @@ impl Engine {
             }
             last_s = t;
             self.fleet.advance(t);
+            if self.measure_at_s <= t {
+                if self.stopped.is_none() {
+                    self.begin_measurement(t);
+                } else {
+                    self.warmup_unfinished();
+                }
+                continue;
+            }
             // Ties: completions first (they free servers), then a closing batch, then
             // a new arrival, then the timeline tick.
             if t_event <= t {
@@ -147,6 +163,17 @@ impl Engine {
             }
         }
         let end_s = self.fleet.horizon_s();
+        // Nothing was left to simulate before the warm-up's end (no traffic), or the run
+        // stopped inside it.
+        if self.measure_at_s.is_finite() {
+            if self.measure_at_s <= end_s && self.stopped.is_none() {
+                let t = self.measure_at_s;
+                self.fleet.advance(t);
+                self.begin_measurement(t);
+            } else {
+                self.warmup_unfinished();
+            }
+        }
         // A long drain means work piled up faster than the fleet served it, even if the
         // queue never reached its limit.
         let drain_s = last_s - stopped_at_s.min(last_s);
@@ -348,10 +375,11 @@ impl Engine {
     fn tick(&mut self, t: f64) {
         self.fleet.sweep(t);
         let (busy, booting, idle) = self.fleet.counts();
-        let cost = self.fleet.totals.cost_usd + self.storage_usd_per_s * t;
+        let since_s = t - self.measure_from_s;
+        let cost = self.fleet.totals.cost_usd + self.storage_usd_per_s * since_s;
         if let Some(rows) = &mut self.timeline {
             rows.push(MinuteRow {
-                minute: (t / 60.0).round() as u32 - 1,
+                minute: ((since_s / 60.0).round() as u32).saturating_sub(1),
                 arrivals: self.tick_arrivals,
                 busy,
                 booting,

@@ -100,6 +100,9 @@ pub struct Arrivals {
     rng: Rng,
     t_s: f64,
     horizon_s: f64,
+    /// The plan's time of day at run time 0, seconds into its day: a run that begins
+    /// with a warm-up starts that long before midnight.
+    phase_s: f64,
 }
 
 impl Arrivals {
@@ -121,12 +124,32 @@ impl Arrivals {
             rng,
             t_s: 0.0,
             horizon_s,
+            phase_s: 0.0,
         }
+    }
+
+    /// The same arrivals with run time 0 at `day_s` seconds into the plan's day (taken
+    /// modulo a day), so that a warm-up of `w` seconds ends at midnight with
+    /// `day_s = day − w`.
+    #[must_use]
+    pub fn starting_at_day_s(mut self, day_s: f64) -> Self {
+        let day = HOURS_PER_DAY as f64 * HOUR_S;
+        self.phase_s = if day_s.is_finite() {
+            day_s.rem_euclid(day)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// The plan's hour (0..24) at run time `t_s`.
+    fn hour_index(&self, t_s: f64) -> u64 {
+        ((t_s.max(0.0) + self.phase_s) / HOUR_S) as u64
     }
 
     /// The arrival rate at `t_s`, requests per second (the hour's rate, scaled).
     pub fn rate_at_rps(&self, t_s: f64) -> f64 {
-        let hour = (t_s.max(0.0) / HOUR_S) as u64;
+        let hour = self.hour_index(t_s);
         self.rates_per_s[(hour % HOURS_PER_DAY as u64) as usize]
     }
 
@@ -134,12 +157,17 @@ impl Arrivals {
     #[inline]
     pub fn next_s(&mut self) -> Option<f64> {
         let mut need = self.gap.sample(&mut self.rng);
+        // Counted, not recomputed from the time: with a phase, an hour's end in run
+        // time may round to just below the boundary.
+        let mut hour = self.hour_index(self.t_s);
         loop {
             if self.t_s >= self.horizon_s {
                 return None;
             }
-            let hour = (self.t_s / HOUR_S) as u64;
-            let hour_end_s = ((hour + 1) as f64 * HOUR_S).min(self.horizon_s);
+            // The end of the plan's hour, in run time.
+            let hour_end_s = ((hour + 1) as f64 * HOUR_S - self.phase_s)
+                .min(self.horizon_s)
+                .max(self.t_s);
             let rate = self.rates_per_s[(hour % HOURS_PER_DAY as u64) as usize];
             let room = (hour_end_s - self.t_s) * rate;
             if rate > 0.0 && need < room {
@@ -148,6 +176,7 @@ impl Arrivals {
             }
             need -= room;
             self.t_s = hour_end_s;
+            hour += 1;
         }
     }
 }
@@ -180,6 +209,29 @@ mod tests {
         hourly[0] = 2.0;
         hourly[2] = 10.0;
         let mut a = Arrivals::new(&Rate::Hourly(hourly), 1.0, 1.5, 3.0 * HOUR_S, Rng::new(3));
+        let mut per_hour = [0u32; 3];
+        while let Some(t) = a.next_s() {
+            per_hour[(t / HOUR_S) as usize] += 1;
+        }
+        assert!((per_hour[0] as f64 - 7_200.0).abs() < 400.0, "{per_hour:?}");
+        assert_eq!(per_hour[1], 0);
+        assert!(
+            (per_hour[2] as f64 - 36_000.0).abs() < 1_000.0,
+            "{per_hour:?}"
+        );
+    }
+
+    #[test]
+    fn a_phase_shifts_the_day() {
+        // Run time 0 at 23:00 of the plan's day: the first hour is hour 23's (2/s), the
+        // second hour 0's (nothing), the third hour 1's (10/s).
+        let mut hourly = vec![0.0; 24];
+        hourly[23] = 2.0;
+        hourly[1] = 10.0;
+        let mut a = Arrivals::new(&Rate::Hourly(hourly), 1.0, 1.0, 3.0 * HOUR_S, Rng::new(3))
+            .starting_at_day_s(23.0 * HOUR_S);
+        assert_eq!(a.rate_at_rps(0.5 * HOUR_S), 2.0);
+        assert_eq!(a.rate_at_rps(2.5 * HOUR_S), 10.0);
         let mut per_hour = [0u32; 3];
         while let Some(t) = a.next_s() {
             per_hour[(t / HOUR_S) as usize] += 1;

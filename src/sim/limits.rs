@@ -23,7 +23,7 @@ impl Engine {
     /// pushed says it in words.
     pub(super) fn stop(&mut self, t: f64, reason: super::StopReason) {
         self.stopped = Some(super::EarlyStop {
-            hour: t / 3600.0,
+            hour: ((t - self.warmup_s) / 3600.0).max(0.0),
             reason,
             warning: self.warnings.len().saturating_sub(1),
         });
@@ -39,9 +39,9 @@ impl Engine {
         {
             (
                 format!(
-                    "stopped arrivals at hour {:.2}: {} requests were waiting, more than the {} \
+                    "stopped arrivals at {}: {} requests were waiting, more than the {} \
                      a run may hold in memory (shorten --hours or lower the rate)",
-                    t / 3600.0,
+                    self.hour_label(t),
                     self.waiting.len(),
                     self.options.max_backlog
                 ),
@@ -58,11 +58,11 @@ impl Engine {
                 }
                 Backlog::Overload(reason) => (
                     format!(
-                        "overloaded: {} requests were waiting at hour {:.2}; arrivals stopped \
+                        "overloaded: {} requests were waiting at {}; arrivals stopped \
                          there (the fleet cannot carry this traffic: {reason}; the latency \
                          shown is meaningless)",
                         self.waiting.len(),
-                        t / 3600.0
+                        self.hour_label(t)
                     ),
                     StopReason::Overload(reason),
                 ),
@@ -70,10 +70,10 @@ impl Engine {
         } else if self.requests >= self.options.max_requests && self.next_arrival_s.is_finite() {
             (
                 format!(
-                    "stopped after {} requests at hour {:.2} of {} (raise the request limit or \
+                    "stopped after {} requests at {} of {} (raise the request limit or \
                      shorten --hours)",
                     self.requests,
-                    t / 3600.0,
+                    self.hour_label(t),
                     self.options.hours
                 ),
                 StopReason::RequestLimit(self.options.max_requests),
@@ -132,11 +132,11 @@ impl Engine {
             String::new()
         };
         self.warnings.push(format!(
-            "a backlog of over {} requests built up by hour {:.2}{cause}: not an overload, \
+            "a backlog of over {} requests built up by {}{cause}: not an overload, \
              the fleet at its cap serves {capacity_rps:.1} req/s against {rate_rps:.1} \
              arriving and clears it (the waiting requests' latency includes the wait)",
             self.options.max_waiting,
-            t / 3600.0
+            self.hour_label(t)
         ));
     }
 }

@@ -21,6 +21,7 @@ mod setup;
 pub mod stats;
 pub mod steady;
 pub mod verify;
+mod warmup;
 
 use serde::Serialize;
 
@@ -79,7 +80,8 @@ pub enum StopReason {
 /// Where and why a run stopped early, for a front end that says it in its own words.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EarlyStop {
-    /// The simulated hour it stopped at.
+    /// The hour of the measured horizon it stopped at (0 when it stopped in the
+    /// warm-up).
     pub hour: f64,
     /// Why.
     pub reason: StopReason,
@@ -93,8 +95,16 @@ pub struct EarlyStop {
 pub struct SimOptions {
     /// Seed of every random stream.
     pub seed: u64,
-    /// Simulated hours of arrivals (the plan's day repeats after 24).
+    /// Simulated hours of arrivals (the plan's day repeats after 24), after the
+    /// warm-up.
     pub hours: f64,
+    /// Hours simulated before `hours` and left out of every counter and the timeline:
+    /// the run starts this long before the plan's midnight (the end of the previous
+    /// day) with the policy's start-up fleet, so the measured horizon begins from the
+    /// fleet's steady state rather than its cold start. 0 measures from the start-up.
+    /// Requests in flight at the end of the warm-up are counted when they complete.
+    /// The observer of [`simulate_observed`] hears hours since the warm-up began.
+    pub warmup_hours: f64,
     /// Record a per-minute timeline.
     pub timeline: bool,
     /// Stop arrivals (with a warning) when this many requests wait for servers and
@@ -118,6 +128,7 @@ impl Default for SimOptions {
         Self {
             seed: 1,
             hours: DAY_HOURS,
+            warmup_hours: 0.0,
             timeline: false,
             max_waiting: 1_000_000,
             max_backlog: 1 << 24,
@@ -162,8 +173,14 @@ pub struct MinuteRow {
 pub struct SimResult {
     /// Policy family simulated.
     pub policy: PolicyKind,
-    /// Hours of arrivals actually simulated (less than asked when stopped early).
+    /// Hours of arrivals actually measured, after the warm-up (less than asked when
+    /// stopped early).
     pub hours: f64,
+    /// Hours simulated before the measured ones and left out of every figure (0 when
+    /// none, or when the run stopped before its warm-up ended: then the figures
+    /// include it, and a warning says so).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warmup_hours: f64,
     /// Needed requests that arrived (cache hits included; lazily skipped ones are not
     /// requests).
     pub requests: u64,
@@ -202,4 +219,9 @@ pub struct SimResult {
     /// Per-minute timeline (empty unless asked for).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<MinuteRow>,
+}
+
+/// Whether a figure is zero (a warm-up left out of JSON when there was none).
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }

@@ -72,6 +72,13 @@ fn check_options(options: &SimOptions) -> Result<(), SimError> {
             allowed: "at least 1/3600 (one second), at most 8784 (a year)",
         });
     }
+    if !(options.warmup_hours >= 0.0 && options.warmup_hours + options.hours <= MAX_HOURS) {
+        return Err(SimError::Option {
+            name: "warmup_hours",
+            value: format!("{:?}", options.warmup_hours),
+            allowed: "at least 0, and with the hours at most 8784 (a year)",
+        });
+    }
     // The limit is checked after an arrival, so 0 would still let one through.
     if options.max_requests < 1 {
         return Err(SimError::Option {
@@ -134,7 +141,8 @@ impl Engine {
         let mean_service_s = (0..=max_batch)
             .map(|b| curve.latency_ms(f64::from(b.max(1))) / 1000.0)
             .collect();
-        let horizon_s = options.hours * SECONDS_PER_HOUR;
+        let warmup_s = options.warmup_hours * SECONDS_PER_HOUR;
+        let horizon_s = warmup_s + options.hours * SECONDS_PER_HOUR;
         let (rules, slowdown) = scaling_rules(&plan.policy)?;
         let cache = effect(&plan.cache);
         let arrivals = Arrivals::new(
@@ -143,7 +151,10 @@ impl Engine {
             plan.workload.arrival_cv,
             horizon_s,
             Rng::substream(options.seed, STREAM_ARRIVALS),
-        );
+        )
+        // The warm-up is the end of the previous day: the measured hours begin at the
+        // plan's midnight.
+        .starting_at_day_s(-warmup_s);
         let mut warnings = Vec::new();
         if plan.routing.is_some() {
             warnings.push(
@@ -192,8 +203,15 @@ impl Engine {
             interruptions: 0,
             slo_violations: 0,
             timeline: options.timeline.then(Vec::new),
+            measure_at_s: if warmup_s > 0.0 {
+                warmup_s
+            } else {
+                f64::INFINITY
+            },
+            measure_from_s: 0.0,
+            warmup_s,
             next_tick_s: if options.timeline {
-                60.0
+                warmup_s + 60.0
             } else {
                 f64::INFINITY
             },
@@ -227,7 +245,7 @@ impl Engine {
     }
 
     fn finish(self, plan: &Plan) -> SimResult {
-        let hours = self.fleet.horizon_s() / 3600.0;
+        let hours = (self.fleet.horizon_s() - self.measure_from_s) / 3600.0;
         let tot = self.fleet.totals;
         let per_hour = |x: f64| if hours > 0.0 { x / hours } else { 0.0 };
         let held_s = tot.busy_s + tot.idle_s + tot.booting_s;
@@ -248,6 +266,7 @@ impl Engine {
         SimResult {
             policy: kind_of(&plan.policy),
             hours,
+            warmup_hours: self.measure_from_s / 3600.0,
             requests: self.requests,
             completed: self.hist.count(),
             server_requests: self.server_requests,
