@@ -168,9 +168,11 @@ fn the_use_in_plan_apply_is_undoable_and_the_buttons_say_what_they_undo() {
     let applied = plan(&h);
     assert_ne!(applied, before);
     let text = h.state().history.undo_text(&applied).unwrap();
+    // The default preset states its cold start in parts: the measured device set-up
+    // replaces its part, and the cold start becomes their new sum.
     assert_eq!(
         text,
-        "Undo: hardware.power_w, service.batch_latency_ms, service.source"
+        "Undo: hardware.power_w, service.batch_latency_ms, service.cold_start_parts.device_setup_s and 2 more"
     );
     h.get_by_label("Undo").hover();
     h.run();

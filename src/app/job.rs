@@ -194,6 +194,19 @@ impl<T, P> BackgroundJob<T, P> {
     }
 }
 
+/// A job dropped while its worker runs (the window closing, a panel's state replaced)
+/// asks the worker to stop and waits for it: a worker still inside the GPU driver while
+/// the process exits runs into the driver's own teardown (Mesa's, seen as heap
+/// corruption at exit), so no worker outlives its job.
+impl<T, P> Drop for BackgroundJob<T, P> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.cancel.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +231,30 @@ mod tests {
         assert_eq!(wait(&mut job), Ok(4));
         assert!(!job.running());
         assert_eq!(job.poll(), None, "the outcome is handed out once");
+    }
+
+    #[test]
+    fn a_dropped_job_cancels_its_worker_and_waits_for_it() {
+        let ctx = egui::Context::default();
+        let ended = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ended);
+        let job: BackgroundJob<u32> = BackgroundJob::spawn("sleeper", &ctx, move |w| {
+            let start = Instant::now();
+            while !w.cancelled() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            flag.store(true, Ordering::SeqCst);
+            1
+        })
+        .unwrap();
+        let start = Instant::now();
+        drop(job);
+        assert!(ended.load(Ordering::SeqCst), "the worker outlived its job");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the drop did not cancel"
+        );
     }
 
     #[test]

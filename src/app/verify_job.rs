@@ -67,11 +67,14 @@ pub struct VerifyRun {
     pub job: Option<BackgroundJob<Outcome>>,
     /// The status of the current plan.
     pub status: Option<Arc<VerifyStatus>>,
+    /// Runs cancelled for a newer plan, kept until their workers stop (a dropped job
+    /// waits for its worker; the frame that cancels must not).
+    retired: Vec<BackgroundJob<Outcome>>,
 }
 
 impl Drop for VerifyRun {
     fn drop(&mut self) {
-        if let Some(job) = &self.job {
+        for job in self.job.iter().chain(&self.retired) {
             job.cancel();
         }
     }
@@ -111,6 +114,7 @@ impl VerifyRun {
     /// Once a frame: takes a finished run, starts one for a changed plan (cancelling
     /// the one before), and publishes the status for the panels.
     pub fn update(&mut self, ctx: &egui::Context, results: &Results) {
+        self.retired.retain_mut(|job| job.poll().is_none());
         if let Some(outcome) = self.job.as_mut().and_then(BackgroundJob::poll) {
             self.job = None;
             let state = match outcome {
@@ -135,6 +139,7 @@ impl VerifyRun {
     fn start(&mut self, ctx: &egui::Context, results: &Results) {
         if let Some(job) = self.job.take() {
             job.cancel();
+            self.retired.push(job);
         }
         let chosen = candidates(results);
         let state = if chosen.is_empty() {
