@@ -1,4 +1,4 @@
-//! Legends and plot PNGs, headless with egui_kittest: the Explore and Profile plots'
+//! Legends and plot PNGs, headless with egui_kittest: the Explore, Profile and Caching plots'
 //! legends sit in a row above the data, a click on an entry hides its series and
 //! Alt+click shows it alone; a plot's PNG holds its title, legend and axes, and an
 //! existing file is replaced only after the user agrees.
@@ -74,6 +74,26 @@ fn an_explore_legend_click_hides_a_series_and_alt_click_isolates_it() {
 }
 
 /// A report of `mlp:small` in f32 and f16 on one adapter at batches 1 and 4.
+#[test]
+fn the_caching_panels_legend_is_a_row_and_a_click_hides_the_point() {
+    let mut a = CostscopeApp::new(AppState::new(
+        presets::load("embedding-cache").unwrap(),
+        None,
+    ));
+    a.state.tab = Tab::Caching;
+    let mut h = harness(a);
+    assert!(shown(&h, "hit rate H(k,s)/H(N,s)"));
+    assert!(shown(&h, "this cache"));
+    h.get_all_by_role_and_label(Role::CheckBox, "this cache")
+        .next()
+        .unwrap()
+        .click();
+    h.run();
+    assert_eq!(legend::hidden(&h.ctx, "zipf_hit_rate"), ["this cache"]);
+    assert!(!shown(&h, "this cache"));
+    assert!(shown(&h, "hit rate H(k,s)/H(N,s)"));
+}
+
 fn report() -> ProfileReport {
     let row = |precision: &str, batch: u64, median_ms: f64| {
         serde_json::json!({

@@ -3,10 +3,11 @@
 //! lazy evaluation save, each figure named by the evaluation it comes from.
 
 use eframe::egui;
-use egui_plot::{HoverPosition, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{HoverPosition, Line, Plot, PlotPoints, Points};
 
 use super::axes::{self, Scale, with_axes};
 use super::format::{fmt_sig, thousands};
+use super::legend::{LegendEntry, plot_legend};
 use super::palette;
 
 use super::caching_figures::figure_sections;
@@ -182,6 +183,10 @@ pub fn hit_rate_readout(log10_keys: f64, hit_rate: f64) -> String {
     )
 }
 
+/// The hit-rate plot's series names (its legend's and its hover's).
+const HIT_RATE_CURVE: &str = "hit rate H(k,s)/H(N,s)";
+const THIS_CACHE: &str = "this cache";
+
 fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
     // Cache sizes on a log grid from 1 key to all of them.
     let n = z.items.max(1) as f64;
@@ -193,13 +198,19 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
         })
         .collect();
     let here = zipf_hit_rate(z.s, z.items, z.cache_items).unwrap_or(0.0);
+    // The legend is a row above the data (a click hides a series), not over the curve.
+    let entries = [
+        LegendEntry::line(HIT_RATE_CURVE, palette::series_color(0)),
+        LegendEntry::marker(THIS_CACHE, palette::OPTIMUM),
+    ];
+    let hidden = plot_legend(ui, "zipf_hit_rate", &entries);
+    let shown = |name: &str| !hidden.iter().any(|h| h == name);
     let plot = with_axes(
         Plot::new("zipf_hit_rate"),
         (Scale::Log10, "keys cached (log scale)"),
         (Scale::Linear, "hit rate, share of requests"),
     );
     axes::include_spans(plot, None, axes::y_span(curve.iter().copied()))
-        .legend(Legend::default())
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint { position, .. } => {
                 Some(hit_rate_readout(position.x, position.y))
@@ -208,16 +219,18 @@ fn hit_rate_plot_ui(ui: &mut egui::Ui, z: &Zipf) -> egui::Response {
         })
         .height(ui.available_height().max(160.0))
         .show(ui, |plot| {
-            let line = Line::new("hit rate H(k,s)/H(N,s)", PlotPoints::from(curve));
-            plot.line(line.color(palette::series_color(0)));
-            plot.points(
-                Points::new(
-                    "this cache",
-                    vec![[(z.cache_items.max(1) as f64).log10(), here]],
-                )
-                .color(palette::OPTIMUM)
-                .radius(6.0),
-            );
+            if shown(HIT_RATE_CURVE) {
+                let line = Line::new(HIT_RATE_CURVE, PlotPoints::from(curve));
+                plot.line(line.color(palette::series_color(0)));
+            }
+            if shown(THIS_CACHE) {
+                let at = vec![[(z.cache_items.max(1) as f64).log10(), here]];
+                plot.points(
+                    Points::new(THIS_CACHE, at)
+                        .color(palette::OPTIMUM)
+                        .radius(6.0),
+                );
+            }
         })
         .response
 }

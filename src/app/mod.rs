@@ -228,6 +228,12 @@ impl CostscopeApp {
         let Some(job) = &mut self.screenshot else {
             return;
         };
+        // eframe reopens a window at its last geometry whatever the options say: a
+        // screenshot is taken at its own size.
+        let size = egui::vec2(SCREENSHOT_SIZE[0], SCREENSHOT_SIZE[1]);
+        if (ctx.content_rect().size() - size).length() > 1.0 {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
+        }
         self.state.tab = job.panel;
         let ready = match job.panel {
             Tab::WarmCold => {
@@ -334,6 +340,9 @@ impl eframe::App for CostscopeApp {
     }
 }
 
+/// The window's size for `--screenshot`, points (README's screenshots).
+const SCREENSHOT_SIZE: [f32; 2] = [1600.0, 1000.0];
+
 /// Opens the window on `initial` (a plan and the file it came from), else on the state
 /// of the last run (checked by [`AppState::restore`]; what it dropped is noted in the
 /// window), else on the default preset. With `screenshot` (path, panel) it
@@ -348,7 +357,7 @@ pub fn run(
     // README's screenshots are made at 1600 x 1000 (under `xvfb-run -s "-screen 0
     // 1600x1000x24"`); a window opened to work in starts at 1400 x 900.
     let size = if screenshot.is_some() {
-        [1600.0, 1000.0]
+        SCREENSHOT_SIZE
     } else {
         [1400.0, 900.0]
     };
@@ -356,6 +365,8 @@ pub fn run(
         viewport: egui::ViewportBuilder::default()
             .with_inner_size(size)
             .with_title("costscope"),
+        // A screenshot is made at its stated size, not at the last window's geometry.
+        persist_window: screenshot.is_none(),
         ..Default::default()
     };
     eframe::run_native(
