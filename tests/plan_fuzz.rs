@@ -189,7 +189,9 @@ fn check_error(e: &PlanError) -> Result<(), String> {
         return Err(format!("not one short line: {} chars", message.len()));
     }
     let placed = match e {
-        PlanError::Parse { at, .. } | PlanError::Version { at, .. } => at.line_col.is_some(),
+        PlanError::Parse { at, .. }
+        | PlanError::Version { at, .. }
+        | PlanError::Model { at, .. } => at.line_col.is_some(),
         PlanError::Invalid { path, .. } => !path.is_empty(),
         _ => false,
     };

@@ -48,6 +48,20 @@ pub fn resolve(plan: &mut Plan, base: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
+/// Most characters of a user's model name or path an error repeats: the error stays
+/// one short line whatever was typed.
+const MAX_NAME_CHARS: usize = 80;
+
+/// `s`, cut to [`MAX_NAME_CHARS`] with an ellipsis when longer.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_NAME_CHARS {
+        s.to_owned()
+    } else {
+        let head: String = s.chars().take(MAX_NAME_CHARS).collect();
+        format!("{head}...")
+    }
+}
+
 /// The decoder shape of a shipped config name (any case) or a `.json` path.
 pub fn shape_of(model: &str, base: Option<&Path>) -> Result<DecoderShape, String> {
     if model.ends_with(".json") {
@@ -56,7 +70,7 @@ pub fn shape_of(model: &str, base: Option<&Path>) -> Result<DecoderShape, String
             _ => Path::new(model).to_owned(),
         };
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            .map_err(|e| format!("cannot read {}: {e}", clip(&path.display().to_string())))?;
         return parse(&path.display().to_string(), &text);
     }
     let (name, text) = SHIPPED_DECODERS
@@ -65,7 +79,8 @@ pub fn shape_of(model: &str, base: Option<&Path>) -> Result<DecoderShape, String
         .ok_or_else(|| {
             let known: Vec<&str> = SHIPPED_DECODERS.iter().map(|d| d.0).collect();
             format!(
-                "unknown model `{model}` (shipped decoders: {}; or a config.json path)",
+                "unknown model `{}` (shipped decoders: {}; or a config.json path)",
+                clip(model),
                 known.join(", ")
             )
         })?;
