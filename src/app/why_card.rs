@@ -9,7 +9,7 @@ use super::explore_ui::describe;
 use super::format::fmt_sig;
 use super::state::Results;
 use crate::model::objective::CurvePoint;
-use crate::model::spot::{JobEstimate, checkpointed_job};
+use crate::model::spot::{JobEstimate, plan_job};
 use crate::model::{Evaluation, Metric, Optimum, Plan, Policy, PolicyKind};
 
 /// One policy's best candidate against the recommendation.
@@ -177,17 +177,7 @@ pub fn why(results: &Results) -> Option<Why> {
         None => "No on-demand / always-on crossing between 1e-6 and 10× the peak rate.".into(),
     };
     // The same call, with the same arguments, as `costscope plan`.
-    let job = plan.job.as_ref().and_then(|j| {
-        checkpointed_job(
-            j.work_hours,
-            j.checkpoint_s,
-            j.restart_s,
-            j.checkpoint_interval_s,
-            plan.hardware.spot_interruptions_per_hour,
-            plan.hardware.spot_usd_per_hour,
-            plan.hardware.on_demand_usd_per_hour,
-        )
-    });
+    let job = plan_job(plan);
     Some(Why {
         rows,
         binding: best.map(|b| binding(plan, optimum, b, max_servers)),

@@ -13,7 +13,7 @@ use super::PlanOverrides;
 use crate::model::compare::{
     Baseline, CacheComparison, LazyComparison, cache_comparison, lazy_comparison,
 };
-use crate::model::spot::{JobEstimate, checkpointed_job};
+use crate::model::spot::{JobEstimate, plan_job};
 use crate::model::{
     BreakEven, Candidate, Evaluation, Evaluator, Precision, SweepOptions, break_even, optimize,
 };
@@ -201,17 +201,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             optimum.evaluated
         );
     }
-    let job = plan.job.as_ref().and_then(|j| {
-        checkpointed_job(
-            j.work_hours,
-            j.checkpoint_s,
-            j.restart_s,
-            j.checkpoint_interval_s,
-            plan.hardware.spot_interruptions_per_hour,
-            plan.hardware.spot_usd_per_hour,
-            plan.hardware.on_demand_usd_per_hour,
-        )
-    });
+    let job = plan_job(&plan);
     let base = Baseline {
         plan: &plan,
         as_written: evaluation.as_ref(),

@@ -46,6 +46,22 @@ pub struct JobEstimate {
     pub interruptions: f64,
 }
 
+/// [`checkpointed_job`] for `plan`'s job on its hardware, if the plan states a job:
+/// the one call `costscope plan` and the app's why card both make.
+pub fn plan_job(plan: &super::Plan) -> Option<JobEstimate> {
+    let j = plan.job.as_ref()?;
+    let hw = &plan.hardware;
+    checkpointed_job(
+        j.work_hours,
+        j.checkpoint_s,
+        j.restart_s,
+        j.checkpoint_interval_s,
+        hw.spot_interruptions_per_hour,
+        hw.spot_usd_per_hour,
+        hw.on_demand_usd_per_hour,
+    )
+}
+
 /// First-order expected runtime on spot: each interval τ of work pays a checkpoint δ;
 /// each interruption (rate h) loses on average half an interval plus a restart R.
 /// T = W·(1 + δ/τ) / (1 − h·(τ/2 + R)). `None` when interruptions come too often for
