@@ -213,3 +213,65 @@ fn a_plot_png_has_its_title_and_axes_and_asks_before_overwriting() {
     assert_eq!(names.len(), 1, "{names:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Pixels of `png` in rows `y` of `color`'s hue: within 16 per channel of `color`
+/// scaled by 0.6-1.1 (a thin line's anti-aliased edge over the dark background).
+fn near(png: &image::RgbaImage, y: std::ops::Range<u32>, color: egui::Color32) -> usize {
+    let want = [color.r(), color.g(), color.b()].map(f64::from);
+    let mut n = 0;
+    for yy in y {
+        for xx in 0..png.width() {
+            let p = png.get_pixel(xx, yy).0.map(f64::from);
+            let k = (p[0] + p[1] + p[2]) / (want[0] + want[1] + want[2]);
+            if (0.6..=1.1).contains(&k) && (0..3).all(|c| (p[c] - k * want[c]).abs() <= 16.0) {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_warm_cold_plot_png_carries_the_fleets_legend() {
+    use costscope::app::warm_cold_legend::fleet_style;
+    let dir = std::env::temp_dir().join(format!("costscope-wc-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut a = CostscopeApp::new(AppState::new(
+        presets::load("startup-chatbot").unwrap(),
+        None,
+    ));
+    a.state.tab = Tab::WarmCold;
+    a.state.warm_cold.settings.follow_optimum = false;
+    a.state.plan_path = Some(dir.join("plan.ron"));
+    let mut h = harness(a);
+    h.get_by_label("Simulate a day").click();
+    let start = std::time::Instant::now();
+    while h.state().state.warm_cold.running() {
+        assert!(start.elapsed().as_secs() < 120, "the day never finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+    h.run();
+    let day = h.state().state.warm_cold.run.day.clone().unwrap();
+    let colors: Vec<egui::Color32> = day
+        .fleets
+        .iter()
+        .map(|f| fleet_style(&f.spec).color)
+        .collect();
+    assert!(colors.len() >= 2, "{} fleets", colors.len());
+    // The PNG buttons in order: traffic, servers held, one fleet's states, cost.
+    h.get_all_by_label("PNG").nth(1).unwrap().click();
+    h.run();
+    let path = dir.join("costscope-plot-servers.png");
+    let png = image::open(&path)
+        .expect("the servers plot was written")
+        .to_rgba8();
+    // Between the title and the plot's frame, as the panel's shared legend row is
+    // outside the image: a swatch of every fleet in its colour.
+    let legend_rows = 16..png.height().min(48);
+    for color in &colors {
+        let n = near(&png, legend_rows.clone(), *color);
+        assert!(n >= 4, "no swatch of {color:?} above the plot ({n} pixels)");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

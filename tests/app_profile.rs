@@ -61,6 +61,10 @@ fn picking_a_shipped_model_asks_for_its_lengths_and_the_run_measures_them() {
     let mut a = profile_app();
     let s = &mut a.state.profile.settings;
     (s.cpu_only, s.precisions, s.budget_s) = (true, [true, false, false], 0.05);
+    // The finished report is kept for the next start: here, not in the user's cache.
+    let kept =
+        std::env::temp_dir().join(format!("costscope-app-profile-{}.json", std::process::id()));
+    s.last_report = Some(kept.clone());
     let mut h = harness(a);
     assert!(
         h.query_by_role_and_label(Role::TextInput, "sequence lengths:")
@@ -131,6 +135,8 @@ fn picking_a_shipped_model_asks_for_its_lengths_and_the_run_measures_them() {
         (d, None, Some(64), Some(2)),
     ]);
     assert_eq!(measured, expected);
+    assert!(kept.exists(), "the report was kept where the settings say");
+    std::fs::remove_file(&kept).unwrap();
     h.get_by_label_contains("Transformer latency vs batch (median)");
     // One legend entry per (pass, length, precision, device).
     h.get_by_label("prefill:tiny-gpt2 seq 32 · f32 · cpu");

@@ -114,6 +114,9 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
     // Long enough (four rows of a quarter second) that a loaded machine still sees the
     // bar between empty and full.
     a.state.profile.settings.budget_s = 0.25;
+    // The finished report is kept for the next start: here, not in the user's cache.
+    let kept = std::env::temp_dir().join(format!("costscope-app-ui-{}.json", std::process::id()));
+    a.state.profile.settings.last_report = Some(kept.clone());
     let mut h = harness(a);
     h.get_by_label("Run profile").click();
     h.step();
@@ -131,6 +134,8 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
         }
     }
     h.run();
+    assert!(kept.exists(), "the report was kept where the settings say");
+    std::fs::remove_file(&kept).unwrap();
     // The bar moved forward through the run and ended full; live CPU use was plotted.
     assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
     assert!(

@@ -130,6 +130,16 @@ pub fn legend_row(
     });
 }
 
+/// `entries`' swatches and names as a plain row, nothing to click: the legend a
+/// plot's PNG carries when on screen its panel shares one row above all its plots.
+pub fn legend_strip(ui: &mut egui::Ui, entries: &[LegendEntry]) {
+    for e in entries {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(28.0, 14.0), egui::Sense::hover());
+        paint_swatch(ui.painter(), rect, e.color, e.swatch);
+        ui.label(&e.label);
+    }
+}
+
 fn paint_swatch(painter: &egui::Painter, rect: egui::Rect, color: Color32, swatch: Swatch) {
     let (a, b) = (rect.left_center(), rect.right_center());
     match swatch {

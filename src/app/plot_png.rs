@@ -64,6 +64,13 @@ fn export_id(key: &str) -> egui::Id {
     egui::Id::unique(("plot_png_export", key))
 }
 
+/// Whether the plot `key` is being captured to a PNG this frame: a header may then add
+/// what the image needs to stand alone (the legend a panel shares above its plots).
+pub fn capturing(ctx: &egui::Context, key: &str) -> bool {
+    let export = ctx.data(|d| d.get_temp::<Export>(export_id(key)));
+    matches!(export, Some(Export::Capture { .. }))
+}
+
 /// Draws `title` with a "PNG" button, then the plot `add_plot` draws; a click on the
 /// button (or "Save plot as PNG" in the plot's right-click menu) writes the plot, with
 /// its title, legend and axes, to [`file_for`]`(key)` in the [`export_dir`] — asking

@@ -48,6 +48,16 @@ pub fn legend_row(ui: &mut egui::Ui, styles: &[FleetStyle], hidden: &mut Vec<Str
     super::legend::legend_row(ui, &entries, hidden, "fleet in every plot");
 }
 
+/// The fleets `styles` not `hidden`, as a plain row for a plot's PNG (on screen the
+/// panel's one legend row names them for every plot; the image stands alone).
+pub fn png_legend_ui(ui: &mut egui::Ui, styles: &[FleetStyle], hidden: &[String]) {
+    let entries: Vec<LegendEntry> = (styles.iter())
+        .filter(|s| !hidden.contains(&s.label))
+        .map(entry)
+        .collect();
+    super::legend::legend_strip(ui, &entries);
+}
+
 /// A fleet's legend entry: its name, colour and stroke.
 fn entry(s: &FleetStyle) -> LegendEntry {
     LegendEntry {

@@ -2,7 +2,8 @@
 //! booting / idle servers and cumulative cost, on the shared axes (≥ 4 labelled
 //! ticks, units), each fleet in its policy's palette colour (the plan as written
 //! dashed, the recommendation thick), one legend row above the plots whose entries
-//! hide or isolate a fleet, hover read-outs of the nearest minute, and the start-up
+//! hide or isolate a fleet (a plot's PNG carries its own row of the fleets shown),
+//! hover read-outs of the nearest minute, and the start-up
 //! of a fleet that begins with no server alive clipped off the servers' scale and
 //! marked.
 
@@ -12,8 +13,8 @@ use egui_plot::{HoverPosition, Line, LineStyle, Plot, PlotPoint, PlotPoints, Tex
 use super::axes::{self, Scale, with_axes};
 use super::format::fmt_sig;
 use super::palette;
-use super::plot_png::{plot_with_header, titled_plot};
-use super::warm_cold_legend::{FleetStyle, fleet_style, legend_row};
+use super::plot_png::{self, plot_with_header, titled_plot};
+use super::warm_cold_legend::{FleetStyle, fleet_style, legend_row, png_legend_ui};
 use super::warm_cold_run::FleetDay;
 use super::warm_cold_ui::thinned;
 use crate::sim::{MinuteRow, SimResult};
@@ -146,8 +147,16 @@ pub fn day_plots_ui(
         )
         .0
     });
+    // On screen one legend row names the fleets for every plot; a plot's PNG carries
+    // its own, of the fleets shown, between its title and its frame.
+    let png_legend = |ui: &mut egui::Ui, key: &str| {
+        if plot_png::capturing(ui.ctx(), key) {
+            ui.horizontal_wrapped(|ui| png_legend_ui(ui, &styles, hidden));
+        }
+    };
     let title = "Servers held (busy + booting + idle) per fleet";
     titled_plot(ui, title, "servers", |ui| {
+        png_legend(ui, "servers");
         let held = series(|r| f64::from(r.busy + r.booting + r.idle));
         let (response, clip) = timeline_plot_ui(
             ui,
@@ -170,6 +179,7 @@ pub fn day_plots_ui(
         ));
     }
     titled_plot(ui, "Cumulative cost, $", "cost", |ui| {
+        png_legend(ui, "cost");
         let cost = series(|r| r.cumulative_cost_usd);
         timeline_plot_ui(
             ui,
