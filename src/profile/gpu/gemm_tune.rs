@@ -126,11 +126,14 @@ impl ProjectionChoice {
     }
 }
 
+/// A GEMM check: adapter, variant, precision, check shape, bias.
+type CheckId = (String, Variant, Precision, (usize, usize, usize), bool);
+
 #[derive(Default)]
 struct State {
     choices: HashMap<ProjectionKey, ProjectionChoice>,
     /// GEMM check errors by (adapter, variant, precision, check shape, bias).
-    checks: HashMap<(String, Variant, Precision, (usize, usize, usize), bool), f64>,
+    checks: HashMap<CheckId, f64>,
     /// Projection winners read from disk, by [`ProjectionKey::disk_key`].
     disk: HashMap<String, CacheEntry>,
     tunings: usize,
@@ -212,7 +215,7 @@ impl ProjectionTuner {
             return Ok(c);
         }
         let hint = self.lock().disk.get(&key.disk_key()).cloned();
-        if let Some(c) = self.from_disk(bench, kernels, key, hint)? {
+        if let Some(c) = self.disk_choice(bench, kernels, key, hint)? {
             self.lock().choices.insert(key.clone(), c.clone());
             return Ok(c);
         }
@@ -259,7 +262,7 @@ impl ProjectionTuner {
         Ok(err)
     }
 
-    fn from_disk(
+    fn disk_choice(
         &self,
         bench: Bench<'_>,
         kernels: &[GemmKernel],
@@ -362,52 +365,5 @@ fn time_candidate(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(precision: Precision, bias: bool) -> ProjectionKey {
-        ProjectionKey {
-            adapter: "llvmpipe [Vulkan]".into(),
-            driver: "llvmpipe 25.0".into(),
-            precision,
-            shape: (128, 768, 3072),
-            bias,
-        }
-    }
-
-    #[test]
-    fn disk_keys_name_every_field_and_stay_apart_from_standalone_gemm_keys() {
-        let k = key(Precision::Bf16, true);
-        assert_eq!(
-            k.disk_key(),
-            "projection|llvmpipe [Vulkan]|llvmpipe 25.0|bf16|128x768x3072|bias"
-        );
-        assert_ne!(k.disk_key(), key(Precision::Bf16, false).disk_key());
-        assert_ne!(k.disk_key(), key(Precision::F16, true).disk_key());
-    }
-
-    #[test]
-    fn seeding_takes_only_projection_winners_and_an_empty_tuner_has_nothing() {
-        let entry = CacheEntry {
-            variant: "reg8x8".into(),
-            shader_hash: "0".into(),
-            median_ms: 1.0,
-            date: "2026-12-02T00:00:00Z".into(),
-        };
-        let mut cache = TuneCache::default();
-        cache
-            .entries
-            .insert("llvmpipe|d|f32|256x256x256".into(), entry.clone());
-        let k = key(Precision::F32, true);
-        cache.entries.insert(k.disk_key(), entry);
-        let tuner = ProjectionTuner::new();
-        tuner.seed(&cache);
-        assert_eq!(tuner.lock().disk.len(), 1);
-        assert!(tuner.lock().disk.contains_key(&k.disk_key()));
-        assert_eq!((tuner.get(&k), tuner.tunings()), (None, 0));
-        // Nothing tuned, nothing persisted.
-        let mut out = TuneCache::default();
-        tuner.persist(&mut out);
-        assert!(out.entries.is_empty());
-    }
-}
+#[path = "gemm_tune_tests.rs"]
+mod tests;

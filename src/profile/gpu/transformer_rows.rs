@@ -98,12 +98,15 @@ pub fn tune_plan(
     Ok(TunedPlan { choice, shapes })
 }
 
+/// A [`GemmChoice`] as a hashable list.
+type ChoiceId = Vec<((usize, usize), Variant)>;
+
 /// The whole-pass check of an encoder at [`VERIFY_BATCH`] × [`VERIFY_LEN`], run once
 /// per variant assignment: the plan, its tokens and the f64 reference built once.
 pub struct PassCheck {
     plan: EncoderPlan,
     want: Vec<f64>,
-    errors: HashMap<Vec<((usize, usize), Variant)>, f64>,
+    errors: HashMap<ChoiceId, f64>,
 }
 
 impl PassCheck {
@@ -139,7 +142,7 @@ impl PassCheck {
         model: &GpuEncoder,
         choice: &GemmChoice,
     ) -> Result<f64, ProfileError> {
-        let id: Vec<_> = choice.iter().map(|(s, v)| (*s, *v)).collect();
+        let id: ChoiceId = choice.iter().map(|(s, v)| (*s, *v)).collect();
         if let Some(e) = self.errors.get(&id) {
             return Ok(*e);
         }
