@@ -259,6 +259,7 @@ fn row(pass: Pass, (len, batch): (usize, usize), median_ms: f64, ops: &[(&str, f
             flops: 1e6,
             bytes: 1e5,
             pct_of_roofline: Some(33.0),
+            variant: None,
         })
         .collect();
     r

@@ -1,6 +1,7 @@
 //! CLI layer: where a transformer row's time goes — one compact line under the row in
 //! `costscope profile`'s table, and with `--ops` a table per row: every operator's ms,
-//! share, GFLOP/s, GB/s and share of its roofline bound.
+//! share, GFLOP/s, GB/s, share of its roofline bound and, for a tuned projection, the
+//! GEMM variant it ran on.
 
 use crate::profile::report::{OpTime, ProfileReport, ResultRow};
 
@@ -63,8 +64,8 @@ pub fn ops_tables(report: &ProfileReport) -> String {
             row.batch.unwrap_or(0)
         );
         s += &format!(
-            "  {:<10} {:>10} {:>7} {:>9} {:>8} {:>10}\n",
-            "op", "ms", "share", "GFLOP/s", "GB/s", "%roofline"
+            "  {:<10} {:>10} {:>7} {:>9} {:>8} {:>10}  {}\n",
+            "op", "ms", "share", "GFLOP/s", "GB/s", "%roofline", "GEMM variant"
         );
         let total: f64 = row.ops.iter().map(|o| o.ms).sum();
         for o in &row.ops {
@@ -80,15 +81,18 @@ pub fn ops_tables(report: &ProfileReport) -> String {
             } else {
                 0.0
             };
-            s += &format!(
-                "  {:<10} {:>10.4} {:>5.1} % {:>9} {:>8} {:>10}\n",
+            let line = format!(
+                "  {:<10} {:>10.4} {:>5.1} % {:>9} {:>8} {:>10}  {}",
                 o.name,
                 o.ms,
                 share,
                 rate(o.flops),
                 rate(o.bytes),
-                o.pct_of_roofline.map_or("-".into(), |p| format!("{p:.1}"))
+                o.pct_of_roofline.map_or("-".into(), |p| format!("{p:.1}")),
+                o.variant.as_deref().unwrap_or_default()
             );
+            s += line.trim_end();
+            s += "\n";
         }
     }
     s
@@ -107,6 +111,7 @@ mod tests {
             flops: 2e6,
             bytes: 1e6,
             pct_of_roofline: Some(12.5),
+            variant: None,
         }
     }
 
@@ -125,6 +130,7 @@ mod tests {
             .zip([1.0, 5.0, 2.0, 0.5, 1.0, 0.5])
             .map(|(n, ms)| op(n, ms))
             .collect();
+        row.ops[1].variant = Some("reg8x8".into());
         let line = ops_line(&row).expect("a line");
         assert_eq!(
             line,
@@ -146,7 +152,13 @@ mod tests {
         // 2e6 FLOPs in 5 ms is 0.40 GFLOP/s; 1e6 bytes in 5 ms 0.20 GB/s.
         assert!(
             t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == ["b", "5.0000", "50.0", "%", "0.40", "0.20", "12.5"]),
+                == ["b", "5.0000", "50.0", "%", "0.40", "0.20", "12.5", "reg8x8"]),
+            "{t}"
+        );
+        // An op without a variant ends at its roofline share.
+        assert!(
+            t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["c", "2.0000", "20.0", "%", "1.00", "0.50", "12.5"]),
             "{t}"
         );
     }

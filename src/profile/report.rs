@@ -186,6 +186,11 @@ pub struct OpTime {
     /// operator reached; absent where the device's peaks were not measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pct_of_roofline: Option<f64>,
+    /// The GEMM variant a projection ran on (`reg8x8`; several joined by `/` where its
+    /// steps differ in shape, e.g. GQA's Q and K/V); absent for the other operators and
+    /// where the pass does not tune its projections (CPU, GPU decoders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 impl ResultRow {

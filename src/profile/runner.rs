@@ -78,6 +78,9 @@ pub fn run_profile(
         .as_deref()
         .map(TuneCache::load)
         .unwrap_or_default();
+    // Encoder projections tuned on an earlier run start from their cached winners.
+    let tuner = gpu::gemm_tune::session();
+    tuner.seed(&cache);
     let mut items = 0u64;
     let timings = (instance_ms, adapter_ms);
     for adapter in chosen {
@@ -100,6 +103,7 @@ pub fn run_profile(
             }
         }
     }
+    tuner.persist(&mut cache);
     if let Some(dir) = &cache_path {
         cache.save(dir)?;
     }

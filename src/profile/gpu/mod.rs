@@ -8,6 +8,8 @@ pub mod buffers;
 pub mod decoder;
 mod decoder_plan;
 pub mod decoder_rows;
+mod encoder_plan;
+pub mod gemm_tune;
 pub mod kernels;
 mod model;
 pub mod op_timer;

@@ -1,16 +1,19 @@
 //! profile layer: the encoder forward pass (bert family) on the GPU — weights uploaded
 //! once per (model, precision), activations and bindings once per (batch, seq_len),
 //! every block recorded into one compute pass of one submission: projections through
-//! the GEMM kernels (bias epilogue), everything else through the verified ops.
+//! the GEMM kernels (bias epilogue; each projection shape on its own variant, see
+//! [`EncoderPlan::assign`]), everything else through the verified ops.
 
-use crate::profile::gpu::buffers::{Operands, decode, storage_buffer};
+use crate::profile::gpu::buffers::storage_buffer;
+use crate::profile::gpu::encoder_plan::{Dispatch, Step, compile_all};
+pub use crate::profile::gpu::encoder_plan::{EncoderPlan, GemmChoice, ProjectionStep};
 use crate::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use crate::profile::gpu::model::{DeviceModel, GpuLayer, GpuNorm, Linear};
 use crate::profile::gpu::ops::attention::{AttentionDims, PrefillAttention};
+use crate::profile::gpu::ops::matrix_bytes;
 use crate::profile::gpu::ops::norm_rope::{Norm, NormKind};
 use crate::profile::gpu::ops::pointwise::{Elementwise, Embedding, EmbeddingDims, EwInput, EwOp};
-use crate::profile::gpu::ops::{OpBinding, matrix_bytes};
-use crate::profile::gpu::{self, GpuContext, scoped};
+use crate::profile::gpu::{GpuContext, scoped};
 use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::weights::Weights;
 use crate::profile::workloads::transformer::{Family, TransformerConfig};
@@ -20,7 +23,8 @@ use crate::profile::{Precision, ProfileError};
 pub struct GpuEncoder {
     cfg: TransformerConfig,
     precision: Precision,
-    gemm: GemmKernel,
+    /// The GEMM variants compiled, in candidate order; steps start on the first.
+    kernels: Vec<GemmKernel>,
     embed: Embedding,
     norm: Norm,
     ew: Elementwise,
@@ -31,36 +35,6 @@ pub struct GpuEncoder {
     layers: Vec<GpuLayer>,
     /// Bound where a projection has no bias (never read: the epilogue adds none).
     no_bias: wgpu::Buffer,
-}
-
-/// One dispatch of a recorded pass, tagged with the operator kind it belongs to (an
-/// `ops` profile times each step on its own and sums them by kind).
-struct Step {
-    op: OpKind,
-    dispatch: Dispatch,
-}
-
-/// What a step dispatches.
-enum Dispatch {
-    Gemm(Box<Operands>),
-    Embed(OpBinding),
-    Norm(OpBinding),
-    Ew(OpBinding),
-    Attn(OpBinding),
-}
-
-/// Activations and bindings for one (batch, seq_len, layers) shape.
-pub struct EncoderPlan {
-    /// Sequences.
-    pub batch: usize,
-    /// Tokens per sequence.
-    pub seq_len: usize,
-    /// Blocks recorded.
-    pub layers: usize,
-    ids: wgpu::Buffer,
-    /// The normed residual stream: the final hidden states after a pass.
-    hidden: wgpu::Buffer,
-    steps: Vec<Step>,
 }
 
 /// `Invalid` when one buffer of `bytes` exceeds what the adapter can bind.
@@ -86,6 +60,19 @@ impl GpuEncoder {
         precision: Precision,
         variant: Variant,
     ) -> Result<Self, ProfileError> {
+        Self::upload_with(ctx, layout, w, precision, &[variant])
+    }
+
+    /// [`GpuEncoder::upload`] with every GEMM variant of `variants` compiled once (a
+    /// variant whose shader does not compile on the adapter is left out; none at all
+    /// is the error), so a plan can put each projection on its own.
+    pub fn upload_with(
+        ctx: &GpuContext,
+        layout: &GemmLayout,
+        w: &Weights,
+        precision: Precision,
+        variants: &[Variant],
+    ) -> Result<Self, ProfileError> {
         let c = &w.cfg;
         if c.family != Family::Encoder {
             return Err(ProfileError::Invalid(format!(
@@ -97,6 +84,7 @@ impl GpuEncoder {
         let (d, i) = (c.hidden_size, c.intermediate_size);
         check_buffer(ctx, matrix_bytes(p, c.vocab_size, d), "the token table")?;
         check_buffer(ctx, matrix_bytes(p, i, d), "an MLP matrix")?;
+        let kernels = compile_all(ctx, layout, p, variants)?;
         let model = DeviceModel::upload(ctx, w, p, "uploading encoder weights")?;
         let DeviceModel {
             tokens,
@@ -107,7 +95,7 @@ impl GpuEncoder {
         Ok(GpuEncoder {
             cfg: c.clone(),
             precision,
-            gemm: GemmKernel::new(ctx, layout, variant, p)?,
+            kernels,
             embed: Embedding::new(ctx, p)?,
             norm: Norm::new(ctx, p)?,
             ew: Elementwise::new(ctx, p)?,
@@ -130,9 +118,14 @@ impl GpuEncoder {
         self.precision
     }
 
-    /// The GEMM variant of the projections.
+    /// The GEMM variant a new plan's projections start on (the first compiled).
     pub fn variant(&self) -> Variant {
-        self.gemm.variant
+        self.kernels.first().map_or(Variant::Naive, |k| k.variant)
+    }
+
+    /// The compiled GEMM kernels, in candidate order.
+    pub fn kernels(&self) -> &[GemmKernel] {
+        &self.kernels
     }
 
     /// Allocates activations for `batch` sequences of `seq_len` tokens and binds every
@@ -228,7 +221,12 @@ impl GpuEncoder {
             return;
         };
         match &step.dispatch {
-            Dispatch::Gemm(ops) => self.gemm.record(pass, ops),
+            Dispatch::Gemm { ops, kernel, .. } => {
+                // `assign` only sets indices of compiled kernels.
+                if let Some(k) = self.kernels.get(*kernel) {
+                    k.record(pass, ops);
+                }
+            }
             Dispatch::Embed(b) => self.embed.record(pass, b),
             Dispatch::Norm(b) => self.norm.record(pass, b),
             Dispatch::Ew(b) => self.ew.record(pass, b),
@@ -276,7 +274,11 @@ impl Binder<'_> {
         );
         Step {
             op,
-            dispatch: Dispatch::Gemm(Box::new(ops)),
+            dispatch: Dispatch::Gemm {
+                ops: Box::new(ops),
+                kernel: 0,
+                bias: lin.bias.is_some(),
+            },
         }
     }
 
@@ -366,46 +368,5 @@ impl Binder<'_> {
             self.residual(&a.h, &a.proj, &a.x)?,
             self.norm(&l.norm2, &a.x, &a.h)?,
         ])
-    }
-}
-
-impl EncoderPlan {
-    /// The operator kind of each step, in recording order.
-    pub fn op_kinds(&self) -> Vec<OpKind> {
-        self.steps.iter().map(|s| s.op).collect()
-    }
-
-    /// Writes `batch × seq_len` token ids (sequence-major) for the next pass.
-    pub fn write_tokens(&self, ctx: &GpuContext, tokens: &[u32]) -> Result<(), ProfileError> {
-        if tokens.len() != self.batch * self.seq_len {
-            return Err(ProfileError::Invalid(format!(
-                "{} token ids for a {}×{} plan",
-                tokens.len(),
-                self.batch,
-                self.seq_len
-            )));
-        }
-        ctx.queue
-            .write_buffer(&self.ids, 0, bytemuck::cast_slice(tokens));
-        Ok(())
-    }
-
-    /// The final hidden states, `(batch·seq_len) × d` dense f32 (outside any timing).
-    pub fn read_hidden(
-        &self,
-        ctx: &GpuContext,
-        cfg: &TransformerConfig,
-        precision: Precision,
-        timeout: std::time::Duration,
-    ) -> Result<Vec<f32>, ProfileError> {
-        let rows = self.batch * self.seq_len;
-        let bytes = gpu::read_buffer(
-            &ctx.device,
-            &ctx.queue,
-            &self.hidden,
-            self.hidden.size(),
-            timeout,
-        )?;
-        Ok(decode(precision, &bytes, rows, cfg.hidden_size))
     }
 }

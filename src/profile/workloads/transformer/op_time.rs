@@ -97,6 +97,7 @@ mod tests {
             flops,
             bytes,
             pct_of_roofline: None,
+            variant: None,
         };
         // Compute bound: 1 GFLOP at 100 GFLOP/s is 10 ms; taking 20 ms is 50 %.
         assert_eq!(roofline_pct(&op(1e9, 1e6, 20.0), &peak), Some(50.0));

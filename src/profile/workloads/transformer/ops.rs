@@ -246,6 +246,7 @@ pub fn op_times(
                 flops: w.map_or(0.0, |w| w.flops),
                 bytes: w.map_or(0.0, OpWork::bytes),
                 pct_of_roofline: None,
+                variant: None,
             })
         })
         .collect()
