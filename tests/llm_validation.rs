@@ -47,13 +47,13 @@ const MIXES: [Mix; 3] = [
             Within,
             Within,
             Within,
-            // 221.1 vs 246.0 ms: the first preemptions.
+            // 221.2 vs 246.0 ms, 11 %: the first preemptions.
             Beyond {
-                ttft_ratio: 1.113,
+                ttft_ratio: 1.112,
                 tpot_ratio: 1.016,
             },
             Beyond {
-                ttft_ratio: 7.09,
+                ttft_ratio: 5.157,
                 tpot_ratio: 1.049,
             },
         ],
@@ -66,15 +66,15 @@ const MIXES: [Mix; 3] = [
             Within,
             Within,
             Beyond {
-                ttft_ratio: 1.391,
+                ttft_ratio: 1.373,
                 tpot_ratio: 1.057,
             },
             Beyond {
-                ttft_ratio: 2.409,
+                ttft_ratio: 2.124,
                 tpot_ratio: 1.046,
             },
             Beyond {
-                ttft_ratio: 3.817,
+                ttft_ratio: 2.847,
                 tpot_ratio: 1.005,
             },
         ],
@@ -88,12 +88,12 @@ const MIXES: [Mix; 3] = [
             Within,
             Within,
             Beyond {
-                ttft_ratio: 1.623,
+                ttft_ratio: 1.191,
                 tpot_ratio: 1.043,
             },
             // Preemptions recompute prompts and outputs: TPOT doubles.
             Beyond {
-                ttft_ratio: 20.43,
+                ttft_ratio: 13.89,
                 tpot_ratio: 1.936,
             },
         ],
@@ -172,8 +172,8 @@ fn the_model_meets_the_targets_where_valid_and_beyond_is_pinned() {
 #[test]
 fn the_capacity_knee_is_near_the_simulated_one() {
     // Model knee / simulated knee, as loads of the model's capacity (2026-12-02):
-    // long generation within the 10 % target, chat 11 % and RAG 30 % late.
-    for (mix, model_over_sim) in MIXES.iter().zip([1.107, 1.303, 1.074]) {
+    // chat and long generation within the 10 % target, RAG 26 % late.
+    for (mix, model_over_sim) in MIXES.iter().zip([1.089, 1.260, 1.044]) {
         let r = replica(mix.prompt, mix.output);
         let cap = r.capacity_rps();
         let model = ttft_knee_rps(&r) / cap;
@@ -191,8 +191,8 @@ fn the_capacity_knee_is_near_the_simulated_one() {
             "{}: model {model:.3} / sim {sim:.3} = {ratio:.3}, pinned at {model_over_sim}",
             mix.name
         );
-        if mix.name == "long" {
-            assert!(ratio <= 1.10, "{ratio}");
+        if mix.name != "RAG" {
+            assert!(ratio <= 1.10, "{}: {ratio}", mix.name);
         }
     }
 }

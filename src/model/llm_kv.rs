@@ -71,21 +71,28 @@ pub fn erlang_c_real(servers: f64, load: f64) -> Option<f64> {
     Some(b / (1.0 - rho * (1.0 - b)))
 }
 
-/// The KV cache's admission wait with `n` sequences running on average, each running
-/// `residence_ms`: (probability an arrival waits, mean wait over all arrivals, ms).
+/// The KV cache's admission wait with `n` sequences running on average:
+/// (probability an arrival waits, mean wait over all arrivals, ms). `drain_per_ms` is
+/// how fast a full cache's queue shrinks: the requests per ms a full cache completes
+/// (its sequences at the slower decode step of a full cache) less the arrivals.
 ///
 /// Hayward's approximation for peaked traffic: a pool of K tokens offered a compound
-/// Poisson occupancy of peakedness z = E[X²]/E[X] waits like an M/G/c queue with
-/// c = K/z servers offered n·E[X]/z. The utilisation n·E[X]/K is the mean-context
-/// one; the spread makes the equivalent servers fewer, so the queue forms earlier.
-/// The mean wait is Allen–Cunneen's on those servers.
-pub fn kv_admission_wait(r: &Replica, n: f64, residence_ms: f64, cv2_sum: f64) -> (f64, f64) {
+/// Poisson occupancy of peakedness z = E[X]·Z (Z = E[X²]/E[X]²) waits like an M/G/c
+/// queue of c = K/z servers offered n·E[X]/z — each equivalent customer Z requests.
+/// The utilisation n·E[X]/K is the mean-context one; the spread makes the servers
+/// fewer, so the queue forms earlier. Those that wait drain as a queue of Z-request
+/// customers: Z/drain, times Allen–Cunneen's (c_a² + c_s²)/2; with a residence that
+/// does not depend on the running count, Z/drain = R/(c − a) as in Allen–Cunneen.
+pub fn kv_admission_wait(r: &Replica, n: f64, drain_per_ms: f64, cv2_sum: f64) -> (f64, f64) {
     let kv = KvMoments::of(r);
     let z = kv.peakedness_tokens();
+    let requests_per_customer = z / kv.mean_tokens;
     let servers = r.kv_capacity_tokens / z;
-    let load = n * kv.mean_tokens / z;
+    let load = n / requests_per_customer;
     match erlang_c_real(servers, load) {
-        Some(c) if n > 0.0 => (c, c * residence_ms / (servers - load) * cv2_sum / 2.0),
+        Some(c) if n > 0.0 && drain_per_ms > 0.0 => {
+            (c, c * requests_per_customer / drain_per_ms * cv2_sum / 2.0)
+        }
         _ => (0.0, 0.0),
     }
 }
