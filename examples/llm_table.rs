@@ -9,7 +9,7 @@
 use costscope::model::llm_kv::ttft_knee_rps;
 use costscope::model::llm_replica::Replica;
 use costscope::plan::presets;
-use costscope::sim::llm::simulate_replica;
+use costscope::sim::llm::{LlmSimOptions, simulate_replica};
 use costscope::sim::llm_knee::{KneeScan, sim_ttft_knee_load, validation_options};
 
 /// Thousands separated by a space, as docs/llm.md writes them.
@@ -81,14 +81,34 @@ fn main() {
                 seed: 1,
             };
             let sim = sim_ttft_knee_load(&r, &scan);
-            knees.push((name, prefill, cap, ttft_knee_rps(&r) / cap, sim));
+            // Saturated: twice the capacity offered, what the full cache completes.
+            let full = simulate_replica(
+                &r,
+                &LlmSimOptions {
+                    rate_rps: 2.0 * cap,
+                    measure_s: 20_000.0,
+                    warmup_s: 2_000.0,
+                    seed: 1,
+                },
+            );
+            let saturated = (
+                full.output_tokens_per_s / r.output_tokens / cap,
+                full.mean_running_seqs,
+                full.preemptions as f64 / 20_000.0,
+            );
+            knees.push((name, prefill, cap, ttft_knee_rps(&r) / cap, sim, saturated));
         }
     }
-    println!("\n| mix, prefill | capacity req/s | knee model | knee sim | model / sim |");
-    println!("|---|---|---|---|---|");
-    for (name, prefill, cap, model, sim) in knees {
+    println!(
+        "\n| mix, prefill | capacity req/s | knee model | knee sim | model / sim | saturated: completed / capacity, running, preemptions/s |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, prefill, cap, model, sim, (share, running, pre)) in knees {
         let sim_s = sim.map_or("beyond 1.0".into(), |s| format!("{s:.3}"));
         let ratio = sim.map_or("–".into(), |s| format!("{:.2}", model / s));
-        println!("| {name}, {prefill} | {cap:.3} | {model:.3} | {sim_s} | {ratio} |");
+        println!(
+            "| {name}, {prefill} | {cap:.3} | {model:.3} | {sim_s} | {ratio} | {:.1} %, {running:.1}, {pre:.2} |",
+            share * 100.0
+        );
     }
 }
