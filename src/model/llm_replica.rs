@@ -3,6 +3,7 @@
 //! concurrency), the KV-cache and `max_num_seqs` caps, the admission wait, the prefill
 //! and its interference on decode. The formulas and approximations are in docs/llm.md.
 
+use super::llm_kv::kv_admission_wait;
 use super::llm_shape::Footprint;
 use super::llm_types::{IterationTime, LlmService, Tokens};
 use super::queue::{erlang_b, erlang_c_from_b};
@@ -279,7 +280,7 @@ impl Replica {
                 }
             });
         }
-        Ok(self.state_at(lambda, f, n, cap))
+        Ok(self.state_at(lambda, f, n))
     }
 
     /// n = λ·R(n) by Newton's method from n = 0. h(n) = λR(n) − n is convex (linear
@@ -306,18 +307,35 @@ impl Replica {
         Ok(n)
     }
 
-    fn state_at(&self, lambda: f64, f: f64, n: f64, cap: u32) -> Steady {
+    fn state_at(&self, lambda: f64, f: f64, n: f64) -> Steady {
         let decode_step_ms = self.decode_ms(n);
         let tpot_ms = decode_step_ms / (1.0 - f);
-        let (residence_ms, _) = self.residence_ms(n, f);
-        // Admission: the running set as an M/G/c queue with c = the cap, offered n
-        // sequences; Allen–Cunneen with the residence's CV (that of the output length).
-        let c = erlang_b(cap, n)
-            .and_then(|b| erlang_c_from_b(cap, n, b))
-            .unwrap_or(0.0);
+        // Admission waits for a sequence slot (an M/G/c queue with c = max_num_seqs,
+        // offered n) or for KV blocks (the cache as a pool of tokens, Hayward's
+        // equivalent servers, docs/llm.md); the binding one sets the wait. Those that
+        // wait drain at what a full replica completes less the arrivals (its decode
+        // step is that of the full running set), times Allen–Cunneen's factor with the
+        // residence's CV (that of the output length).
         let ca2 = self.arrival_cv * self.arrival_cv;
         let cs2 = self.output_cv * self.output_cv;
-        let mean_wait_ms = c * residence_ms / (f64::from(cap) - n) * (ca2 + cs2) / 2.0;
+        let drain_per_ms = |full: f64| full / self.residence_ms(full, f).0 - lambda;
+        let slots = self.max_num_seqs;
+        let slot_c = erlang_b(slots, n)
+            .and_then(|b| erlang_c_from_b(slots, n, b))
+            .unwrap_or(0.0);
+        let slot_drain = drain_per_ms(f64::from(slots));
+        let slot_wait_ms = if slot_drain > 0.0 {
+            slot_c / slot_drain * (ca2 + cs2) / 2.0
+        } else {
+            0.0
+        };
+        let kv_full = self.kv_capacity_tokens / self.kv_tokens_per_seq();
+        let (kv_c, kv_wait_ms) = kv_admission_wait(self, n, drain_per_ms(kv_full), ca2 + cs2);
+        let (c, mean_wait_ms) = if kv_wait_ms > slot_wait_ms {
+            (kv_c, kv_wait_ms)
+        } else {
+            (slot_c, slot_wait_ms)
+        };
         let (before_prefill_ms, prefill_ms) = match self.chunk_tokens {
             None => {
                 // The running iteration's remainder (half an iteration), then the

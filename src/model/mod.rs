@@ -19,6 +19,7 @@ pub mod evaluation;
 pub mod latency;
 pub mod lazy;
 pub mod llm;
+pub mod llm_kv;
 mod llm_mix;
 pub mod llm_replica;
 pub mod llm_shape;

@@ -15,6 +15,7 @@ mod engine;
 pub mod events;
 mod limits;
 pub mod llm;
+pub mod llm_knee;
 pub mod reference;
 pub mod rng;
 mod setup;
