@@ -358,12 +358,15 @@ impl Sched {
             return;
         };
         let blocks_before = self.used_blocks as f64;
+        let mut grown = 0;
         let n = self.running.len();
         let mut i = 0;
         while i < self.running.len() {
             let s = &mut self.running[i];
             let c = s.context();
-            self.used_blocks += (c + k).saturating_sub(1) / p.block - (c - 1) / p.block;
+            let more = (c + k).saturating_sub(1) / p.block - (c - 1) / p.block;
+            self.used_blocks += more;
+            grown += more;
             s.generated += k;
             if s.generated >= s.output {
                 let s = self.running.remove(i);
@@ -376,8 +379,9 @@ impl Sched {
         let dt = t - t0;
         self.pending.tokens += n as u64 * k;
         self.pending.seq_ms += n as f64 * dt;
-        // Blocks grow through the run; their time-average is close to the midpoint.
-        self.pending.block_ms += (blocks_before + self.used_blocks as f64) / 2.0 * dt;
+        // Blocks grow through the run (those completing are held to its end); their
+        // time-average is close to the midpoint.
+        self.pending.block_ms += (blocks_before + grown as f64 / 2.0) * dt;
     }
 
     /// A sequence queued here at `a`: a run in progress stops at the end of the
