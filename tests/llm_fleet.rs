@@ -284,3 +284,32 @@ fn simulate_json_has_finite_llm_blocks_for_the_chatbot() {
     assert!(v["simulated"]["llm"]["max_requests_per_s_at_slo"].is_null());
     assert!(v["simulated"]["requests"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn plan_verify_simulates_an_llm_recommendation() {
+    let out = Command::new(env!("CARGO_BIN_EXE_costscope"))
+        .args([
+            "plan",
+            "llm-chatbot",
+            "--verify",
+            "--replications",
+            "2",
+            "--hours",
+            "6",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &v["verification"]["candidates"][0];
+    assert_eq!(first["candidate"]["policy"], v["best"]["policy"]);
+    for key in ["cost_usd_per_hour", "metric_ms", "ttft_ms", "tpot_ms"] {
+        let x = first["simulated"][key]["mean"].as_f64().unwrap_or(f64::NAN);
+        assert!(x.is_finite() && x > 0.0, "simulated.{key} = {x}");
+    }
+}
