@@ -12,7 +12,8 @@ use std::collections::VecDeque;
 
 use super::autoscaler::{Fleet, ServerState};
 use super::events::{Arrivals, Calendar, Event, EventKind};
-use super::llm_sched::{Params, Sched, Seq};
+use super::llm_sched::Sched;
+use super::llm_seq::{Params, Seq};
 use super::rng::{Rng, UnitVariate};
 use super::stats::Histogram;
 use super::{SimError, SimOptions, StopReason};
@@ -65,24 +66,24 @@ pub(super) struct LlmFleetSim {
     pub(super) fleet: Fleet,
     pub(super) reps: Vec<Sched>,
     pub(super) p: Params,
-    calendar: Calendar,
-    arrivals: Arrivals,
+    pub(super) calendar: Calendar,
+    pub(super) arrivals: Arrivals,
     pub(super) next_arrival_ms: f64,
-    lengths: Rng,
-    cache_rng: Rng,
-    spot_rng: Rng,
-    prompt_v: UnitVariate,
-    output_v: UnitVariate,
-    prompt_mean: f64,
+    pub(super) lengths: Rng,
+    pub(super) cache_rng: Rng,
+    pub(super) spot_rng: Rng,
+    pub(super) prompt_v: UnitVariate,
+    pub(super) output_v: UnitVariate,
+    pub(super) prompt_mean: f64,
     pub(super) output_mean: f64,
     /// The fleet's queue: requests no replica had room for, FIFO.
     pub(super) queue: VecDeque<Seq>,
-    cold_start_ms: f64,
-    interrupts_per_ms: f64,
-    any_hit: f64,
-    l1_hit: f64,
-    hit_ms: (f64, f64),
-    lookup_ms: f64,
+    pub(super) cold_start_ms: f64,
+    pub(super) interrupts_per_ms: f64,
+    pub(super) any_hit: f64,
+    pub(super) l1_hit: f64,
+    pub(super) hit_ms: (f64, f64),
+    pub(super) lookup_ms: f64,
     pub(super) slo_ms: (f64, f64, f64),
     pub(super) ttft: Histogram,
     pub(super) tpot: Histogram,
@@ -90,7 +91,7 @@ pub(super) struct LlmFleetSim {
     pub(super) c: Counts,
     pub(super) in_system: u64,
     /// The replica at its boundary while the queue is placed (started after).
-    holding: Option<u32>,
+    pub(super) holding: Option<u32>,
     pub(super) measure_at_ms: f64,
     pub(super) measure_from_ms: f64,
     pub(super) warmup_ms: f64,
@@ -231,12 +232,12 @@ impl LlmFleetSim {
         self.next_arrival_ms = self.next_arrival();
     }
 
-    fn next_arrival(&mut self) -> f64 {
+    pub(super) fn next_arrival(&mut self) -> f64 {
         self.arrivals.next_s().map_or(f64::INFINITY, |s| s * 1000.0)
     }
 
     /// A fleet slot with a fresh scheduler (its epoch past the slot's last one).
-    fn add_replica(&mut self, t: f64, spot: bool, idle: bool) -> u32 {
+    pub(super) fn add_replica(&mut self, t: f64, spot: bool, idle: bool) -> u32 {
         let i = self.fleet.add(t / 1000.0, spot, idle);
         let k = i as usize;
         if k >= self.reps.len() {
@@ -260,7 +261,7 @@ impl LlmFleetSim {
         }
     }
 
-    fn push_event(&mut self, i: u32, t: f64, kind: EventKind, epoch: u32) {
+    pub(super) fn push_event(&mut self, i: u32, t: f64, kind: EventKind, epoch: u32) {
         self.calendar.push(Event {
             t_s: t,
             server: i,
@@ -328,113 +329,8 @@ impl LlmFleetSim {
         None
     }
 
-    fn on_arrival(&mut self, t: f64) {
-        self.c.requests += 1;
-        self.c.tick_arrivals = self.c.tick_arrivals.saturating_add(1);
-        self.next_arrival_ms = self.next_arrival();
-        if self.any_hit > 0.0 {
-            let u = self.cache_rng.uniform();
-            if u < self.any_hit {
-                let ms = if u < self.l1_hit {
-                    self.hit_ms.0
-                } else {
-                    self.hit_ms.1
-                };
-                self.record_hit(ms);
-                return;
-            }
-        }
-        let cap = self.p.total_blocks * self.p.block;
-        let prompt =
-            ((self.prompt_mean * self.prompt_v.sample(&mut self.lengths)).round() as u64).max(1);
-        let output =
-            ((self.output_mean * self.output_v.sample(&mut self.lengths)).round() as u64).max(1);
-        // A sequence the KV cache cannot hold whole would preempt itself forever.
-        let prompt_fit = prompt.min(cap.saturating_sub(2 * self.p.block).max(1));
-        let output_fit = output.min(cap.saturating_sub(prompt_fit + self.p.block).max(1));
-        if (prompt_fit, output_fit) != (prompt, output) {
-            self.c.clamped += 1;
-        }
-        self.c.server_requests += 1;
-        self.in_system += 1;
-        self.queue.push_back(Seq {
-            arrival_ms: t,
-            prompt: prompt_fit,
-            to_prefill: (prompt_fit - self.p.cached(prompt_fit)).max(1),
-            output: output_fit,
-            generated: 0,
-            first_token_ms: None,
-            cold: false,
-        });
-        self.place(t);
-        if !self.queue.is_empty() {
-            self.c.waited += 1;
-        }
-        self.check_limits(t);
-    }
-
-    /// Gives the fleet's queue, head first, to replicas with room.
-    fn place(&mut self, t: f64) {
-        while let Some(head) = self.queue.front().copied() {
-            let Some(i) = self.choose(t, &head) else {
-                break;
-            };
-            self.queue.pop_front();
-            self.assign(i, head, t);
-        }
-    }
-
-    /// The replica for `s`: the most recently idle, else the least loaded serving or
-    /// booting one with room, else a new one if the policy may start it.
-    fn choose(&mut self, t: f64, s: &Seq) -> Option<u32> {
-        if let Some(i) = self.fleet.take_idle(t / 1000.0) {
-            return Some(i);
-        }
-        let mut best: Option<(usize, u32)> = None;
-        for (i, r) in self.reps.iter().enumerate() {
-            let state = self.fleet.servers[i].state;
-            if matches!(state, ServerState::Busy | ServerState::Booting)
-                && r.room(&self.p, s)
-                && best.is_none_or(|(load, _)| r.load() < load)
-            {
-                best = Some((r.load(), i as u32));
-            }
-        }
-        if let Some((_, i)) = best {
-            return Some(i);
-        }
-        if self.fleet.can_start() {
-            let i = self.add_replica(t, false, false);
-            self.c.cold_starts += 1;
-            let epoch = self.fleet.servers[i as usize].epoch;
-            self.push_event(i, t + self.cold_start_ms, EventKind::BootDone, epoch);
-            return Some(i);
-        }
-        None
-    }
-
-    fn assign(&mut self, i: u32, mut s: Seq, t: f64) {
-        let booting = self.fleet.servers[i as usize].state == ServerState::Booting;
-        if booting && !s.cold {
-            s.cold = true;
-            self.c.cold_requests += 1;
-        }
-        let r = &mut self.reps[i as usize];
-        let head = r.push(&self.p, s);
-        if booting || self.holding == Some(i) {
-            return;
-        }
-        if r.step == super::llm_sched::Step::Idle {
-            self.start_step(i, t);
-        } else if head && let Some(end) = r.cut(t) {
-            r.epoch = r.epoch.wrapping_add(1);
-            let epoch = r.epoch;
-            self.push_event(i, end, EventKind::Done, epoch);
-        }
-    }
-
     /// Plans replica `i`'s next step at `t`, or lets it go idle.
-    fn start_step(&mut self, i: u32, t: f64) {
+    pub(super) fn start_step(&mut self, i: u32, t: f64) {
         let r = &mut self.reps[i as usize];
         match r.begin(&self.p, t) {
             Some(end) => {
@@ -450,10 +346,8 @@ impl LlmFleetSim {
         let (i, t) = (e.server, e.t_s);
         let k = i as usize;
         match e.kind {
-            EventKind::Interrupt => {
-                if self.fleet.servers[k].state != ServerState::Stopped {
-                    self.on_interrupt(i, t);
-                }
+            EventKind::Interrupt if self.fleet.servers[k].state != ServerState::Stopped => {
+                self.on_interrupt(i, t);
             }
             EventKind::Done if e.epoch == self.reps[k].epoch => {
                 let mut done = Vec::new();
@@ -497,41 +391,5 @@ impl LlmFleetSim {
         self.push_event(i, t + self.cold_start_ms, EventKind::BootDone, epoch);
         self.schedule_interrupt(i, t);
         self.place(t);
-    }
-
-    fn record_hit(&mut self, ms: f64) {
-        self.ttft.record(ms);
-        self.tpot.record(0.0);
-        self.e2e.record(ms);
-        self.c.hits += 1;
-        self.c.io_tokens += self.prompt_mean + self.output_mean;
-        self.count_slo(ms, 0.0, ms);
-    }
-
-    /// A completed request's TTFT, TPOT and E2E (with the cache lookup a miss pays).
-    fn record(&mut self, s: &Seq, t: f64) {
-        self.in_system -= 1;
-        let first = s.first_token_ms.unwrap_or(t);
-        let ttft = first - s.arrival_ms + self.lookup_ms;
-        let e2e = t - s.arrival_ms + self.lookup_ms;
-        let tpot = if s.output > 1 {
-            (t - first) / (s.output - 1) as f64
-        } else {
-            0.0
-        };
-        self.ttft.record(ttft);
-        if s.output > 1 {
-            self.tpot.record(tpot);
-        }
-        self.e2e.record(e2e);
-        self.c.io_tokens += (s.prompt + s.output) as f64;
-        self.count_slo(ttft, tpot, e2e);
-    }
-
-    fn count_slo(&mut self, ttft: f64, tpot: f64, e2e: f64) {
-        let (ttft_slo, tpot_slo, e2e_slo) = self.slo_ms;
-        let good = ttft <= ttft_slo && tpot <= tpot_slo;
-        self.c.good += u64::from(good);
-        self.c.slo_violations += u64::from(!good || e2e > e2e_slo);
     }
 }
