@@ -313,3 +313,15 @@ fn plan_verify_simulates_an_llm_recommendation() {
         assert!(x.is_finite() && x > 0.0, "simulated.{key} = {x}");
     }
 }
+
+#[test]
+fn an_overloaded_fleet_is_named_in_a_warning() {
+    // One replica carries at most 1.7 req/s; the afternoon brings 3.
+    let r = run(&chatbot(Policy::AlwaysOn { servers: 1 }, |_| {}), 24.0, 1);
+    assert!(
+        r.fleet.warnings.iter().any(|w| w.contains("overloaded")),
+        "{:?}",
+        r.fleet.warnings
+    );
+    assert_eq!(r.fleet.completed, r.fleet.requests);
+}

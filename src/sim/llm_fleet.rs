@@ -273,6 +273,7 @@ impl LlmFleetSim {
     /// Runs to the end; returns the hour it was cancelled at, if it was.
     fn run(&mut self, observe: &mut dyn FnMut(f64) -> bool) -> Option<f64> {
         let mut stopped_at = f64::INFINITY;
+        let mut last = 0.0;
         let mut events: u64 = 0;
         loop {
             let t_event = self.calendar.next_time_s();
@@ -308,6 +309,7 @@ impl LlmFleetSim {
                 self.next_tick_ms = f64::INFINITY;
                 break;
             }
+            last = t;
             self.fleet.advance(t / 1000.0);
             if self.measure_at_ms <= t {
                 self.begin_measurement(t);
@@ -324,6 +326,15 @@ impl LlmFleetSim {
             } else {
                 self.tick(t);
             }
+        }
+        // A long drain means requests piled up faster than the replicas served them.
+        let drain_ms = last - stopped_at.min(last);
+        if drain_ms > (0.01 * self.fleet.horizon_s() * 1000.0).max(60_000.0) {
+            self.warnings.push(format!(
+                "the queue took {:.2} h to drain after arrivals stopped: the fleet is \
+                 probably overloaded, and latency grows with the simulated time",
+                drain_ms / 3.6e6
+            ));
         }
         self.end_run();
         None
