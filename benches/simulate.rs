@@ -1,6 +1,6 @@
 //! Benchmarks of the simulator: simulated requests per second on one core for a
 //! fixed M/M/c fleet, an on-demand fleet on a diurnal day, a batching fleet, and a
-//! spot mix. Criterion reports throughput in requests ("elem/s").
+//! spot mix, and a day of the `llm-chatbot` preset's LLM fleet. Criterion reports throughput in requests ("elem/s").
 //! Run: `cargo bench --bench simulate`
 
 // A benchmark's panic is its failure report.
@@ -11,7 +11,7 @@ use std::hint::black_box;
 
 use costscope::model::{Plan, Policy, Rate};
 use costscope::plan::presets;
-use costscope::sim::{SimOptions, simulate};
+use costscope::sim::{SimOptions, simulate, simulate_llm};
 
 /// About one million requests per iteration.
 const REQUESTS: f64 = 1e6;
@@ -84,6 +84,25 @@ fn benches(c: &mut Criterion) {
     spot.hardware.spot_interruptions_per_hour = 60.0;
     spot.service.cold_start_s = 5.0;
     bench(c, "spot_mix", &spot);
+
+    // A day of the llm-chatbot preset's recommended fleet (1 on-demand + 2 spot L4
+    // replicas): the LLM fleet simulator, iteration scheduler per replica.
+    let mut llm = presets::load("llm-chatbot").expect("preset loads");
+    llm.policy = Policy::SpotMix {
+        on_demand: 1,
+        spot: 2,
+        checkpoint_interval_s: 600.0,
+        checkpoint_s: 0.0,
+    };
+    let day = SimOptions::default();
+    let requests = simulate_llm(&llm, &day).expect("simulates").fleet.requests;
+    let mut group = c.benchmark_group("simulate");
+    group.throughput(Throughput::Elements(requests));
+    group.sample_size(10);
+    group.bench_function("llm_chatbot_day", |b| {
+        b.iter(|| simulate_llm(black_box(&llm), black_box(&day)).expect("simulates"))
+    });
+    group.finish();
 }
 
 criterion_group!(simulate_benches, benches);

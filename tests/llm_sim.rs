@@ -108,12 +108,3 @@ fn a_small_kv_cache_preempts_and_still_serves_every_request() {
     // 20 000 s at 0.2 req/s: about 4000 arrivals, all served.
     assert!(s.completed > 3_500, "{s:?}");
 }
-
-#[test]
-fn the_fleet_simulator_refuses_a_token_workload_in_words() {
-    let mut plan = presets::load("llm-chatbot").unwrap();
-    plan.policy = costscope::model::Policy::AlwaysOn { servers: 3 };
-    let err = costscope::sim::simulate(&plan, &costscope::sim::SimOptions::default()).unwrap_err();
-    assert_eq!(err, costscope::sim::SimError::Tokens);
-    assert!(err.to_string().contains("workload.tokens"), "{err}");
-}

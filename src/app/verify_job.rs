@@ -320,6 +320,8 @@ mod tests {
                 cold_start_fraction: iv(0.0, 0.0),
                 metric_ms: p95,
                 objective: cost.mean + 0.05 * p95.mean,
+                ttft_ms: None,
+                tpot_ms: None,
                 warnings: Vec::new(),
             },
             agrees: true,

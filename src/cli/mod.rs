@@ -19,6 +19,7 @@ pub mod plan_cmd;
 pub mod profile;
 pub mod project;
 pub mod simulate;
+pub mod simulate_llm;
 pub mod table;
 pub mod verify_table;
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::PlanOverrides;
 use crate::model::{Candidate, Evaluation, Evaluator};
 use crate::plan::{apply_overrides, load};
-use crate::sim::{SimLatency, SimOptions, SimResult, simulate};
+use crate::sim::{SimLatency, SimOptions, SimResult, simulate, simulate_llm};
 
 /// `costscope simulate`.
 #[derive(Debug, clap::Args)]
@@ -45,10 +45,12 @@ pub struct SimulateArgs {
 
 /// The JSON `costscope simulate --json` prints (the shape in ARCHITECTURE.md).
 #[derive(Debug, Serialize)]
-struct SimReport<'a> {
+struct SimReport<'a, S: Serialize> {
     plan: &'a str,
     analytic: &'a Evaluation,
-    simulated: &'a SimResult,
+    /// A [`SimResult`], or for an LLM plan an `LlmFleetResult` (the same fields and an
+    /// `llm` block).
+    simulated: &'a S,
     seed: u64,
     wall_s: f64,
 }
@@ -75,6 +77,9 @@ pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         max_requests: args.max_requests,
         ..SimOptions::default()
     };
+    if plan.workload.tokens.is_some() {
+        return run_llm(args, out, &plan, &label, &analytic, &options);
+    }
     let started = Instant::now();
     let simulated = simulate(&plan, &options).with_context(|| format!("plan {label}"))?;
     let wall_s = started.elapsed().as_secs_f64();
@@ -97,6 +102,47 @@ pub fn run(args: &SimulateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// An LLM plan: the fleet of replicas simulated, its `llm` block beside the model's.
+fn run_llm(
+    args: &SimulateArgs,
+    out: &mut dyn Write,
+    plan: &crate::model::Plan,
+    label: &str,
+    analytic: &Evaluation,
+    options: &SimOptions,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let simulated = simulate_llm(plan, options).with_context(|| format!("plan {label}"))?;
+    let wall_s = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.timeline {
+        super::simulate_llm::write_llm_timeline(path, &simulated)?;
+    }
+    if args.json {
+        let report = SimReport {
+            plan: &plan.name,
+            analytic,
+            simulated: &simulated,
+            seed: args.seed,
+            wall_s,
+        };
+        serde_json::to_writer_pretty(&mut *out, &report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    write_table(
+        out,
+        label,
+        &plan.name,
+        analytic,
+        &simulated.fleet,
+        args.seed,
+        wall_s,
+    )?;
+    writeln!(out)?;
+    writeln!(out, "LLM (latency above is E2E; a server is a replica)")?;
+    super::simulate_llm::write_llm_rows(out, analytic, &simulated)
 }
 
 fn write_timeline(path: &std::path::Path, r: &SimResult) -> anyhow::Result<()> {

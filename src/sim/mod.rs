@@ -15,7 +15,12 @@ mod engine;
 pub mod events;
 mod limits;
 pub mod llm;
+mod llm_dispatch;
+pub mod llm_fleet;
+mod llm_fleet_report;
 pub mod llm_knee;
+mod llm_sched;
+mod llm_seq;
 pub mod reference;
 pub mod rng;
 mod setup;
@@ -26,6 +31,7 @@ mod warmup;
 
 use serde::Serialize;
 
+pub use llm_fleet::{LlmFleetResult, simulate_llm, simulate_llm_observed};
 pub use setup::{simulate, simulate_observed};
 pub use stats::SimLatency;
 
@@ -38,12 +44,9 @@ pub enum SimError {
     /// The plan asks to optimise rather than naming a policy.
     #[error("the plan's policy is Optimize (a search); choose a concrete policy to simulate")]
     NotAPolicy,
-    /// A token workload: the fleet simulator serves requests, not tokens (one replica's
-    /// iterations are [`llm::simulate_replica`]).
-    #[error(
-        "the plan has workload.tokens: the fleet simulator does not model LLM replicas yet (their model is checked by sim::llm against one replica; see docs/llm.md)"
-    )]
-    Tokens,
+    /// An LLM plan whose replica cannot serve (its KV cache holds no sequence).
+    #[error("the plan's LLM replica cannot serve: {0}")]
+    Llm(String),
     /// The plan's service curve is unusable.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),

@@ -49,10 +49,10 @@ pub fn simulate_observed(
     if matches!(plan.policy, Policy::Optimize { .. }) {
         return Err(SimError::NotAPolicy);
     }
-    if plan.workload.tokens.is_some() {
-        // Simulating batch_latency_ms as a request-level service would report a queue
-        // of 15-second jobs, not continuous batching: refuse rather than mislead.
-        return Err(SimError::Tokens);
+    if plan.workload.tokens.is_some() || plan.service.llm.is_some() {
+        // Replicas batching continuously at the iteration level, not batch_latency_ms
+        // as a request-level service.
+        return super::llm_fleet::simulate_llm_observed(plan, options, observe).map(|r| r.fleet);
     }
     let mut engine = Engine::new(plan, options)?;
     engine.start(plan);
@@ -63,7 +63,7 @@ pub fn simulate_observed(
 }
 
 /// Rejects options the run cannot honour, naming the option, its value and its range.
-fn check_options(options: &SimOptions) -> Result<(), SimError> {
+pub(super) fn check_options(options: &SimOptions) -> Result<(), SimError> {
     if !(options.hours >= MIN_HOURS && options.hours <= MAX_HOURS) {
         return Err(SimError::Option {
             name: "hours",
@@ -92,7 +92,7 @@ fn check_options(options: &SimOptions) -> Result<(), SimError> {
 
 /// The autoscaler's rules for `policy`, and the slow-down of service by spot
 /// checkpointing (1 when there is none).
-fn scaling_rules(policy: &Policy) -> Result<(ScalingRules, f64), SimError> {
+pub(super) fn scaling_rules(policy: &Policy) -> Result<(ScalingRules, f64), SimError> {
     Ok(match *policy {
         Policy::AlwaysOn { servers } => (fixed(servers), 1.0),
         Policy::OnDemand {

@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
-use super::{SimError, SimOptions, SimResult, simulate_observed};
+use super::{
+    LlmFleetResult, SimError, SimLatency, SimOptions, SimResult, simulate_llm_observed,
+    simulate_observed,
+};
 use crate::model::objective::candidate_of;
 use crate::model::{Evaluation, Metric, Plan};
 
@@ -93,6 +96,12 @@ pub struct Simulated {
     pub metric_ms: Interval,
     /// J = α·cost + β·metric of the simulated means.
     pub objective: f64,
+    /// An LLM plan's time to first token at the objective's metric, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<Interval>,
+    /// An LLM plan's time per output token at the objective's metric, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<Interval>,
     /// Warnings of any replication (overload, limits), once each.
     pub warnings: Vec<String>,
 }
@@ -143,18 +152,23 @@ pub fn verify_cancellable(
             let c = candidate_of(plan, e);
             p.policy = c.policy;
             p.batching.max_batch = c.batch;
-            let runs = replicate(&p, options, keep_going)?;
+            if p.workload.tokens.is_some() {
+                let runs = replicate(&p, options, keep_going, simulate_llm_observed)?;
+                return Ok(compare_llm(plan, e, &runs));
+            }
+            let runs = replicate(&p, options, keep_going, simulate_observed)?;
             Ok(compare(plan, e, &runs))
         })
         .collect()
 }
 
 /// The replications of one plan, on as many threads as there are cores.
-fn replicate(
+fn replicate<T: Send>(
     plan: &Plan,
     options: &VerifyOptions,
     keep_going: &(dyn Fn() -> bool + Sync),
-) -> Result<Vec<SimResult>, SimError> {
+    run: SimFn<T>,
+) -> Result<Vec<T>, SimError> {
     let seeds: Vec<u64> = (0..u64::from(options.replications))
         .map(|i| options.seed.wrapping_add(i))
         .collect();
@@ -162,7 +176,7 @@ fn replicate(
         .map_or(1, usize::from)
         .clamp(1, seeds.len());
     let chunk = seeds.len().div_ceil(threads);
-    let results: Vec<Result<Vec<SimResult>, SimError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<T>, SimError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = seeds
             .chunks(chunk)
             .map(|share| {
@@ -175,7 +189,7 @@ fn replicate(
                                 hours: options.hours,
                                 ..SimOptions::default()
                             };
-                            simulate_observed(plan, &o, &mut |_| keep_going())
+                            run(plan, &o, &mut |_| keep_going())
                         })
                         .collect::<Result<Vec<_>, _>>()
                 })
@@ -202,6 +216,43 @@ fn replicate(
     Ok(runs)
 }
 
+/// A simulation entry point: [`simulate_observed`] or [`simulate_llm_observed`].
+type SimFn<T> = fn(&Plan, &SimOptions, &mut dyn FnMut(f64) -> bool) -> Result<T, SimError>;
+
+/// An LLM plan's runs: the request-level comparison (E2E as the latency), and TTFT
+/// and TPOT at the objective's metric against the model's `llm` block.
+fn compare_llm(plan: &Plan, e: &Evaluation, runs: &[LlmFleetResult]) -> Verification {
+    let fleets: Vec<SimResult> = runs.iter().map(|r| r.fleet.clone()).collect();
+    let mut v = compare(plan, e, &fleets);
+    let metric = plan.objective.metric;
+    let of = |f: fn(&LlmFleetResult) -> Option<SimLatency>| {
+        let xs: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| f(r).map(|l| l.get(metric)))
+            .collect();
+        (!xs.is_empty()).then(|| Interval::of(&xs))
+    };
+    v.simulated.ttft_ms = of(|r| r.llm.ttft_ms);
+    v.simulated.tpot_ms = of(|r| r.llm.tpot_ms);
+    if let Some(m) = &e.llm {
+        for (what, model, sim) in [
+            ("TTFT", m.ttft_ms.get(metric), v.simulated.ttft_ms),
+            ("TPOT", m.tpot_ms.get(metric), v.simulated.tpot_ms),
+        ] {
+            if let Some(i) = sim.filter(|i| !i.contains(model)) {
+                v.disagreements.push(format!(
+                    "{what} {}: model {model:.1} ms, simulated {:.1} ± {:.1}",
+                    metric.name(),
+                    i.mean,
+                    i.ci95
+                ));
+            }
+        }
+        v.agrees = v.disagreements.is_empty();
+    }
+    v
+}
+
 /// The simulated intervals of `runs` against the model's evaluation `e`.
 fn compare(plan: &Plan, e: &Evaluation, runs: &[SimResult]) -> Verification {
     let of = |f: &dyn Fn(&SimResult) -> Option<f64>| {
@@ -226,6 +277,8 @@ fn compare(plan: &Plan, e: &Evaluation, runs: &[SimResult]) -> Verification {
         cold_start_fraction: of(&|r| Some(r.cold_start_fraction)),
         metric_ms: metric,
         objective: o.alpha * cost.mean + o.beta * metric.mean,
+        ttft_ms: None,
+        tpot_ms: None,
         warnings,
     };
     let mut disagreements = Vec::new();
