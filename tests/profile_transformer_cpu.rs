@@ -59,30 +59,36 @@ fn sequences_longer_than_a_query_block_match_too() {
 }
 
 #[test]
-fn the_packed_projection_kernel_matches_the_reference_in_every_family() {
+fn both_projection_kernels_match_the_reference_in_every_family() {
     if !packed::available() {
         // Without AVX2/FMA/F16C `with_kernel` falls back to the gemm crate, which the
         // tests above cover; on CI (x86-64 with AVX2) this runs the packed kernel.
         assert!(std::env::var_os("CI").is_none() || !cfg!(target_arch = "x86_64"));
-        return;
     }
-    for name in ["tiny-bert", "tiny-gpt2", "tiny-llama", "tiny-qwen2"] {
-        let cfg = TransformerConfig::lookup(name).unwrap();
-        for precision in [Precision::F32, Precision::F16] {
-            let w = Weights::random(&cfg, precision, 13);
-            let errors: Vec<f64> = if precision == Precision::F32 {
-                let model = CpuTransformer::<f32>::with_kernel(&w, Kernel::Packed);
-                let passes = Pass::for_family(cfg.family).iter();
-                passes
-                    .map(|&p| verify_at(&model, &w, p, (3, 45, 2), 5))
-                    .collect()
-            } else {
-                let model = CpuTransformer::<half::f16>::with_kernel(&w, Kernel::Packed);
-                let passes = Pass::for_family(cfg.family).iter();
-                passes.map(|&p| verify(&model, &w, p, 5)).collect()
-            };
-            for e in errors {
-                assert!(e <= tolerance(precision), "{name} {precision:?}: {e}");
+    // The default is the packed kernel on AVX-512 CPUs, the gemm crate elsewhere: each
+    // is checked here whichever the default is.
+    for kernel in [Kernel::Packed, Kernel::GemmCrate] {
+        for name in ["tiny-bert", "tiny-gpt2", "tiny-llama", "tiny-qwen2"] {
+            let cfg = TransformerConfig::lookup(name).unwrap();
+            for precision in [Precision::F32, Precision::F16] {
+                let w = Weights::random(&cfg, precision, 13);
+                let errors: Vec<f64> = if precision == Precision::F32 {
+                    let model = CpuTransformer::<f32>::with_kernel(&w, kernel);
+                    let passes = Pass::for_family(cfg.family).iter();
+                    passes
+                        .map(|&p| verify_at(&model, &w, p, (3, 45, 2), 5))
+                        .collect()
+                } else {
+                    let model = CpuTransformer::<half::f16>::with_kernel(&w, kernel);
+                    let passes = Pass::for_family(cfg.family).iter();
+                    passes.map(|&p| verify(&model, &w, p, 5)).collect()
+                };
+                for e in errors {
+                    assert!(
+                        e <= tolerance(precision),
+                        "{kernel:?} {name} {precision:?}: {e}"
+                    );
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 //! profile layer: one projection of the CPU transformer pass — its weight packed once
-//! for the AVX2 kernel (or kept row-major for the `gemm` crate where the CPU lacks
-//! it) and its bias — and the one call that applies it to a block of rows.
+//! for the packed kernel (AVX-512 or AVX2 tile, or kept row-major for the `gemm` crate
+//! where the CPU lacks both) and its bias — and the one call that applies it to a block
+//! of rows.
 
 use super::attention::{Elem, View};
 use super::packed::{self, PackedB, Product, matmul_packed};
@@ -26,19 +27,35 @@ pub struct Projection<T> {
 /// Which kernel a model's projections use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// Packed weights and the AVX2/FMA tile ([`packed`]).
+    /// Packed weights and the widest tile the CPU runs, AVX-512 or AVX2 ([`packed`]).
     Packed,
     /// The `gemm` crate on row-major weights.
     GemmCrate,
 }
 
 impl Kernel {
-    /// The kernel the pass's projections use by default: the `gemm` crate. The packed
-    /// kernel is as fast at the 768-row-input projections but was measured slower over
-    /// whole bert-base passes on a 2-core VM (the k = 3072 down projection and the
-    /// 768-column output one), so it is chosen explicitly ([`Kernel::Packed`]).
+    /// The kernel the pass's projections use by default: the packed one where the CPU
+    /// runs its AVX-512 tile (faster than the `gemm` crate over whole bert-base passes
+    /// on a 2-core AVX-512 VM, see docs/profiler.md), else the `gemm` crate — the AVX2
+    /// tile was measured slower than the crate over whole passes on a 2-core AVX2 VM
+    /// (the k = 3072 down projection and the 768-column output one), so there it is
+    /// chosen explicitly ([`Kernel::Packed`]).
     pub fn best() -> Self {
-        Kernel::GemmCrate
+        if packed::Tile::best() == Some(packed::Tile::Avx512) {
+            Kernel::Packed
+        } else {
+            Kernel::GemmCrate
+        }
+    }
+
+    /// The variant name of CPU transformer rows on this kernel and CPU:
+    /// `packed-avx512+attn`, `packed-avx2+attn` or `gemm-crate+attn`.
+    pub fn variant(self) -> &'static str {
+        match (self, packed::Tile::best()) {
+            (Kernel::Packed, Some(packed::Tile::Avx512)) => "packed-avx512+attn",
+            (Kernel::Packed, Some(packed::Tile::Avx2)) => "packed-avx2+attn",
+            _ => "gemm-crate+attn",
+        }
     }
 }
 
