@@ -1,8 +1,9 @@
 //! profile layer: the AVX-512 tile of the packed CPU products — 8 rows × 32 columns
 //! (two of [`packed`](super::packed)'s 16-column B panels, 16 zmm accumulators), A in
-//! 8-row f32 panels, K in blocks of [`KC`] so a block of the B panel pair stays in L1
-//! while every row panel of an L2-sized block of A passes over it; partial sums wait in
-//! a per-worker f32 buffer, the bias is added and storage rounded at the last K block.
+//! 8-row f32 panels, K in blocks of [`KC`] (outermost: one K block of A stays in L2 for
+//! every column of a worker's chunk, one of the B panel pair in L1 for every row
+//! panel); partial sums wait in a per-worker f32 buffer, the bias is added and storage
+//! rounded at the last K block.
 
 #[cfg(target_arch = "x86_64")]
 use std::ops::Range;
@@ -16,8 +17,9 @@ use super::packed::{NR, OutPtr, Product};
 pub const MR: usize = 8;
 /// B panels one tile spans (32 columns: two 16-lane zmm vectors).
 const PANELS: usize = 2;
-/// K rows per block: the B pair's block is 192 × 32 f32 = 24 KiB, half of a 48 KiB L1.
-pub const KC: usize = 192;
+/// K rows per block: the B pair's block is 128 × 32 f32 = 16 KiB, a third of a 48 KiB L1
+/// (192 and 320 measured no faster on one core of the AVX-512 VM, 320 slower).
+pub const KC: usize = 128;
 /// Bytes of packed A one row block keeps in the L2 cache.
 #[cfg(target_arch = "x86_64")]
 const A_BLOCK_BYTES: usize = 1 << 20;
@@ -53,23 +55,26 @@ pub(super) unsafe fn columns<T: Elem>(
     // Panels are laid out for all of B's rows, of which the first k are used.
     let stride = p.b.k * NR;
     let m_panels = m.div_ceil(MR);
-    let block = (A_BLOCK_BYTES / (4 * MR * k.max(1))).clamp(1, m_panels);
-    acc.resize(block * MR * NR * PANELS, 0.0);
+    let tile_cols = NR * PANELS;
+    let pairs = cols.len().div_ceil(tile_cols);
+    // K blocks outermost: one K block of an L2-sized row block of A serves every column
+    // pair of `cols`, each pair's K block of B (in L1) every row panel.
+    let block = (A_BLOCK_BYTES / (4 * MR * KC.min(k).max(1))).clamp(1, m_panels);
+    acc.resize(block * pairs * MR * tile_cols, 0.0);
     let b = p.b.data.as_ptr();
     for ib in (0..m_panels).step_by(block) {
-        for j0 in cols.clone().step_by(NR * PANELS) {
-            let w = (NR * PANELS).min(n - j0);
-            // SAFETY: panel j0 / NR exists (j0 < n ≤ the panels' columns).
-            let panel = unsafe { b.add(j0 / NR * stride) };
-            let bias = p.bias.get(j0..j0 + w).unwrap_or(&[]);
-            let last_block = (ib + block).min(m_panels);
-            for k0 in (0..k).step_by(KC) {
-                let kc = KC.min(k - k0);
-                let first = k0 == 0;
-                let last = k0 + kc == k;
-                for ip in ib..last_block {
+        let last_panel = (ib + block).min(m_panels);
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            let (first, last) = (k0 == 0, k0 + kc == k);
+            for (pair, j0) in cols.clone().step_by(tile_cols).enumerate() {
+                let w = tile_cols.min(n - j0);
+                // SAFETY: panel j0 / NR exists (j0 < n ≤ the panels' columns).
+                let panel = unsafe { b.add(j0 / NR * stride) };
+                let bias = p.bias.get(j0..j0 + w).unwrap_or(&[]);
+                for ip in ib..last_panel {
                     let rows = MR.min(m - ip * MR);
-                    let part = acc[(ip - ib) * MR * NR * PANELS..].as_mut_ptr();
+                    let part = acc[((ip - ib) * pairs + pair) * MR * tile_cols..].as_mut_ptr();
                     // SAFETY: the A panel holds k rows of MR, each B panel k rows of NR
                     // from `panel` on, `part` MR × 32 f32, C the rows × w corner.
                     unsafe {
