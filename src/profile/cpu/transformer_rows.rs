@@ -9,6 +9,7 @@ use half::f16;
 
 use super::agreement;
 use super::attention::Elem;
+use super::packed::Tile;
 use super::projection::Kernel;
 use super::transformer::CpuTransformer;
 use crate::profile::reference::{Rng, rel_frobenius};
@@ -25,7 +26,7 @@ use crate::profile::{Precision, ProfileError};
 /// The variant name of CPU transformer rows (the default projection kernel on this
 /// CPU, see [`Kernel::variant`]).
 pub fn variant() -> &'static str {
-    Kernel::best().variant()
+    Kernel::best().variant(Tile::best())
 }
 /// Models with more block parameters than this are verified on their first block only:
 /// the f64 reference runs at well under a GFLOP/s, and one block already exercises
