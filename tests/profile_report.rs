@@ -4,7 +4,7 @@
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use costscope::profile::report::{ColdStart, Peak, ProfileReport, ResultRow, fingerprint};
+use costscope::profile::report::{ColdStart, IsaPeak, Peak, ProfileReport, ResultRow, fingerprint};
 use costscope::profile::stats::{TimingMethod, summarize};
 use costscope::profile::workloads::Workload;
 use costscope::profile::{Precision, telemetry};
@@ -60,6 +60,17 @@ fn sample() -> ProfileReport {
             bandwidth_gbytes_per_s: None,
             scalar_gflops: None,
             vec4_gflops: None,
+            isa: Some("avx512".into()),
+            isa_gflops: vec![
+                IsaPeak {
+                    isa: "avx2".into(),
+                    gflops: 80.0,
+                },
+                IsaPeak {
+                    isa: "avx512".into(),
+                    gflops: 150.0,
+                },
+            ],
         }],
         telemetry: telemetry::unavailable("NVML unavailable: test".into()),
         cancelled: false,
@@ -150,4 +161,27 @@ fn json_has_design_field_names() {
             .as_str()
             .is_some_and(|d| d.len() == 20 && d.ends_with('Z'))
     );
+}
+
+#[test]
+fn the_cpu_peak_names_its_instruction_set_in_json_and_on_the_cli() {
+    let r = sample();
+    let v: serde_json::Value = serde_json::from_str(&r.to_json().expect("json")).expect("parse");
+    let peak = &v["peaks"][0];
+    assert_eq!(peak["isa"], "avx512");
+    assert_eq!(peak["isa_gflops"][0]["isa"], "avx2");
+    assert_eq!(peak["isa_gflops"][0]["gflops"], 80.0);
+    let lines = costscope::cli::profile::peaks_lines(&r);
+    assert_eq!(
+        lines,
+        "peak cpu f32: FMA 150.0 GFLOP/s (avx512; avx2 80.0)\n"
+    );
+    // A report written before the fields existed still reads, without an ISA.
+    let mut old = v.clone();
+    let obj = old["peaks"][0].as_object_mut().expect("object");
+    obj.remove("isa");
+    obj.remove("isa_gflops");
+    let back: ProfileReport = serde_json::from_value(old).expect("old report");
+    assert_eq!(back.peaks[0].isa, None);
+    assert!(back.peaks[0].isa_gflops.is_empty());
 }

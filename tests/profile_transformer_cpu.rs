@@ -7,10 +7,10 @@
 
 use costscope::profile::Precision;
 use costscope::profile::cpu::attention::Elem;
-use costscope::profile::cpu::packed;
+use costscope::profile::cpu::packed::{self, Tile};
 use costscope::profile::cpu::projection::Kernel;
 use costscope::profile::cpu::transformer::CpuTransformer;
-use costscope::profile::cpu::transformer_rows::{tolerance, verify, verify_at};
+use costscope::profile::cpu::transformer_rows::{self, tolerance, verify, verify_at};
 use costscope::profile::workloads::transformer::reference::{erf, gelu_erf};
 use costscope::profile::workloads::transformer::weights::Weights;
 use costscope::profile::workloads::transformer::{Pass, TransformerConfig};
@@ -59,33 +59,65 @@ fn sequences_longer_than_a_query_block_match_too() {
 }
 
 #[test]
-fn the_packed_projection_kernel_matches_the_reference_in_every_family() {
+fn every_projection_kernel_and_tile_matches_the_reference_in_every_family() {
     if !packed::available() {
-        // Without AVX2/FMA/F16C `with_kernel` falls back to the gemm crate, which the
-        // tests above cover; on CI (x86-64 with AVX2) this runs the packed kernel.
+        // Without AVX2/FMA/F16C `with_kernel_on` falls back to the gemm crate and
+        // unpacked attention, which this still checks; on CI (x86-64 with AVX2) the
+        // packed kernel runs.
         assert!(std::env::var_os("CI").is_none() || !cfg!(target_arch = "x86_64"));
-        return;
     }
-    for name in ["tiny-bert", "tiny-gpt2", "tiny-llama", "tiny-qwen2"] {
-        let cfg = TransformerConfig::lookup(name).unwrap();
-        for precision in [Precision::F32, Precision::F16] {
-            let w = Weights::random(&cfg, precision, 13);
-            let errors: Vec<f64> = if precision == Precision::F32 {
-                let model = CpuTransformer::<f32>::with_kernel(&w, Kernel::Packed);
-                let passes = Pass::for_family(cfg.family).iter();
-                passes
-                    .map(|&p| verify_at(&model, &w, p, (3, 45, 2), 5))
-                    .collect()
-            } else {
-                let model = CpuTransformer::<half::f16>::with_kernel(&w, Kernel::Packed);
-                let passes = Pass::for_family(cfg.family).iter();
-                passes.map(|&p| verify(&model, &w, p, 5)).collect()
-            };
-            for e in errors {
-                assert!(e <= tolerance(precision), "{name} {precision:?}: {e}");
+    // The default is the packed kernel on AVX-512 CPUs, the gemm crate elsewhere, and
+    // attention takes the widest tile: every pairing the CPU runs is checked here
+    // whichever the default is (the A/B example times them).
+    let tiles: Vec<Option<Tile>> = [Some(Tile::Avx512), Some(Tile::Avx2), None]
+        .into_iter()
+        .filter(|t| t.is_none_or(Tile::runs_here))
+        .collect();
+    let mut arms = Vec::new();
+    for &tile in &tiles {
+        arms.push((Kernel::GemmCrate, tile));
+        if tile.is_some() {
+            arms.push((Kernel::Packed, tile));
+        }
+    }
+    for (kernel, tile) in arms {
+        for name in ["tiny-bert", "tiny-gpt2", "tiny-llama", "tiny-qwen2"] {
+            let cfg = TransformerConfig::lookup(name).unwrap();
+            for precision in [Precision::F32, Precision::F16] {
+                let w = Weights::random(&cfg, precision, 13);
+                let errors: Vec<f64> = if precision == Precision::F32 {
+                    let model = CpuTransformer::<f32>::with_kernel_on(&w, kernel, tile);
+                    let passes = Pass::for_family(cfg.family).iter();
+                    passes
+                        .map(|&p| verify_at(&model, &w, p, (3, 45, 2), 5))
+                        .collect()
+                } else {
+                    let model = CpuTransformer::<half::f16>::with_kernel_on(&w, kernel, tile);
+                    let passes = Pass::for_family(cfg.family).iter();
+                    passes.map(|&p| verify(&model, &w, p, 5)).collect()
+                };
+                for e in errors {
+                    assert!(
+                        e <= tolerance(precision),
+                        "{kernel:?} on {tile:?} {name} {precision:?}: {e}"
+                    );
+                }
             }
         }
     }
+}
+
+#[test]
+fn rows_name_the_default_kernel_the_avx512_packed_one_where_the_cpu_runs_it() {
+    // The measured rule (docs/profiler.md): packed projections on the AVX-512 tile where
+    // it runs, the gemm crate elsewhere; the rows' variant says which ran.
+    let want = match Tile::best() {
+        Some(Tile::Avx512) => "packed-avx512+attn",
+        _ => "gemm-crate+attn",
+    };
+    assert_eq!(transformer_rows::variant(), want);
+    assert_eq!(Kernel::Packed.variant(Some(Tile::Avx2)), "packed-avx2+attn");
+    assert_eq!(Kernel::Packed.variant(None), "gemm-crate+attn");
 }
 
 #[test]

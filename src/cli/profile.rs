@@ -140,6 +140,7 @@ pub fn run(args: &ProfileArgs) -> anyhow::Result<()> {
     drop(bar);
     let report = report.context("profiling failed")?;
     print!("{}", results_table(&report));
+    print!("{}", peaks_lines(&report));
     if args.ops {
         print!("{}", super::ops_table::ops_tables(&report));
     }
@@ -317,6 +318,38 @@ pub fn results_table(r: &ProfileReport) -> String {
         if let Some(line) = super::ops_table::ops_line(row) {
             s += &line;
         }
+    }
+    s
+}
+
+/// One line per measured peak: FMA GFLOP/s (on the CPU with the instruction set that
+/// reached it and the others measured) and the copy bandwidth.
+pub fn peaks_lines(r: &ProfileReport) -> String {
+    let mut s = String::new();
+    for p in &r.peaks {
+        let isa = match &p.isa {
+            Some(best) => {
+                let others: Vec<String> = (p.isa_gflops.iter())
+                    .filter(|i| &i.isa != best)
+                    .map(|i| format!("{} {:.1}", i.isa, i.gflops))
+                    .collect();
+                if others.is_empty() {
+                    format!(" ({best})")
+                } else {
+                    format!(" ({best}; {})", others.join(", "))
+                }
+            }
+            None => String::new(),
+        };
+        let bw = p
+            .bandwidth_gbytes_per_s
+            .map_or(String::new(), |b| format!(", copy bandwidth {b:.1} GB/s"));
+        s += &format!(
+            "peak {} {}: FMA {:.1} GFLOP/s{isa}{bw}\n",
+            short_device(&p.device, 24),
+            p.precision,
+            p.fma_gflops
+        );
     }
     s
 }

@@ -182,6 +182,8 @@ pub fn measure_peaks(
             bandwidth_gbytes_per_s: Some(bw),
             scalar_gflops: Some(scalar),
             vec4_gflops: Some(vec4),
+            isa: None,
+            isa_gflops: Vec::new(),
         });
     }
     Ok(out)

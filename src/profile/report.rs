@@ -313,6 +313,22 @@ pub struct Peak {
     /// vec4-chain throughput.
     #[serde(default)]
     pub vec4_gflops: Option<f64>,
+    /// CPU: the instruction set of `fma_gflops` (`avx512`, `avx2` or `scalar`), the
+    /// highest of those measured; absent on GPUs and in older reports.
+    #[serde(default)]
+    pub isa: Option<String>,
+    /// CPU: each instruction set's measured FMA throughput, GFLOP/s.
+    #[serde(default)]
+    pub isa_gflops: Vec<IsaPeak>,
+}
+
+/// One instruction set's measured FMA throughput on a CPU.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IsaPeak {
+    /// `avx512`, `avx2` or `scalar`.
+    pub isa: String,
+    /// Best measured throughput of its FMA chains on all cores.
+    pub gflops: f64,
 }
 
 /// One NVML sample.

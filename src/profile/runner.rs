@@ -10,7 +10,9 @@ use super::gpu::timer::Bench;
 use super::gpu::{self, GpuContext, ms};
 use super::limits;
 use super::reference::{Epilogue, Rng};
-use super::report::{ColdStart, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint};
+use super::report::{
+    ColdStart, IsaPeak, Peak, ProfileReport, REPORT_VERSION, ResultRow, fingerprint,
+};
 use super::stats::SamplingBudget;
 use super::workloads::Models;
 use super::workloads::Workload;
@@ -403,7 +405,7 @@ fn profile_cpu(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ProfileError> {
     begin(opts, progress, "cpu: FMA peak");
-    let fma = cpu::fma_peak_gflops(20_000_000);
+    let fma = cpu::peak::fma_peak(20_000_000);
     let bandwidth = if opts.peaks {
         Some(super::cpu::mlp::bandwidth_gbytes_per_s(budget)?)
     } else {
@@ -419,10 +421,17 @@ fn profile_cpu(
             report.peaks.push(Peak {
                 device: "cpu".into(),
                 precision: p,
-                fma_gflops: fma,
+                fma_gflops: fma.gflops,
                 bandwidth_gbytes_per_s: bandwidth,
                 scalar_gflops: None,
                 vec4_gflops: None,
+                isa: Some(fma.isa.name().into()),
+                isa_gflops: (fma.by_isa.iter())
+                    .map(|&(isa, gflops)| IsaPeak {
+                        isa: isa.name().into(),
+                        gflops,
+                    })
+                    .collect(),
             });
         }
         for &s in &opts.gemm_sizes {

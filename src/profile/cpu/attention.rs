@@ -1,9 +1,9 @@
 //! profile layer: the CPU attention of a transformer block — scores and weighted sums
 //! as products on views of the QKV rows and the KV cache (each head's K and V packed
-//! once per call for the AVX2 kernel when there are several query rows, strided `gemm`
+//! once per call for the packed kernel when there are several query rows, strided `gemm`
 //! calls otherwise), parallelised over (sequence × head) with `std::thread::scope`.
 
-use crate::profile::cpu::packed::{self, PackedB, Product, matmul_packed};
+use crate::profile::cpu::packed::{PackedB, Product, Tile, matmul_packed_on};
 use crate::profile::cpu::pointwise::softmax_rows;
 use crate::profile::cpu::threads;
 use std::sync::Mutex;
@@ -141,7 +141,7 @@ pub struct HeadPacks<T> {
     rows: Vec<f32>,
 }
 
-/// Query rows per sequence from which a head's K and V are packed for the AVX2 kernel:
+/// Query rows per sequence from which a head's K and V are packed for the packed kernel:
 /// packing reads the head's cache once, which a decode step's single row does not repay.
 const PACK_MIN_ROWS: usize = 8;
 
@@ -160,6 +160,9 @@ pub struct AttentionShape {
     pub cache_cap: usize,
     /// Query heads, KV heads, head width.
     pub heads: (usize, usize, usize),
+    /// The packed kernel's tile for the scores and the weighted sum; `None` (or a tile
+    /// the CPU lacks) multiplies the unpacked views.
+    pub tile: Option<Tile>,
 }
 
 /// softmax(scale · q·kᵀ, masked) · v for every (sequence, head), over all threads.
@@ -178,7 +181,7 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
         io.scores.len() >= workers * scratch && io.packs.len() >= workers,
         "attention scratch pool too small"
     );
-    let pack = s.rows >= PACK_MIN_ROWS && packed::available();
+    let pack = s.rows >= PACK_MIN_ROWS && s.tile.is_some_and(Tile::runs_here);
     // Workers take (sequence, head) tasks one at a time, so one the scheduler starts
     // late (other processes on the cores) takes fewer instead of holding up the call.
     let queue = Mutex::new(io.heads_out.chunks_mut(per_task).enumerate());
@@ -245,8 +248,8 @@ fn one_head<T: Elem>(
             cs: 1,
         };
         let out = &mut out[t0 * hd..];
-        match packs.as_deref_mut() {
-            Some(p) => {
+        match (packs.as_deref_mut(), s.tile) {
+            (Some(p), Some(tile)) => {
                 let qk = Product {
                     m: bs,
                     a: q,
@@ -254,9 +257,9 @@ fn one_head<T: Elem>(
                     bias: &[],
                     used: (hd, keys),
                 };
-                matmul_packed(qk, (&mut scores[..], keys), &mut p.rows, 1);
+                matmul_packed_on(tile, qk, (&mut scores[..], keys), &mut p.rows, 1);
             }
-            None => matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL),
+            _ => matmul_view((bs, keys, hd), (&mut scores[..], keys), (q, k_t), SERIAL),
         }
         let visible = (s.unmasked_keys, s.first_pos + t0 + 1);
         softmax_rows(&mut scores[..], (bs, keys), visible, scale);
@@ -266,8 +269,8 @@ fn one_head<T: Elem>(
             rs: keys,
             cs: 1,
         };
-        match packs.as_deref_mut() {
-            Some(p) => {
+        match (packs.as_deref_mut(), s.tile) {
+            (Some(p), Some(tile)) => {
                 let pv = Product {
                     m: bs,
                     a: probs,
@@ -275,9 +278,9 @@ fn one_head<T: Elem>(
                     bias: &[],
                     used: (keys, hd),
                 };
-                matmul_packed(pv, (out, hd), &mut p.rows, 1);
+                matmul_packed_on(tile, pv, (out, hd), &mut p.rows, 1);
             }
-            None => matmul_view((bs, hd, keys), (out, hd), (probs, v), SERIAL),
+            _ => matmul_view((bs, hd, keys), (out, hd), (probs, v), SERIAL),
         }
     }
 }

@@ -1,10 +1,15 @@
-//! profile layer: native CPU path — the `gemm` crate on all cores (f32, f16) and the CPU's
-//! FMA peak from dependent FMA chains (AVX2/FMA when available, scalar otherwise).
+//! profile layer: native CPU path — the `gemm` crate on all cores (f32, f16), the
+//! packed AVX-512 and AVX2 kernels of the transformer pass, and the CPU's FMA peak
+//! ([`peak`]: AVX-512, AVX2 or scalar chains, the highest measured).
 
 pub mod agreement;
 pub mod attention;
 pub mod mlp;
 pub mod packed;
+pub mod packed512;
+#[cfg(test)]
+mod packed_tests;
+pub mod peak;
 pub mod pointwise;
 pub mod projection;
 pub mod transformer;
@@ -125,79 +130,13 @@ pub fn profile_gemm(
     Ok((err, Some(t)))
 }
 
-/// Measured CPU FMA peak in GFLOP/s: dependent FMA chains on every core, best of
-/// [`PEAK_REPEATS`] runs of `iters` iterations each.
-///
-/// A peak is what the cores can reach, so the best run counts: a run during which the
-/// scheduler lent a core to another process measures that process, not the CPU.
+/// Measured CPU FMA peak in GFLOP/s over the instruction sets this CPU runs (see
+/// [`peak::fma_peak`], which also says which set reached it).
 pub fn fma_peak_gflops(iters: u64) -> f64 {
-    (0..PEAK_REPEATS)
-        .map(|_| fma_peak_once(iters))
-        .fold(0.0, f64::max)
+    peak::fma_peak(iters).gflops
 }
 
-/// Runs of the FMA chains behind one peak figure.
-pub const PEAK_REPEATS: usize = 5;
-
-/// One timed run of the FMA chains on every core, in GFLOP/s.
-fn fma_peak_once(iters: u64) -> f64 {
-    let t = threads();
-    let t0 = Instant::now();
-    let flops: u64 = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..t)
-            .map(|i| s.spawn(move || fma_chains(iters, i as f32)))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
-    });
-    flops as f64 / t0.elapsed().as_secs_f64() / 1e9
-}
-
-/// Runs FMA chains on this thread; returns the flops done.
-fn fma_chains(iters: u64, seed: f32) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        let sink = unsafe { avx2::chains(iters, seed) };
-        std::hint::black_box(sink);
-        return iters * avx2::FLOPS_PER_ITER;
-    }
-    let mut acc = [seed; 16];
-    for _ in 0..iters {
-        for x in &mut acc {
-            *x = x.mul_add(0.999_999, 1e-7);
-        }
-    }
-    std::hint::black_box(acc);
-    iters * 32
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use std::arch::x86_64::*;
-
-    /// 10 independent 8-lane chains × 2 flops.
-    pub const FLOPS_PER_ITER: u64 = 10 * 8 * 2;
-
-    /// Dependent FMA chains; 10 in flight hide the FMA latency on 2 ports.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn chains(iters: u64, seed: f32) -> f32 {
-        let m = _mm256_set1_ps(0.999_999);
-        let c = _mm256_set1_ps(1e-7);
-        let mut r = [_mm256_set1_ps(seed); 10];
-        for _ in 0..iters {
-            for x in &mut r {
-                *x = _mm256_fmadd_ps(*x, m, c);
-            }
-        }
-        let mut out = [0.0f32; 8];
-        let s = r
-            .iter()
-            .fold(_mm256_setzero_ps(), |a, &b| _mm256_add_ps(a, b));
-        // SAFETY: `out` has room for 8 f32.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
-        out.iter().sum()
-    }
-}
+pub use peak::PEAK_REPEATS;
 
 /// C (m×n) = A (m×k) · B (k×n), row-major, on all cores.
 pub(crate) fn matmul<T: Copy + 'static>(

@@ -1,9 +1,10 @@
 //! profile layer: the CPU pass's matrix products on x86-64 — the right operand packed
 //! into 16-column panels (weights once per model, attention's K and V per head), the
-//! left one into 6-row f32 panels per call, and a 6 × 16 AVX2/FMA tile over them (f32
+//! left one into f32 row panels per call, and a register tile over them (f32
 //! arithmetic on f32 or f16 storage, a bias added as the tile is stored), split over
-//! the cores by column panels. Without AVX2, FMA and F16C the pass keeps the `gemm`
-//! crate (see [`available`]).
+//! the cores by column panels. The tile is chosen at run time ([`Tile::best`]): the
+//! 8 × 32 AVX-512 one of [`packed512`](super::packed512), else a 6 × 16 AVX2/FMA one;
+//! without AVX2, FMA and F16C the pass keeps the `gemm` crate (see [`available`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -20,7 +21,51 @@ const A_BLOCK_BYTES: usize = 1 << 20;
 /// Column panels a worker takes at a time (64 columns: ~0.1 ms of work at 128 rows).
 const CHUNK_PANELS: usize = 4;
 
-/// True when this CPU runs the packed kernel (x86-64 with AVX2, FMA and F16C).
+/// A register tile of the packed kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tile {
+    /// 8 × 32, AVX-512F ([`packed512`](super::packed512)).
+    Avx512,
+    /// 6 × 16, AVX2 + FMA + F16C.
+    Avx2,
+}
+
+impl Tile {
+    /// The widest tile this CPU runs, if any.
+    pub fn best() -> Option<Tile> {
+        if !available() {
+            None
+        } else if super::packed512::available() {
+            Some(Tile::Avx512)
+        } else {
+            Some(Tile::Avx2)
+        }
+    }
+
+    /// True when this CPU runs the tile.
+    pub fn runs_here(self) -> bool {
+        available() && (self == Tile::Avx2 || super::packed512::available())
+    }
+
+    /// Rows of the tile and of its packed A panels.
+    fn rows(self) -> usize {
+        match self {
+            Tile::Avx512 => super::packed512::MR,
+            Tile::Avx2 => MR,
+        }
+    }
+
+    /// Name in variants and logs: `avx512` or `avx2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tile::Avx512 => "avx512",
+            Tile::Avx2 => "avx2",
+        }
+    }
+}
+
+/// True when this CPU runs the packed kernel (x86-64 with AVX2, FMA and F16C; the
+/// AVX-512 tile additionally needs AVX-512F).
 pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -38,9 +83,9 @@ pub fn available() -> bool {
 /// `((j / NR) · k + p) · NR + j % NR`; the columns past n of the last panel are zero.
 #[derive(Default)]
 pub struct PackedB<T> {
-    k: usize,
+    pub(super) k: usize,
     n: usize,
-    data: Vec<T>,
+    pub(super) data: Vec<T>,
 }
 
 impl<T: Elem> PackedB<T> {
@@ -79,16 +124,16 @@ impl<T: Elem> PackedB<T> {
     }
 }
 
-/// The first m rows of `a` (m × k, any strides) as f32 [`MR`]-row panels: element
-/// (i, p) at `((i / MR) · k + p) · MR + i % MR`, rows past m zero.
-fn pack_a<T: Elem>(a: View<'_, T>, (m, k): (usize, usize), out: &mut Vec<f32>) {
+/// The first m rows of `a` (m × k, any strides) as f32 `mr`-row panels: element
+/// (i, p) at `((i / mr) · k + p) · mr + i % mr`, rows past m zero.
+fn pack_a<T: Elem>(a: View<'_, T>, (m, k): (usize, usize), mr: usize, out: &mut Vec<f32>) {
     assert!(a.fits(m, k), "pack_a: view out of bounds");
     out.clear();
-    out.resize(m.div_ceil(MR) * k * MR, 0.0);
-    for (ip, panel) in out.chunks_mut(k * MR).enumerate() {
-        for r in 0..MR.min(m - ip * MR) {
-            let row = a.offset + (ip * MR + r) * a.rs;
-            for (p, d) in panel.iter_mut().skip(r).step_by(MR).enumerate() {
+    out.resize(m.div_ceil(mr) * k * mr, 0.0);
+    for (ip, panel) in out.chunks_mut(k * mr).enumerate() {
+        for r in 0..mr.min(m - ip * mr) {
+            let row = a.offset + (ip * mr + r) * a.rs;
+            for (p, d) in panel.iter_mut().skip(r).step_by(mr).enumerate() {
                 *d = a.data[row + p * a.cs].to_f32();
             }
         }
@@ -110,10 +155,22 @@ pub struct Product<'a, T> {
     pub used: (usize, usize),
 }
 
-/// C (m × n, row stride `ldc`) = A · B + bias, on `threads` threads (the column panels
-/// split between them); `scratch` holds the packed A. Panics when a shape does not fit
-/// its slice, or when the CPU lacks the kernel (callers check [`available`]).
+/// C (m × n, row stride `ldc`) = A · B + bias on the widest tile this CPU runs, on
+/// `threads` threads (the column panels split between them); `scratch` holds the
+/// packed A. Panics when a shape does not fit its slice, or when the CPU lacks the
+/// kernel (callers check [`available`]).
 pub fn matmul_packed<T: Elem>(
+    p: Product<'_, T>,
+    c: (&mut [T], usize),
+    scratch: &mut Vec<f32>,
+    threads: usize,
+) {
+    matmul_packed_on(Tile::best().unwrap_or(Tile::Avx2), p, c, scratch, threads);
+}
+
+/// [`matmul_packed`] on `tile`. Panics when the CPU lacks it ([`Tile::runs_here`]).
+pub fn matmul_packed_on<T: Elem>(
+    tile: Tile,
     p: Product<'_, T>,
     (c, ldc): (&mut [T], usize),
     scratch: &mut Vec<f32>,
@@ -133,11 +190,14 @@ pub fn matmul_packed<T: Elem>(
         p.bias.is_empty() || p.bias.len() == n,
         "matmul_packed: bias length"
     );
-    assert!(available(), "matmul_packed: the CPU lacks AVX2/FMA/F16C");
+    assert!(
+        tile.runs_here(),
+        "matmul_packed: the CPU lacks the {tile:?} tile"
+    );
     if m == 0 || n == 0 {
         return;
     }
-    pack_a(p.a, (m, k), scratch);
+    pack_a(p.a, (m, k), tile.rows(), scratch);
     let panels = n.div_ceil(NR);
     let chunks = panels.div_ceil(CHUNK_PANELS);
     let workers = threads.clamp(1, chunks);
@@ -145,20 +205,30 @@ pub fn matmul_packed<T: Elem>(
     // Workers take column chunks from a shared counter, so one the scheduler starts late
     // (other processes on the cores) takes fewer instead of holding up the call.
     let next = AtomicUsize::new(0);
-    let job = || loop {
-        let chunk = next.fetch_add(1, Ordering::Relaxed);
-        if chunk >= chunks {
-            break;
+    let job = || {
+        // The AVX-512 tile's partial sums between K blocks, one buffer per worker.
+        let mut partial = Vec::new();
+        loop {
+            let chunk = next.fetch_add(1, Ordering::Relaxed);
+            if chunk >= chunks {
+                break;
+            }
+            let cols = chunk * CHUNK_PANELS * NR..((chunk + 1) * CHUNK_PANELS * NR).min(n);
+            // SAFETY: the asserts above keep every tile inside `c`, `b`, `scratch` and
+            // the bias (packed for `tile`'s rows); each chunk is taken once, so no
+            // element is written by two workers; the CPU runs `tile` (asserted).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                match tile {
+                    Tile::Avx512 => {
+                        super::packed512::columns(&p, scratch, (out, ldc), cols, &mut partial);
+                    }
+                    Tile::Avx2 => avx::columns(&p, scratch, (out, ldc), cols),
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = (cols, out, &mut partial);
         }
-        let cols = chunk * CHUNK_PANELS * NR..((chunk + 1) * CHUNK_PANELS * NR).min(n);
-        // SAFETY: the asserts above keep every tile inside `c`, `b`, `scratch` and the
-        // bias; each chunk is taken once, so no element is written by two workers.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            avx::columns(&p, scratch, (out, ldc), cols);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (cols, out);
     };
     if workers == 1 {
         job();
@@ -174,7 +244,7 @@ pub fn matmul_packed<T: Elem>(
 
 /// C's base pointer, shared by workers that write disjoint columns.
 #[derive(Clone, Copy)]
-struct OutPtr<T>(*mut T);
+pub(super) struct OutPtr<T>(pub(super) *mut T);
 // SAFETY: each worker writes only its own column range (see `matmul_packed`).
 unsafe impl<T: Send> Send for OutPtr<T> {}
 // SAFETY: as above.
@@ -302,75 +372,6 @@ mod avx {
                 for (j, v) in tmp.iter().enumerate().take(cols) {
                     *dst.add(r * ldc + j) = T::from_f32(v + bias.get(j).copied().unwrap_or(0.0));
                 }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::profile::reference::{Epilogue, Rng, gemm_f64, rel_frobenius};
-
-    fn check<T: Elem>((m, n, k): (usize, usize, usize), threads: usize, tol: f64) {
-        let mut rng = Rng::new((m * 1000 + n * 10 + k) as u64);
-        let a: Vec<T> = rng
-            .vec(m * k, 1.0)
-            .iter()
-            .map(|&x| T::from_f32(x))
-            .collect();
-        let b: Vec<T> = rng
-            .vec(k * n, 1.0)
-            .iter()
-            .map(|&x| T::from_f32(x))
-            .collect();
-        let bias = rng.vec(n, 1.0);
-        fn view<T>(data: &[T], cols: usize) -> View<'_, T> {
-            View {
-                data,
-                offset: 0,
-                rs: cols,
-                cs: 1,
-            }
-        }
-        let packed = PackedB::new(view(&b, n), (k, n));
-        // C wider than n: the columns past n must stay untouched.
-        let ldc = n + 3;
-        let mut c = vec![T::from_f32(7.0); m * ldc];
-        let product = Product {
-            m,
-            a: view(&a, k),
-            b: &packed,
-            bias: &bias,
-            used: (k, n),
-        };
-        matmul_packed(product, (&mut c, ldc), &mut Vec::new(), threads);
-        let f = |v: &[T]| v.iter().map(|x| x.to_f32()).collect::<Vec<f32>>();
-        let got: Vec<f32> = c.chunks(ldc).flat_map(|r| f(&r[..n])).collect();
-        let want = gemm_f64(&f(&a), &f(&b), &bias, (m, n, k), Epilogue::Bias);
-        let err = rel_frobenius(&got, &want);
-        assert!(err < tol, "{m}x{n}x{k} on {threads}: rel error {err}");
-        assert!(
-            c.chunks(ldc)
-                .all(|r| r[n..].iter().all(|v| v.to_f32() == 7.0))
-        );
-    }
-
-    #[test]
-    fn packed_matches_the_f64_reference_on_ragged_shapes() {
-        if !available() {
-            return; // the gemm crate path runs instead; its own tests cover it
-        }
-        for shape in [
-            (1, 1, 1),
-            (7, 17, 5),
-            (13, 40, 33),
-            (128, 96, 64),
-            (6, 16, 300),
-        ] {
-            for threads in [1, 2, 3] {
-                check::<f32>(shape, threads, 1e-6);
-                check::<half::f16>(shape, threads, 2e-3);
             }
         }
     }

@@ -1,10 +1,11 @@
-//! profile layer: a transformer's forward pass on the CPU — `gemm` projections on all
+//! profile layer: a transformer's forward pass on the CPU — projections on all
 //! cores, attention over (sequence × head) threads, f32 arithmetic on f32 or f16
 //! storage — with every buffer allocated once per shape and reused across timed runs.
 
 use super::attention::{
     AttentionIo, AttentionShape, Elem, HeadPacks, QUERY_BLOCK, View, attention, matmul_view,
 };
+use super::packed::Tile;
 use super::pointwise::{activate, norm_rows, residual};
 use super::projection::{Kernel, Projection};
 use super::threads;
@@ -38,6 +39,8 @@ pub struct CpuTransformer<T> {
     lm_head: Option<Vec<T>>,
     positions: Vec<T>,
     outer_norm: NormWeights,
+    /// The tile of the packed products (attention's, and the projections' when packed).
+    tile: Option<Tile>,
 }
 
 /// Activations, KV cache and scratch for one (batch, rows, cache) shape.
@@ -80,6 +83,15 @@ impl<T: Elem> CpuTransformer<T> {
 
     /// [`new`](Self::new) with the projections on `kernel`.
     pub fn with_kernel(w: &Weights, kernel: Kernel) -> Self {
+        Self::with_kernel_on(w, kernel, Tile::best())
+    }
+
+    /// [`with_kernel`](Self::with_kernel) with the packed products (attention's, and
+    /// the projections' on [`Kernel::Packed`]) on `tile`; `None`, or a tile the CPU
+    /// lacks, runs them unpacked (attention) and on the `gemm` crate (projections).
+    pub fn with_kernel_on(w: &Weights, kernel: Kernel, tile: Option<Tile>) -> Self {
+        let tile = tile.filter(|t| t.runs_here());
+        let kernel = (kernel, tile);
         let c = &w.cfg;
         let (d, i) = (c.hidden_size, c.intermediate_size);
         let width = c.q_dim() + 2 * c.kv_dim();
@@ -105,6 +117,7 @@ impl<T: Elem> CpuTransformer<T> {
             lm_head: (!w.lm_head.is_empty()).then(|| convert(&w.lm_head)),
             positions: convert(&w.positions),
             outer_norm: w.outer_norm.clone(),
+            tile,
         }
     }
 
@@ -298,6 +311,7 @@ impl<T: Elem> CpuTransformer<T> {
             unmasked_keys: encoder.then_some(rows),
             cache_cap: b.cache_cap,
             heads: (c.num_heads, c.num_kv_heads, c.head_dim),
+            tile: self.tile,
         };
         attention(io, shape);
         // Head-major [sequence][head][row][dim] back to rows × (heads·dim).

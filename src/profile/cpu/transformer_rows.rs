@@ -9,6 +9,8 @@ use half::f16;
 
 use super::agreement;
 use super::attention::Elem;
+use super::packed::Tile;
+use super::projection::Kernel;
 use super::transformer::CpuTransformer;
 use crate::profile::reference::{Rng, rel_frobenius};
 use crate::profile::report::ResultRow;
@@ -21,8 +23,11 @@ use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights,
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
-/// The variant name of CPU transformer rows.
-pub const VARIANT: &str = "gemm-crate+attn";
+/// The variant name of CPU transformer rows (the default projection kernel on this
+/// CPU, see [`Kernel::variant`]).
+pub fn variant() -> &'static str {
+    Kernel::best().variant(Tile::best())
+}
 /// Models with more block parameters than this are verified on their first block only:
 /// the f64 reference runs at well under a GFLOP/s, and one block already exercises
 /// every kernel (the blocks differ only in their weights).
@@ -90,7 +95,7 @@ pub fn base_row(
         device,
         pass.workload(&cfg.name),
         precision,
-        VARIANT,
+        variant(),
         (batch * tokens, d, d),
     );
     let e = precision.bytes_per_element();

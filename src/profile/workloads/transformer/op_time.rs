@@ -90,6 +90,8 @@ mod tests {
             bandwidth_gbytes_per_s: Some(10.0),
             scalar_gflops: None,
             vec4_gflops: None,
+            isa: None,
+            isa_gflops: Vec::new(),
         };
         let op = |flops: f64, bytes: f64, ms: f64| OpTime {
             name: "x".into(),
