@@ -144,8 +144,9 @@ fn main() {
     }
     let [a, b] = times.map(median);
     println!(
-        "  pass median over {} runs each: first-verified ({}) {a:.2} ms, tuned {b:.2} ms, {:.2}x",
+        "  pass median over {} runs each ({:?}): first-verified ({}) {a:.2} ms, tuned {b:.2} ms, {:.2}x",
         rounds * PASSES_PER_ROUND,
+        timer.method(),
         first.name(),
         a / b
     );
