@@ -1,13 +1,16 @@
 //! profile layer: the decoder forward pass (GPT-2 and Llama families) on the GPU —
 //! weights, and the LM head transposed to d × vocab, uploaded and kernels compiled once
-//! per (model, precision); activations, a KV cache and every binding once per shape
+//! per (model, precision) — every GEMM variant the projections are tuned over; see
+//! [`super::decoder_tune`]; activations, a KV cache and every binding once per shape
 //! (`plan`); the whole pass — embedding, pre-norm blocks, final norm, LM head on each
 //! sequence's last position — recorded into one compute pass of one submission.
 
 use std::time::Duration;
 
 use crate::profile::gpu::buffers::{decode, encode, storage_buffer};
-use crate::profile::gpu::decoder_plan::{Activations, Binder, Dispatch, Step};
+pub use crate::profile::gpu::decoder_plan::KvCache;
+use crate::profile::gpu::decoder_plan::{Activations, Binder, Dispatch, Step, transpose, zeroed};
+use crate::profile::gpu::encoder_plan::compile_all;
 use crate::profile::gpu::kernels::{GemmKernel, GemmLayout, Variant};
 use crate::profile::gpu::model::{DeviceModel, Linear};
 use crate::profile::gpu::ops::attention::{DecodeAttention, KvAppend, PrefillAttention};
@@ -25,7 +28,9 @@ use crate::profile::{Precision, ProfileError};
 pub struct GpuDecoder {
     pub(super) cfg: TransformerConfig,
     pub(super) precision: Precision,
-    pub(super) gemm: GemmKernel,
+    /// The GEMM variants compiled, in candidate order; a new plan's steps start on the
+    /// first.
+    pub(super) kernels: Vec<GemmKernel>,
     pub(super) embed: Embedding,
     pub(super) norm: Norm,
     pub(super) ew: Elementwise,
@@ -96,25 +101,6 @@ impl DecoderShape {
     }
 }
 
-/// Every layer's K and V cache for `batch` sequences of up to `capacity` positions, laid
-/// out as [`crate::profile::gpu::ops::attention`] says. Cloning shares the buffers, so a
-/// prefill plan and a decode plan can work on one cache.
-#[derive(Clone)]
-pub struct KvCache {
-    /// Sequences.
-    pub batch: usize,
-    /// Positions per sequence.
-    pub capacity: usize,
-    layers: Vec<[wgpu::Buffer; 2]>,
-}
-
-impl KvCache {
-    /// Layer `i`'s K and V buffers.
-    pub fn layer(&self, i: usize) -> Option<&[wgpu::Buffer; 2]> {
-        self.layers.get(i)
-    }
-}
-
 /// Activations and bindings of one [`DecoderShape`] over the first `layers` blocks.
 pub struct DecoderPlan {
     /// The pass and its size.
@@ -132,29 +118,6 @@ pub struct DecoderPlan {
     pub(super) steps: Vec<Step>,
 }
 
-/// A zero-filled storage buffer of `bytes` (wgpu zeroes new buffers).
-pub(super) fn zeroed(dev: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
-    dev.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        size: bytes.max(4),
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    })
-}
-
-/// A row-major `rows × cols` matrix transposed.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; rows * cols];
-    for (r, row) in m.chunks(cols).enumerate().take(rows) {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + r] = v;
-        }
-    }
-    t
-}
-
 impl GpuDecoder {
     /// Checks sizes against the adapter, compiles the kernels (GEMM `variant`) and
     /// uploads `w` (already rounded to `precision`). GPT-2 and Llama families only.
@@ -164,6 +127,19 @@ impl GpuDecoder {
         w: &Weights,
         precision: Precision,
         variant: Variant,
+    ) -> Result<Self, ProfileError> {
+        Self::upload_with(ctx, layout, w, precision, &[variant])
+    }
+
+    /// [`GpuDecoder::upload`] with every GEMM variant of `variants` compiled once (one
+    /// whose shader does not compile on the adapter is left out; none at all is the
+    /// error), so a plan can put each projection shape on its own.
+    pub fn upload_with(
+        ctx: &GpuContext,
+        layout: &GemmLayout,
+        w: &Weights,
+        precision: Precision,
+        variants: &[Variant],
     ) -> Result<Self, ProfileError> {
         let c = &w.cfg;
         if !c.family.is_decoder() {
@@ -185,6 +161,7 @@ impl GpuDecoder {
         }
         let block = matrix_bytes(p, d, i.max(c.q_dim())).max(matrix_bytes(p, i, d));
         check_buffer(ctx, block, "a block matrix")?;
+        let kernels = compile_all(ctx, layout, p, variants)?;
         let model = DeviceModel::upload(ctx, w, p, "uploading decoder weights")?;
         let head = scoped(&ctx.device, "uploading the LM head", || {
             let t = transpose(w.head(), vocab, d);
@@ -197,7 +174,7 @@ impl GpuDecoder {
         Ok(GpuDecoder {
             cfg: c.clone(),
             precision,
-            gemm: GemmKernel::new(ctx, layout, variant, p)?,
+            kernels,
             embed: Embedding::new(ctx, p)?,
             norm: Norm::new(ctx, p)?,
             ew: Elementwise::new(ctx, p)?,
@@ -226,9 +203,15 @@ impl GpuDecoder {
         self.precision
     }
 
-    /// The GEMM variant of the projections and the LM head.
+    /// The GEMM variant a new plan's projections and LM head start on (the first
+    /// compiled).
     pub fn variant(&self) -> Variant {
-        self.gemm.variant
+        self.kernels.first().map_or(Variant::Naive, |k| k.variant)
+    }
+
+    /// The compiled GEMM kernels, in candidate order.
+    pub fn kernels(&self) -> &[GemmKernel] {
+        &self.kernels
     }
 
     /// A zeroed KV cache (every layer) for `batch` sequences of `capacity` positions.
@@ -336,7 +319,12 @@ impl GpuDecoder {
             return;
         };
         match &step.dispatch {
-            Dispatch::Gemm(ops) => self.gemm.record(pass, ops),
+            Dispatch::Gemm { ops, kernel, .. } => {
+                // `assign` only sets indices of compiled kernels.
+                if let Some(k) = self.kernels.get(*kernel) {
+                    k.record(pass, ops);
+                }
+            }
             Dispatch::Embed(b) => self.embed.record(pass, b),
             Dispatch::Norm(b) => self.norm.record(pass, b),
             Dispatch::Ew(b) => self.ew.record(pass, b),

@@ -4,7 +4,7 @@
 //! each sequence's last row and the LM head.
 
 use crate::profile::gpu::buffers::{Operands, storage_buffer};
-use crate::profile::gpu::decoder::{DecoderShape, GpuDecoder, zeroed};
+use crate::profile::gpu::decoder::{DecoderShape, GpuDecoder};
 use crate::profile::gpu::kernels::GemmLayout;
 use crate::profile::gpu::model::{GpuLayer, GpuNorm, Linear};
 use crate::profile::gpu::ops::attention::AttentionDims;
@@ -15,9 +15,57 @@ use crate::profile::workloads::transformer::ops::OpKind;
 use crate::profile::workloads::transformer::{Family, Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
 
+/// Every layer's K and V cache for `batch` sequences of up to `capacity` positions, laid
+/// out as [`crate::profile::gpu::ops::attention`] says. Cloning shares the buffers, so a
+/// prefill plan and a decode plan can work on one cache.
+#[derive(Clone)]
+pub struct KvCache {
+    /// Sequences.
+    pub batch: usize,
+    /// Positions per sequence.
+    pub capacity: usize,
+    pub(super) layers: Vec<[wgpu::Buffer; 2]>,
+}
+
+impl KvCache {
+    /// Layer `i`'s K and V buffers.
+    pub fn layer(&self, i: usize) -> Option<&[wgpu::Buffer; 2]> {
+        self.layers.get(i)
+    }
+}
+
+/// A zero-filled storage buffer of `bytes` (wgpu zeroes new buffers).
+pub(super) fn zeroed(dev: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
+    dev.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes.max(4),
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+/// A row-major `rows × cols` matrix transposed.
+pub(super) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * cols];
+    for (r, row) in m.chunks(cols).enumerate().take(rows) {
+        for (c, &v) in row.iter().enumerate() {
+            t[c * rows + r] = v;
+        }
+    }
+    t
+}
+
 /// One dispatch of a recorded pass.
 pub(super) enum Dispatch {
-    Gemm(Box<Operands>),
+    /// A projection: its operands, the index of its kernel in the model's, whether its
+    /// bias epilogue is fused.
+    Gemm {
+        ops: Box<Operands>,
+        kernel: usize,
+        bias: bool,
+    },
     Embed(OpBinding),
     Norm(OpBinding),
     Ew(OpBinding),
@@ -128,7 +176,12 @@ impl Binder<'_> {
             [a, out],
             &d.no_bias,
         );
-        step(op, Dispatch::Gemm(Box::new(ops)))
+        let dispatch = Dispatch::Gemm {
+            ops: Box::new(ops),
+            kernel: 0,
+            bias: lin.bias.is_some(),
+        };
+        step(op, dispatch)
     }
 
     /// `out = norm(x)`: LayerNorm for GPT-2, RMSNorm for Llama.

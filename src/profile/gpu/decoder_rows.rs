@@ -2,22 +2,28 @@
 //! against the f64 reference at a small shape before anything is timed (a wrong pass
 //! gets `correct: false` and no timing), f16/bf16 rows' top-1 agreement with the f32
 //! model, then one timed row per (pass, length, batch) with its buffers, KV cache and
-//! bindings built once, GPU timestamps where the device has them.
+//! bindings built once, each projection shape on its fastest verified GEMM variant
+//! ([`super::decoder_tune`]; the check and the top-1 agreement rerun on that
+//! assignment), GPU timestamps where the device has them.
 
 use crate::profile::cpu::transformer_rows::{
     SweepPlan, VERIFY_BATCH, VERIFY_LEN, base_row, tolerance,
 };
-use crate::profile::gpu::decoder::{DecoderShape, GpuDecoder};
+use crate::profile::gpu::decoder::{DecoderPlan, DecoderShape, GpuDecoder};
+use crate::profile::gpu::decoder_check::{DecoderCheck, PassReference, Top1Reference};
+use crate::profile::gpu::decoder_tune::{self, DecoderChoice};
+use crate::profile::gpu::gemm_tune::{self, ProjectionTuner};
 use crate::profile::gpu::op_timer::OpProfiler;
 use crate::profile::gpu::timer::Bench;
-use crate::profile::gpu::transformer_rows::{pick_variant, variant_name, verify_layers};
-use crate::profile::reference::{Rng, rel_frobenius};
+use crate::profile::gpu::transformer_rows::{
+    TUNED, name_variants, variant_name, variants_of, verify_layers,
+};
+use crate::profile::reference::Rng;
 use crate::profile::report::ResultRow;
 use crate::profile::stats::measure;
 use crate::profile::workloads::transformer::accounting as acc;
 use crate::profile::workloads::transformer::op_time::median_ms;
 use crate::profile::workloads::transformer::ops::op_times;
-use crate::profile::workloads::transformer::reference;
 use crate::profile::workloads::transformer::weights::{self, RunWeights, Weights, random_tokens};
 use crate::profile::workloads::transformer::{Pass, TransformerConfig};
 use crate::profile::{Precision, ProfileError};
@@ -42,8 +48,21 @@ pub fn run_on_device(
     bench: Bench<'_>,
     model: &GpuDecoder,
     pass: Pass,
+    dims: (usize, usize, usize),
+    tokens: &[u32],
+) -> Result<DeviceOutput, ProfileError> {
+    run_assigned(bench, model, pass, dims, tokens, None)
+}
+
+/// [`run_on_device`] with the projections of the checked pass (a decode check's step,
+/// not the prefill that fills its cache) on `choice` (`None`: the first variant).
+pub fn run_assigned(
+    bench: Bench<'_>,
+    model: &GpuDecoder,
+    pass: Pass,
     (batch, len, layers): (usize, usize, usize),
     tokens: &[u32],
+    choice: Option<&DecoderChoice>,
 ) -> Result<DeviceOutput, ProfileError> {
     let (ctx, layout, timer) = (bench.ctx, bench.layout, bench.timer);
     let prefill = DecoderShape::prefill(batch, len);
@@ -68,6 +87,9 @@ pub fn run_on_device(
         let step = model.plan(ctx, layout, last, layers, &cache)?;
         plans.push((step, part(len, total)));
     }
+    if let (Some(choice), Some((plan, _))) = (choice, plans.last_mut()) {
+        plan.assign(model, choice)?;
+    }
     for (plan, ids) in &plans {
         plan.write_tokens(ctx, ids)?;
         timer.run_pass(ctx, "checking the decoder pass", &|p| model.record(p, plan))?;
@@ -81,8 +103,15 @@ pub fn run_on_device(
     })
 }
 
+/// The check's (batch, len, layers): [`VERIFY_BATCH`] × [`VERIFY_LEN`] through
+/// [`verify_layers`].
+pub fn check_dims(cfg: &TransformerConfig) -> (usize, usize, usize) {
+    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
+    (VERIFY_BATCH, len, verify_layers(cfg))
+}
+
 /// Relative error of `pass` against the f64 reference over `w` (the weights the model
-/// is meant to hold) at [`VERIFY_BATCH`] × [`VERIFY_LEN`] through [`verify_layers`].
+/// is meant to hold) at [`check_dims`].
 pub fn verify(
     bench: Bench<'_>,
     model: &GpuDecoder,
@@ -90,16 +119,7 @@ pub fn verify(
     pass: Pass,
     seed: u64,
 ) -> Result<f64, ProfileError> {
-    let cfg = model.config();
-    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
-    verify_at(
-        bench,
-        model,
-        w,
-        pass,
-        (VERIFY_BATCH, len, verify_layers(cfg)),
-        seed,
-    )
+    verify_at(bench, model, w, pass, check_dims(model.config()), seed)
 }
 
 /// [`verify`] at `batch` sequences of `len` tokens (or cached tokens, for decode)
@@ -110,87 +130,32 @@ pub fn verify_at(
     model: &GpuDecoder,
     w: &Weights,
     pass: Pass,
-    (batch, len, layers): (usize, usize, usize),
+    dims: (usize, usize, usize),
     seed: u64,
 ) -> Result<f64, ProfileError> {
-    let cfg = model.config();
-    let d = cfg.hidden_size;
-    let total = if pass == Pass::Decode { len + 1 } else { len };
-    let tokens = random_tokens(batch * total, cfg.vocab_size, seed);
-    let want = reference::forward(w, layers, &tokens, (batch, total));
-    let got = run_on_device(bench, model, pass, (batch, len, layers), &tokens)?;
-    let want_hidden: Vec<f64> = match pass {
-        Pass::Decode => want
-            .hidden
-            .chunks(total * d)
-            .flat_map(|s| s[len * d..].iter().copied())
-            .collect(),
-        _ => want.hidden,
-    };
-    let hidden_err = rel_frobenius(&got.hidden, &want_hidden);
-    Ok(hidden_err.max(rel_frobenius(&got.logits, &want.logits)))
-}
-
-/// Index of the largest value; `None` when any value is not finite.
-fn argmax<T: Copy + Into<f64>>(xs: &[T]) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, &x) in xs.iter().enumerate() {
-        let x: f64 = x.into();
-        if !x.is_finite() {
-            return None;
-        }
-        if best.is_none_or(|(_, b)| x > b) {
-            best = Some((i, x));
-        }
-    }
-    best.map(|(i, _)| i)
-}
-
-/// Share of rows whose arg-max agrees (a row with a non-finite value never does).
-fn agreement(got: &[f32], want: &[f64], vocab: usize) -> f64 {
-    let rows = want.len() / vocab.max(1);
-    let same = got
-        .chunks(vocab)
-        .zip(want.chunks(vocab))
-        .filter(|(g, w)| argmax(g).is_some_and(|i| Some(i) == argmax(w)))
-        .count();
-    same as f64 / rows.max(1) as f64
+    PassReference::new(w, pass, dims, seed).error(bench, model, None)
 }
 
 /// Top-1 agreement of `model` (its weights rounded from `master`) with the f32 model
-/// computed exactly: over [`TOP1_SEQUENCES`] sequences of [`VERIFY_LEN`] + 1 tokens
-/// through [`verify_layers`], the share whose arg-max of the device's last-position
-/// logits equals that of the f64 reference over the unrounded `master` weights —
-/// `[prefill, decode]` (decode: the last token decoded after the rest was prefilled).
+/// computed exactly ([`Top1Reference`]), its projections on the first variant —
+/// `[prefill, decode]`.
 pub fn top1_agreement(
     bench: Bench<'_>,
     model: &GpuDecoder,
     master: &Weights,
     seed: u64,
 ) -> Result<[f64; 2], ProfileError> {
-    let cfg = model.config();
-    let (batch, layers) = (TOP1_SEQUENCES, verify_layers(cfg));
-    let len = VERIFY_LEN.min(cfg.max_positions - 1).max(1);
-    let tokens = random_tokens(batch * (len + 1), cfg.vocab_size, seed ^ 0x7091);
-    let want = reference::forward(master, layers, &tokens, (batch, len + 1));
-    let v = cfg.vocab_size;
-    let prefill = run_on_device(
-        bench,
-        model,
-        Pass::Prefill,
-        (batch, len + 1, layers),
-        &tokens,
-    )?;
-    let decode = run_on_device(bench, model, Pass::Decode, (batch, len, layers), &tokens)?;
+    let r = Top1Reference::new(master, seed);
     Ok([
-        agreement(&prefill.logits, &want.logits, v),
-        agreement(&decode.logits, &want.logits, v),
+        r.agreement(bench, model, Pass::Prefill, None)?,
+        r.agreement(bench, model, Pass::Decode, None)?,
     ])
 }
 
 /// Verifies then times every (pass, length, batch) of decoder `cfg` at `precision` on
-/// the bench's device; `on_row` hears of each row as it is done. A shape the adapter
-/// cannot hold gets a row saying why; the others still run.
+/// the bench's device, projections tuned by the session's tuner; `on_row` hears of each
+/// row as it is done. A shape the adapter cannot hold gets a row saying why; the others
+/// still run.
 pub fn sweep(
     bench: Bench<'_>,
     cfg: &TransformerConfig,
@@ -199,9 +164,21 @@ pub fn sweep(
     cancelled: &dyn Fn() -> bool,
     on_row: &mut dyn FnMut(&ResultRow),
 ) -> Result<Vec<ResultRow>, ProfileError> {
+    let tuner = gemm_tune::session();
+    sweep_with(bench, (cfg, precision), plan, tuner, cancelled, on_row)
+}
+
+/// [`sweep`] with the projections tuned by `tuner`.
+pub fn sweep_with(
+    bench: Bench<'_>,
+    (cfg, precision): (&TransformerConfig, Precision),
+    plan: SweepPlan<'_>,
+    tuner: &ProjectionTuner,
+    cancelled: &dyn Fn() -> bool,
+    on_row: &mut dyn FnMut(&ResultRow),
+) -> Result<Vec<ResultRow>, ProfileError> {
     let ctx = bench.ctx;
     let seed = Rng::from_time().next_u64();
-    let variant = pick_variant(bench, cfg, precision)?;
     // The master weights in f32; a half-precision device holds a rounded copy.
     let RunWeights {
         weights: master,
@@ -209,42 +186,30 @@ pub fn sweep(
     } = weights::master(cfg, plan.weights, seed)?;
     let rounded = (precision != Precision::F32).then(|| master.clone().rounded(precision));
     let w = rounded.as_ref().unwrap_or(&master);
-    let model = GpuDecoder::upload(ctx, bench.layout, w, precision, variant)?;
+    let model = GpuDecoder::upload_with(ctx, bench.layout, w, precision, &TUNED)?;
     let passes = Pass::for_family(cfg.family);
-    let mut errors = Vec::new();
-    for &pass in passes {
-        errors.push(verify(bench, &model, w, pass, seed)?);
-    }
-    let top1 = match rounded {
-        Some(_) => Some(top1_agreement(bench, &model, &master, seed)?),
-        None => None,
-    };
-    // The host copies are only needed by the reference: free them before timing.
+    let mut check = DecoderCheck::new(&model, w, Some(&master), passes, seed);
+    // The host copies are only needed by the references: free them before timing.
     drop((rounded, master));
     let mut rows = Vec::new();
-    for (&pass, err) in passes.iter().zip(errors) {
+    for &pass in passes {
         for &len in plan.lens(pass) {
             for &batch in plan.batches {
                 if cancelled() {
                     return Ok(rows);
                 }
                 let mut row = base_row(&ctx.name, cfg, precision, pass, (len, batch));
-                row.variant = variant_name(variant);
+                row.variant = variant_name(model.variant());
                 row.weights = Some(label.clone());
-                row.rel_error = Some(err);
-                row.top1_agreement = top1.map(|t| t[usize::from(pass == Pass::Decode)]);
-                row.correct = err <= tolerance(precision);
-                row.chosen = row.correct;
-                if row.correct {
-                    match time_row(bench, &model, &mut row, DecoderShape { pass, batch, len }) {
-                        Ok(()) => {}
-                        Err(e @ (ProfileError::DeviceLost(_) | ProfileError::Hung { .. })) => {
-                            return Err(e);
-                        }
-                        Err(e) => {
-                            row.chosen = false;
-                            row = row.unsupported(e.to_string());
-                        }
+                let shape = DecoderShape { pass, batch, len };
+                match tuned_row(bench, &model, (&mut check, tuner), &mut row, shape) {
+                    Ok(()) => {}
+                    Err(e @ (ProfileError::DeviceLost(_) | ProfileError::Hung { .. })) => {
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        row.chosen = false;
+                        row = row.unsupported(e.to_string());
                     }
                 }
                 on_row(&row);
@@ -255,20 +220,45 @@ pub fn sweep(
     Ok(rows)
 }
 
-/// Times the whole pass of `shape` into `row`: one submission per sample, latency per
-/// batch (a prefill row is the time to first token, LM head included).
-fn time_row(
+/// Binds `shape`'s plan, tunes its projections, checks the pass on that assignment
+/// (error, and top-1 agreement at half precision) and, when it verifies, times it.
+fn tuned_row(
     bench: Bench<'_>,
     model: &GpuDecoder,
+    (check, tuner): (&mut DecoderCheck, &ProjectionTuner),
     row: &mut ResultRow,
     shape: DecoderShape,
 ) -> Result<(), ProfileError> {
     let (ctx, cfg) = (bench.ctx, model.config());
     // A decode step runs against a zeroed cache (no prefill before it): the work of
     // attention over context_len keys does not depend on the values, only the numbers
-    // do, and those were verified above.
+    // do, and those are verified below.
     let cache = model.kv_cache(ctx, shape.batch, shape.cache_len())?;
-    let plan = model.plan(ctx, bench.layout, shape, cfg.num_layers, &cache)?;
+    let mut plan = model.plan(ctx, bench.layout, shape, cfg.num_layers, &cache)?;
+    let tuned = decoder_tune::tune_plan(bench, model, &mut plan, tuner)?;
+    let err = check.error(bench, model, shape.pass, &tuned.choice)?;
+    row.rel_error = Some(err);
+    row.correct = err <= tolerance(model.precision());
+    row.chosen = row.correct;
+    let steps = plan.projections(model);
+    row.variant = format!("gemm-{}+flash-attn", variants_of(&steps));
+    if row.correct {
+        row.top1_agreement = check.agreement(bench, model, shape.pass, &tuned.choice)?;
+        time_row(bench, model, &plan, row)?;
+        name_variants(row, &steps);
+    }
+    Ok(())
+}
+
+/// Times the whole pass of `plan` into `row`: one submission per sample, latency per
+/// batch (a prefill row is the time to first token, LM head included).
+fn time_row(
+    bench: Bench<'_>,
+    model: &GpuDecoder,
+    plan: &DecoderPlan,
+    row: &mut ResultRow,
+) -> Result<(), ProfileError> {
+    let (ctx, cfg, shape) = (bench.ctx, model.config(), plan.shape);
     let count = shape.batch * shape.rows();
     plan.write_tokens(ctx, &random_tokens(count, cfg.vocab_size, shape.len as u64))?;
     // Where the time goes: after each timed pass, one separate run that times each step
@@ -278,9 +268,9 @@ fn time_row(
     let t = measure(bench.timer.method(), bench.budget, || {
         let r = bench
             .timer
-            .run_pass(ctx, "the decoder pass", &|pass| model.record(pass, &plan))?;
+            .run_pass(ctx, "the decoder pass", &|pass| model.record(pass, plan))?;
         op_samples.push(profiler.sample(ctx, bench.timer, &|pass, i| {
-            model.record_step(pass, &plan, i)
+            model.record_step(pass, plan, i)
         })?);
         Ok(r.gpu_ms.unwrap_or(r.wall_ms))
     })?;
@@ -296,20 +286,4 @@ fn time_row(
     row.ops = op_times(cfg, pass, (shape.batch, len), e, &median_ms(timed));
     row.set_timing_with(t, flops, bytes);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn agreement_counts_matching_arg_maxes_and_never_a_non_finite_row() {
-        // Three rows of vocab 3: the first agrees, the second does not, the third has
-        // a NaN on the device (its arg-max would otherwise agree).
-        let got = [0.1, 0.9, 0.0, 0.5, 0.2, 0.1, f32::NAN, 0.0, 2.0];
-        let want = [0.0, 1.0, 0.5, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0];
-        assert!((agreement(&got, &want, 3) - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(argmax(&[1.0f32, 3.0, 3.0, 2.0]), Some(1), "first of a tie");
-        assert_eq!(argmax::<f32>(&[]), None);
-    }
 }

@@ -84,7 +84,7 @@ pub(super) fn compile_all(
     }
     if kernels.is_empty() {
         return Err(last.unwrap_or_else(|| {
-            ProfileError::Invalid("the encoder pass was given no GEMM variant".into())
+            ProfileError::Invalid("a GPU pass was given no GEMM variant".into())
         }));
     }
     Ok(kernels)

@@ -298,7 +298,7 @@ pub fn sweep_with(
 }
 
 /// Each projection op of `row` named with the variants its steps ran on.
-fn name_variants(row: &mut ResultRow, steps: &[ProjectionStep]) {
+pub fn name_variants(row: &mut ResultRow, steps: &[ProjectionStep]) {
     for op in &mut row.ops {
         let of_op: Vec<ProjectionStep> = steps
             .iter()

@@ -20,7 +20,7 @@ pub use config::{Family, TransformerConfig};
 use super::Workload;
 
 /// Which pass of a transformer a row measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pass {
     /// An encoder over whole sequences (no mask, no cache).
     Encoder,
