@@ -13,6 +13,7 @@ use crate::plan::{self, Overrides, load, presets};
 
 pub mod bar;
 pub mod hardware;
+pub mod hardware_plan;
 pub mod llm_table;
 pub mod ops_table;
 pub mod plan_cmd;

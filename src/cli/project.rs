@@ -55,7 +55,7 @@ struct Row<'a> {
 }
 
 /// The measured roofline of the row's device at its precision.
-fn local_roofline(report: &ProfileReport, row: &ResultRow) -> anyhow::Result<Roofline> {
+pub(super) fn local_roofline(report: &ProfileReport, row: &ResultRow) -> anyhow::Result<Roofline> {
     let peak = report
         .peaks
         .iter()
@@ -77,7 +77,7 @@ fn local_roofline(report: &ProfileReport, row: &ResultRow) -> anyhow::Result<Roo
 }
 
 /// Weights and KV-cache bytes of the row's shape, when the report states them.
-fn memory_of(row: &ResultRow, batch: usize) -> Option<(f64, f64)> {
+pub(super) fn memory_of(row: &ResultRow, batch: usize) -> Option<(f64, f64)> {
     let weights = row.weights_bytes?;
     let tokens = row.seq_len.or(row.context_len).unwrap_or(0) as f64;
     let kv = row.kv_bytes_per_token.unwrap_or(0.0) * tokens * batch as f64;
