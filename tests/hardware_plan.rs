@@ -297,3 +297,55 @@ fn the_plan_field_lists_candidates_and_is_checked() {
     let v = plan_json(&["plan", "healthcare-triage", "--json"]);
     assert!(v.get("hardware").is_none());
 }
+
+#[test]
+fn a_dominated_offer_left_unsearched_is_no_better_when_searched() {
+    use costscope::model::hardware_sweep::{
+        OfferCase, scaled_curve, stated_accelerator, sweep, sweep_with,
+    };
+    let (plan, _) = costscope::plan::load("healthcare-triage").unwrap();
+    let cat = catalog();
+    let stated = stated_accelerator(&cat, &plan.hardware.name).unwrap();
+    let cases: Vec<OfferCase> = (cat.offers.iter())
+        .map(|o| {
+            let acc = cat.accelerator(&o.accelerator).unwrap().clone();
+            OfferCase {
+                offer: o.clone(),
+                curve: scaled_curve(&plan, stated, &acc),
+                accelerator: acc,
+            }
+        })
+        .collect();
+    let options = costscope::model::SweepOptions::for_plan(&plan);
+    let pruned = sweep(&plan, &options, &cases, Some(stated));
+    let full = sweep_with(&plan, &options, &cases, Some(stated), false);
+    let objective = |i: usize| full.offers[i].best.as_ref().and_then(|b| b.objective);
+    let mut checked = 0;
+    for (i, o) in pruned.offers.iter().enumerate() {
+        let Some(by) = &o.dominated_by else { continue };
+        let j = pruned.offers.iter().position(|p| &p.offer == by).unwrap();
+        let (mine, theirs) = (
+            objective(i),
+            objective(j).expect("the dominating offer is feasible"),
+        );
+        assert!(
+            mine.is_none_or(|m| m >= theirs),
+            "{} {mine:?} beats {by} {theirs}",
+            o.offer
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "no offer was dominated");
+    assert_eq!(pruned.recommendation, full.recommendation);
+    let pick = |s: &costscope::model::hardware_sweep::HardwareSweep| {
+        let b = s.offers[s.recommendation.unwrap()].best.clone().unwrap();
+        (b.objective, b.cost_usd_per_hour, b.candidate_name())
+    };
+    assert_eq!(pick(&pruned), pick(&full));
+    let frontier = |s: &costscope::model::hardware_sweep::HardwareSweep| -> Vec<(String, f64)> {
+        (s.pareto.iter())
+            .map(|p| (p.offer.clone(), p.evaluation.cost_usd_per_hour))
+            .collect()
+    };
+    assert_eq!(frontier(&pruned), frontier(&full));
+}

@@ -252,6 +252,10 @@ pub fn write_table(out: &mut dyn Write, h: &HardwareReport) -> std::io::Result<(
             "{mark} {:<36} {:>9.3} {:>7} {:>10} {:>19}",
             o.offer, o.on_demand_usd_per_hour, spot, lat, band
         )?;
+        if let Some(by) = &o.dominated_by {
+            writeln!(out, " {:>9} {:>9} {:>10}  dominated by {by}", "-", "-", "-")?;
+            continue;
+        }
         match (&o.best, &o.reason) {
             (Some(b), _) => writeln!(
                 out,
@@ -294,6 +298,6 @@ pub fn write_table(out: &mut dyn Write, h: &HardwareReport) -> std::io::Result<(
     }
     writeln!(
         out,
-        "(one replica per accelerator; an instance of n accelerators is priced per accelerator, its price / n)"
+        "(one replica per accelerator; an instance of n accelerators is priced per accelerator, its price / n;\n a dominated offer is as slow or slower at every batch and no cheaper than the one named, so it is not searched)"
     )
 }

@@ -6,12 +6,13 @@
 
 use serde::Serialize;
 
-use super::catalog::{Accelerator, Catalog, Offer};
+use super::catalog::{Accelerator, Offer};
 use super::evaluation::PolicyKind;
+use super::hardware_scale::speedups;
+pub use super::hardware_scale::{llm_fits, plan_precision, scaled_curve, stated_accelerator};
 use super::objective::{SweepOptions, optimize};
 use super::pareto::frontier_indices;
-use super::projection::check_fits;
-use super::{Evaluation, Plan, Precision, Source};
+use super::{Evaluation, Plan};
 
 /// One point of an offer's L(b): the projected time of a batch and its band.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -79,6 +80,9 @@ pub struct OfferResult {
     pub evaluated: usize,
     /// Why no candidate is feasible here (the model does not fit, the SLO is missed).
     pub reason: Option<String>,
+    /// Not searched: this offer is as fast or faster at every batch and no dearer, so
+    /// each of its candidates beats the same candidate here.
+    pub dominated_by: Option<String>,
 }
 
 /// A Pareto point across offers.
@@ -101,112 +105,6 @@ pub struct HardwareSweep {
     pub pareto: Vec<ParetoPoint>,
     /// Candidates evaluated over all offers.
     pub evaluated: usize,
-}
-
-/// Catalog accelerator a plan's `hardware.name` names: the catalog name's words
-/// (split at spaces, `-`, `_`, `(`, `)`, `/`, `,`) appearing in a row among the plan
-/// name's, case ignored; the longest such name wins ("L4 (g6.xlarge)" is L4, "A100
-/// 40GB (a2-highgpu-1g)" is A100-40GB, "RTX 4090 workstation" is RTX-4090).
-pub fn stated_accelerator<'a>(
-    catalog: &'a Catalog,
-    hardware_name: &str,
-) -> Option<&'a Accelerator> {
-    let words = |s: &str| -> Vec<String> {
-        s.split(|c: char| c.is_whitespace() || "-_()/,".contains(c))
-            .filter(|w| !w.is_empty())
-            .map(str::to_ascii_lowercase)
-            .collect()
-    };
-    let plan_words = words(hardware_name);
-    catalog
-        .accelerators
-        .iter()
-        .filter_map(|a| {
-            let w = words(&a.name);
-            let found = !w.is_empty() && plan_words.windows(w.len()).any(|win| win == w.as_slice());
-            found.then_some((w.len(), a))
-        })
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, a)| a)
-}
-
-/// The precision a plan's L(b) is at: the profile's, the LLM's, else FP32.
-pub fn plan_precision(plan: &Plan) -> Precision {
-    match (&plan.service.source, &plan.service.llm) {
-        (Source::Profile { precision, .. }, _) => *precision,
-        (_, Some(llm)) => llm.precision,
-        _ => Precision::F32,
-    }
-}
-
-/// Does the plan's LLM (weights plus one whole sequence's KV) fit `acc`? `Ok` for a
-/// plan without an LLM or without a known footprint.
-pub fn llm_fits(plan: &Plan, acc: &Accelerator) -> Result<(), String> {
-    let (Some(llm), Some(tokens)) = (&plan.service.llm, &plan.workload.tokens) else {
-        return Ok(());
-    };
-    let Some(fp) = llm.footprint else {
-        return Ok(());
-    };
-    let seq_tokens = tokens.prompt_mean + tokens.output_mean;
-    check_fits(acc, fp.weights_bytes, fp.kv_bytes_per_token * seq_tokens)
-        .map_err(|e| format!("does not fit: {e} for {} and one sequence's KV", llm.model))
-}
-
-/// Speed-ups of `target` over `stated` at `precision`: (FLOP rate, bandwidth).
-fn speedups(
-    stated: &Accelerator,
-    target: &Accelerator,
-    precision: Precision,
-) -> Result<(f64, f64), String> {
-    let rate = |a: &Accelerator| {
-        a.tflops(precision).ok_or_else(|| {
-            format!(
-                "{}: the catalog has no verified {} FLOP rate",
-                a.name,
-                precision.name()
-            )
-        })
-    };
-    let compute = rate(target)? / rate(stated)?;
-    let memory = target.memory_bandwidth_gbytes_per_s / stated.memory_bandwidth_gbytes_per_s;
-    Ok((compute, memory))
-}
-
-/// The plan's L(b) on `stated` (its `speed_vs_profiled` applied) carried to `target` by
-/// the catalog's figures. Without per-operator rows the bound is unknown, so the
-/// projection takes the lesser of the FLOP-rate and bandwidth speed-ups and the band
-/// runs to the greater.
-pub fn scaled_curve(
-    plan: &Plan,
-    stated: &Accelerator,
-    target: &Accelerator,
-) -> Result<OfferCurve, String> {
-    llm_fits(plan, target)?;
-    let precision = plan_precision(plan);
-    let (compute, memory) = speedups(stated, target, precision)?;
-    let (slow, fast) = (compute.min(memory), compute.max(memory));
-    let speed = plan.hardware.speed_vs_profiled;
-    let points = plan
-        .service
-        .batch_latency_ms
-        .iter()
-        .map(|&(batch, ms)| CurvePoint {
-            batch,
-            latency_ms: ms / speed / slow,
-            low_ms: ms / speed / fast,
-            high_ms: ms / speed / slow,
-        })
-        .collect();
-    Ok(OfferCurve {
-        source: format!(
-            "scaled from {} by catalog {} FLOP rate x{compute:.3}, bandwidth x{memory:.3}",
-            stated.name,
-            precision.name()
-        ),
-        points,
-        bound_by: Vec::new(),
-    })
 }
 
 /// The plan as it runs on `case`: the offer's price per accelerator, the curve as its
@@ -251,8 +149,45 @@ fn offer_plan(
     p
 }
 
+/// Does `a` dominate `b`: the same batches, as fast or faster at each, on-demand no
+/// dearer per server, and a spot price no dearer wherever `b` has one? Then every
+/// candidate on `b` costs at least as much and is no faster than the same one on `a`.
+fn dominates(a: &OfferCase, b: &OfferCase) -> bool {
+    let (Ok(ca), Ok(cb)) = (&a.curve, &b.curve) else {
+        return false;
+    };
+    let per = |c: &OfferCase, usd: f64| usd / f64::from(c.offer.accelerators_per_instance.max(1));
+    let faster = ca.points.len() == cb.points.len()
+        && (ca.points.iter().zip(&cb.points))
+            .all(|(x, y)| x.batch == y.batch && x.latency_ms <= y.latency_ms);
+    let spot_ok = match (a.offer.spot_usd_per_hour, b.offer.spot_usd_per_hour) {
+        (_, None) => true,
+        (Some(sa), Some(sb)) => per(a, sa) <= per(b, sb),
+        (None, Some(_)) => false,
+    };
+    faster
+        && spot_ok
+        && per(a, a.offer.on_demand_usd_per_hour) <= per(b, b.offer.on_demand_usd_per_hour)
+}
+
+/// For each case, the first other case that dominates it (of two equal, the later one
+/// is dominated), whose search covers it.
+fn dominated_by(cases: &[OfferCase]) -> Vec<Option<usize>> {
+    (0..cases.len())
+        .map(|i| {
+            (0..cases.len()).find(|&j| {
+                j != i
+                    && dominates(&cases[j], &cases[i])
+                    && (j < i || !dominates(&cases[i], &cases[j]))
+            })
+        })
+        .collect()
+}
+
 /// Sweeps every case: policy × servers × batch on each offer (spot mixes only where the
-/// offer has a spot price), the best per offer, the recommendation and the frontier.
+/// offer has a spot price), the best per offer, the recommendation and the frontier. An
+/// offer another dominates (as fast or faster, no dearer) is not searched: its result
+/// names the one whose candidates each beat its own (not for an LLM plan). The searches run on every core.
 /// `stated` is the accelerator the plan's own figures are for (an LLM's iteration time
 /// is scaled from it).
 pub fn sweep(
@@ -261,13 +196,68 @@ pub fn sweep(
     cases: &[OfferCase],
     stated: Option<&Accelerator>,
 ) -> HardwareSweep {
-    let mut offers = Vec::with_capacity(cases.len());
+    sweep_with(plan, options, cases, stated, true)
+}
+
+/// [`sweep`], with `prune` false searching every offer, dominated or not (to check the
+/// pruning, and to time the search without it).
+pub fn sweep_with(
+    plan: &Plan,
+    options: &SweepOptions,
+    cases: &[OfferCase],
+    stated: Option<&Accelerator>,
+    prune: bool,
+) -> HardwareSweep {
+    // An LLM replica's speed is its iteration time and its capacity its memory, neither
+    // of which L(b) orders: its offers are all searched.
+    let dominated = if prune && plan.service.llm.is_none() {
+        dominated_by(cases)
+    } else {
+        vec![None; cases.len()]
+    };
+    let searched: Vec<usize> = (0..cases.len())
+        .filter(|&i| dominated[i].is_none())
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, searched.len().max(1));
+    let share = |t: usize| {
+        let mine = searched.iter().skip(t).step_by(threads);
+        mine.map(|&i| {
+            let (r, p) = sweep_offer(plan, options, &cases[i], stated);
+            (i, r, p)
+        })
+        .collect::<Vec<_>>()
+    };
+    let mut done: Vec<(usize, OfferResult, Vec<Evaluation>)> = std::thread::scope(|scope| {
+        let share = &share;
+        let handles: Vec<_> = (1..threads)
+            .map(|t| scope.spawn(move || share(t)))
+            .collect();
+        let mut all = share(0);
+        for h in handles {
+            // A panic in a sweep thread is a bug; re-raise it rather than hide it.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    done.sort_by_key(|d| d.0);
+    let mut slots: Vec<Option<OfferResult>> = vec![None; cases.len()];
     let mut frontier: Vec<(usize, Evaluation)> = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let (result, pareto) = sweep_offer(plan, options, case, stated);
-        frontier.extend(pareto.into_iter().map(|e| (i, e)));
-        offers.push(result);
+    for (i, r, p) in done {
+        frontier.extend(p.into_iter().map(|e| (i, e)));
+        slots[i] = Some(r);
     }
+    let offers: Vec<OfferResult> = (0..cases.len())
+        .map(|i| match (slots[i].take(), dominated[i]) {
+            (Some(r), _) => r,
+            (None, by) => {
+                let mut r = unsearched(&cases[i]);
+                r.dominated_by = by.map(|j| cases[j].offer.label());
+                r
+            }
+        })
+        .collect();
     let recommendation = offers
         .iter()
         .enumerate()
@@ -290,6 +280,29 @@ pub fn sweep(
     }
 }
 
+/// An offer's result before (or without) its search: prices, no candidate.
+fn unsearched(case: &OfferCase) -> OfferResult {
+    let n = case.offer.accelerators_per_instance.max(1);
+    let curve = case.curve.as_ref().ok();
+    let first = curve.and_then(|c| c.points.first());
+    OfferResult {
+        offer: case.offer.label(),
+        accelerator: case.accelerator.name.clone(),
+        accelerators_per_instance: n,
+        on_demand_usd_per_hour: case.offer.on_demand_usd_per_hour,
+        spot_usd_per_hour: case.offer.spot_usd_per_hour,
+        server_usd_per_hour: case.offer.on_demand_usd_per_hour / f64::from(n),
+        curve: curve.cloned(),
+        at_batch: first.map(|p| p.batch),
+        projected_latency_ms: first.map(|p| p.latency_ms),
+        band_ms: first.map(|p| (p.low_ms, p.high_ms)),
+        best: None,
+        evaluated: 0,
+        reason: None,
+        dominated_by: None,
+    }
+}
+
 /// One offer: its result and its own Pareto points.
 fn sweep_offer(
     plan: &Plan,
@@ -297,22 +310,8 @@ fn sweep_offer(
     case: &OfferCase,
     stated: Option<&Accelerator>,
 ) -> (OfferResult, Vec<Evaluation>) {
-    let n = case.offer.accelerators_per_instance.max(1);
-    let mut result = OfferResult {
-        offer: case.offer.label(),
-        accelerator: case.accelerator.name.clone(),
-        accelerators_per_instance: n,
-        on_demand_usd_per_hour: case.offer.on_demand_usd_per_hour,
-        spot_usd_per_hour: case.offer.spot_usd_per_hour,
-        server_usd_per_hour: case.offer.on_demand_usd_per_hour / f64::from(n),
-        curve: None,
-        at_batch: None,
-        projected_latency_ms: None,
-        band_ms: None,
-        best: None,
-        evaluated: 0,
-        reason: None,
-    };
+    let mut result = unsearched(case);
+    result.curve = None;
     let curve = match &case.curve {
         Ok(c) if !c.points.is_empty() => c,
         Ok(_) => {
@@ -356,7 +355,3 @@ fn sweep_offer(
     result.curve = Some(curve.clone());
     (result, optimum.pareto)
 }
-
-#[cfg(test)]
-#[path = "hardware_sweep_tests.rs"]
-mod tests;

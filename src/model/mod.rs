@@ -16,6 +16,7 @@ mod day;
 pub mod energy;
 pub mod evaluate;
 pub mod evaluation;
+pub mod hardware_scale;
 pub mod hardware_sweep;
 pub mod latency;
 pub mod lazy;
