@@ -349,3 +349,71 @@ fn a_dominated_offer_left_unsearched_is_no_better_when_searched() {
     };
     assert_eq!(frontier(&pruned), frontier(&full));
 }
+
+#[test]
+fn a_routed_plan_searches_a_two_class_mix_and_says_whether_it_beats_one_offer() {
+    use costscope::model::hardware_mix::mix_plan;
+    use costscope::model::hardware_sweep::{OfferCase, scaled_curve, stated_accelerator, sweep};
+    use costscope::model::objective::candidate_of;
+    let (plan, _) = costscope::plan::load("workstation-vs-cloud").unwrap();
+    let routing = plan.routing.clone().expect("the preset routes a share");
+    let cat = catalog();
+    let stated = stated_accelerator(&cat, &plan.hardware.name).expect("RTX-4090");
+    let cases: Vec<OfferCase> = (cat.offers.iter())
+        .map(|o| {
+            let acc = cat.accelerator(&o.accelerator).unwrap().clone();
+            OfferCase {
+                offer: o.clone(),
+                curve: scaled_curve(&plan, stated, &acc),
+                accelerator: acc,
+            }
+        })
+        .collect();
+    let options = costscope::model::SweepOptions::for_plan(&plan);
+    let s = sweep(&plan, &options, &cases, Some(stated));
+    let mix = s.mix.clone().expect("a mix is searched for a routed plan");
+    let r = s.recommendation.unwrap();
+    assert_eq!(mix.fast, s.offers[r].offer);
+    assert_eq!(mix.fraction, routing.fraction);
+    let cheap = cases
+        .iter()
+        .position(|c| c.offer.label() == mix.cheap)
+        .unwrap();
+    assert!(s.offers[cheap].server_usd_per_hour < s.offers[r].server_usd_per_hour);
+    // The mix evaluated directly: the routed class is priced per accelerator of the
+    // cheaper offer and the whole costs what the sweep reported.
+    let p = mix_plan(&plan, &cases, r, cheap, Some(stated)).unwrap();
+    let second = p.routing.as_ref().unwrap();
+    let n = f64::from(cases[cheap].offer.accelerators_per_instance.max(1));
+    assert_eq!(
+        second.hardware.on_demand_usd_per_hour,
+        cases[cheap].offer.on_demand_usd_per_hour / n
+    );
+    assert_eq!(second.fraction, routing.fraction);
+    let direct = costscope::model::Evaluator::new(&p)
+        .unwrap()
+        .evaluate(&candidate_of(&p, &mix.best));
+    assert_eq!(direct.cost_usd_per_hour, mix.best.cost_usd_per_hour);
+    assert_eq!(direct.objective, mix.best.objective);
+    assert!(direct.routing.is_some() && direct.feasible);
+    let single = s.offers[r].best.as_ref().unwrap().objective.unwrap();
+    assert_eq!(mix.beats_single, mix.best.objective.unwrap() < single);
+    // The same mix through the binary's JSON.
+    let v = plan_json(&[
+        "plan",
+        "workstation-vs-cloud",
+        "--hardware",
+        "all",
+        "--json",
+    ]);
+    let m = &v["hardware"]["mix"];
+    assert_eq!(m["cheap"].as_str(), Some(mix.cheap.as_str()), "{m}");
+    assert_eq!(m["beats_single"].as_bool(), Some(mix.beats_single));
+    assert_eq!(
+        m["best"]["cost_usd_per_hour"].as_f64(),
+        Some(mix.best.cost_usd_per_hour)
+    );
+    // A plan without routing has no mix.
+    let v = plan_json(&["plan", "healthcare-triage", "--hardware", "all", "--json"]);
+    assert!(v["hardware"]["mix"].is_null());
+}

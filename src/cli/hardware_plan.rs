@@ -6,10 +6,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use serde::Serialize;
 
-use crate::model::catalog::{Accelerator, Catalog, Offer};
+use crate::model::catalog::Accelerator;
+use crate::model::hardware_cases::{candidate_offers, no_stated_accelerator, scaled_cases};
 use crate::model::hardware_sweep::{
     CurvePoint, HardwareSweep, OfferCase, OfferCurve, stated_accelerator, sweep,
 };
@@ -35,44 +36,6 @@ pub fn candidates(plan: &Plan, flag: &[String]) -> Option<HardwareCandidates> {
         names => Some(HardwareCandidates::Offers(
             names.iter().map(|n| n.trim().to_owned()).collect(),
         )),
-    }
-}
-
-/// The offer `name` names: its `provider instance_type` (case ignored), else the one
-/// offer whose label contains it.
-fn find_offer<'a>(catalog: &'a Catalog, name: &str) -> anyhow::Result<&'a Offer> {
-    let lower = name.to_ascii_lowercase();
-    if let Some(o) = catalog
-        .offers
-        .iter()
-        .find(|o| o.label().eq_ignore_ascii_case(name))
-    {
-        return Ok(o);
-    }
-    let hits: Vec<&Offer> = catalog
-        .offers
-        .iter()
-        .filter(|o| o.label().to_ascii_lowercase().contains(&lower))
-        .collect();
-    match hits.as_slice() {
-        [one] => Ok(one),
-        [] => bail!("--hardware: no offer '{name}' in the catalog (see costscope hardware)"),
-        many => bail!(
-            "--hardware: '{name}' matches {} offers ({}); name one",
-            many.len(),
-            many.iter()
-                .map(|o| o.label())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// The offers the candidates name, in catalog order for `All`.
-fn offers<'a>(catalog: &'a Catalog, c: &HardwareCandidates) -> anyhow::Result<Vec<&'a Offer>> {
-    match c {
-        HardwareCandidates::All => Ok(catalog.offers.iter().collect()),
-        HardwareCandidates::Offers(names) => names.iter().map(|n| find_offer(catalog, n)).collect(),
     }
 }
 
@@ -175,7 +138,7 @@ pub fn run(
     options: &SweepOptions,
 ) -> anyhow::Result<HardwareReport> {
     let catalog = crate::plan::catalog::load(catalog_file).context("hardware catalog")?;
-    let offers = offers(&catalog, candidates)?;
+    let offers = candidate_offers(&catalog, candidates).map_err(|e| anyhow!("--hardware: {e}"))?;
     let stated = stated_accelerator(&catalog, &plan.hardware.name);
     let report = match profile {
         Some(path) if plan.service.llm.is_none() => Some(
@@ -194,27 +157,30 @@ pub fn run(
             "the plan's L(b) on its hardware '{}' (catalog {}) scaled by catalog figures",
             plan.hardware.name, a.name
         ),
-        (None, None) => bail!(
-            "--hardware: the plan's hardware.name '{}' names no catalog accelerator; give --profile REPORT to project measured rows, or name the accelerator in hardware.name (e.g. \"L4 (g6.xlarge)\")",
-            plan.hardware.name
-        ),
+        (None, None) => bail!("--hardware: {}", no_stated_accelerator(plan)),
     };
-    let mut cases = Vec::with_capacity(offers.len());
-    for o in offers {
-        let acc = catalog
-            .accelerator(&o.accelerator)
-            .with_context(|| format!("offer '{}': unknown accelerator", o.label()))?;
-        let curve = match (&report, &rows, stated) {
-            (Some(rep), Some(rows), _) => projected_curve(rep, rows, acc)?,
-            (_, _, Some(s)) => crate::model::hardware_sweep::scaled_curve(plan, s, acc),
-            _ => Err("no L(b) source".to_owned()),
-        };
-        cases.push(OfferCase {
-            offer: o.clone(),
-            accelerator: acc.clone(),
-            curve,
-        });
-    }
+    let cases = match (&report, &rows) {
+        (Some(rep), Some(rows)) => {
+            let mut cases = Vec::with_capacity(offers.len());
+            for o in offers {
+                let acc = catalog
+                    .accelerator(&o.accelerator)
+                    .with_context(|| format!("offer '{}': unknown accelerator", o.label()))?;
+                cases.push(OfferCase {
+                    offer: o.clone(),
+                    accelerator: acc.clone(),
+                    curve: projected_curve(rep, rows, acc)?,
+                });
+            }
+            cases
+        }
+        // The same cases the app's Hardware panel sweeps.
+        _ => {
+            scaled_cases(plan, &catalog, candidates)
+                .map_err(|e| anyhow!("--hardware: {e}"))?
+                .0
+        }
+    };
     Ok(HardwareReport {
         latency_from,
         sweep: sweep(plan, options, &cases, stated),
@@ -283,6 +249,23 @@ pub fn write_table(out: &mut dyn Write, h: &HardwareReport) -> std::io::Result<(
             o.band_ms.map_or(f64::NAN, |b| b.1),
         )?,
         None => writeln!(out, "no offer has a feasible candidate")?,
+    }
+    if let Some(m) = &h.sweep.mix {
+        let verdict = if m.beats_single {
+            "beats"
+        } else {
+            "does not beat"
+        };
+        writeln!(
+            out,
+            "two-class mix: {:.0} % routed to {}, the rest on {}: {}, ${:.3}/h, J {:.4} ({verdict} the single offer)",
+            m.fraction * 100.0,
+            m.cheap,
+            m.fast,
+            m.best.candidate_name(),
+            m.best.cost_usd_per_hour,
+            m.best.objective.unwrap_or(f64::NAN)
+        )?;
     }
     writeln!(out, "Pareto frontier across offers (cost vs latency):")?;
     for p in &h.sweep.pareto {

@@ -105,12 +105,14 @@ pub struct HardwareSweep {
     pub pareto: Vec<ParetoPoint>,
     /// Candidates evaluated over all offers.
     pub evaluated: usize,
+    /// With a plan that routes a share to a second class: the best two-class mix.
+    pub mix: Option<super::hardware_mix::MixResult>,
 }
 
 /// The plan as it runs on `case`: the offer's price per accelerator, the curve as its
 /// L(b) (an LLM's prefill terms scaled by the FLOP-rate speed-up and its decode terms
 /// by the bandwidth speed-up, memory the accelerator's), no electricity bill.
-fn offer_plan(
+pub(super) fn offer_plan(
     plan: &Plan,
     case: &OfferCase,
     curve: &OfferCurve,
@@ -272,12 +274,15 @@ pub fn sweep_with(
             evaluation: frontier[k].1.clone(),
         })
         .collect();
-    HardwareSweep {
+    let mut out = HardwareSweep {
         evaluated: offers.iter().map(|o| o.evaluated).sum(),
         offers,
         recommendation,
         pareto,
-    }
+        mix: None,
+    };
+    out.mix = super::hardware_mix::best_mix(plan, options, cases, &out, stated);
+    out
 }
 
 /// An offer's result before (or without) its search: prices, no candidate.

@@ -16,6 +16,8 @@ mod day;
 pub mod energy;
 pub mod evaluate;
 pub mod evaluation;
+pub mod hardware_cases;
+pub mod hardware_mix;
 pub mod hardware_scale;
 pub mod hardware_sweep;
 pub mod latency;
