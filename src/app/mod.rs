@@ -11,6 +11,9 @@ pub mod file_dialog;
 pub mod file_list;
 pub mod fleet_change;
 pub mod format;
+pub mod hardware_figures;
+pub mod hardware_picker;
+pub mod hardware_ui;
 pub mod history;
 pub mod job;
 pub mod legend;
@@ -137,6 +140,7 @@ impl CostscopeApp {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
             Tab::Explore => explore.ui(ui, &mut state.plan, runtime),
             Tab::Caching => caching.ui(ui, &mut state.plan, runtime),
+            Tab::Hardware => state.hardware.ui(ui, &mut state.plan),
             Tab::WarmCold => state.warm_cold.ui(ui, &state.plan, &runtime.results),
             Tab::Plan => plan_panel.ui(ui, state, runtime),
         });

@@ -94,6 +94,8 @@ pub enum PanelArg {
     Explore,
     /// Caching and lazy evaluation.
     Caching,
+    /// Catalog offers: candidates, cost per offer, projection.
+    Hardware,
     /// A simulated day of warm and cold servers.
     WarmCold,
     /// The plan file and recommendation.
@@ -107,6 +109,7 @@ impl From<PanelArg> for crate::app::state::Tab {
             PanelArg::Profile => Tab::Profile,
             PanelArg::Explore => Tab::Explore,
             PanelArg::Caching => Tab::Caching,
+            PanelArg::Hardware => Tab::Hardware,
             PanelArg::WarmCold => Tab::WarmCold,
             PanelArg::Plan => Tab::Plan,
         }
