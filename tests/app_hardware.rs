@@ -96,3 +96,59 @@ fn the_panel_renders_and_a_tick_is_an_undoable_plan_edit() {
     h.run();
     assert!(h.query_by_label("Modal T4").is_none());
 }
+
+#[test]
+fn with_the_profile_report_each_operator_is_projected_to_the_selected_offer() {
+    use costscope::app::hardware_ops::op_projection;
+    use costscope::model::projection::{ProjectionOptions, project};
+    use costscope::profile::projection_input::{local_roofline, memory_of, op_measurements};
+    use costscope::profile::{DeviceChoice, Precision, ProfileOptions, run_profile};
+    let mut opts = ProfileOptions::quick();
+    opts.device = DeviceChoice::Cpu;
+    opts.models = vec!["tiny-bert".into()];
+    opts.precisions = vec![Precision::F32];
+    opts.gemm_sizes = Vec::new();
+    opts.seq_lens = vec![32];
+    opts.batches = vec![1];
+    opts.budget_per_row = std::time::Duration::from_millis(150);
+    let report = run_profile(&opts, &mut |_| {}).expect("profile");
+    let mut plan = presets::load("healthcare-triage").unwrap();
+    plan.service.seq_len = 32;
+    plan.service.source = costscope::model::Source::Profile {
+        report: "last-profile.json".into(),
+        adapter: "cpu".into(),
+        precision: Precision::F32,
+        model: "tiny-bert".into(),
+    };
+    let catalog = costscope::plan::catalog::shipped().unwrap();
+    let h100 = catalog.accelerator("H100-SXM").unwrap();
+    let (batch, p) = op_projection(&plan, &report, h100).unwrap();
+    assert_eq!(batch, 1);
+    // The library's projection of the same row, operator by operator.
+    let row = (report.results.iter())
+        .find(|r| r.device == "cpu" && !r.ops.is_empty() && r.seq_len == Some(32))
+        .unwrap();
+    let expect = project(
+        &op_measurements(row),
+        local_roofline(&report, row).unwrap(),
+        h100,
+        Precision::F32,
+        memory_of(row, 1),
+        ProjectionOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(p, expect);
+    assert!(!p.ops.is_empty());
+    // The panel shows the table when the Profile panel holds the report.
+    let mut a = CostscopeApp::new(AppState::new(plan, None));
+    a.state.tab = Tab::Hardware;
+    a.state.profile.run.report = Some(report);
+    a.state.hardware.settings.selected = Some("Hyperstack H100 SXM (1 GPU)".into());
+    let mut h = Harness::builder()
+        .with_max_steps(64)
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CostscopeApp| app.ui(ui), a);
+    h.run();
+    h.get_by_label_contains("Per operator at batch 1 on H100-SXM");
+    h.get_by_label(&p.ops[0].name);
+}

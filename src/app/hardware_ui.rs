@@ -15,6 +15,7 @@ use super::hardware_picker::picker_ui;
 use super::palette;
 use crate::model::catalog::Catalog;
 use crate::model::{HardwareCandidates, Plan};
+use crate::profile::report::ProfileReport;
 
 /// What the Hardware panel keeps between runs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -85,7 +86,7 @@ impl HardwarePanel {
 
     /// The panel: the picker on the left edits `plan.hardware_candidates`; the chart and
     /// the selected offer's projection on the right.
-    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, report: Option<&ProfileReport>) {
         let catalog = match self.catalog() {
             Ok(c) => c.clone(),
             Err(e) => {
@@ -111,7 +112,7 @@ impl HardwarePanel {
         let settings = &mut self.settings;
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                results_ui(ui, figures, settings, &catalog);
+                results_ui(ui, figures, settings, &catalog, report);
             });
         });
     }
@@ -123,6 +124,7 @@ fn results_ui(
     figures: &HardwareFigures,
     settings: &mut HardwareSettings,
     catalog: &Catalog,
+    report: Option<&ProfileReport>,
 ) {
     let sweep = match &figures.sweep {
         Ok(s) => s,
@@ -184,7 +186,7 @@ fn results_ui(
     );
     infeasible_ui(ui, &bars);
     ui.separator();
-    selected_ui(ui, figures, settings, &bars, catalog);
+    selected_ui(ui, figures, settings, &bars, (catalog, report));
 }
 
 /// The horizontal bars: one row per offer with a feasible candidate, the recommendation
@@ -295,7 +297,7 @@ fn selected_ui(
     figures: &HardwareFigures,
     settings: &mut HardwareSettings,
     bars: &[CostBar],
-    catalog: &Catalog,
+    (catalog, report): (&Catalog, Option<&ProfileReport>),
 ) {
     let current = settings
         .selected
@@ -356,6 +358,12 @@ fn selected_ui(
                 ui.end_row();
             }
         });
+    let sweep = figures.sweep.as_ref().ok();
+    let acc = (sweep.and_then(|s| s.offers.iter().find(|o| o.offer == offer)))
+        .and_then(|o| catalog.accelerator(&o.accelerator));
+    if let Some(acc) = acc {
+        super::hardware_ops::ops_ui(ui, &figures.plan, report, acc);
+    }
 }
 
 #[cfg(test)]

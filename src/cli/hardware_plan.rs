@@ -14,8 +14,8 @@ use crate::model::hardware_cases::{candidate_offers, no_stated_accelerator, scal
 use crate::model::hardware_sweep::{
     CurvePoint, HardwareSweep, OfferCase, OfferCurve, stated_accelerator, sweep,
 };
-use crate::model::projection::{OpMeasurement, ProjectionOptions, project};
-use crate::model::{HardwareCandidates, Plan, Source, SweepOptions};
+use crate::model::projection::{ProjectionOptions, project};
+use crate::model::{HardwareCandidates, Plan, SweepOptions};
 use crate::profile::report::{ProfileReport, ResultRow};
 
 /// What `plan --json` gains under `hardware`.
@@ -41,36 +41,12 @@ pub fn candidates(plan: &Plan, flag: &[String]) -> Option<HardwareCandidates> {
 
 /// The report's rows the calibrated plan's L(b) came from, with per-operator times.
 fn profile_rows<'a>(plan: &Plan, report: &'a ProfileReport) -> anyhow::Result<Vec<&'a ResultRow>> {
-    let Source::Profile {
-        adapter,
-        precision,
-        model,
-        ..
-    } = &plan.service.source
-    else {
-        bail!("--hardware with --profile: the calibrated plan records no profile source");
-    };
-    let mut rows: Vec<&ResultRow> = report
-        .results
-        .iter()
-        .filter(|r| {
-            &r.device == adapter
-                && r.precision == *precision
-                && r.workload.encoder_name() == Some(model.as_str())
-                && r.seq_len == Some(plan.service.seq_len as usize)
-                && r.timing.is_some()
-                && !r.ops.is_empty()
+    crate::profile::projection_input::plan_rows(plan, report)
+        .map_err(|e| {
+            anyhow!(
+                "--hardware with --profile: {e}; leave out --profile to scale the plan's L(b) by catalog figures"
+            )
         })
-        .collect();
-    if rows.is_empty() {
-        bail!(
-            "--hardware with --profile: the report has no per-operator rows for {adapter} {} encoder:{model} at seq_len {} (MLP rows have none); leave out --profile to scale the plan's L(b) by catalog figures",
-            precision.name(),
-            plan.service.seq_len
-        );
-    }
-    rows.sort_by_key(|r| r.batch.unwrap_or(1));
-    Ok(rows)
 }
 
 /// Every row projected to `acc` by `model::projection`: one curve point per batch.
@@ -83,16 +59,9 @@ fn projected_curve(
     let mut bound_by = Vec::new();
     for r in rows {
         let local = super::project::local_roofline(report, r)?;
-        let ops: Vec<OpMeasurement> = (r.ops.iter())
-            .map(|o| OpMeasurement {
-                name: o.name.clone(),
-                ms: o.ms,
-                flops: o.flops,
-                bytes: o.bytes,
-            })
-            .collect();
+        let ops = crate::profile::projection_input::op_measurements(r);
         let batch = r.batch.unwrap_or(1);
-        let memory = super::project::memory_of(r, batch);
+        let memory = crate::profile::projection_input::memory_of(r, batch);
         let p = match project(
             &ops,
             local,
