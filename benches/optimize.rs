@@ -2,7 +2,8 @@
 //! every slider move (4 policies × servers 1..256 × batch 1..64 on a diurnal day),
 //! one evaluation, the break-even search, and the LLM sweep (4 policies × replicas
 //! 1..64 on the llm-chatbot preset's day), and the hardware-aware sweep: that day's
-//! search on each of the catalog's 30 offers (`plan --hardware all`).
+//! search on each of the catalog's 30 offers (`plan --hardware all`), with and without
+//! pruning, and for a routed plan with its two-class mix.
 
 // A benchmark's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -112,6 +113,31 @@ fn hardware_sweep(c: &mut Criterion, plan: &Plan, options: &SweepOptions) {
                 black_box(&cases),
                 Some(stated),
                 false,
+            )
+        })
+    });
+    // A routed plan: the sweep plus the two-class mix (each cheaper, undominated offer
+    // tried as the second class for 30 % of the traffic).
+    let mut routed = plan.clone();
+    routed.routing = Some(costscope::model::Routing {
+        fraction: 0.3,
+        name: "latency-tolerant".into(),
+        hardware: plan.hardware.clone(),
+        service: None,
+        servers: 0,
+    });
+    let with_mix = sweep(&routed, options, &cases, Some(stated));
+    eprintln!(
+        "hardware sweep with routing: mix on {}",
+        with_mix.mix.as_ref().map_or("none", |m| m.cheap.as_str())
+    );
+    c.bench_function("hardware_sweep_30_offers_routed_mix_diurnal_4x256x7", |b| {
+        b.iter(|| {
+            sweep(
+                black_box(&routed),
+                black_box(options),
+                black_box(&cases),
+                Some(stated),
             )
         })
     });
