@@ -91,6 +91,10 @@ fn the_panel_renders_and_a_tick_is_an_undoable_plan_edit() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
     h.run();
     assert_eq!(h.state().state.plan.hardware_candidates, None);
+    // The cost axis switches to log10 and back.
+    h.get_by_label("log $/hour axis").click();
+    h.run();
+    assert!(h.state().state.hardware.settings.log_axis);
     // The search box narrows the list.
     h.state_mut().state.hardware.settings.search = "h200".into();
     h.run();
