@@ -69,26 +69,18 @@ impl HardwarePanel {
         self.settings == HardwareSettings::default()
     }
 
-    /// The catalog, loaded on first use.
-    fn catalog(&mut self) -> Result<&Catalog, String> {
-        let c = self
-            .catalog
-            .get_or_insert_with(|| crate::plan::catalog::shipped().map_err(|e| e.to_string()));
-        c.as_ref().map_err(Clone::clone)
-    }
-
-    /// The sweep for `plan`, computed when the plan changed since the last one.
-    pub fn figures_for(&mut self, plan: &Plan) -> Option<&HardwareFigures> {
-        let catalog = self.catalog().ok()?.clone();
-        HardwareFigures::refresh(&mut self.figures, plan, &catalog);
-        self.figures.as_ref()
-    }
-
     /// The panel: the picker on the left edits `plan.hardware_candidates`; the chart and
-    /// the selected offer's projection on the right.
+    /// the selected offer's projection on the right. The catalog loads on first use.
     pub fn ui(&mut self, ui: &mut egui::Ui, plan: &mut Plan, report: Option<&ProfileReport>) {
-        let catalog = match self.catalog() {
-            Ok(c) => c.clone(),
+        let Self {
+            settings,
+            catalog,
+            figures,
+        } = self;
+        let loaded = catalog
+            .get_or_insert_with(|| crate::plan::catalog::shipped().map_err(|e| e.to_string()));
+        let catalog = match loaded {
+            Ok(c) => &*c,
             Err(e) => {
                 ui.colored_label(
                     ui.visuals().error_fg_color,
@@ -102,17 +94,17 @@ impl HardwarePanel {
             .exact_size(380.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    picker_ui(ui, &mut self.settings, &catalog, plan);
+                    picker_ui(ui, settings, catalog, plan);
                 });
             });
-        HardwareFigures::refresh(&mut self.figures, plan, &catalog);
-        let Some(figures) = self.figures.as_ref() else {
+        // The sweep reruns only when a picker tick (or any other edit) changed the plan.
+        HardwareFigures::refresh(figures, plan, catalog);
+        let Some(figures) = figures.as_ref() else {
             return;
         };
-        let settings = &mut self.settings;
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                results_ui(ui, figures, settings, &catalog, report);
+                results_ui(ui, figures, settings, catalog, report);
             });
         });
     }
