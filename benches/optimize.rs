@@ -1,7 +1,9 @@
 //! Benchmarks of the model layer: the full optimise sweep the Explore panel runs on
 //! every slider move (4 policies × servers 1..256 × batch 1..64 on a diurnal day),
 //! one evaluation, the break-even search, and the LLM sweep (4 policies × replicas
-//! 1..64 on the llm-chatbot preset's day).
+//! 1..64 on the llm-chatbot preset's day), and the hardware-aware sweep: that day's
+//! search on each of the catalog's 30 offers (`plan --hardware all`), with and without
+//! pruning, and for a routed plan with its two-class mix.
 
 // A benchmark's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,6 +11,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
+use costscope::model::hardware_sweep::{
+    OfferCase, scaled_curve, stated_accelerator, sweep, sweep_with,
+};
 use costscope::model::{
     Candidate, Evaluator, Plan, Policy, Rate, SweepOptions, break_even, optimize,
 };
@@ -52,12 +57,89 @@ fn benches(c: &mut Criterion) {
     c.bench_function("break_even_search", |b| {
         b.iter(|| break_even(black_box(&plan)))
     });
+    hardware_sweep(c, &plan, &options);
     let mut llm = presets::load("llm-chatbot").expect("preset loads");
     llm.policy = Policy::Optimize { max_servers: 64 };
     let llm_options = SweepOptions::for_plan(&llm);
     assert_eq!(llm_options.max_servers, 64);
     c.bench_function("optimize_sweep_llm_chatbot_4x64", |b| {
         b.iter(|| optimize(black_box(&llm), black_box(&llm_options)).expect("sweep"))
+    });
+}
+
+/// `plan --hardware all` on the diurnal plan: every shipped offer (30, each with a
+/// public price) swept over 4 policies × servers 1..256 × 7 batches.
+fn hardware_sweep(c: &mut Criterion, plan: &Plan, options: &SweepOptions) {
+    let catalog = costscope::plan::catalog::shipped().expect("catalog");
+    assert_eq!(catalog.offers.len(), 30);
+    let stated = stated_accelerator(&catalog, &plan.hardware.name).expect("L4");
+    let cases: Vec<OfferCase> = catalog
+        .offers
+        .iter()
+        .map(|o| {
+            let acc = catalog.accelerator(&o.accelerator).expect("known").clone();
+            OfferCase {
+                offer: o.clone(),
+                curve: scaled_curve(plan, stated, &acc),
+                accelerator: acc,
+            }
+        })
+        .collect();
+    let once = sweep(plan, options, &cases, Some(stated));
+    assert!(once.recommendation.is_some());
+    let searched = once
+        .offers
+        .iter()
+        .filter(|o| o.dominated_by.is_none())
+        .count();
+    eprintln!("hardware sweep: {searched} of 30 offers searched, the rest dominated");
+    c.bench_function("hardware_sweep_30_offers_diurnal_4x256x7", |b| {
+        b.iter(|| {
+            sweep(
+                black_box(plan),
+                black_box(options),
+                black_box(&cases),
+                Some(stated),
+            )
+        })
+    });
+    // Every offer searched, none pruned: the worst case, a catalog where no offer is
+    // as fast and as cheap as another.
+    c.bench_function("hardware_sweep_30_offers_unpruned_diurnal_4x256x7", |b| {
+        b.iter(|| {
+            sweep_with(
+                black_box(plan),
+                black_box(options),
+                black_box(&cases),
+                Some(stated),
+                false,
+            )
+        })
+    });
+    // A routed plan: the sweep plus the two-class mix (each cheaper, undominated offer
+    // tried as the second class for 30 % of the traffic).
+    let mut routed = plan.clone();
+    routed.routing = Some(costscope::model::Routing {
+        fraction: 0.3,
+        name: "latency-tolerant".into(),
+        hardware: plan.hardware.clone(),
+        service: None,
+        servers: 0,
+    });
+    let with_mix = sweep(&routed, options, &cases, Some(stated));
+    eprintln!(
+        "hardware sweep with routing: mix on {}",
+        with_mix.mix.as_ref().map_or("none", |m| m.cheap.as_str())
+    );
+    c.bench_function("hardware_sweep_30_offers_routed_mix_diurnal_4x256x7", |b| {
+        b.iter(|| {
+            sweep(
+                black_box(&routed),
+                black_box(options),
+                black_box(&cases),
+                Some(stated),
+            )
+        })
     });
 }
 

@@ -180,6 +180,17 @@ fn caching_fits() {
 }
 
 #[test]
+fn hardware_fits() {
+    let mut h = window("healthcare-triage", Tab::Hardware);
+    save(&mut h, "hardware");
+    // The picker's last offer, the chart's title row and the projection's curve.
+    let catalog = costscope::plan::catalog::shipped().unwrap();
+    reachable(&mut h, &catalog.offers.last().unwrap().label());
+    reachable(&mut h, "Cost per hardware at the SLO, $/hour");
+    reachable(&mut h, "projected ms");
+}
+
+#[test]
 fn warm_cold_fits() {
     let mut h = window("startup-chatbot", Tab::WarmCold);
     save(&mut h, "warm_cold");

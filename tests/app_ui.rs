@@ -416,6 +416,11 @@ fn snapshot_caching() {
 }
 
 #[test]
+fn snapshot_hardware() {
+    snapshot_panel(Tab::Hardware, "healthcare-triage", "hardware");
+}
+
+#[test]
 fn snapshot_warm_cold() {
     snapshot_panel(Tab::WarmCold, "startup-chatbot", "warm_cold");
 }

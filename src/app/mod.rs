@@ -11,6 +11,10 @@ pub mod file_dialog;
 pub mod file_list;
 pub mod fleet_change;
 pub mod format;
+pub mod hardware_figures;
+pub mod hardware_ops;
+pub mod hardware_picker;
+pub mod hardware_ui;
 pub mod history;
 pub mod job;
 pub mod legend;
@@ -137,6 +141,10 @@ impl CostscopeApp {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
             Tab::Explore => explore.ui(ui, &mut state.plan, runtime),
             Tab::Caching => caching.ui(ui, &mut state.plan, runtime),
+            Tab::Hardware => {
+                let report = state.profile.run.report.as_ref();
+                state.hardware.ui(ui, &mut state.plan, report)
+            }
             Tab::WarmCold => state.warm_cold.ui(ui, &state.plan, &runtime.results),
             Tab::Plan => plan_panel.ui(ui, state, runtime),
         });

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::fleet_change::FleetChange;
+use super::hardware_ui::HardwarePanel;
 use super::plan_file::{FileStamp, absolute};
 use super::profile_ui::ProfilePanel;
 use super::warm_cold_ui::WarmColdPanel;
@@ -24,6 +25,8 @@ pub enum Tab {
     Explore,
     /// Cache hit rate, Zipf curve, reuse savings, lazy evaluation.
     Caching,
+    /// The cheapest catalog offer at the SLO: candidates, cost per offer, projection.
+    Hardware,
     /// A simulated day of always-on vs scale-to-zero vs keep-k-warm vs spot.
     WarmCold,
     /// The recommended plan; open, save, revert.
@@ -32,10 +35,11 @@ pub enum Tab {
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Profile,
         Tab::Explore,
         Tab::Caching,
+        Tab::Hardware,
         Tab::WarmCold,
         Tab::Plan,
     ];
@@ -46,6 +50,7 @@ impl Tab {
             Tab::Profile => "Profile",
             Tab::Explore => "Explore",
             Tab::Caching => "Caching & lazy",
+            Tab::Hardware => "Hardware",
             Tab::WarmCold => "Warm / cold",
             Tab::Plan => "Plan",
         }
@@ -64,6 +69,10 @@ impl Tab {
             }
             Tab::Caching => {
                 "Cache hit rate from Zipf popularity, reuse savings and lazy evaluation."
+            }
+            Tab::Hardware => {
+                "Pick the catalog offers the optimiser may choose among, see each one's cheapest \
+                 fleet at the SLO and how its L(b) was projected."
             }
             Tab::WarmCold => {
                 "Simulate a day of always-on, scale-to-zero, keep-warm and spot fleets: cold \
@@ -94,6 +103,10 @@ pub struct AppState {
     /// The Warm / cold panel: its fleets persist, its simulated day does not.
     #[serde(default)]
     pub warm_cold: WarmColdPanel,
+    /// The Hardware panel: its picker's filters persist, its sweep does not (left out
+    /// of the text while at its defaults, so older state saves in the same shape).
+    #[serde(default, skip_serializing_if = "HardwarePanel::is_default")]
+    pub hardware: HardwarePanel,
     /// The folder the file dialog last opened or saved in, where it starts next time
     /// (default: state saved before the dialog existed still loads).
     #[serde(default)]
@@ -119,6 +132,7 @@ impl AppState {
             dark_mode: true,
             profile: ProfilePanel::default(),
             warm_cold: WarmColdPanel::default(),
+            hardware: HardwarePanel::default(),
             dialog_dir: None,
         }
     }

@@ -13,6 +13,7 @@ use crate::plan::{self, Overrides, load, presets};
 
 pub mod bar;
 pub mod hardware;
+pub mod hardware_plan;
 pub mod llm_table;
 pub mod ops_table;
 pub mod plan_cmd;
@@ -94,6 +95,8 @@ pub enum PanelArg {
     Explore,
     /// Caching and lazy evaluation.
     Caching,
+    /// Catalog offers: candidates, cost per offer, projection.
+    Hardware,
     /// A simulated day of warm and cold servers.
     WarmCold,
     /// The plan file and recommendation.
@@ -107,6 +110,7 @@ impl From<PanelArg> for crate::app::state::Tab {
             PanelArg::Profile => Tab::Profile,
             PanelArg::Explore => Tab::Explore,
             PanelArg::Caching => Tab::Caching,
+            PanelArg::Hardware => Tab::Hardware,
             PanelArg::WarmCold => Tab::WarmCold,
             PanelArg::Plan => Tab::Plan,
         }

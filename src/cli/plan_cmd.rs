@@ -46,6 +46,13 @@ pub struct PlanArgs {
     /// With --profile: the precision to take.
     #[arg(long, requires = "profile", value_parser = precision_parser())]
     pub profile_precision: Option<Precision>,
+    /// Choose the hardware too: `all` catalog offers, or offer names, comma-separated
+    /// (overrides the plan's `hardware_candidates`; see `costscope hardware`).
+    #[arg(long, value_name = "OFFERS", value_delimiter = ',')]
+    pub hardware: Vec<String>,
+    /// With --hardware: extend the shipped catalog with this RON file.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -100,6 +107,8 @@ struct PlanReport<'a> {
     calibration: Option<CalibrationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<VerificationReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hardware: Option<super::hardware_plan::HardwareReport>,
 }
 
 /// `--profile`: what calibration changed, from which rows, and its warnings.
@@ -201,6 +210,13 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             optimum.evaluated
         );
     }
+    let hardware = super::hardware_plan::candidates(&plan, &args.hardware)
+        .map(|c| {
+            let profile = args.profile.as_deref();
+            super::hardware_plan::run(&plan, &c, args.catalog.as_deref(), profile, &options)
+        })
+        .transpose()
+        .with_context(|| format!("plan {label}"))?;
     let job = plan_job(&plan);
     let base = Baseline {
         plan: &plan,
@@ -228,6 +244,7 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             .then(|| verification(&plan, &optimum, args))
             .transpose()
             .with_context(|| format!("verifying plan {label}"))?,
+        hardware,
     };
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -239,6 +256,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         super::table::write_plan_report(out, &plan, &label, &report.as_view(), &options)?;
         if let Some(v) = &report.verification {
             super::verify_table::write_verification(out, &plan, v)?;
+        }
+        if let Some(h) = &report.hardware {
+            super::hardware_plan::write_table(out, h)?;
         }
     }
     Ok(())

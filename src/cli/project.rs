@@ -10,9 +10,10 @@ use serde::Serialize;
 
 use crate::model::catalog::{Accelerator, Catalog};
 use crate::model::projection::{
-    Bound, Infeasible, OpMeasurement, Projection, ProjectionOptions, Roofline, project,
+    Bound, Infeasible, Projection, ProjectionOptions, Roofline, project,
 };
 use crate::plan::catalog;
+use crate::profile::projection_input;
 use crate::profile::report::{ProfileReport, ResultRow};
 
 /// `costscope project`.
@@ -55,33 +56,8 @@ struct Row<'a> {
 }
 
 /// The measured roofline of the row's device at its precision.
-fn local_roofline(report: &ProfileReport, row: &ResultRow) -> anyhow::Result<Roofline> {
-    let peak = report
-        .peaks
-        .iter()
-        .find(|p| p.device == row.device && p.precision == row.precision)
-        .with_context(|| {
-            format!(
-                "the report has no measured peaks for {} at {}",
-                row.device,
-                row.precision.name()
-            )
-        })?;
-    let bw = peak
-        .bandwidth_gbytes_per_s
-        .with_context(|| format!("the report has no measured bandwidth for {}", row.device))?;
-    Ok(Roofline {
-        flops_per_s: peak.fma_gflops * 1e9,
-        bytes_per_s: bw * 1e9,
-    })
-}
-
-/// Weights and KV-cache bytes of the row's shape, when the report states them.
-fn memory_of(row: &ResultRow, batch: usize) -> Option<(f64, f64)> {
-    let weights = row.weights_bytes?;
-    let tokens = row.seq_len.or(row.context_len).unwrap_or(0) as f64;
-    let kv = row.kv_bytes_per_token.unwrap_or(0.0) * tokens * batch as f64;
-    Some((weights, kv))
+pub(super) fn local_roofline(report: &ProfileReport, row: &ResultRow) -> anyhow::Result<Roofline> {
+    projection_input::local_roofline(report, row).map_err(anyhow::Error::msg)
 }
 
 fn targets<'a>(catalog: &'a Catalog, names: &[String]) -> anyhow::Result<Vec<&'a Accelerator>> {
@@ -115,20 +91,18 @@ pub fn run(args: &ProjectArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         .filter(|r| !r.ops.is_empty() && r.timing.is_some())
     {
         let local = local_roofline(&report, r)?;
-        let ops: Vec<OpMeasurement> = r
-            .ops
-            .iter()
-            .map(|o| OpMeasurement {
-                name: o.name.clone(),
-                ms: o.ms,
-                flops: o.flops,
-                bytes: o.bytes,
-            })
-            .collect();
+        let ops = projection_input::op_measurements(r);
         let batch = r.batch.unwrap_or(1);
         let measured_ms = r.timing.as_ref().map_or(0.0, |t| t.median_ms);
         for acc in &targets {
-            let result = project(&ops, local, acc, r.precision, memory_of(r, batch), options);
+            let result = project(
+                &ops,
+                local,
+                acc,
+                r.precision,
+                projection_input::memory_of(r, batch),
+                options,
+            );
             let (infeasible, not_projected) = match &result {
                 Err(e @ Infeasible::DoesNotFit { .. }) => (Some(e.to_string()), None),
                 Err(e) => (None, Some(e.to_string())),

@@ -51,6 +51,19 @@ pub struct Plan {
     /// Optional checkpointed batch job (training, sweeps) to run on spot capacity.
     #[serde(default)]
     pub job: Option<CheckpointJob>,
+    /// Optional catalog offers the optimiser may choose among (`plan --hardware`
+    /// overrides it); absent, the plan runs on `hardware` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_candidates: Option<HardwareCandidates>,
+}
+
+/// Which catalog offers a plan's optimiser searches besides its own `hardware`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum HardwareCandidates {
+    /// Every offer in the catalog (those the model does not fit are reported as such).
+    All,
+    /// These offers, by `provider instance_type` (case ignored) or a unique part of it.
+    Offers(Vec<String>),
 }
 
 /// Offered traffic.

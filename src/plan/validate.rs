@@ -6,7 +6,10 @@ mod cold_start;
 pub use cold_start::{MAX_MODEL_BYTES, MAX_STORAGE_GBYTES_PER_S};
 
 use super::{Location, PlanError};
-use crate::model::{Cache, Hardware, Objective, PLAN_VERSION, Plan, Policy, Rate, Service, Source};
+use crate::model::{
+    Cache, Hardware, HardwareCandidates, Objective, PLAN_VERSION, Plan, Policy, Rate, Service,
+    Source,
+};
 
 /// Largest fleet, cap or server count a plan may name (Erlang C is exact up to here).
 pub const MAX_SERVERS: u32 = 10_000;
@@ -291,7 +294,35 @@ pub fn validate(plan: &Plan) -> Result<(), Violation> {
             c.positive("job.checkpoint_interval_s", t, 1e7);
         }
     }
+    if let Some(HardwareCandidates::Offers(names)) = &plan.hardware_candidates {
+        candidates(&mut c, names);
+    }
     c.first.map_or(Ok(()), Err)
+}
+
+/// `hardware_candidates: Some(Offers([...]))`: 1 to 1000 names, each a name, none twice.
+fn candidates(c: &mut Check, names: &[String]) {
+    const MAX_CANDIDATES: usize = 1000;
+    if names.is_empty() || names.len() > MAX_CANDIDATES {
+        c.fail(
+            "hardware_candidates",
+            format!("{} offers", names.len()),
+            format!("1 to {MAX_CANDIDATES} offer names (or All)"),
+        );
+    }
+    for (i, n) in names.iter().enumerate() {
+        c.name(&format!("hardware_candidates[{i}]"), n);
+        if names[..i]
+            .iter()
+            .any(|m| m.trim().eq_ignore_ascii_case(n.trim()))
+        {
+            c.fail(
+                format!("hardware_candidates[{i}]"),
+                format!("{n:?}"),
+                "an offer not already listed",
+            );
+        }
+    }
 }
 
 fn cache(c: &mut Check, cache: &Cache) {

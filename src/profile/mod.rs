@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod limits;
 pub mod peaks;
 pub mod progress;
+pub mod projection_input;
 pub mod reference;
 pub mod report;
 pub mod runner;
