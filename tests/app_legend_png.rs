@@ -246,7 +246,9 @@ fn a_warm_cold_plot_png_carries_the_fleets_legend() {
     let mut h = harness(a);
     h.get_by_label("Simulate a day").click();
     let start = std::time::Instant::now();
-    while h.state().state.warm_cold.running() {
+    // The day, and the recommendation's background verification (slow on a loaded
+    // machine), both finish before the frame is read.
+    while h.state().state.warm_cold.running() || !h.state().verify.settled(&h.state().state.plan) {
         assert!(start.elapsed().as_secs() < 120, "the day never finished");
         std::thread::sleep(std::time::Duration::from_millis(10));
         h.step();
