@@ -304,6 +304,21 @@ pub enum Policy {
     },
 }
 
+impl Policy {
+    /// The (on-demand, spot) servers that are up from the start and never stop on
+    /// idleness: always-on servers, the hybrid's warm ones, the spot mix's two kinds.
+    pub fn standing_servers(&self) -> (u32, u32) {
+        match *self {
+            Policy::AlwaysOn { servers } => (servers, 0),
+            Policy::Hybrid { warm, .. } => (warm, 0),
+            Policy::SpotMix {
+                on_demand, spot, ..
+            } => (on_demand, spot),
+            Policy::OnDemand { .. } | Policy::Optimize { .. } => (0, 0),
+        }
+    }
+}
+
 /// Dynamic batching settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -214,15 +214,7 @@ impl LlmFleetSim {
 
     /// The fleet at time 0: always-on, warm and spot-mix replicas start warm.
     fn start(&mut self, plan: &Plan) {
-        use crate::model::Policy;
-        let (on_demand, spot) = match plan.policy {
-            Policy::AlwaysOn { servers } => (servers, 0),
-            Policy::Hybrid { warm, .. } => (warm, 0),
-            Policy::SpotMix {
-                on_demand, spot, ..
-            } => (on_demand, spot),
-            Policy::OnDemand { .. } | Policy::Optimize { .. } => (0, 0),
-        };
+        let (on_demand, spot) = plan.policy.standing_servers();
         for k in 0..on_demand + spot {
             let i = self.add_replica(0.0, k >= on_demand, true);
             if k >= on_demand {

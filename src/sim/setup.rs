@@ -226,14 +226,7 @@ impl Engine {
 
     /// The fleet at time 0: always-on, warm and spot-mix servers start warm.
     fn start(&mut self, plan: &Plan) {
-        let (on_demand, spot) = match plan.policy {
-            Policy::AlwaysOn { servers } => (servers, 0),
-            Policy::Hybrid { warm, .. } => (warm, 0),
-            Policy::SpotMix {
-                on_demand, spot, ..
-            } => (on_demand, spot),
-            Policy::OnDemand { .. } | Policy::Optimize { .. } => (0, 0),
-        };
+        let (on_demand, spot) = plan.policy.standing_servers();
         for _ in 0..on_demand {
             self.fleet.add(0.0, false, true);
         }
