@@ -88,8 +88,8 @@ const MIXES: [Mix; 3] = [
             Within,
             Within,
             Beyond {
-                ttft_ratio: 1.191,
-                tpot_ratio: 1.043,
+                ttft_ratio: 1.063,
+                tpot_ratio: 1.026,
             },
             // Preemptions recompute prompts and outputs: TPOT doubles.
             Beyond {

@@ -2,12 +2,16 @@
 //! from the calibrated plan, every other field left as the original plan has it (the
 //! app's "Use in plan" dialog lets each changed field be opted out).
 
+use super::llm::{DECODE_FIELD, PREFILL_FIELD};
 use super::parts::{DEVICE_SETUP, INSTANCE_BOOT, MODEL_BYTES, STORAGE};
 use crate::model::Plan;
 
 /// The field paths a calibration can change, as [`super::review::changes`] names them
-/// (the cold-start parts only for a plan that states them).
-pub const FIELDS: [&str; 9] = [
+/// (the iteration model's two groups only for an LLM plan, the cold-start parts only
+/// for a plan that states them).
+pub const FIELDS: [&str; 11] = [
+    PREFILL_FIELD,
+    DECODE_FIELD,
     "service.batch_latency_ms",
     "service.service_cv",
     INSTANCE_BOOT,
@@ -47,6 +51,19 @@ pub fn apply_changes(original: &Plan, calibrated: &Plan, fields: &[&str]) -> Pla
                 to.cold_start_s = from.cold_start_s
             }
             ("service.source", _) => to.source = from.source.clone(),
+            (PREFILL_FIELD | DECODE_FIELD, _) => {
+                if let (Some(t), Some(f)) = (to.llm.as_mut(), from.llm.as_ref()) {
+                    let (t, f) = (&mut t.iteration, &f.iteration);
+                    if *field == PREFILL_FIELD {
+                        t.prefill_base_ms = f.prefill_base_ms;
+                        t.prefill_ms_per_token = f.prefill_ms_per_token;
+                    } else {
+                        t.decode_base_ms = f.decode_base_ms;
+                        t.decode_ms_per_seq = f.decode_ms_per_seq;
+                        t.decode_ms_per_context_token = f.decode_ms_per_context_token;
+                    }
+                }
+            }
             ("hardware.power_w", _) => out.hardware.power_w = calibrated.hardware.power_w,
             (INSTANCE_BOOT, Some((t, f))) => t.instance_boot_s = f.instance_boot_s,
             (STORAGE, Some((t, f))) => t.storage_gbytes_per_s = f.storage_gbytes_per_s,
@@ -137,7 +154,8 @@ mod tests {
     #[test]
     fn applying_one_field_changes_only_it() {
         let (original, calibrated) = pair();
-        for field in FIELDS.iter().filter(|f| !f.contains("cold_start_parts")) {
+        let request_level = FIELDS.iter().filter(|f| !f.starts_with("service.llm"));
+        for field in request_level.filter(|f| !f.contains("cold_start_parts")) {
             let applied = apply_changes(&original, &calibrated, &[field]);
             // review's before → after of the result against the original: exactly one row.
             assert_eq!(
@@ -148,6 +166,31 @@ mod tests {
             // And the rest of the plan is the original's: undoing that one field restores it.
             assert_eq!(apply_changes(&applied, &original, &[field]), original);
         }
+    }
+
+    #[test]
+    fn an_llm_plans_iteration_groups_apply_one_at_a_time() {
+        let original = presets::load("llm-chatbot").unwrap();
+        let mut calibrated = original.clone();
+        let it = &mut calibrated.service.llm.as_mut().unwrap().iteration;
+        it.prefill_base_ms = 1.5;
+        it.prefill_ms_per_token = 0.01;
+        it.decode_base_ms = 2.0;
+        it.decode_ms_per_seq = 0.1;
+        it.decode_ms_per_context_token = 0.0002;
+        calibrated.service.batch_latency_ms = vec![(1, 600.0)];
+        assert_eq!(apply_changes(&original, &calibrated, &FIELDS), calibrated);
+        for field in [PREFILL_FIELD, DECODE_FIELD, "service.batch_latency_ms"] {
+            let applied = apply_changes(&original, &calibrated, &[field]);
+            assert_eq!(differ(&original, &applied), vec![field.to_string()]);
+        }
+        let prefill_only = apply_changes(&original, &calibrated, &[PREFILL_FIELD]);
+        let (a, o) = (
+            &prefill_only.service.llm.as_ref().unwrap().iteration,
+            &original.service.llm.as_ref().unwrap().iteration,
+        );
+        assert_eq!((a.prefill_base_ms, a.prefill_ms_per_token), (1.5, 0.01));
+        assert_eq!(a.decode_base_ms, o.decode_base_ms);
     }
 
     #[test]
@@ -183,7 +226,9 @@ mod tests {
             .into_iter()
             .map(|c| c.field)
             .collect();
-        assert_eq!(named, FIELDS.map(str::to_owned).to_vec());
+        // A request-level plan has no iteration model to name.
+        let request_level: Vec<String> = FIELDS[2..].iter().map(|f| f.to_string()).collect();
+        assert_eq!(named, request_level);
         // Without parts, review names no part.
         let (original, calibrated) = pair();
         let named = differ(&original, &calibrated);

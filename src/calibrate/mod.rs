@@ -14,11 +14,14 @@
 
 mod apply;
 mod cold_start;
+mod llm;
+mod llm_fit;
 mod parts;
 pub mod review;
 mod select;
 
 pub use apply::{FIELDS, apply_changes, is_derived};
+pub use llm::{DECODE_FIELD, PREFILL_FIELD};
 use select::{Wanted, pick_rows};
 
 use crate::model::{Plan, Precision, Source};
@@ -59,6 +62,37 @@ pub enum CalibrateError {
         seq_len: u32,
         /// The lengths the report measured that workload at, comma-separated.
         available: String,
+    },
+    /// An LLM plan, and the report has no usable prefill: or decode: rows of its model.
+    #[error(
+        "profile report {report} has no correct, timed prefill: or decode: rows of {model} {wanted} to calibrate the plan's service.llm.iteration (decoder rows it has: {available}): profile with --model {model}"
+    )]
+    NoLlmRows {
+        /// The report file (or a label).
+        report: String,
+        /// The model looked for: the plan's `service.llm.model` or the selection's.
+        model: String,
+        /// The precision and device asked for, e.g. "in bf16 on any device".
+        wanted: String,
+        /// What the report has, as "device/precision/workload" triples.
+        available: String,
+    },
+    /// The rows are of another model than the plan's (their parameter or KV counts
+    /// differ from the plan's `service.llm.model`).
+    #[error(
+        "profile report {report}: {workload} rows measure {found}, but the plan's service.llm.model {model} has {expected}: they time another model"
+    )]
+    LlmModel {
+        /// The report file (or a label).
+        report: String,
+        /// The rows' workload, e.g. `decode:tiny-llama`.
+        workload: String,
+        /// The plan's `service.llm.model`.
+        model: String,
+        /// What the rows count (parameters, KV elements per token).
+        found: String,
+        /// What the plan's model counts.
+        expected: String,
     },
     /// The report's format version is not the one this build reads.
     #[error(
@@ -158,12 +192,15 @@ pub fn calibrate_with_warnings(
             supported: REPORT_VERSION,
         });
     }
-    let wanted = Wanted::new(plan, selection);
-    let (picked, chosen) = pick_rows(plan, report, report_path, &wanted)?;
-    let (device, workload) = (picked.device.clone(), &picked.workload);
     let check = ReportCheck {
         report: report_path,
     };
+    if let Some(llm) = &plan.service.llm {
+        return llm::calibrate(plan, llm, report, &check, selection);
+    }
+    let wanted = Wanted::new(plan, selection);
+    let (picked, chosen) = pick_rows(plan, report, report_path, &wanted)?;
+    let (device, workload) = (picked.device.clone(), &picked.workload);
     let (measured, median_cv) = curve_and_cv(&chosen, &check)?;
     let (curve, fitted) = review::monotone(&measured);
     let mut out = plan.clone();
@@ -174,16 +211,63 @@ pub fn calibrate_with_warnings(
         .first()
         .copied()
         .filter(|(_, r)| r.workload.encoder_name().is_some());
-    let cold = cold_start::measured(report, &device, weights, &check)?;
     let rows = match weights.and_then(|(_, r)| r.seq_len) {
         Some(s) => format!("{device} ({workload} at seq_len {s}, {})", wanted.precision),
         None => format!("{device} ({workload}, {})", wanted.precision),
     };
-    let mut why = reasons(rows, median_cv);
+    let mut warnings = Vec::new();
+    if fitted && let Some(((b1, ms1), (b2, ms2))) = review::first_inversion(&measured) {
+        warnings.push(format!(
+            "L(b) from the report is not monotone (batch {b2}: {ms2:.3} ms is faster than batch {b1}: {ms1:.3} ms): fitted a non-decreasing curve (isotonic regression)"
+        ));
+    }
+    let measured_from = Measured {
+        device: &device,
+        workload,
+        precision: wanted.precision,
+        weights,
+        why: reasons(rows, median_cv),
+        warnings,
+        rows_used: rows_used(&chosen),
+    };
+    finish(plan, out, report, &check, measured_from)
+}
+
+/// What a calibration read, for [`finish`]: the device and workload of its rows, the
+/// first transformer row (whose weights a new server uploads), the reasons and warnings
+/// so far, and the rows used, one line each.
+struct Measured<'a> {
+    device: &'a str,
+    workload: &'a crate::profile::workloads::Workload,
+    precision: Precision,
+    weights: Option<(usize, &'a ResultRow)>,
+    why: Vec<(&'static str, String)>,
+    warnings: Vec<String>,
+    rows_used: Vec<String>,
+}
+
+/// The steps every calibration ends with, whatever set the service's timing: the cold
+/// start (kept whole, or its stated parts recalibrated), the measured power, the
+/// source, validation of the result and the warnings about the device.
+fn finish(
+    plan: &Plan,
+    mut out: Plan,
+    report: &ProfileReport,
+    check: &ReportCheck<'_>,
+    m: Measured<'_>,
+) -> Result<Calibration, CalibrateError> {
+    let report_path = check.report;
+    let Measured {
+        device,
+        workload,
+        mut why,
+        ..
+    } = m;
+    let cold = cold_start::measured(report, device, m.weights, check)?;
     // With stated parts the measured part and the model's bytes go into them and the
     // cold start is their new sum; without, the plan's whole figure stays (said why).
     let recalibrated = (plan.service.cold_start_parts.as_ref())
-        .map(|stated| parts::recalibrate(stated, cold.as_ref(), weights, &check))
+        .map(|stated| parts::recalibrate(stated, cold.as_ref(), m.weights, check))
         .transpose()?;
     let cold_warning = match recalibrated {
         Some(r) => {
@@ -201,7 +285,7 @@ pub fn calibrate_with_warnings(
             cold.and_then(|c| c.warning(plan_s))
         }
     };
-    if let Some(w) = mean_power_w(report, &check)? {
+    if let Some(w) = mean_power_w(report, check)? {
         out.hardware.power_w = w;
         why.push((
             "hardware.power_w",
@@ -210,8 +294,8 @@ pub fn calibrate_with_warnings(
     }
     out.service.source = Source::Profile {
         report: report_path.to_owned(),
-        adapter: device.clone(),
-        precision: wanted.precision,
+        adapter: device.to_owned(),
+        precision: m.precision,
         model: workload
             .mlp_name()
             .or(workload.transformer_name())
@@ -226,14 +310,9 @@ pub fn calibrate_with_warnings(
         value: v.value,
         allowed: v.allowed,
     })?;
-    let mut warnings = Vec::new();
-    if fitted && let Some(((b1, ms1), (b2, ms2))) = review::first_inversion(&measured) {
-        warnings.push(format!(
-            "L(b) from the report is not monotone (batch {b2}: {ms2:.3} ms is faster than batch {b1}: {ms1:.3} ms): fitted a non-decreasing curve (isotonic regression)"
-        ));
-    }
+    let mut warnings = m.warnings;
     warnings.extend(cold_warning);
-    warnings.extend(review::device_warnings(plan, &device));
+    warnings.extend(review::device_warnings(plan, device));
     warnings.extend(report.cancelled.then(|| format!(
         "profile report {report_path} is from a cancelled run: calibrated from what it measured before it stopped"
     )));
@@ -241,7 +320,7 @@ pub fn calibrate_with_warnings(
         changes: review::changes(plan, &out, &why),
         plan: out,
         warnings,
-        rows_used: rows_used(&chosen),
+        rows_used: m.rows_used,
     })
 }
 

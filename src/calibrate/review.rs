@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
+use super::llm::{DECODE_FIELD, PREFILL_FIELD};
 use super::parts;
+use crate::model::llm_types::IterationTime;
 use crate::model::{ColdStartParts, Plan, Source};
 
 /// Substrings of adapter names that are the CPU emulating a GPU.
@@ -32,7 +34,14 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             .map_or_else(|| "measured".to_owned(), |(_, w)| w.clone())
     };
     let (b, a) = (&before.service, &after.service);
-    let mut fields = vec![
+    let mut fields = Vec::new();
+    // An LLM plan's timing is its iteration model, in two groups fitted together.
+    if let (Some(lb), Some(la)) = (&b.llm, &a.llm) {
+        let (ib, ia) = (&lb.iteration, &la.iteration);
+        fields.push((PREFILL_FIELD, prefill(ib), prefill(ia)));
+        fields.push((DECODE_FIELD, decode(ib), decode(ia)));
+    }
+    fields.extend([
         (
             "service.batch_latency_ms",
             curve(&b.batch_latency_ms),
@@ -43,7 +52,7 @@ pub fn changes(before: &Plan, after: &Plan, why: &[(&str, String)]) -> Vec<Chang
             format!("{}", b.service_cv),
             format!("{}", a.service_cv),
         ),
-    ];
+    ]);
     // Each named part before the sum they make, when either plan names them.
     if b.cold_start_parts.is_some() || a.cold_start_parts.is_some() {
         let (pb, pa) = (b.cold_start_parts.as_ref(), a.cold_start_parts.as_ref());
@@ -115,6 +124,25 @@ fn short(x: f64) -> String {
     } else {
         text
     }
+}
+
+/// The prefill coefficients as text: "60 ms + 0.27 ms/token".
+fn prefill(it: &IterationTime) -> String {
+    format!(
+        "{} ms + {} ms/token",
+        short(it.prefill_base_ms),
+        short(it.prefill_ms_per_token)
+    )
+}
+
+/// The decode coefficients as text: "60 ms + 0.27 ms/seq + 0.00049 ms/context token".
+fn decode(it: &IterationTime) -> String {
+    format!(
+        "{} ms + {} ms/seq + {} ms/context token",
+        short(it.decode_base_ms),
+        short(it.decode_ms_per_seq),
+        short(it.decode_ms_per_context_token)
+    )
 }
 
 fn curve(points: &[(u32, f64)]) -> String {

@@ -236,11 +236,31 @@ impl Replica {
         (self.prefill_tokens / (budget - n).max(1.0)).max(1.0)
     }
 
+    /// Sequences in the decode steps a running sequence takes part in, `n` running on
+    /// average: itself and the others, which it finds as an arrival does — `n` on
+    /// average (Poisson arrivals see time averages; an M/G/∞ occupancy is independent
+    /// of a tagged customer's presence) — never more than the cap. Without the `+ 1`
+    /// a lone request's TPOT would be a fraction of a one-sequence step.
+    fn seen_seqs(&self, n: f64) -> f64 {
+        (n + 1.0).min(f64::from(self.seq_cap()))
+    }
+
     /// A sequence's time in the running set at `n` running, ms, and its derivative.
     fn residence_ms(&self, n: f64, f: f64) -> (f64, f64) {
+        self.residence_seen_ms(n, self.seen_seqs(n), f)
+    }
+
+    /// A sequence's time in the running set at `n` running whose decode steps carry
+    /// `seen` sequences, ms, and its derivative in `n`.
+    fn residence_seen_ms(&self, n: f64, seen: f64, f: f64) -> (f64, f64) {
         let stretch = 1.0 / (1.0 - f);
-        let t = self.decode_ms(n) * stretch;
-        let dt = (self.decode_ms(n + 1.0) - self.decode_ms(n)) * stretch;
+        let t = self.decode_ms(seen) * stretch;
+        let slope = if seen < f64::from(self.seq_cap()) {
+            1.0
+        } else {
+            0.0
+        };
+        let dt = (self.decode_ms(seen + 1.0) - self.decode_ms(seen)) * stretch * slope;
         let decode_steps = self.output_tokens - 1.0;
         let (pf, dpf) = match self.chunk_tokens {
             None => (self.prefill_cost_ms(), 0.0),
@@ -309,7 +329,7 @@ impl Replica {
 
     fn state_at(&self, lambda: f64, f: f64, n: f64) -> Steady {
         let decode_step_ms = self.decode_ms(n);
-        let tpot_ms = decode_step_ms / (1.0 - f);
+        let tpot_ms = self.decode_ms(self.seen_seqs(n)) / (1.0 - f);
         // Admission waits for a sequence slot (an M/G/c queue with c = max_num_seqs,
         // offered n) or for KV blocks (the cache as a pool of tokens, Hayward's
         // equivalent servers, docs/llm.md); the binding one sets the wait. Those that
@@ -318,7 +338,8 @@ impl Replica {
         // residence's CV (that of the output length).
         let ca2 = self.arrival_cv * self.arrival_cv;
         let cs2 = self.output_cv * self.output_cv;
-        let drain_per_ms = |full: f64| full / self.residence_ms(full, f).0 - lambda;
+        // A full replica's sequences each share their steps with exactly `full`.
+        let drain_per_ms = |full: f64| full / self.residence_seen_ms(full, full, f).0 - lambda;
         let slots = self.max_num_seqs;
         let slot_c = erlang_b(slots, n)
             .and_then(|b| erlang_c_from_b(slots, n, b))
