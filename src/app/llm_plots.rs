@@ -9,7 +9,7 @@ use egui_plot::{
 
 use super::axes::{self, Scale, with_axes};
 use super::format::fmt_sig;
-use super::legend::{LegendEntry, plot_legend};
+use super::legend::{LegendEntry, Swatch, plot_legend};
 use super::llm_figures::{CostPoint, LlmCurves, RatePoint};
 use super::palette;
 use crate::model::{Evaluation, LatencyStats, Metric};
@@ -135,6 +135,11 @@ pub fn rate_plot_ui(ui: &mut egui::Ui, c: &LlmCurves, q: Quantity, height: f32) 
     if q == Quantity::Ttft {
         entries.push(LegendEntry::marker(KNEE, palette::OPTIMUM));
     }
+    let slo = q.slo_ms(c).map(|ms| (slo_name(q, ms), ms));
+    let slo_color = ui.visuals().error_fg_color;
+    let rates = reference_rates(c);
+    entries.extend(slo.iter().map(|(name, _)| dashed(name, slo_color)));
+    entries.extend(rates.iter().map(|(name, _)| dashed(name, palette::GREY)));
     let hidden = plot_legend(ui, q.key(), &entries);
     let shown = |name: &str| !hidden.iter().any(|h| h == name);
     let log = q.scale() == Scale::Log10;
@@ -163,9 +168,9 @@ pub fn rate_plot_ui(ui: &mut egui::Ui, c: &LlmCurves, q: Quantity, height: f32) 
         ),
         (q.scale(), &y_label),
     );
-    let slo = q.slo_ms(c);
+    let floor = q.stats(&c.points[0]).mean;
     plot.include_x(0.0)
-        .include_y(y(slo.unwrap_or(0.0).max(q.stats(&c.points[0]).mean)))
+        .include_y(y(slo.as_ref().map_or(floor, |s| s.1.max(floor))))
         .label_formatter(|pos| match pos {
             HoverPosition::NearDataPoint {
                 plot_name, index, ..
@@ -206,32 +211,48 @@ pub fn rate_plot_ui(ui: &mut egui::Ui, c: &LlmCurves, q: Quantity, height: f32) 
                         .radius(5.0),
                 );
             }
-            if let Some(slo) = slo {
-                let name = format!(
-                    "{} SLO ({}), {} ms",
-                    q.name(),
-                    c.metric.name(),
-                    fmt_sig(slo, 3)
-                );
-                plot.hline(
-                    HLine::new(name, y(slo))
-                        .color(palette::VERMILLION)
-                        .style(LineStyle::dashed_dense()),
-                );
+            if let Some((name, ms)) = slo.filter(|s| shown(&s.0)) {
+                let line = HLine::new(name, y(ms)).color(slo_color);
+                plot.hline(line.style(LineStyle::dashed_dense()));
             }
-            for (name, rate) in [
-                ("the plan's peak hour", c.peak_rps),
-                ("the plan's day mean", c.mean_rps),
-            ] {
-                let name = format!("{name}, {} req/s", fmt_sig(rate, 3));
-                plot.vline(
-                    VLine::new(name, rate)
-                        .color(palette::GREY)
-                        .style(LineStyle::dotted_loose()),
-                );
+            for (name, rate) in rates.into_iter().filter(|r| shown(&r.0)) {
+                let line = VLine::new(name, rate).color(palette::GREY);
+                plot.vline(line.style(LineStyle::dotted_loose()));
             }
         })
         .response
+}
+
+/// The SLO line's name: "TTFT SLO 2 000 ms" (at the objective's metric, which the
+/// axis names).
+fn slo_name(q: Quantity, ms: f64) -> String {
+    format!("{} SLO {} ms", q.name(), fmt_sig(ms, 4))
+}
+
+/// The plan's offered rates drawn as vertical lines: (name, req/s).
+fn reference_rates(c: &LlmCurves) -> Vec<(String, f64)> {
+    vec![
+        (
+            format!("peak hour {} req/s", fmt_sig(c.peak_rps, 3)),
+            c.peak_rps,
+        ),
+        (
+            format!("day mean {} req/s", fmt_sig(c.mean_rps, 3)),
+            c.mean_rps,
+        ),
+    ]
+}
+
+/// A dashed line's legend entry.
+fn dashed(name: &str, color: egui::Color32) -> LegendEntry {
+    LegendEntry {
+        label: name.to_owned(),
+        color,
+        swatch: Swatch::Line {
+            width: 1.5,
+            dashed: true,
+        },
+    }
 }
 
 /// The series of always-on fleets on the cost plot.
