@@ -42,7 +42,9 @@ fn recommendation(h: &Harness<'_, CostscopeApp>) -> String {
 #[test]
 fn every_panel_renders() {
     let mut h = harness(app("embedding-cache"));
-    for tab in Tab::ALL {
+    // The LLM tab is offered for token workloads only (tests/app_llm.rs).
+    let plan = h.state().state.plan.clone();
+    for tab in Tab::ALL.into_iter().filter(|t| t.shown_for(&plan)) {
         h.get_by_label(tab.label()).click();
         h.run();
         assert_eq!(h.state().state.tab, tab);
@@ -408,6 +410,11 @@ fn snapshot_profile() {
 #[test]
 fn snapshot_explore() {
     snapshot_panel(Tab::Explore, "healthcare-triage", "explore");
+}
+
+#[test]
+fn snapshot_llm() {
+    snapshot_panel(Tab::Llm, "llm-chatbot", "llm");
 }
 
 #[test]

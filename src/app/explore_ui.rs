@@ -126,6 +126,7 @@ fn controls_ui(ui: &mut egui::Ui, plan: &mut Plan) {
             .ui(ui, slo)
             .on_hover_text("The largest acceptable value of the latency metric.");
     }
+    super::llm_summary::slo_controls_ui(ui, plan);
     ui.heading("Traffic and price");
     let peak = peak_rate_rps(&plan.workload.rate_rps);
     let mut new_peak = peak;
@@ -160,7 +161,7 @@ pub const SPOT_USD_PER_HOUR: LogControl =
     LogControl::new("spot $/hour", (0.01, 100.0), (0.0, 10_000.0));
 
 /// One line of the summary: a label and a value.
-fn card(ui: &mut egui::Ui, label: &str, value: String, hover: &str) {
+pub(super) fn card(ui: &mut egui::Ui, label: &str, value: String, hover: &str) {
     ui.horizontal(|ui| {
         ui.label(format!("{label}:"));
         ui.strong(value).on_hover_text(hover);
@@ -207,6 +208,12 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
             "Cost per hour over requests per hour.",
         );
     }
+    // An LLM request's latency is its whole answer: end to end.
+    let m = if best.llm.is_some() {
+        format!("{m} E2E")
+    } else {
+        m.to_owned()
+    };
     if let Some(l) = best.latency_ms {
         card(
             ui,
@@ -220,6 +227,9 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
             format!("{} / {} ms", fmt_sig(l.p95, 3), fmt_sig(l.p99, 3)),
             "Percentiles of the day's latency mixture.",
         );
+    }
+    if let Some(l) = &best.llm {
+        super::llm_summary::recommendation_ui(ui, plan, l);
     }
     card(
         ui,

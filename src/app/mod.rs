@@ -18,6 +18,10 @@ pub mod hardware_ui;
 pub mod history;
 pub mod job;
 pub mod legend;
+pub mod llm_figures;
+pub mod llm_plots;
+pub mod llm_summary;
+pub mod llm_ui;
 pub mod log_slider;
 pub mod palette;
 pub mod plan_compare;
@@ -82,6 +86,8 @@ pub struct CostscopeApp {
     pub explore: explore_ui::ExplorePanel,
     /// The Caching & lazy panel.
     pub caching: caching_ui::CachingPanel,
+    /// The LLM panel (its figures cached by plan).
+    pub llm: llm_ui::LlmPanel,
     /// The Plan panel (and the file dialog, which opens over any panel).
     pub plan_panel: plan_ui::PlanPanel,
     /// A screenshot to take before closing (`costscope gui --screenshot`).
@@ -105,6 +111,7 @@ impl CostscopeApp {
             plan_panel: plan_ui::PlanPanel::new(&state),
             explore: explore_ui::ExplorePanel::default(),
             caching: caching_ui::CachingPanel::default(),
+            llm: llm_ui::LlmPanel::default(),
             state,
             screenshot: None,
             verify: verify_job::VerifyRun::default(),
@@ -132,6 +139,7 @@ impl CostscopeApp {
             runtime,
             explore,
             caching,
+            llm,
             plan_panel,
             screenshot: _,
             verify: _,
@@ -140,6 +148,7 @@ impl CostscopeApp {
         egui::CentralPanel::default().show(ui, |ui| match state.tab {
             Tab::Profile => state.profile.ui(ui, &mut state.plan),
             Tab::Explore => explore.ui(ui, &mut state.plan, runtime),
+            Tab::Llm => llm.ui(ui, &state.plan, &runtime.results),
             Tab::Caching => caching.ui(ui, &mut state.plan, runtime),
             Tab::Hardware => {
                 let report = state.profile.run.report.as_ref();
@@ -164,7 +173,11 @@ impl CostscopeApp {
         ui.horizontal(|ui| {
             ui.strong("costscope");
             ui.separator();
-            for tab in Tab::ALL {
+            // The LLM tab only for token workloads.
+            for tab in Tab::ALL
+                .into_iter()
+                .filter(|t| t.shown_for(&self.state.plan))
+            {
                 ui.selectable_value(&mut self.state.tab, tab, tab.label())
                     .on_hover_text(tab.hover());
             }

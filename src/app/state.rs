@@ -23,6 +23,8 @@ pub enum Tab {
     Profile,
     /// α/β, SLO, traffic and price sliders; objective and Pareto plots.
     Explore,
+    /// LLM plans: TTFT and TPOT vs request rate, $ per million tokens, the KV cache.
+    Llm,
     /// Cache hit rate, Zipf curve, reuse savings, lazy evaluation.
     Caching,
     /// The cheapest catalog offer at the SLO: candidates, cost per offer, projection.
@@ -35,9 +37,10 @@ pub enum Tab {
 
 impl Tab {
     /// All tabs in display order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Profile,
         Tab::Explore,
+        Tab::Llm,
         Tab::Caching,
         Tab::Hardware,
         Tab::WarmCold,
@@ -49,6 +52,7 @@ impl Tab {
         match self {
             Tab::Profile => "Profile",
             Tab::Explore => "Explore",
+            Tab::Llm => "LLM",
             Tab::Caching => "Caching & lazy",
             Tab::Hardware => "Hardware",
             Tab::WarmCold => "Warm / cold",
@@ -67,6 +71,10 @@ impl Tab {
                 "Weigh cost against latency with α and β: the optimiser picks the server count, \
                  policy and batch minimising J = α·$/hour + β·latency."
             }
+            Tab::Llm => {
+                "TTFT and TPOT against the request rate for one to a few replicas, $ per million \
+                 output tokens against replicas, and the KV cache at the recommendation."
+            }
             Tab::Caching => {
                 "Cache hit rate from Zipf popularity, reuse savings and lazy evaluation."
             }
@@ -80,6 +88,13 @@ impl Tab {
             }
             Tab::Plan => "The recommendation in words; open, save, export and compare plans.",
         }
+    }
+}
+
+impl Tab {
+    /// Whether the tab is offered for `plan`: the LLM tab only for token workloads.
+    pub fn shown_for(self, plan: &Plan) -> bool {
+        self != Tab::Llm || plan.workload.tokens.is_some()
     }
 }
 

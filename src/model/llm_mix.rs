@@ -3,6 +3,7 @@
 //! request-level model's parts, `model/latency.rs`), and the largest rate one warm
 //! replica carries within the SLOs. docs/llm.md, "Percentiles", states the approximation.
 
+use super::evaluation::LatencyStats;
 use super::latency::{Mixture, ServiceShape};
 use super::llm_replica::{Replica, Steady};
 use super::types::{Metric, Objective};
@@ -32,6 +33,15 @@ pub(crate) fn add_state(day: &mut LlmDay, r: &Replica, s: &Steady, weight: f64, 
     day.tpot.add_response(weight, 0.0, 0.0, 0.0, &shapes.tpot);
     day.e2e
         .add_response(weight, shift, p, w, &shapes.generation);
+}
+
+/// One warm replica in steady state `s`: its TTFT and TPOT (mean, p50, p95, p99, ms)
+/// as the mixtures of one hour in that state alone (no cache hit, no cold start), the
+/// figures the SLO search checks; `None` where a quantile cannot be found.
+pub fn warm_replica_latency(r: &Replica, s: &Steady) -> Option<(LatencyStats, LatencyStats)> {
+    let mut day = LlmDay::default();
+    add_state(&mut day, r, s, 1.0, 0.0);
+    Some((day.ttft.latency_stats()?, day.tpot.latency_stats()?))
 }
 
 /// The random parts of one state's latencies (docs/llm.md, "Percentiles").

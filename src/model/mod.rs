@@ -24,7 +24,7 @@ pub mod latency;
 pub mod lazy;
 pub mod llm;
 pub mod llm_kv;
-mod llm_mix;
+pub mod llm_mix;
 pub mod llm_replica;
 pub mod llm_shape;
 pub mod llm_types;
