@@ -41,13 +41,14 @@ fn the_fixed_point_matches_the_closed_form_by_hand() {
     // prefilled: a prefill iteration costs 60 + 0.27·358.4 = 156.768 ms, a share
     // f = 0.156768 of each second. A running sequence's mean context is the prompt
     // and its length-biased output so far, 512 + 256·(1 + 0.8²)/2 = 721.92 tokens, so
-    // D(n) = 60 + (0.27 + 0.00049·721.92)·n ms, and
-    // n = λ·(156.768 + 255·D(n)/(1 − f)) is linear in n: n = A/(1 − B).
+    // D(n) = 60 + (0.27 + 0.00049·721.92)·n ms. A running sequence's steps carry
+    // itself and the n others it finds on average, so
+    // n = λ·(156.768 + 255·D(n + 1)/(1 − f)) is linear in n: n = A/(1 − B).
     let r = replica(&chatbot());
     let s = r.steady(1.0).unwrap();
     let f: f64 = 0.156_768;
     let slope = 0.27 + 0.00049 * 721.92;
-    let a = 1e-3 * (156.768 + 255.0 * 60.0 / (1.0 - f));
+    let a = 1e-3 * (156.768 + 255.0 * (60.0 + slope) / (1.0 - f));
     let b = 1e-3 * 255.0 * slope / (1.0 - f);
     let n = a / (1.0 - b);
     assert!((s.prefill_share - f).abs() < 1e-12, "{}", s.prefill_share);
@@ -56,7 +57,7 @@ fn the_fixed_point_matches_the_closed_form_by_hand() {
         "{} vs {n}",
         s.running_seqs
     );
-    let tpot = (60.0 + slope * n) / (1.0 - f);
+    let tpot = (60.0 + slope * (n + 1.0)) / (1.0 - f);
     assert!((s.tpot_ms - tpot).abs() < 1e-9, "{} vs {tpot}", s.tpot_ms);
     // Little's law: running = rate × time running (own prefill + 255 decode steps).
     let residence_s = (s.prefill_ms + 255.0 * s.tpot_ms) / 1000.0;
