@@ -9,7 +9,7 @@
 
 use super::llm_fit::{Fit, Point, fit, predict};
 use super::{CalibrateError, Calibration, Measured, ReportCheck, Selection, finish};
-use crate::model::llm_types::{IterationTime, LlmService};
+use crate::model::llm_types::LlmService;
 use crate::model::{Plan, Precision, Source};
 use crate::plan::validate::MAX_BATCH_LATENCY_MS;
 use crate::profile::report::{ProfileReport, ResultRow};
@@ -101,8 +101,14 @@ pub(super) fn calibrate(
     let Some(it) = out.service.llm.as_mut().map(|l| &mut l.iteration) else {
         return Err(no_rows(report, check, &model, precision, device.as_deref()));
     };
-    apply_prefill(it, &prefill, &label, &mut why, &mut warnings);
-    apply_decode(it, &decode, &label, &mut why, &mut warnings);
+    let (w, ws) = (&mut why, &mut warnings);
+    if let Some(c) = fit_family("prefill", PREFILL_FIELD, &prefill, &label, w, ws) {
+        (it.prefill_base_ms, it.prefill_ms_per_token) = (c[0], c[1]);
+    }
+    if let Some(c) = fit_family("decode", DECODE_FIELD, &decode, &label, w, ws) {
+        (it.decode_base_ms, it.decode_ms_per_seq) = (c[0], c[1]);
+        it.decode_ms_per_context_token = c[2];
+    }
     if let Some(alone) = one_request_alone_ms(&out) {
         out.service.batch_latency_ms = vec![(1, alone.0)];
         why.push(("service.batch_latency_ms", alone.1));
@@ -167,48 +173,28 @@ fn family(
     Ok(out)
 }
 
-/// Sets the prefill coefficients from its rows' fit (or keeps them, and says why).
-fn apply_prefill(
-    it: &mut IterationTime,
+/// The fit of one family's rows (`kind` "prefill" or "decode", reviewed as `field`),
+/// with its reason and any miss warning; `None`, and "kept" said, when the report has
+/// no such rows.
+fn fit_family(
+    kind: &str,
+    field: &'static str,
     rows: &[(usize, Point)],
     model: &str,
     why: &mut Vec<(&'static str, String)>,
     warnings: &mut Vec<String>,
-) {
+) -> Option<Vec<f64>> {
     let points: Vec<Point> = rows.iter().map(|r| r.1.clone()).collect();
     let Some(f) = fit(&points) else {
         why.push((
-            PREFILL_FIELD,
-            format!("kept: the report has no prefill:{model} rows"),
+            field,
+            format!("kept: the report has no {kind}:{model} rows"),
         ));
-        return;
+        return None;
     };
-    (it.prefill_base_ms, it.prefill_ms_per_token) = (f.coef[0], f.coef[1]);
-    why.push((PREFILL_FIELD, fit_reason("prefill", model, rows, &f)));
-    warnings.extend(miss_warning("prefill", model, rows, &f));
-}
-
-/// Sets the decode coefficients from its rows' fit (or keeps them, and says why).
-fn apply_decode(
-    it: &mut IterationTime,
-    rows: &[(usize, Point)],
-    model: &str,
-    why: &mut Vec<(&'static str, String)>,
-    warnings: &mut Vec<String>,
-) {
-    let points: Vec<Point> = rows.iter().map(|r| r.1.clone()).collect();
-    let Some(f) = fit(&points) else {
-        why.push((
-            DECODE_FIELD,
-            format!("kept: the report has no decode:{model} rows"),
-        ));
-        return;
-    };
-    it.decode_base_ms = f.coef[0];
-    it.decode_ms_per_seq = f.coef[1];
-    it.decode_ms_per_context_token = f.coef[2];
-    why.push((DECODE_FIELD, fit_reason("decode", model, rows, &f)));
-    warnings.extend(miss_warning("decode", model, rows, &f));
+    why.push((field, fit_reason(kind, model, rows, &f)));
+    warnings.extend(miss_warning(kind, model, rows, &f));
+    Some(f.coef)
 }
 
 /// "least squares on relative error (coefficients ≥ 0) over the medians of N
