@@ -50,6 +50,7 @@ fn benches(c: &mut Criterion) {
             max_servers: 64,
         },
         batch: 8,
+        max_num_seqs: None,
     };
     c.bench_function("evaluate_one_hybrid_diurnal", |b| {
         b.iter(|| ctx.evaluate(black_box(&candidate)))

@@ -116,6 +116,7 @@ fn a_kv_cache_smaller_than_max_num_seqs_bounds_the_replica() {
     let e = ctx.evaluate(&Candidate {
         policy: Policy::AlwaysOn { servers: 1 },
         batch: 1,
+        max_num_seqs: None,
     });
     assert!(!e.feasible && e.latency_ms.is_none() && e.llm.is_none());
     let why = e.why_infeasible.unwrap();
@@ -138,6 +139,7 @@ fn weights_that_leave_no_room_for_a_sequence_make_every_candidate_infeasible() {
         let e = ctx.evaluate(&Candidate {
             policy: Policy::AlwaysOn { servers },
             batch: 1,
+            max_num_seqs: None,
         });
         let why = e.why_infeasible.unwrap();
         assert!(
@@ -154,6 +156,7 @@ fn too_few_replicas_are_overloaded_with_the_rate_per_replica() {
     let e = ctx.evaluate(&Candidate {
         policy: Policy::AlwaysOn { servers: 1 },
         batch: 1,
+        max_num_seqs: None,
     });
     assert!(!e.feasible);
     let why = e.why_infeasible.unwrap();
@@ -167,6 +170,7 @@ fn a_tight_ttft_slo_lowers_goodput_and_the_rate_a_replica_carries() {
     let fleet = Candidate {
         policy: Policy::AlwaysOn { servers: 3 },
         batch: 1,
+        max_num_seqs: None,
     };
     let a = Evaluator::new(&loose).unwrap().evaluate(&fleet);
     let b = Evaluator::new(&tight).unwrap().evaluate(&fleet);

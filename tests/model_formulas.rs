@@ -94,6 +94,7 @@ fn the_issue_example_plan() {
     let overloaded = ctx.evaluate(&Candidate {
         policy: Policy::AlwaysOn { servers: 8 },
         batch: 1,
+        max_num_seqs: None,
     });
     assert!(!overloaded.feasible && overloaded.latency_ms.is_none());
     assert!(overloaded.why_infeasible.unwrap().contains("overloaded"));
@@ -134,7 +135,11 @@ fn break_even_is_where_the_costs_cross() {
         };
         Evaluator::new(&p)
             .unwrap()
-            .evaluate(&Candidate { policy, batch: 4 })
+            .evaluate(&Candidate {
+                policy,
+                batch: 4,
+                max_num_seqs: None,
+            })
             .cost_usd_per_hour
     };
     let (od, ao) = (
@@ -191,6 +196,7 @@ fn quantiles_are_ordered_at_a_cold_start_atom() {
                 max_servers,
             },
             batch: 1,
+            max_num_seqs: None,
         });
         let l = e.latency_ms.unwrap();
         assert!(l.p50 <= l.p95 && l.p95 <= l.p99, "{l:?}");

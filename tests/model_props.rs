@@ -16,9 +16,11 @@ fn base() -> Plan {
 }
 
 fn eval(plan: &Plan, policy: Policy, batch: u32) -> Evaluation {
-    Evaluator::new(plan)
-        .unwrap()
-        .evaluate(&Candidate { policy, batch })
+    Evaluator::new(plan).unwrap().evaluate(&Candidate {
+        policy,
+        batch,
+        max_num_seqs: None,
+    })
 }
 
 fn all_finite(e: &Evaluation) -> bool {
@@ -135,7 +137,7 @@ proptest! {
         p.policy = policy;
         let written = Evaluator::new(&p).unwrap().evaluate(&Candidate::from_plan(&p).unwrap());
         // A small sweep: the property is about the same fleet, not the optimum.
-        let options = SweepOptions { policies: vec![PolicyKind::AlwaysOn], max_servers: 4, batches: vec![1] };
+        let options = SweepOptions { policies: vec![PolicyKind::AlwaysOn], max_servers: 4, batches: vec![1], max_num_seqs: vec![] };
         let optimum = optimize(&p, &options).unwrap();
         let base = Baseline { plan: &p, as_written: Some(&written), optimum: &optimum, options: &options };
         let c = cache_comparison(&base).unwrap().expect("the plan has a cache");

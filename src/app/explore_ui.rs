@@ -8,7 +8,7 @@ use super::format::{fmt_sig, thousands};
 use super::log_slider::LogControl;
 use super::plot_png::titled_plot;
 use super::plots::{metric_name, objective_plot_ui, pareto_plot_ui};
-use super::readout::batch_text;
+use super::readout::work_text;
 use super::selection::{self, Pick, Selection, Which};
 use super::state::{Results, Runtime, Tab};
 use crate::model::traffic::{peak_rate_rps, scaled};
@@ -181,7 +181,7 @@ pub fn describe(e: &Evaluation) -> String {
         PolicyKind::Hybrid => format!("{} warm, up to {} servers", n(e.warm), n(e.servers)),
         PolicyKind::SpotMix => format!("{} on-demand + {} spot", n(e.warm), n(e.spot)),
     };
-    format!("{size}, {}", batch_text(e.batch))
+    format!("{size}, {}", work_text(e.batch, e.max_num_seqs))
 }
 
 fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {

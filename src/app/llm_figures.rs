@@ -213,6 +213,7 @@ fn cost_points(plan: &Plan, replicas: u32) -> Vec<CostPoint> {
             let e = ctx.evaluate(&Candidate {
                 policy: Policy::AlwaysOn { servers: n },
                 batch: 1,
+                max_num_seqs: None,
             });
             CostPoint {
                 replicas: n,

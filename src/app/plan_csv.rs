@@ -45,6 +45,7 @@ pub fn all_candidates(plan: &Plan) -> Result<Vec<Evaluation>, String> {
                 let candidate = Candidate {
                     policy: policy_at(plan, kind, n, options.max_servers),
                     batch,
+                    max_num_seqs: None,
                 };
                 let eval = ctx.evaluate(&candidate);
                 let cold_settled = kind == crate::model::PolicyKind::OnDemand

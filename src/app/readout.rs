@@ -15,6 +15,15 @@ pub fn batch_text(batch: u32) -> String {
     }
 }
 
+/// What a server takes at once: an LLM replica's sequence limit ("up to 64
+/// sequences at once"), else [`batch_text`].
+pub fn work_text(batch: u32, max_num_seqs: Option<u32>) -> String {
+    match max_num_seqs {
+        Some(n) => format!("up to {n} sequences at once"),
+        None => batch_text(batch),
+    }
+}
+
 /// "1 server" / "12 servers".
 fn servers_text(servers: u32) -> String {
     match servers {
@@ -27,14 +36,14 @@ fn servers_text(servers: u32) -> String {
 fn fleet_lines(
     policy: PolicyKind,
     servers: u32,
-    batch: u32,
+    work: String,
     cost_usd_per_hour: f64,
     latency: Option<(Metric, f64)>,
     objective: Option<f64>,
 ) -> String {
     let mut lines = vec![
         format!("{} · {}", policy.name(), servers_text(servers)),
-        batch_text(batch),
+        work,
         format!("${} per hour", fmt_sig(cost_usd_per_hour, 3)),
     ];
     match latency {
@@ -55,7 +64,7 @@ pub fn curve_point(policy: PolicyKind, p: &CurvePoint, metric: Metric) -> String
     fleet_lines(
         policy,
         p.servers,
-        p.batch,
+        work_text(p.batch, p.max_num_seqs),
         p.cost_usd_per_hour,
         latency,
         p.objective,
@@ -68,7 +77,7 @@ pub fn evaluation(e: &Evaluation, metric: Metric) -> String {
     fleet_lines(
         e.policy,
         e.servers,
-        e.batch,
+        work_text(e.batch, e.max_num_seqs),
         e.cost_usd_per_hour,
         latency,
         e.objective,
@@ -99,6 +108,7 @@ mod tests {
             latency_ms: Some(120.04),
             objective: Some(5.678_91),
             feasible: true,
+            max_num_seqs: None,
         };
         assert_eq!(
             curve_point(PolicyKind::OnDemand, &p, Metric::P95),
@@ -115,6 +125,14 @@ mod tests {
         assert_eq!(
             text,
             "hybrid · 1 server\nbatches of up to 8\n$3.46 per hour\nlatency: overloaded"
+        );
+        let replica = CurvePoint {
+            max_num_seqs: Some(32),
+            ..p
+        };
+        assert!(
+            curve_point(PolicyKind::OnDemand, &replica, Metric::P95)
+                .contains("\nup to 32 sequences at once\n")
         );
     }
 

@@ -125,6 +125,7 @@ pub fn resolve(
             let candidate = Candidate {
                 policy: policy_at(plan, s.policy, p.servers, max_servers),
                 batch: p.batch,
+                max_num_seqs: p.max_num_seqs,
             };
             let evaluation = Evaluator::new(plan).ok()?.evaluate(&candidate);
             Some(Selection {
@@ -165,11 +166,10 @@ pub fn forget_stale(selection: &mut Option<Selection>, results: &Results) {
     }
 }
 
-/// Writes the candidate into the plan: its policy, and its batch as the largest
-/// batch, so the plan as written becomes that fleet.
+/// Writes the candidate into the plan: its policy, its batch as the largest batch and
+/// an LLM replica's `max_num_seqs`, so the plan as written becomes that fleet.
 pub fn apply(plan: &mut Plan, candidate: &Candidate) {
-    plan.policy = candidate.policy.clone();
-    plan.batching.max_batch = candidate.batch;
+    *plan = candidate.apply_to(plan);
 }
 
 /// A signed difference in significant digits: "+1.2", "−0.5", "0".

@@ -164,7 +164,11 @@ impl WarmColdSettings {
                 checkpoint_s: 0.0,
             },
         };
-        Candidate { policy, batch }
+        Candidate {
+            policy,
+            batch,
+            max_num_seqs: None,
+        }
     }
 
     /// The fleets to simulate on `plan` with its `results`: the plan as written and the

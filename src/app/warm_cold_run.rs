@@ -229,9 +229,7 @@ fn simulate_day(
             .enumerate()
             .map(|(i, spec)| {
                 scope.spawn(move || {
-                    let mut p = plan.clone();
-                    p.policy = spec.candidate.policy.clone();
-                    p.batching.max_batch = spec.candidate.batch;
+                    let p = spec.candidate.apply_to(plan);
                     // The simulator counts hours from the start of the warm-up.
                     let warmup = options.warmup_hours;
                     let mut sent = 0.0;

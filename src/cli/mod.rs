@@ -154,6 +154,10 @@ pub struct PlanOverrides {
     /// Largest batch.
     #[arg(long)]
     pub batch: Option<u32>,
+    /// An LLM replica's most sequences at once (`service.llm.max_num_seqs`; for
+    /// `plan`, search only it).
+    #[arg(long)]
+    pub max_num_seqs: Option<u32>,
 }
 
 impl PlanOverrides {
@@ -163,6 +167,7 @@ impl PlanOverrides {
             policy: self.policy.map(PolicyKind::from),
             servers: self.servers,
             batch: self.batch,
+            max_num_seqs: self.max_num_seqs,
             alpha,
             beta,
         }

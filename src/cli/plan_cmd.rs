@@ -203,6 +203,9 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if let Some(p) = args.overrides.policy {
         options.policies = vec![p.into()];
     }
+    if let Some(n) = args.overrides.max_num_seqs {
+        options.max_num_seqs = vec![n];
+    }
     let optimum = optimize(&plan, &options).with_context(|| format!("plan {label}"))?;
     if evaluation.is_none() && optimum.best.is_none() {
         bail!(

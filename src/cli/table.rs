@@ -255,13 +255,21 @@ fn write_candidates(
 ) -> std::io::Result<()> {
     let o = &plan.objective;
     let m = o.metric.name();
-    let batches: Vec<String> = options.batches.iter().map(u32::to_string).collect();
+    let join = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join("/");
+    // An LLM replica batches continuously: its knob is max_num_seqs, not a batch.
+    let llm = plan.service.llm.is_some();
+    let (knob, swept) = if llm {
+        (
+            "seqs",
+            format!("max_num_seqs {}", join(&options.max_num_seqs)),
+        )
+    } else {
+        ("batch", format!("batch {}", join(&options.batches)))
+    };
     writeln!(
         out,
-        "\nBest per policy ({} candidates evaluated; servers 1..{}, batch {}):",
-        r.evaluated,
-        options.max_servers,
-        batches.join("/")
+        "\nBest per policy ({} candidates evaluated; servers 1..{}, {swept}):",
+        r.evaluated, options.max_servers,
     )?;
     writeln!(
         out,
@@ -270,7 +278,7 @@ fn write_candidates(
         "servers",
         "warm",
         "spot",
-        "batch",
+        knob,
         "$/hour",
         "$/1M req",
         format!("{m} ms"),
@@ -286,7 +294,11 @@ fn write_candidates(
             e.servers,
             e.warm,
             e.spot,
-            e.batch,
+            if llm {
+                e.max_num_seqs.unwrap_or(e.batch)
+            } else {
+                e.batch
+            },
             e.cost_usd_per_hour,
             e.cost_usd_per_million
                 .map_or_else(|| "-".into(), |v| format!("{v:.2}")),

@@ -33,12 +33,14 @@ fn costs_at(plan: &Plan, rate_rps: f64, cap: u32) -> Option<(f64, f64, u32)> {
     let od = ctx.evaluate(&Candidate {
         policy: policy_at(&p, PolicyKind::OnDemand, cap, cap),
         batch,
+        max_num_seqs: None,
     });
     od.latency_ms?;
     for servers in 1..=cap {
         let ao = ctx.evaluate(&Candidate {
             policy: Policy::AlwaysOn { servers },
             batch,
+            max_num_seqs: None,
         });
         if ao.latency_ms.is_some() {
             return Some((od.cost_usd_per_hour, ao.cost_usd_per_hour, servers));

@@ -271,6 +271,7 @@ pub(crate) fn finish(
         warm,
         spot,
         batch: candidate.batch.max(1),
+        max_num_seqs: None,
         cost_usd_per_hour: cost,
         cost_usd_per_million: cost_per_million,
         latency_ms: latency,

@@ -34,13 +34,16 @@ impl PolicyKind {
     }
 }
 
-/// One concrete way to run the plan: a policy (never `Optimize`) and a batch size.
+/// One concrete way to run the plan: a policy (never `Optimize`), a batch size and,
+/// for an LLM plan, the most sequences a replica runs at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     /// The provisioning policy.
     pub policy: Policy,
     /// Largest batch a server takes.
     pub batch: u32,
+    /// `service.llm.max_num_seqs` of an LLM replica; `None` keeps the plan's own.
+    pub max_num_seqs: Option<u32>,
 }
 
 impl Candidate {
@@ -49,7 +52,21 @@ impl Candidate {
         (!matches!(plan.policy, Policy::Optimize { .. })).then(|| Self {
             policy: plan.policy.clone(),
             batch: plan.batching.max_batch.max(1),
+            max_num_seqs: None,
         })
+    }
+
+    /// `plan` run as this candidate: its policy, max batch and (for an LLM plan)
+    /// `max_num_seqs` replaced, so a simulator or an evaluator of the result runs
+    /// exactly what the candidate names.
+    pub fn apply_to(&self, plan: &Plan) -> Plan {
+        let mut p = plan.clone();
+        p.policy = self.policy.clone();
+        p.batching.max_batch = self.batch;
+        if let (Some(n), Some(llm)) = (self.max_num_seqs, p.service.llm.as_mut()) {
+            llm.max_num_seqs = n;
+        }
+        p
     }
 }
 
@@ -119,6 +136,10 @@ pub struct Evaluation {
     pub spot: u32,
     /// Largest batch.
     pub batch: u32,
+    /// The most sequences an LLM replica runs at once (`service.llm.max_num_seqs`,
+    /// the optimiser's choice); absent for a request-level plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_num_seqs: Option<u32>,
     /// Total cost, dollars per hour (servers, cache storage, second class, energy).
     pub cost_usd_per_hour: f64,
     /// Cost per million requests offered; null without traffic.
@@ -167,7 +188,11 @@ impl Evaluation {
         if self.spot > 0 {
             s += &format!(" spot={}", self.spot);
         }
-        s + &format!(" batch={}", self.batch)
+        s += &format!(" batch={}", self.batch);
+        if let Some(n) = self.max_num_seqs {
+            s += &format!(" seqs={n}");
+        }
+        s
     }
 }
 

@@ -34,6 +34,8 @@ pub struct LlmContext {
     pub(crate) max_rps_at_slo: f64,
     /// What stops a replica carrying more than its capacity, in words.
     pub(crate) limit: String,
+    /// The plan's `service.llm.max_num_seqs` this context was prepared for.
+    pub(crate) max_num_seqs: u32,
 }
 
 impl LlmContext {
@@ -72,6 +74,7 @@ impl LlmContext {
             capacity_rps,
             max_rps_at_slo,
             limit,
+            max_num_seqs: llm.max_num_seqs,
         }))
     }
 }
@@ -125,8 +128,33 @@ fn serving_replicas(ctx: &Evaluator<'_>, policy: &Policy, held: f64, booting: f6
     n.max(1.0)
 }
 
-/// Evaluates one candidate of an LLM plan.
+/// Evaluates one candidate of an LLM plan. A candidate with another `max_num_seqs`
+/// than the one `llm` was prepared for gets its own replica (the optimiser avoids
+/// this by preparing one evaluator per value it sweeps).
 pub(crate) fn evaluate_llm(
+    ctx: &Evaluator<'_>,
+    llm: &LlmContext,
+    candidate: &Candidate,
+    detail: Detail,
+    erlang: &mut dyn FnMut(u32, f64) -> f64,
+) -> Evaluation {
+    if let Some(n) = candidate.max_num_seqs.filter(|&n| n != llm.max_num_seqs) {
+        // Only the replica's sequence limit differs from the plan `ctx` prepared, so
+        // the rest of `ctx` (hours, cache, objective) still holds.
+        if let Ok(Some(own)) = LlmContext::new(&candidate.apply_to(ctx.plan)) {
+            let mut eval = evaluate_prepared(ctx, &own, candidate, detail, erlang);
+            eval.max_num_seqs = Some(n);
+            return eval;
+        }
+    }
+    // The evaluation names the limit it was computed with, whatever was asked.
+    let mut eval = evaluate_prepared(ctx, llm, candidate, detail, erlang);
+    eval.max_num_seqs = Some(llm.max_num_seqs);
+    eval
+}
+
+/// [`evaluate_llm`] with the replica `llm` as prepared.
+fn evaluate_prepared(
     ctx: &Evaluator<'_>,
     llm: &LlmContext,
     candidate: &Candidate,

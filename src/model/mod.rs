@@ -36,6 +36,7 @@ pub mod projection;
 pub mod queue;
 pub mod routing;
 pub mod spot;
+pub mod sweep;
 pub mod traffic;
 pub mod types;
 

@@ -3,18 +3,17 @@
 
 use serde::Serialize;
 
-use super::evaluate::{
-    Candidate, Detail, Evaluation, Evaluator, ModelError, PolicyKind, evaluate_with,
-};
-use super::pareto::frontier_indices;
+use super::evaluate::{Candidate, Evaluation, PolicyKind};
 use super::types::{Objective, Plan, Policy};
+
+pub use super::sweep::optimize;
 
 /// Idle timeout used for on-demand candidates when the plan names none, seconds.
 pub const DEFAULT_IDLE_TIMEOUT_S: f64 = 300.0;
 /// Checkpoint interval for spot candidates when the plan names none, seconds.
 pub const DEFAULT_CHECKPOINT_INTERVAL_S: f64 = 600.0;
 /// A candidate whose waits and cold starts are below this gains nothing from more servers.
-const SATURATED: f64 = 1e-9;
+pub(crate) const SATURATED: f64 = 1e-9;
 
 /// Sets `objective`, `feasible` and `why_infeasible` of an evaluation from its cost,
 /// latency and the plan's objective.
@@ -41,6 +40,10 @@ pub fn score(objective: &Objective, eval: &mut Evaluation) {
     }
 }
 
+/// `max_num_seqs` values the default LLM search tries besides the plan's own: powers
+/// of two from a few sequences to the largest batch vLLM-class servers run.
+pub const SEQ_STEPS: [u32; 9] = [4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
 /// What the optimiser searches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepOptions {
@@ -50,6 +53,9 @@ pub struct SweepOptions {
     pub max_servers: u32,
     /// Batch sizes to try.
     pub batches: Vec<u32>,
+    /// `service.llm.max_num_seqs` values to try for an LLM plan (ignored otherwise);
+    /// the plan's own value is always tried.
+    pub max_num_seqs: Vec<u32>,
 }
 
 impl SweepOptions {
@@ -83,6 +89,13 @@ impl SweepOptions {
             policies: PolicyKind::ALL.to_vec(),
             max_servers,
             batches,
+            max_num_seqs: plan.service.llm.as_ref().map_or_else(Vec::new, |l| {
+                let mut v: Vec<u32> = SEQ_STEPS.to_vec();
+                v.push(l.max_num_seqs);
+                v.sort_unstable();
+                v.dedup();
+                v
+            }),
         }
     }
 }
@@ -102,6 +115,9 @@ pub struct CurvePoint {
     pub objective: Option<f64>,
     /// Within the SLO and stable.
     pub feasible: bool,
+    /// The best point's `max_num_seqs` for an LLM plan (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_num_seqs: Option<u32>,
 }
 
 /// A policy's curve: the best batch at each server count, up to saturation (beyond
@@ -197,7 +213,7 @@ pub fn policy_at(plan: &Plan, kind: PolicyKind, n: u32, max_servers: u32) -> Pol
 }
 
 /// The candidate an evaluation of `plan` describes — its policy (with the plan's idle
-/// timeout and checkpointing, as the sweep builds them) and batch — so a reported
+/// timeout and checkpointing, as the sweep builds them), batch and `max_num_seqs` — so a reported
 /// candidate can be evaluated again or simulated.
 pub fn candidate_of(plan: &Plan, e: &Evaluation) -> Candidate {
     let policy = match e.policy {
@@ -222,193 +238,6 @@ pub fn candidate_of(plan: &Plan, e: &Evaluation) -> Candidate {
     Candidate {
         policy,
         batch: e.batch,
-    }
-}
-
-/// Searches `options` for the plan's best candidate under its objective.
-pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
-    let ctx = Evaluator::new(plan)?;
-    let options = &SweepOptions {
-        batches: distinct_batches(&ctx, &options.batches),
-        ..options.clone()
-    };
-    // Policies are independent: sweep them on as many threads as there are cores
-    // (round-robin), each with its own Erlang table.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, options.policies.len().max(1));
-    let mut results: Vec<PolicySweep> = std::thread::scope(|scope| {
-        let ctx = &ctx;
-        let handles: Vec<_> = (1..threads)
-            .map(|t| scope.spawn(move || sweep_share(ctx, options, t, threads)))
-            .collect();
-        let mut all = sweep_share(ctx, options, 0, threads);
-        for h in handles {
-            // A panic in a sweep thread is a bug; re-raise it rather than hide it.
-            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        all
-    });
-    results.sort_by_key(|r| r.0);
-    let mut curves = Vec::new();
-    let mut scored: Vec<(Candidate, Evaluation)> = Vec::new();
-    for (_, curve, evals) in results {
-        curves.push(curve);
-        scored.extend(evals);
-    }
-    let mut table = ErlangTable::default();
-    // Full pass: mean and every percentile, only for what is reported.
-    let mut full = |i: usize| {
-        evaluate_with(&ctx, &scored[i].0, Detail::Full, &mut |c, a| {
-            table.get(c, a)
-        })
-    };
-    let light: Vec<Evaluation> = scored.iter().map(|s| s.1.clone()).collect();
-    let mut candidates: Vec<Evaluation> = Vec::new();
-    for &kind in &options.policies {
-        let best_of_kind = (0..light.len())
-            .filter(|&i| light[i].policy == kind && light[i].feasible)
-            .min_by(|&a, &b| cmp_objective(&light[a], &light[b]));
-        if let Some(i) = best_of_kind {
-            candidates.push(full(i));
-        }
-    }
-    let best = candidates
-        .iter()
-        .min_by(|a, b| cmp_objective(a, b))
-        .cloned();
-    let pareto = frontier_indices(&light, plan.objective.metric)
-        .into_iter()
-        .map(&mut full)
-        .collect();
-    Ok(Optimum {
-        best,
-        candidates,
-        pareto,
-        curves,
-        evaluated: light.len(),
-    })
-}
-
-/// The batch sizes that behave differently: a larger max batch that never fills within
-/// the window in any hour forms exactly the same batches as the smaller one before it,
-/// so it is the same candidate and is not evaluated again.
-fn distinct_batches(ctx: &Evaluator<'_>, batches: &[u32]) -> Vec<u32> {
-    let mut sorted = batches.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let formations = |b: u32| -> Vec<(f64, f64)> {
-        ctx.groups
-            .iter()
-            .map(|g| {
-                let (_, mean_batch, wait_ms) = ctx.hour_load(g, b);
-                (mean_batch, wait_ms)
-            })
-            .collect()
-    };
-    let mut out: Vec<u32> = Vec::new();
-    let mut last: Option<Vec<(f64, f64)>> = None;
-    for b in sorted {
-        let f = formations(b);
-        if last.as_ref() != Some(&f) {
-            out.push(b);
-            last = Some(f);
-        }
-    }
-    out
-}
-
-/// One policy's sweep: its index in the options, its curve, and its scored candidates.
-type PolicySweep = (usize, Curve, Vec<(Candidate, Evaluation)>);
-
-/// Sweeps the policies `options.policies[i]` with `i % of == share`, tagged with `i`.
-fn sweep_share(
-    ctx: &Evaluator<'_>,
-    options: &SweepOptions,
-    share: usize,
-    of: usize,
-) -> Vec<PolicySweep> {
-    options
-        .policies
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % of == share)
-        .map(|(i, &kind)| {
-            let (curve, scored) = sweep_policy(ctx, options, kind);
-            (i, curve, scored)
-        })
-        .collect()
-}
-
-/// Scores one policy over servers × batches, stopping a batch size once more servers
-/// can only add cost. Only the objective's latency metric is computed here.
-fn sweep_policy(
-    ctx: &Evaluator<'_>,
-    options: &SweepOptions,
-    kind: PolicyKind,
-) -> (Curve, Vec<(Candidate, Evaluation)>) {
-    let plan = ctx.plan;
-    let mut table = ErlangTable::default();
-    let mut scored = Vec::new();
-    let mut points: Vec<CurvePoint> = Vec::new();
-    let mut saturated_batches = vec![false; options.batches.len()];
-    for n in 1..=options.max_servers {
-        let mut best_here: Option<CurvePoint> = None;
-        for (bi, &batch) in options.batches.iter().enumerate() {
-            if saturated_batches[bi] {
-                continue;
-            }
-            let candidate = Candidate {
-                policy: policy_at(plan, kind, n, options.max_servers),
-                batch,
-            };
-            let eval = evaluate_with(ctx, &candidate, Detail::MetricOnly, &mut |c, a| {
-                table.get(c, a)
-            });
-            // On-demand always has cold starts; its cap stops mattering once nobody waits.
-            let cold_settled = kind == PolicyKind::OnDemand || eval.cold_start_fraction < SATURATED;
-            if eval.latency_ms.is_some() && eval.p_wait < SATURATED && cold_settled {
-                saturated_batches[bi] = true;
-            }
-            let point = CurvePoint {
-                servers: n,
-                batch,
-                cost_usd_per_hour: eval.cost_usd_per_hour,
-                latency_ms: eval.latency_ms.map(|l| l.get(plan.objective.metric)),
-                objective: eval.objective,
-                feasible: eval.feasible,
-            };
-            if better_point(&point, best_here.as_ref()) {
-                best_here = Some(point);
-            }
-            if eval.latency_ms.is_some() {
-                scored.push((candidate, eval));
-            }
-        }
-        match best_here {
-            Some(p) => points.push(p),
-            None => break, // every batch size saturated
-        }
-    }
-    (
-        Curve {
-            policy: kind,
-            points,
-        },
-        scored,
-    )
-}
-
-fn cmp_objective(a: &Evaluation, b: &Evaluation) -> std::cmp::Ordering {
-    let key = |e: &Evaluation| e.objective.unwrap_or(f64::MAX);
-    key(a).total_cmp(&key(b))
-}
-
-fn better_point(p: &CurvePoint, than: Option<&CurvePoint>) -> bool {
-    let Some(q) = than else { return true };
-    match (p.feasible, q.feasible) {
-        (true, false) => true,
-        (false, true) => false,
-        _ => p.objective.unwrap_or(f64::MAX) < q.objective.unwrap_or(f64::MAX),
+        max_num_seqs: e.max_num_seqs,
     }
 }

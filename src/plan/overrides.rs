@@ -16,6 +16,8 @@ pub struct Overrides {
     pub servers: Option<u32>,
     /// Largest batch.
     pub batch: Option<u32>,
+    /// An LLM replica's `service.llm.max_num_seqs`.
+    pub max_num_seqs: Option<u32>,
     /// Weight of cost in the objective.
     pub alpha: Option<f64>,
     /// Weight of latency (per ms) in the objective.
@@ -33,6 +35,16 @@ pub fn apply_overrides(plan: &mut Plan, overrides: &Overrides) -> Result<(), Pla
     }
     if let Some(b) = overrides.batch {
         plan.batching.max_batch = b;
+    }
+    if let Some(n) = overrides.max_num_seqs {
+        let Some(llm) = plan.service.llm.as_mut() else {
+            return Err(PlanError::Override {
+                path: "service.llm.max_num_seqs".into(),
+                value: n.to_string(),
+                allowed: "only for a plan with service.llm (an LLM replica)".into(),
+            });
+        };
+        llm.max_num_seqs = n;
     }
     if overrides.policy.is_some() || overrides.servers.is_some() {
         let kind = overrides.policy.unwrap_or_else(|| {

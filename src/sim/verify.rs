@@ -148,10 +148,7 @@ pub fn verify_cancellable(
     candidates
         .iter()
         .map(|e| {
-            let mut p = plan.clone();
-            let c = candidate_of(plan, e);
-            p.policy = c.policy;
-            p.batching.max_batch = c.batch;
+            let p = candidate_of(plan, e).apply_to(plan);
             if p.workload.tokens.is_some() {
                 let runs = replicate(&p, options, keep_going, simulate_llm_observed)?;
                 return Ok(compare_llm(plan, e, &runs));

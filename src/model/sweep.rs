@@ -1,0 +1,262 @@
+//! Model layer: the optimiser — every policy × servers × batch (× `max_num_seqs` for
+//! an LLM plan) scored on its objective metric alone, then the best of each policy
+//! family and the Pareto frontier evaluated in full.
+
+use std::borrow::Cow;
+
+use super::evaluate::{
+    Candidate, Detail, Evaluation, Evaluator, ModelError, PolicyKind, evaluate_with,
+};
+use super::objective::{
+    Curve, CurvePoint, ErlangTable, Optimum, SATURATED, SweepOptions, policy_at,
+};
+use super::pareto::frontier_indices;
+use super::types::Plan;
+
+/// Searches `options` for the plan's best candidate under its objective. An LLM plan
+/// is searched at each of `options.max_num_seqs` too (one prepared replica per value;
+/// values past what the KV cache holds collapse into one).
+pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
+    let own = Evaluator::new(plan)?;
+    let options = &SweepOptions {
+        batches: distinct_batches(&own, &options.batches),
+        ..options.clone()
+    };
+    let plans = seq_variants(&own, &options.max_num_seqs);
+    let mut ctxs = Vec::with_capacity(plans.len());
+    for (n, p) in &plans {
+        ctxs.push((*n, Evaluator::new(p)?));
+    }
+    let results = sweep_all(&ctxs, options);
+    let mut curves: Vec<Curve> = Vec::new();
+    // (evaluator, candidate, light evaluation)
+    let mut scored: Vec<(usize, Candidate, Evaluation)> = Vec::new();
+    for (pi, ci, curve, evals) in results {
+        match curves.iter_mut().find(|c| c.policy == options.policies[pi]) {
+            Some(merged) => merge_curve(merged, &curve),
+            None => curves.push(curve),
+        }
+        scored.extend(evals.into_iter().map(|(c, e)| (ci, c, e)));
+    }
+    let mut table = ErlangTable::default();
+    // Full pass: mean and every percentile, only for what is reported.
+    let mut full = |i: usize| {
+        let (ci, candidate, _) = &scored[i];
+        evaluate_with(&ctxs[*ci].1, candidate, Detail::Full, &mut |c, a| {
+            table.get(c, a)
+        })
+    };
+    let light: Vec<Evaluation> = scored.iter().map(|s| s.2.clone()).collect();
+    let mut candidates: Vec<Evaluation> = Vec::new();
+    for &kind in &options.policies {
+        let best_of_kind = (0..light.len())
+            .filter(|&i| light[i].policy == kind && light[i].feasible)
+            .min_by(|&a, &b| cmp_objective(&light[a], &light[b]));
+        if let Some(i) = best_of_kind {
+            candidates.push(full(i));
+        }
+    }
+    let best = candidates
+        .iter()
+        .min_by(|a, b| cmp_objective(a, b))
+        .cloned();
+    let pareto = frontier_indices(&light, plan.objective.metric)
+        .into_iter()
+        .map(&mut full)
+        .collect();
+    Ok(Optimum {
+        best,
+        candidates,
+        pareto,
+        curves,
+        evaluated: light.len(),
+    })
+}
+
+/// The plans to sweep, each with the `max_num_seqs` its candidates carry: the plan
+/// itself (first, so ties keep its own value) and, for an LLM plan, one per value
+/// asked. Values at or past what one replica's KV cache holds behave alike (the cache,
+/// not the limit, caps the running sequences), so only the smallest of them is kept.
+fn seq_variants<'p>(own: &Evaluator<'p>, asked: &[u32]) -> Vec<(Option<u32>, Cow<'p, Plan>)> {
+    let plan = own.plan;
+    let (Some(ctx), Some(_)) = (&own.llm, &plan.service.llm) else {
+        return vec![(None, Cow::Borrowed(plan))];
+    };
+    let fit = ctx
+        .replica
+        .as_ref()
+        .map_or(u32::MAX, |r| r.seqs_fit().max(1));
+    let mut values: Vec<u32> = asked.iter().copied().filter(|&n| n >= 1).collect();
+    values.sort_unstable();
+    values.dedup();
+    if let Some(first_past) = values.iter().position(|&n| n >= fit) {
+        values.truncate(first_past + 1);
+    }
+    let mut out = vec![(Some(ctx.max_num_seqs), Cow::Borrowed(plan))];
+    for n in values.into_iter().filter(|&n| n != ctx.max_num_seqs) {
+        let mut p = plan.clone();
+        if let Some(llm) = p.service.llm.as_mut() {
+            llm.max_num_seqs = n;
+        }
+        out.push((Some(n), Cow::Owned(p)));
+    }
+    out
+}
+
+/// One policy's sweep at one evaluator: the policy's and the evaluator's indices, its
+/// curve, and its scored candidates.
+type PolicySweep = (usize, usize, Curve, Vec<(Candidate, Evaluation)>);
+
+/// Every (policy, evaluator) pair swept on as many threads as there are cores
+/// (round-robin, each with its own Erlang table), in (policy, evaluator) order.
+fn sweep_all(ctxs: &[(Option<u32>, Evaluator<'_>)], options: &SweepOptions) -> Vec<PolicySweep> {
+    let pairs: Vec<(usize, usize)> = (0..options.policies.len())
+        .flat_map(|p| (0..ctxs.len()).map(move |c| (p, c)))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, pairs.len().max(1));
+    let share = |t: usize| -> Vec<PolicySweep> {
+        pairs
+            .iter()
+            .skip(t)
+            .step_by(threads)
+            .map(|&(pi, ci)| {
+                let (seqs, ctx) = &ctxs[ci];
+                let (curve, scored) = sweep_policy(ctx, options, options.policies[pi], *seqs);
+                (pi, ci, curve, scored)
+            })
+            .collect()
+    };
+    let mut all = std::thread::scope(|scope| {
+        let share = &share;
+        let handles: Vec<_> = (1..threads)
+            .map(|t| scope.spawn(move || share(t)))
+            .collect();
+        let mut all = share(0);
+        for h in handles {
+            // A panic in a sweep thread is a bug; re-raise it rather than hide it.
+            all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        all
+    });
+    all.sort_by_key(|r| (r.0, r.1));
+    all
+}
+
+/// Folds `other` (the same policy at another `max_num_seqs`) into `merged`: at each
+/// server count the better point, and the longer of the two runs.
+fn merge_curve(merged: &mut Curve, other: &Curve) {
+    for p in &other.points {
+        match merged.points.iter_mut().find(|q| q.servers == p.servers) {
+            Some(q) if better_point(p, Some(q)) => *q = *p,
+            Some(_) => {}
+            None => merged.points.push(*p),
+        }
+    }
+    merged.points.sort_by_key(|p| p.servers);
+}
+
+/// The batch sizes that behave differently: a larger max batch that never fills within
+/// the window in any hour forms exactly the same batches as the smaller one before it,
+/// so it is the same candidate and is not evaluated again.
+fn distinct_batches(ctx: &Evaluator<'_>, batches: &[u32]) -> Vec<u32> {
+    let mut sorted = batches.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let formations = |b: u32| -> Vec<(f64, f64)> {
+        ctx.groups
+            .iter()
+            .map(|g| {
+                let (_, mean_batch, wait_ms) = ctx.hour_load(g, b);
+                (mean_batch, wait_ms)
+            })
+            .collect()
+    };
+    let mut out: Vec<u32> = Vec::new();
+    let mut last: Option<Vec<(f64, f64)>> = None;
+    for b in sorted {
+        let f = formations(b);
+        if last.as_ref() != Some(&f) {
+            out.push(b);
+            last = Some(f);
+        }
+    }
+    out
+}
+
+/// Scores one policy over servers × batches, stopping a batch size once more servers
+/// can only add cost. Only the objective's latency metric is computed here.
+fn sweep_policy(
+    ctx: &Evaluator<'_>,
+    options: &SweepOptions,
+    kind: PolicyKind,
+    max_num_seqs: Option<u32>,
+) -> (Curve, Vec<(Candidate, Evaluation)>) {
+    let plan = ctx.plan;
+    let mut table = ErlangTable::default();
+    let mut scored = Vec::new();
+    let mut points: Vec<CurvePoint> = Vec::new();
+    let mut saturated_batches = vec![false; options.batches.len()];
+    for n in 1..=options.max_servers {
+        let mut best_here: Option<CurvePoint> = None;
+        for (bi, &batch) in options.batches.iter().enumerate() {
+            if saturated_batches[bi] {
+                continue;
+            }
+            let candidate = Candidate {
+                policy: policy_at(plan, kind, n, options.max_servers),
+                batch,
+                max_num_seqs,
+            };
+            let eval = evaluate_with(ctx, &candidate, Detail::MetricOnly, &mut |c, a| {
+                table.get(c, a)
+            });
+            // On-demand always has cold starts; its cap stops mattering once nobody waits.
+            let cold_settled = kind == PolicyKind::OnDemand || eval.cold_start_fraction < SATURATED;
+            if eval.latency_ms.is_some() && eval.p_wait < SATURATED && cold_settled {
+                saturated_batches[bi] = true;
+            }
+            let point = CurvePoint {
+                servers: n,
+                batch,
+                cost_usd_per_hour: eval.cost_usd_per_hour,
+                latency_ms: eval.latency_ms.map(|l| l.get(plan.objective.metric)),
+                objective: eval.objective,
+                feasible: eval.feasible,
+                max_num_seqs,
+            };
+            if better_point(&point, best_here.as_ref()) {
+                best_here = Some(point);
+            }
+            if eval.latency_ms.is_some() {
+                scored.push((candidate, eval));
+            }
+        }
+        match best_here {
+            Some(p) => points.push(p),
+            None => break, // every batch size saturated
+        }
+    }
+    (
+        Curve {
+            policy: kind,
+            points,
+        },
+        scored,
+    )
+}
+
+fn cmp_objective(a: &Evaluation, b: &Evaluation) -> std::cmp::Ordering {
+    let key = |e: &Evaluation| e.objective.unwrap_or(f64::MAX);
+    key(a).total_cmp(&key(b))
+}
+
+fn better_point(p: &CurvePoint, than: Option<&CurvePoint>) -> bool {
+    let Some(q) = than else { return true };
+    match (p.feasible, q.feasible) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => p.objective.unwrap_or(f64::MAX) < q.objective.unwrap_or(f64::MAX),
+    }
+}
