@@ -3,9 +3,8 @@
 //! policy and the Pareto frontier marked.
 //!
 //! The optimiser keeps only a count of what it scored, not the list, so the sweep is
-//! walked again here with the same search (`SweepOptions::for_plan`), the same batch
-//! pruning and the same stopping rule; a test holds the rows with a latency to the
-//! optimiser's `evaluated`, so the two cannot drift apart unnoticed.
+//! walked again ([`crate::model::sweep::tried_candidates`], the optimiser's own walk);
+//! a test holds the rows with a latency to the optimiser's `evaluated`.
 
 use std::path::Path;
 
@@ -13,83 +12,27 @@ use eframe::egui;
 
 use super::plan_ui::{NO_PATH, PlanPanel};
 use super::state::Results;
-use crate::model::objective::policy_at;
-use crate::model::{Candidate, Evaluation, Evaluator, Optimum, Plan, SweepOptions};
-
-/// Below this, a queueing wait or a cold-start share counts as none: more servers can
-/// only add cost (the optimiser's own threshold for ending a batch size's sweep).
-const SATURATED: f64 = 1e-9;
+use crate::model::sweep::tried_candidates;
+use crate::model::{Evaluation, Optimum, Plan, SweepOptions};
 
 /// The CSV header: one column per figure, units in the names.
-pub const CSV_HEADER: &str = "policy,servers,warm,spot,batch,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible,best_per_policy,pareto,why_infeasible";
+pub const CSV_HEADER: &str = "policy,servers,warm,spot,batch,max_num_seqs,cost_usd_per_hour,cost_usd_per_million,mean_ms,p50_ms,p95_ms,p99_ms,utilization,p_wait,cold_start_fraction,objective,feasible,best_per_policy,pareto,why_infeasible";
 
 /// Every candidate the optimiser scores for `plan` under its default search, in sweep
-/// order (policy, then servers, then batch), each evaluated in full. Overloaded ones
-/// (no latency; infeasible, the optimiser's `evaluated` does not count them) are listed
-/// too, so the file shows where each policy starts to fit. An error says why the plan
-/// cannot be evaluated.
+/// order (policy, then `max_num_seqs` for an LLM plan, then servers, then batch), each
+/// evaluated in full. Overloaded ones (no latency; infeasible, the optimiser's
+/// `evaluated` does not count them) are listed too, so the file shows where each
+/// policy starts to fit. An error says why the plan cannot be evaluated.
 pub fn all_candidates(plan: &Plan) -> Result<Vec<Evaluation>, String> {
-    let ctx = Evaluator::new(plan).map_err(|e| e.to_string())?;
     let options = SweepOptions::for_plan(plan);
-    let batches = distinct_batches(&ctx, &options.batches);
-    let mut out = Vec::new();
-    for &kind in &options.policies {
-        let mut saturated = vec![false; batches.len()];
-        for n in 1..=options.max_servers {
-            let mut any = false;
-            for (bi, &batch) in batches.iter().enumerate() {
-                if saturated[bi] {
-                    continue;
-                }
-                any = true;
-                let candidate = Candidate {
-                    policy: policy_at(plan, kind, n, options.max_servers),
-                    batch,
-                    max_num_seqs: None,
-                };
-                let eval = ctx.evaluate(&candidate);
-                let cold_settled = kind == crate::model::PolicyKind::OnDemand
-                    || eval.cold_start_fraction < SATURATED;
-                if eval.latency_ms.is_some() && eval.p_wait < SATURATED && cold_settled {
-                    saturated[bi] = true;
-                }
-                out.push(eval);
-            }
-            if !any {
-                break; // every batch size saturated
-            }
-        }
-    }
-    Ok(out)
+    let tried = tried_candidates(plan, &options).map_err(|e| e.to_string())?;
+    Ok(tried.into_iter().map(|(_, e)| e).collect())
 }
 
-/// The batch sizes that behave differently (as the optimiser prunes them): a larger
-/// max batch that never fills within the window forms the same batches as the one
-/// before it.
-fn distinct_batches(ctx: &Evaluator<'_>, batches: &[u32]) -> Vec<u32> {
-    let mut sorted = batches.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out: Vec<u32> = Vec::new();
-    let mut last: Option<Vec<(f64, f64)>> = None;
-    for b in sorted {
-        let f: Vec<(f64, f64)> = (ctx.groups.iter())
-            .map(|g| {
-                let (_, mean_batch, wait_ms) = ctx.hour_load(g, b);
-                (mean_batch, wait_ms)
-            })
-            .collect();
-        if last.as_ref() != Some(&f) {
-            out.push(b);
-            last = Some(f);
-        }
-    }
-    out
-}
-
-/// Whether `a` and `b` are the same candidate (policy, sizes and batch).
+/// Whether `a` and `b` are the same candidate (policy, sizes, batch, sequences).
 fn same(a: &Evaluation, b: &Evaluation) -> bool {
-    (a.policy, a.servers, a.warm, a.spot, a.batch) == (b.policy, b.servers, b.warm, b.spot, b.batch)
+    let key = |e: &Evaluation| (e.policy, e.servers, e.warm, e.spot, e.batch, e.max_num_seqs);
+    key(a) == key(b)
 }
 
 /// `candidates` as CSV under [`CSV_HEADER`]: one row each, marked when the optimum
@@ -107,12 +50,13 @@ pub fn candidates_csv(candidates: &[Evaluation], optimum: &Optimum) -> String {
             .as_deref()
             .map_or_else(String::new, |w| format!("\"{}\"", w.replace('"', "\"\"")));
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             e.policy.name(),
             e.servers,
             e.warm,
             e.spot,
             e.batch,
+            e.max_num_seqs.map_or_else(String::new, |n| n.to_string()),
             e.cost_usd_per_hour,
             num(e.cost_usd_per_million),
             num(l.map(|l| l.mean)),

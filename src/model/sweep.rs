@@ -18,25 +18,19 @@ use super::types::Plan;
 /// values past what the KV cache holds collapse into one).
 pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelError> {
     let own = Evaluator::new(plan)?;
-    let options = &SweepOptions {
-        batches: distinct_batches(&own, &options.batches),
-        ..options.clone()
-    };
-    let plans = seq_variants(&own, &options.max_num_seqs);
-    let mut ctxs = Vec::with_capacity(plans.len());
-    for (n, p) in &plans {
-        ctxs.push((*n, Evaluator::new(p)?));
-    }
+    let (options, plans) = &prepare(&own, options);
+    let ctxs = evaluators(plans)?;
     let results = sweep_all(&ctxs, options);
     let mut curves: Vec<Curve> = Vec::new();
-    // (evaluator, candidate, light evaluation)
+    // (evaluator, candidate, light evaluation) of every candidate with a latency.
     let mut scored: Vec<(usize, Candidate, Evaluation)> = Vec::new();
     for (pi, ci, curve, evals) in results {
         match curves.iter_mut().find(|c| c.policy == options.policies[pi]) {
             Some(merged) => merge_curve(merged, &curve),
             None => curves.push(curve),
         }
-        scored.extend(evals.into_iter().map(|(c, e)| (ci, c, e)));
+        let with_latency = evals.into_iter().filter(|(_, e)| e.latency_ms.is_some());
+        scored.extend(with_latency.map(|(c, e)| (ci, c, e)));
     }
     let mut table = ErlangTable::default();
     // Full pass: mean and every percentile, only for what is reported.
@@ -73,11 +67,55 @@ pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelErr
     })
 }
 
+/// Every candidate [`optimize`] tries for `plan` under `options` — the same batch
+/// pruning, `max_num_seqs` values and stopping rule, overloaded ones included — each
+/// evaluated in full, in sweep order (policy, `max_num_seqs`, servers, batch).
+pub fn tried_candidates(
+    plan: &Plan,
+    options: &SweepOptions,
+) -> Result<Vec<(Candidate, Evaluation)>, ModelError> {
+    let own = Evaluator::new(plan)?;
+    let (options, plans) = &prepare(&own, options);
+    let ctxs = evaluators(plans)?;
+    let mut out = Vec::new();
+    for (_, ci, _, evals) in sweep_all(&ctxs, options) {
+        let ctx = &ctxs[ci].1;
+        out.extend(evals.into_iter().map(|(c, _)| {
+            let full = ctx.evaluate(&c);
+            (c, full)
+        }));
+    }
+    Ok(out)
+}
+
+/// The search as swept (batches that behave alike pruned) and the plans it sweeps.
+fn prepare<'p>(own: &Evaluator<'p>, options: &SweepOptions) -> (SweepOptions, Variants<'p>) {
+    let options = SweepOptions {
+        batches: distinct_batches(own, &options.batches),
+        ..options.clone()
+    };
+    let plans = seq_variants(own, &options.max_num_seqs);
+    (options, plans)
+}
+
+/// Each plan of a sweep, with the `max_num_seqs` its candidates carry.
+type Variants<'p> = Vec<(Option<u32>, Cow<'p, Plan>)>;
+
+/// One evaluator per plan of [`prepare`].
+fn evaluators<'p>(
+    plans: &'p Variants<'_>,
+) -> Result<Vec<(Option<u32>, Evaluator<'p>)>, ModelError> {
+    plans
+        .iter()
+        .map(|(n, p)| Ok((*n, Evaluator::new(p)?)))
+        .collect()
+}
+
 /// The plans to sweep, each with the `max_num_seqs` its candidates carry: the plan
 /// itself (first, so ties keep its own value) and, for an LLM plan, one per value
 /// asked. Values at or past what one replica's KV cache holds behave alike (the cache,
 /// not the limit, caps the running sequences), so only the smallest of them is kept.
-fn seq_variants<'p>(own: &Evaluator<'p>, asked: &[u32]) -> Vec<(Option<u32>, Cow<'p, Plan>)> {
+fn seq_variants<'p>(own: &Evaluator<'p>, asked: &[u32]) -> Variants<'p> {
     let plan = own.plan;
     let (Some(ctx), Some(_)) = (&own.llm, &plan.service.llm) else {
         return vec![(None, Cow::Borrowed(plan))];
@@ -229,9 +267,7 @@ fn sweep_policy(
             if better_point(&point, best_here.as_ref()) {
                 best_here = Some(point);
             }
-            if eval.latency_ms.is_some() {
-                scored.push((candidate, eval));
-            }
+            scored.push((candidate, eval));
         }
         match best_here {
             Some(p) => points.push(p),
