@@ -45,6 +45,114 @@ fn every_preset_loads_round_trips_and_plans() {
     }
 }
 
+/// The LLM presets, each a story told by its `notes`.
+const LLM_PRESETS: &[&str] = &[
+    "llm-chatbot",
+    "llm-rag",
+    "llm-batch-summarize",
+    "llm-chatbot-gpus",
+];
+
+#[test]
+fn each_llm_preset_recommends_a_fleet_within_its_slos() {
+    let token_plans = presets::PRESETS.iter().filter(|p| {
+        let plan = presets::load(p.name).unwrap();
+        plan.workload.tokens.is_some()
+    });
+    let names: Vec<&str> = token_plans.map(|p| p.name).collect();
+    assert_eq!(names, LLM_PRESETS);
+    for name in LLM_PRESETS {
+        let plan = presets::load(name).unwrap();
+        if *name != "llm-chatbot" {
+            // Prices dated with their page; iteration times said to be estimates.
+            for word in ["2026-", "https://", "roofline", "catalog"] {
+                assert!(plan.notes.contains(word), "{name}: notes lack {word}");
+            }
+        }
+        let opt = optimize(&plan, &SweepOptions::for_plan(&plan)).unwrap();
+        let best = opt
+            .best
+            .unwrap_or_else(|| panic!("{name}: no feasible best"));
+        let llm = best
+            .llm
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no llm block"));
+        for s in [&llm.ttft_ms, &llm.tpot_ms, &llm.e2e_ms] {
+            assert!(s.p50.is_finite() && s.p50 > 0.0 && s.p50 <= s.p95 && s.p95 <= s.p99);
+        }
+        let figures = [
+            llm.output_tokens_per_s,
+            llm.cost_usd_per_million_output_tokens,
+            llm.kv_capacity_tokens,
+            llm.mean_running_seqs,
+            llm.max_requests_per_s_at_slo,
+        ];
+        assert!(
+            figures.iter().all(|x| x.is_finite() && *x > 0.0),
+            "{name}: {llm:?}"
+        );
+        let o = &plan.objective;
+        let within = |slo: Option<f64>, p95: f64| slo.is_none_or(|s| p95 <= s);
+        assert!(
+            within(o.ttft_slo_ms, llm.ttft_ms.p95),
+            "{name}: TTFT {:?}",
+            llm.ttft_ms
+        );
+        assert!(
+            within(o.tpot_slo_ms, llm.tpot_ms.p95),
+            "{name}: TPOT {:?}",
+            llm.tpot_ms
+        );
+        assert!(
+            within(o.slo_ms, llm.e2e_ms.p95),
+            "{name}: E2E {:?}",
+            llm.e2e_ms
+        );
+    }
+}
+
+#[test]
+fn batch_summarisation_is_cheapest_with_spot_replicas() {
+    // The preset's story: no TTFT or TPOT SLO, a latency worth almost nothing, and spot
+    // at 56 % of the on-demand price, so the search picks a spot mix.
+    let plan = presets::load("llm-batch-summarize").unwrap();
+    assert_eq!(plan.objective.ttft_slo_ms, None);
+    assert_eq!(plan.objective.tpot_slo_ms, None);
+    let opt = optimize(&plan, &SweepOptions::for_plan(&plan)).unwrap();
+    let best = opt.best.unwrap();
+    assert_eq!(
+        best.policy,
+        costscope::model::PolicyKind::SpotMix,
+        "{best:?}"
+    );
+}
+
+#[test]
+fn plan_json_prints_each_llm_preset_s_llm_block_finite() {
+    for name in LLM_PRESETS {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_costscope"))
+            .args(["plan", name, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let llm = &v["best"]["llm"];
+        for stat in ["ttft_ms", "tpot_ms", "e2e_ms"] {
+            let p95 = llm[stat]["p95"].as_f64().unwrap_or(f64::NAN);
+            assert!(p95.is_finite() && p95 > 0.0, "{name}: {stat} {llm}");
+        }
+        let usd = llm["cost_usd_per_million_output_tokens"].as_f64();
+        assert!(
+            usd.is_some_and(|x| x.is_finite() && x > 0.0),
+            "{name}: {llm}"
+        );
+    }
+}
+
 #[test]
 fn atomic_save_then_load() {
     let dir = std::env::temp_dir().join(format!("costscope-save-{}", std::process::id()));
@@ -295,7 +403,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_presets_never_panic(which in 0usize..7, ops in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6)) {
+    fn mutated_presets_never_panic(which in 0usize..11, ops in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6)) {
         let preset = &presets::PRESETS[which % presets::PRESETS.len()];
         let text = mutate(preset.text, &ops);
         if let Ok(plan) = load_str(&text, "mutated") {

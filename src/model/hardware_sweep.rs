@@ -110,8 +110,9 @@ pub struct HardwareSweep {
 }
 
 /// The plan as it runs on `case`: the offer's price per accelerator, the curve as its
-/// L(b) (an LLM's prefill terms scaled by the FLOP-rate speed-up and its decode terms
-/// by the bandwidth speed-up, memory the accelerator's), no electricity bill.
+/// L(b) (an LLM's per-token and per-sequence terms scaled by the FLOP-rate speed-up,
+/// its weights passes and KV reads by the bandwidth speed-up, memory the
+/// accelerator's), no electricity bill.
 pub(super) fn offer_plan(
     plan: &Plan,
     case: &OfferCase,
@@ -138,11 +139,15 @@ pub(super) fn offer_plan(
         let (compute, memory) = stated
             .and_then(|s| speedups(s, &case.accelerator, precision).ok())
             .unwrap_or((1.0, 1.0));
+        // Each term goes with the resource that bounds it on a roofline: the base of an
+        // iteration (prefill or decode) is one pass over the weights, bandwidth-bound; a
+        // prompt token's and a running sequence's terms are their matmul FLOPs,
+        // compute-bound; a context token's is its KV read, bandwidth-bound.
         let it = &mut llm.iteration;
-        it.prefill_base_ms /= old_speed * compute;
+        it.prefill_base_ms /= old_speed * memory;
         it.prefill_ms_per_token /= old_speed * compute;
         it.decode_base_ms /= old_speed * memory;
-        it.decode_ms_per_seq /= old_speed * memory;
+        it.decode_ms_per_seq /= old_speed * compute;
         it.decode_ms_per_context_token /= old_speed * memory;
         if let Some(gb) = case.accelerator.memory_gb {
             llm.gpu_memory_gb = gb;

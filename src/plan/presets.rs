@@ -50,6 +50,18 @@ pub const PRESETS: &[Preset] = &[
         name: "llm-chatbot",
         text: include_str!("../../presets/llm-chatbot.ron"),
     },
+    Preset {
+        name: "llm-rag",
+        text: include_str!("../../presets/llm-rag.ron"),
+    },
+    Preset {
+        name: "llm-batch-summarize",
+        text: include_str!("../../presets/llm-batch-summarize.ron"),
+    },
+    Preset {
+        name: "llm-chatbot-gpus",
+        text: include_str!("../../presets/llm-chatbot-gpus.ron"),
+    },
 ];
 
 /// The preset called `name`.
