@@ -210,8 +210,14 @@ fn write_header(out: &mut dyn Write, plan: &Plan, label: &str) -> std::io::Resul
         "Objective: J = {}·cost($/h) + {}·{m}(ms); SLO {}; one ms is worth {} $/hour",
         o.alpha,
         o.beta,
-        o.slo_ms
-            .map_or_else(|| "none".into(), |s| format!("{m} ≤ {s} ms")),
+        match o.slo_ms {
+            Some(s) => format!("{m} ≤ {s} ms"),
+            // TTFT / TPOT SLOs have their own line below; this one is the request's.
+            None if o.ttft_slo_ms.is_some() || o.tpot_slo_ms.is_some() => {
+                "none on the whole request".into()
+            }
+            None => "none".into(),
+        },
         if o.alpha > 0.0 {
             format!("{:.4}", o.beta / o.alpha)
         } else {
