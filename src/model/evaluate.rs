@@ -335,9 +335,24 @@ pub(crate) enum Detail {
     /// Only the objective's metric (a sweep's scoring pass); every field of the
     /// resulting `LatencyStats` holds that one value, so it must not be reported.
     MetricOnly,
+    /// No latency at all: the fleet, its cost and whether it is overloaded, for a sweep
+    /// deciding whether a candidate's cost leaves it any chance. The latency is a
+    /// stand-in of 0 ms (so `latency_ms.is_none()` still means overloaded) and an LLM
+    /// evaluation's `p_wait` is the fleet's (a request finding every replica it may
+    /// start busy), not the admission wait inside a replica: nothing of it but the
+    /// fleet may be reported.
+    CostOnly,
 }
 
 fn stats(mix: &Mixture, detail: Detail, metric: Metric) -> Option<LatencyStats> {
+    if detail == Detail::CostOnly {
+        return (!mix.is_empty()).then_some(LatencyStats {
+            mean: 0.0,
+            p50: 0.0,
+            p95: 0.0,
+            p99: 0.0,
+        });
+    }
     if detail == Detail::MetricOnly {
         let v = match metric {
             Metric::Mean => mix.mean_ms()?,

@@ -7,7 +7,7 @@
 //! and makes M/M/c exact: no wait w.p. 1−C gives Exp(μ), a wait gives Exp(ν)+Exp(μ).
 
 use super::evaluation::LatencyStats;
-use super::queue::{hypoexp_density, hypoexp_survival};
+use super::queue::{hypoexp_survival, hypoexp_survival_density};
 
 /// Relative precision of quantiles (far below any measurement's noise).
 const QUANTILE_REL_TOL: f64 = 1e-9;
@@ -47,15 +47,19 @@ impl Part {
         }
     }
 
-    fn density(&self, t_ms: f64) -> f64 {
+    /// [`Self::survival`] and the density at `t_ms` together, one exponential each.
+    fn survival_density(&self, t_ms: f64) -> (f64, f64) {
         let x = t_ms - self.shift_ms;
         if x < 0.0 {
-            return 0.0;
+            return (1.0, 0.0);
         }
         match self.stage {
-            Stage::Point => 0.0,
-            Stage::Exp(r) => r * (-r * x).exp(),
-            Stage::Hypo(a, b) => hypoexp_density(a, b, x),
+            Stage::Point => (0.0, 0.0),
+            Stage::Exp(r) => {
+                let e = (-r * x).exp();
+                (e, r * e)
+            }
+            Stage::Hypo(a, b) => hypoexp_survival_density(a, b, x),
         }
     }
 
@@ -206,9 +210,19 @@ impl Mixture {
         (s / self.total_weight).clamp(0.0, 1.0)
     }
 
-    fn density(&self, t_ms: f64) -> f64 {
-        let d: f64 = self.parts.iter().map(|p| p.weight * p.density(t_ms)).sum();
-        d / self.total_weight
+    /// P(T > t) and the density at t in one pass over the parts (the same values as
+    /// [`Self::survival`] and the density summed part by part).
+    fn survival_density(&self, t_ms: f64) -> (f64, f64) {
+        let (mut s, mut d) = (0.0, 0.0);
+        for p in &self.parts {
+            let (ps, pd) = p.survival_density(t_ms);
+            s += p.weight * ps;
+            d += p.weight * pd;
+        }
+        (
+            (s / self.total_weight).clamp(0.0, 1.0),
+            d / self.total_weight,
+        )
     }
 
     /// Mean latency, ms; `None` when empty.
@@ -265,14 +279,14 @@ impl Mixture {
         }
         let mut t = 0.5 * (lo + hi);
         for _ in 0..100 {
-            let g = self.survival(t) - tail;
+            let (survival, d) = self.survival_density(t);
+            let g = survival - tail;
             if g > 0.0 {
                 lo = t;
             } else {
                 hi = t;
             }
             // Newton on S(t) − tail; fall back to bisection if it leaves the bracket.
-            let d = self.density(t);
             let newton = if d > 0.0 { t + g / d } else { f64::NAN };
             let next = if newton > lo && newton < hi {
                 newton

@@ -10,7 +10,7 @@ use super::day::{Day, GroupHour};
 use super::evaluate::{Detail, Evaluator, add_policy_hour, finish};
 use super::evaluation::{Candidate, Evaluation, LatencyStats, ModelError};
 use super::latency::{Mixture, ServiceShape};
-use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, metric_of};
+use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, meets_slo, metric_of};
 use super::llm_replica::Replica;
 use super::policy::HourLoad;
 use super::spot::down_fraction;
@@ -182,17 +182,12 @@ fn evaluate_prepared(
         }
     }
     let objective = &plan.objective;
-    let (ttft_metric, tpot_metric) = if day.overload.is_none() {
-        (
-            metric_of(&ld.ttft, objective.metric),
-            metric_of(&ld.tpot, objective.metric),
-        )
-    } else {
-        (None, None)
-    };
     let server_w = day.server_weight.max(f64::MIN_POSITIVE);
     let wait = (ld.wait_weighted / server_w).clamp(0.0, 1.0);
     let mut eval = finish(ctx, candidate, detail, ld.e2e.clone(), day);
+    if detail == Detail::CostOnly {
+        return eval;
+    }
     eval.p_wait = wait;
     if eval.latency_ms.is_none() {
         return eval;
@@ -200,14 +195,14 @@ fn evaluate_prepared(
     apply_slo(
         &mut eval,
         "TTFT",
-        ttft_metric,
+        &ld.ttft,
         objective.ttft_slo_ms,
         objective.metric,
     );
     apply_slo(
         &mut eval,
         "TPOT",
-        tpot_metric,
+        &ld.tpot,
         objective.tpot_slo_ms,
         objective.metric,
     );
@@ -301,20 +296,15 @@ fn add_group(
     ld.kv_replica_hours += s.kv_used_tokens * replica_hours;
 }
 
-/// Marks `eval` infeasible when `value` (the metric of `what`) exceeds `slo`.
-fn apply_slo(
-    eval: &mut Evaluation,
-    what: &str,
-    value: Option<f64>,
-    slo: Option<f64>,
-    metric: Metric,
-) {
+/// Marks `eval` infeasible when the metric of `what` (its distribution `mix`) exceeds
+/// `slo`. Whether it does is read off the tail at the SLO ([`meets_slo`]), so the
+/// quantile itself is only searched for to say by how much.
+fn apply_slo(eval: &mut Evaluation, what: &str, mix: &Mixture, slo: Option<f64>, metric: Metric) {
     let Some(slo) = slo else { return };
-    if !eval.feasible {
+    if !eval.feasible || meets_slo(mix, metric, slo) {
         return;
     }
-    match value {
-        Some(v) if v <= slo => {}
+    match metric_of(mix, metric) {
         Some(v) => {
             eval.feasible = false;
             eval.why_infeasible = Some(format!(

@@ -93,6 +93,33 @@ pub fn hypoexp_density(a: f64, b: f64, x: f64) -> f64 {
     (a * b * ((-a * x).exp() - (-b * x).exp()) / (b - a)).max(0.0)
 }
 
+/// [`hypoexp_survival`] and [`hypoexp_density`] at one `x`, sharing their
+/// exponentials (a quantile search needs both at every step); the same values as the
+/// two separately.
+pub fn hypoexp_survival_density(a: f64, b: f64, x: f64) -> (f64, f64) {
+    if x < 0.0 {
+        return (1.0, 0.0);
+    }
+    let scale = a.max(b);
+    if (a - b).abs() <= SAME_RATE_REL * scale {
+        let r = 0.5 * (a + b);
+        let e = (-r * x).exp();
+        let survival = if x <= 0.0 {
+            1.0
+        } else {
+            ((1.0 + r * x) * e).clamp(0.0, 1.0)
+        };
+        return (survival, r * r * x * e);
+    }
+    let (ea, eb) = ((-a * x).exp(), (-b * x).exp());
+    let survival = if x <= 0.0 {
+        1.0
+    } else {
+        ((b * ea - a * eb) / (b - a)).clamp(0.0, 1.0)
+    };
+    (survival, (a * b * (ea - eb) / (b - a)).max(0.0))
+}
+
 /// Exact response-time tail of an M/M/c queue:
 /// P(T > t) = (1−C)·e^{−μt} + C·(ν·e^{−μt} − μ·e^{−νt})/(ν − μ), ν = cμ − λ.
 ///

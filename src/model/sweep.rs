@@ -11,7 +11,7 @@ use super::objective::{
     Curve, CurvePoint, ErlangTable, Optimum, SATURATED, SweepOptions, policy_at,
 };
 use super::pareto::frontier_indices;
-use super::types::Plan;
+use super::types::{Plan, Policy};
 
 /// Searches `options` for the plan's best candidate under its objective. An LLM plan
 /// is searched at each of `options.max_num_seqs` too (one prepared replica per value;
@@ -20,7 +20,7 @@ pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelErr
     let own = Evaluator::new(plan)?;
     let (options, plans) = &prepare(&own, options);
     let ctxs = evaluators(plans)?;
-    let results = sweep_all(&ctxs, options);
+    let results = sweep_variants(&ctxs, options);
     let mut curves: Vec<Curve> = Vec::new();
     // (evaluator, candidate, light evaluation) of every candidate with a latency.
     let mut scored: Vec<(usize, Candidate, Evaluation)> = Vec::new();
@@ -68,7 +68,8 @@ pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelErr
 }
 
 /// Every candidate [`optimize`] tries for `plan` under `options` — the same batch
-/// pruning, `max_num_seqs` values and stopping rule, overloaded ones included — each
+/// pruning, `max_num_seqs` values, cost bounds and stopping rules, overloaded ones
+/// included — each
 /// evaluated in full, in sweep order (policy, `max_num_seqs`, servers, batch).
 pub fn tried_candidates(
     plan: &Plan,
@@ -78,7 +79,7 @@ pub fn tried_candidates(
     let (options, plans) = &prepare(&own, options);
     let ctxs = evaluators(plans)?;
     let mut out = Vec::new();
-    for (_, ci, _, evals) in sweep_all(&ctxs, options) {
+    for (_, ci, _, evals) in sweep_variants(&ctxs, options) {
         let ctx = &ctxs[ci].1;
         out.extend(evals.into_iter().map(|(c, _)| {
             let full = ctx.evaluate(&c);
@@ -145,28 +146,60 @@ fn seq_variants<'p>(own: &Evaluator<'p>, asked: &[u32]) -> Variants<'p> {
 /// curve, and its scored candidates.
 type PolicySweep = (usize, usize, Curve, Vec<(Candidate, Evaluation)>);
 
-/// Every (policy, evaluator) pair swept on as many threads as there are cores
-/// (round-robin, each with its own Erlang table), in (policy, evaluator) order.
-fn sweep_all(ctxs: &[(Option<u32>, Evaluator<'_>)], options: &SweepOptions) -> Vec<PolicySweep> {
-    let pairs: Vec<(usize, usize)> = (0..options.policies.len())
-        .flat_map(|p| (0..ctxs.len()).map(move |c| (p, c)))
-        .collect();
+/// The whole sweep: every policy at the plan's own `max_num_seqs` (the first evaluator)
+/// in full, then every policy at each other value with the best objective its policy
+/// reached at the plan's own value as a bound ([`sweep_policy`]), in (policy,
+/// evaluator) order.
+fn sweep_variants(
+    ctxs: &[(Option<u32>, Evaluator<'_>)],
+    options: &SweepOptions,
+) -> Vec<PolicySweep> {
+    let policies = options.policies.len();
+    let own: Vec<(usize, usize, Option<f64>)> = (0..policies).map(|p| (p, 0, None)).collect();
+    let mut all = sweep_all(ctxs, options, &own);
+    if ctxs.len() > 1 {
+        let bound = |p: usize| -> Option<f64> {
+            all.iter()
+                .filter(|r| r.0 == p)
+                .flat_map(|r| r.3.iter())
+                .filter(|(_, e)| e.feasible)
+                .filter_map(|(_, e)| e.objective)
+                .min_by(f64::total_cmp)
+        };
+        let others: Vec<(usize, usize, Option<f64>)> = (0..policies)
+            .flat_map(|p| (1..ctxs.len()).map(move |c| (p, c)))
+            .map(|(p, c)| (p, c, bound(p)))
+            .collect();
+        let rest = sweep_all(ctxs, options, &others);
+        all.extend(rest);
+    }
+    all.sort_by_key(|r| (r.0, r.1));
+    all
+}
+
+/// The (policy, evaluator, bound) triples `jobs` swept on as many threads as there are
+/// cores (round-robin, each sweep with its own Erlang table).
+fn sweep_all(
+    ctxs: &[(Option<u32>, Evaluator<'_>)],
+    options: &SweepOptions,
+    jobs: &[(usize, usize, Option<f64>)],
+) -> Vec<PolicySweep> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
-        .clamp(1, pairs.len().max(1));
+        .clamp(1, jobs.len().max(1));
     let share = |t: usize| -> Vec<PolicySweep> {
-        pairs
-            .iter()
+        jobs.iter()
             .skip(t)
             .step_by(threads)
-            .map(|&(pi, ci)| {
+            .map(|&(pi, ci, bound)| {
                 let (seqs, ctx) = &ctxs[ci];
-                let (curve, scored) = sweep_policy(ctx, options, options.policies[pi], *seqs);
+                let kind = options.policies[pi];
+                let (curve, scored) = sweep_policy(ctx, options, kind, *seqs, bound);
                 (pi, ci, curve, scored)
             })
             .collect()
     };
-    let mut all = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let share = &share;
         let handles: Vec<_> = (1..threads)
             .map(|t| scope.spawn(move || share(t)))
@@ -177,9 +210,7 @@ fn sweep_all(ctxs: &[(Option<u32>, Evaluator<'_>)], options: &SweepOptions) -> V
             all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
         }
         all
-    });
-    all.sort_by_key(|r| (r.0, r.1));
-    all
+    })
 }
 
 /// Folds `other` (the same policy at another `max_num_seqs`) into `merged`: at each
@@ -225,28 +256,55 @@ fn distinct_batches(ctx: &Evaluator<'_>, batches: &[u32]) -> Vec<u32> {
 
 /// Scores one policy over servers × batches, stopping a batch size once more servers
 /// can only add cost. Only the objective's latency metric is computed here.
+///
+/// With a `bound` (the best objective of this policy at the plan's own `max_num_seqs`)
+/// a candidate whose cost alone reaches it (α·C ≥ bound: its J = α·C + β·L cannot be
+/// lower) is not scored, and a batch size stops once the cost of the replicas the
+/// policy always holds does (that floor grows with the servers). On demand holds none
+/// for certain, so there a batch size stops once its cap no longer binds (no request
+/// finds every replica it may start busy: a larger cap is the same fleet).
 fn sweep_policy(
     ctx: &Evaluator<'_>,
     options: &SweepOptions,
     kind: PolicyKind,
     max_num_seqs: Option<u32>,
+    bound: Option<f64>,
 ) -> (Curve, Vec<(Candidate, Evaluation)>) {
     let plan = ctx.plan;
+    let alpha = plan.objective.alpha;
     let mut table = ErlangTable::default();
     let mut scored = Vec::new();
     let mut points: Vec<CurvePoint> = Vec::new();
     let mut saturated_batches = vec![false; options.batches.len()];
     for n in 1..=options.max_servers {
         let mut best_here: Option<CurvePoint> = None;
+        let mut any_left = false;
         for (bi, &batch) in options.batches.iter().enumerate() {
             if saturated_batches[bi] {
                 continue;
             }
+            any_left = true;
             let candidate = Candidate {
                 policy: policy_at(plan, kind, n, options.max_servers),
                 batch,
                 max_num_seqs,
             };
+            if let Some(b) = bound {
+                if alpha * floor_cost_usd_per_hour(plan, &candidate.policy) >= b {
+                    saturated_batches[bi] = true;
+                    continue;
+                }
+                let fleet = evaluate_with(ctx, &candidate, Detail::CostOnly, &mut |c, a| {
+                    table.get(c, a)
+                });
+                let stable = fleet.latency_ms.is_some();
+                if kind == PolicyKind::OnDemand && stable && fleet.p_wait < SATURATED {
+                    saturated_batches[bi] = true;
+                }
+                if alpha * fleet.cost_usd_per_hour >= b {
+                    continue;
+                }
+            }
             let eval = evaluate_with(ctx, &candidate, Detail::MetricOnly, &mut |c, a| {
                 table.get(c, a)
             });
@@ -271,7 +329,9 @@ fn sweep_policy(
         }
         match best_here {
             Some(p) => points.push(p),
-            None => break, // every batch size saturated
+            // Every batch size saturated, or (with a bound) none left with a chance.
+            None if !any_left || bound.is_none() => break,
+            None => {}
         }
     }
     (
@@ -281,6 +341,24 @@ fn sweep_policy(
         },
         scored,
     )
+}
+
+/// What `policy` costs at least, dollars per hour: the replicas it holds all day (an
+/// always-on fleet, the warm ones, a spot mix at its prices), none for on demand. It
+/// grows with the servers [`policy_at`] gives each policy.
+fn floor_cost_usd_per_hour(plan: &Plan, policy: &Policy) -> f64 {
+    let hw = &plan.hardware;
+    match *policy {
+        Policy::AlwaysOn { servers } => f64::from(servers) * hw.on_demand_usd_per_hour,
+        Policy::Hybrid { warm, .. } => f64::from(warm) * hw.on_demand_usd_per_hour,
+        Policy::SpotMix {
+            on_demand, spot, ..
+        } => {
+            f64::from(on_demand) * hw.on_demand_usd_per_hour
+                + f64::from(spot) * hw.spot_usd_per_hour
+        }
+        Policy::OnDemand { .. } | Policy::Optimize { .. } => 0.0,
+    }
 }
 
 fn cmp_objective(a: &Evaluation, b: &Evaluation) -> std::cmp::Ordering {
