@@ -32,7 +32,10 @@ fn output_mean(plan: &Plan) -> f64 {
 }
 
 fn best(plan: &Plan) -> Evaluation {
-    optimize(plan).unwrap().best.unwrap()
+    optimize(plan, &SweepOptions::for_plan(plan))
+        .unwrap()
+        .best
+        .unwrap()
 }
 
 fn llm(e: &Evaluation) -> &LlmReport {
