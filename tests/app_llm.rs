@@ -138,7 +138,10 @@ fn explore_shows_the_recommendations_llm_figures_as_the_cli_prints_them() {
         Some(app.output_tokens_per_s_per_replica),
         cli["output_tokens_per_s_per_replica"].as_f64()
     );
-    assert_eq!(app.output_tokens_per_usd, cli["output_tokens_per_usd"].as_f64());
+    assert_eq!(
+        app.output_tokens_per_usd,
+        cli["output_tokens_per_usd"].as_f64()
+    );
 }
 
 #[test]

@@ -92,13 +92,21 @@ fn a_replica_at_its_slo_rate_meets_the_slos_and_five_percent_more_does_not() {
         // sequence limit: every request reaches it warm.
         let one = Policy::AlwaysOn { servers: 1 };
         let at = at_constant_rate(&plan, rps, one.clone(), e.max_num_seqs);
-        assert!(at.feasible, "{preset} at {rps} req/s: {:?}", at.why_infeasible);
+        assert!(
+            at.feasible,
+            "{preset} at {rps} req/s: {:?}",
+            at.why_infeasible
+        );
         assert_eq!(at.cache.hit_rate, 0.0, "{preset}: no result cache");
         let past = at_constant_rate(&plan, rps * 1.05, one, e.max_num_seqs);
         assert!(!past.feasible, "{preset} at 1.05 × {rps} req/s is feasible");
         // The SLO binds (not the replica's capacity): the replica is stable there
         // and it is an SLO that fails.
-        assert!(past.latency_ms.is_some(), "{preset}: {:?}", past.why_infeasible);
+        assert!(
+            past.latency_ms.is_some(),
+            "{preset}: {:?}",
+            past.why_infeasible
+        );
         let why = past.why_infeasible.unwrap();
         assert!(why.contains("SLO"), "{preset}: {why}");
         // The warm replica's tokens/s at the SLO rate is what the evaluation delivers.
@@ -170,7 +178,9 @@ fn the_break_even_in_tokens_is_where_on_demand_and_always_on_cost_the_same() {
         let plan = presets::load(preset).unwrap();
         let b = break_even(&plan).expect("a crossing");
         assert_eq!(plan.lazy.fraction_needed, 1.0, "{preset}");
-        let tokens = b.output_tokens_per_s.expect("an LLM plan's break-even in tokens");
+        let tokens = b
+            .output_tokens_per_s
+            .expect("an LLM plan's break-even in tokens");
         assert!(
             close(tokens, b.rate_rps * output_mean(&plan), 1e-12),
             "{preset}: {tokens} vs {} req/s",
@@ -194,7 +204,11 @@ fn the_break_even_in_tokens_is_where_on_demand_and_always_on_cost_the_same() {
             cost(b.rate_rps, PolicyKind::OnDemand),
             cost(b.rate_rps, PolicyKind::AlwaysOn),
         );
-        assert!(close(od, ao, 1e-6), "{preset}: {od} vs {ao} at {}", b.rate_rps);
+        assert!(
+            close(od, ao, 1e-6),
+            "{preset}: {od} vs {ao} at {}",
+            b.rate_rps
+        );
         assert!(close(ao, b.cost_usd_per_hour, 1e-12), "{preset}");
         assert!(
             cost(b.rate_rps / 2.0, PolicyKind::OnDemand)
@@ -273,4 +287,45 @@ fn the_cli_prints_the_price_figures_with_their_units() {
     assert_eq!(code, 0, "{err}");
     let be = out.lines().find(|l| l.starts_with("Break-even")).unwrap();
     assert!(!be.contains("tokens"), "{be}");
+}
+
+#[test]
+fn the_simulated_day_measures_tokens_per_replica_and_per_dollar() {
+    let (code, out, err) = costscope(&[
+        "simulate",
+        "llm-chatbot",
+        "--policy",
+        "always-on",
+        "--servers",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let (a, s) = (&v["analytic"]["llm"], &v["simulated"]["llm"]);
+    let f = |x: &Value, k: &str| x[k].as_f64().unwrap();
+    // Three warm replicas serve the whole measured day.
+    assert!(
+        close(
+            f(s, "output_tokens_per_s_per_replica") * 3.0,
+            f(s, "output_tokens_per_s"),
+            1e-9
+        ),
+        "{s}"
+    );
+    assert!(
+        close(
+            f(s, "output_tokens_per_usd") * f(s, "cost_usd_per_million_output_tokens"),
+            1e6,
+            1e-9
+        ),
+        "{s}"
+    );
+    // A search the simulation does not make.
+    assert!(s["replica_output_tokens_per_s_at_slo"].is_null(), "{s}");
+    // The model's fixed fleet agrees with the simulated one (docs/llm.md's day of
+    // always-on 3: 397 / 395 output tokens/s).
+    for k in ["output_tokens_per_s_per_replica", "output_tokens_per_usd"] {
+        assert!(close(f(a, k), f(s, k), 0.02), "{k}: {} vs {}", a[k], s[k]);
+    }
 }

@@ -69,8 +69,10 @@ pub fn write_llm(out: &mut dyn Write, r: &LlmReport) -> std::io::Result<()> {
     writeln!(
         out,
         "  per dollar       {} output tokens per $",
-        r.output_tokens_per_usd
-            .map_or_else(|| "- (the fleet costs nothing)".into(), |t| format!("{t:.0}"))
+        r.output_tokens_per_usd.map_or_else(
+            || "- (the fleet costs nothing)".into(),
+            |t| format!("{t:.0}")
+        )
     )?;
     writeln!(
         out,
