@@ -76,6 +76,22 @@ fn explore_shows_the_recommendations_llm_figures_as_the_cli_prints_them() {
             format!("{} $", fmt_sig(f("cost_usd_per_million_tokens"), 4)),
         ),
         (
+            "output tokens per $:",
+            fmt_sig(f("output_tokens_per_usd"), 4),
+        ),
+        (
+            "output tokens/s per replica:",
+            fmt_sig(f("output_tokens_per_s_per_replica"), 4),
+        ),
+        (
+            "one replica within the SLOs:",
+            format!(
+                "{} req/s = {} output tokens/s",
+                fmt_sig(f("max_requests_per_s_at_slo"), 4),
+                fmt_sig(f("replica_output_tokens_per_s_at_slo"), 4)
+            ),
+        ),
+        (
             "goodput:",
             format!("{} %", fmt_sig(f("goodput") * 100.0, 4)),
         ),
@@ -113,6 +129,18 @@ fn explore_shows_the_recommendations_llm_figures_as_the_cli_prints_them() {
     assert_eq!(
         Some(app.max_requests_per_s_at_slo),
         cli["max_requests_per_s_at_slo"].as_f64()
+    );
+    assert_eq!(
+        Some(app.replica_output_tokens_per_s_at_slo),
+        cli["replica_output_tokens_per_s_at_slo"].as_f64()
+    );
+    assert_eq!(
+        Some(app.output_tokens_per_s_per_replica),
+        cli["output_tokens_per_s_per_replica"].as_f64()
+    );
+    assert_eq!(
+        app.output_tokens_per_usd,
+        cli["output_tokens_per_usd"].as_f64()
     );
 }
 

@@ -250,7 +250,7 @@ fn summary_ui(ui: &mut egui::Ui, plan: &Plan, results: &Results) {
         Some(b) => card(
             ui,
             "break-even",
-            format!("{} req/s", fmt_sig(b.rate_rps, 3)),
+            super::why_card::break_even_rate(&b),
             "Below this constant rate on-demand is cheaper than the smallest stable always-on fleet.",
         ),
         None => card(

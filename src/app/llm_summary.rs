@@ -104,6 +104,32 @@ pub fn recommendation_cards(plan: &Plan, l: &LlmReport) -> Vec<(&'static str, St
             "The same over prompt and output tokens.".into(),
         ),
         (
+            "output tokens per $",
+            l.output_tokens_per_usd
+                .map_or_else(|| "- (no cost)".to_owned(), |t| fmt_sig(t, 4)),
+            "Output tokens of an hour over the fleet's cost per hour (1M over the $ per 1M \
+             output tokens)."
+                .into(),
+        ),
+        (
+            "output tokens/s per replica",
+            fmt_sig(l.output_tokens_per_s_per_replica, 4),
+            "Day-mean output tokens/s over the day's mean serving replicas (booting ones \
+             left out)."
+                .into(),
+        ),
+        (
+            "one replica within the SLOs",
+            format!(
+                "{} req/s = {} output tokens/s",
+                fmt_sig(l.max_requests_per_s_at_slo, 4),
+                fmt_sig(l.replica_output_tokens_per_s_at_slo, 4)
+            ),
+            "The most one warm replica carries within the TTFT, TPOT and latency SLOs (its \
+             steady-state capacity without SLOs)."
+                .into(),
+        ),
+        (
             "goodput",
             format!("{} %", fmt_sig(l.goodput * 100.0, 4)),
             "Share of requests within both the TTFT and TPOT SLOs (taken as independent).".into(),

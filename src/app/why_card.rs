@@ -10,7 +10,7 @@ use super::format::fmt_sig;
 use super::state::Results;
 use crate::model::objective::CurvePoint;
 use crate::model::spot::{JobEstimate, plan_job};
-use crate::model::{Evaluation, Metric, Optimum, Plan, Policy, PolicyKind};
+use crate::model::{BreakEven, Evaluation, Metric, Optimum, Plan, Policy, PolicyKind};
 
 /// One policy's best candidate against the recommendation.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,8 +169,8 @@ pub fn why(results: &Results) -> Option<Why> {
     };
     let break_even = match results.break_even {
         Some(b) => format!(
-            "Below {} req/s on-demand is cheaper; above it {} always-on server(s) at {} $/hour are.",
-            fmt_sig(b.rate_rps, 3),
+            "Below {} on-demand is cheaper; above it {} always-on server(s) at {} $/hour are.",
+            break_even_rate(&b),
             b.always_on_servers,
             fmt_sig(b.cost_usd_per_hour, 3)
         ),
@@ -186,6 +186,16 @@ pub fn why(results: &Results) -> Option<Why> {
         relax: best.is_none().then(|| relax(plan, optimum, max_servers)),
         max_servers,
     })
+}
+
+/// The break-even rate in significant digits: "0.0053 req/s", and for an LLM plan
+/// "0.0053 req/s = 1.35 output tokens/s" (Explore's card and this one).
+pub fn break_even_rate(b: &BreakEven) -> String {
+    let rate = format!("{} req/s", fmt_sig(b.rate_rps, 3));
+    match b.output_tokens_per_s {
+        Some(t) => format!("{rate} = {} output tokens/s", fmt_sig(t, 3)),
+        None => rate,
+    }
 }
 
 /// A signed difference in significant digits ("+1.2", "−0.5", "0").

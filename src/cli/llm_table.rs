@@ -68,13 +68,26 @@ pub fn write_llm(out: &mut dyn Write, r: &LlmReport) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
+        "  per dollar       {} output tokens per $",
+        r.output_tokens_per_usd.map_or_else(
+            || "- (the fleet costs nothing)".into(),
+            |t| format!("{t:.0}")
+        )
+    )?;
+    writeln!(
+        out,
         "  goodput          {:.2} % of requests within the TTFT and TPOT SLOs",
         r.goodput * 100.0
     )?;
     writeln!(
         out,
-        "  replica          {:.1} sequences running on average; at most {:.3} req/s within the SLOs",
-        r.mean_running_seqs, r.max_requests_per_s_at_slo
+        "  replica          {:.1} sequences running on average; at most {:.3} req/s = {:.1} output tokens/s within the SLOs",
+        r.mean_running_seqs, r.max_requests_per_s_at_slo, r.replica_output_tokens_per_s_at_slo
+    )?;
+    writeln!(
+        out,
+        "  per replica      {:.1} output tokens/s per serving replica, day mean",
+        r.output_tokens_per_s_per_replica
     )?;
     writeln!(
         out,

@@ -24,7 +24,7 @@ pub fn write_llm_rows(
     let al = |f: fn(&LlmReport) -> &LatencyStats, g: fn(&LatencyStats) -> f64| m.map(|r| g(f(r)));
     let sl = |x: &Option<SimLatency>, g: fn(&SimLatency) -> f64| x.as_ref().map(g);
     let af = |f: fn(&LlmReport) -> f64| m.map(f);
-    let rows: [(&str, Option<f64>, Option<f64>); 15] = [
+    let rows: [(&str, Option<f64>, Option<f64>); 18] = [
         (
             "TTFT mean ms",
             al(|r| &r.ttft_ms, |x| x.mean),
@@ -95,6 +95,21 @@ pub fn write_llm_rows(
             "max req/s at SLO",
             af(|r| r.max_requests_per_s_at_slo),
             l.max_requests_per_s_at_slo,
+        ),
+        (
+            "max out tok/s at SLO",
+            af(|r| r.replica_output_tokens_per_s_at_slo),
+            l.replica_output_tokens_per_s_at_slo,
+        ),
+        (
+            "out tok/s per replica",
+            af(|r| r.output_tokens_per_s_per_replica),
+            Some(l.output_tokens_per_s_per_replica),
+        ),
+        (
+            "output tokens per $",
+            m.and_then(|r| r.output_tokens_per_usd),
+            l.output_tokens_per_usd,
         ),
     ];
     for (what, x, y) in rows {

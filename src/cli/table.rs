@@ -345,14 +345,31 @@ fn write_pareto(out: &mut dyn Write, plan: &Plan, pareto: &[Evaluation]) -> std:
     Ok(())
 }
 
+/// The break-even rate in words: "0.250 req/s", and for an LLM plan, whose rate is
+/// often a few thousandths, "0.00527 req/s = 1.35 output tokens/s" (three
+/// significant digits of the rate).
+pub fn break_even_rate(b: &BreakEven) -> String {
+    match b.output_tokens_per_s {
+        Some(t) => {
+            // Decimals for three significant digits, none past the units for ≥ 100.
+            let magnitude = b.rate_rps.abs().max(f64::MIN_POSITIVE).log10().floor();
+            let decimals = (2.0 - magnitude).clamp(0.0, 12.0) as usize;
+            format!("{:.decimals$} req/s = {t:.2} output tokens/s", b.rate_rps)
+        }
+        None => format!("{:.3} req/s", b.rate_rps),
+    }
+}
+
 /// The on-demand / always-on break-even and, for plans with a job, the checkpointed
 /// spot estimate.
 fn write_break_even_and_job(out: &mut dyn Write, r: &ReportView<'_>) -> std::io::Result<()> {
     match r.break_even {
         Some(b) => writeln!(
             out,
-            "\nBreak-even: below {:.3} req/s on-demand is cheaper; above it {} always-on server(s) at {:.3} $/hour are.",
-            b.rate_rps, b.always_on_servers, b.cost_usd_per_hour
+            "\nBreak-even: below {} on-demand is cheaper; above it {} always-on server(s) at {:.3} $/hour are.",
+            break_even_rate(&b),
+            b.always_on_servers,
+            b.cost_usd_per_hour
         )?,
         None => writeln!(
             out,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::evaluate::PolicyKind;
 use super::evaluate::{Candidate, Evaluator};
+use super::llm::output_tokens_per_s_at;
 use super::objective::{SweepOptions, policy_at};
 use super::traffic::peak_rate_rps;
 use super::types::{Plan, Policy, Rate};
@@ -22,6 +23,12 @@ pub struct BreakEven {
     pub cost_usd_per_hour: f64,
     /// Servers of the smallest stable always-on fleet there.
     pub always_on_servers: u32,
+    /// For an LLM plan, the break-even as output tokens per second: `rate_rps` × the
+    /// mean output tokens per request, as delivered (`lazy.fraction_needed`, cache
+    /// hits included, as [`super::llm::LlmReport::output_tokens_per_s`] counts);
+    /// `None` (left out of JSON) for a request-level plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_tokens_per_s: Option<f64>,
 }
 
 /// Cost of (on-demand, smallest stable always-on fleet, its size) at constant `rate_rps`.
@@ -68,7 +75,9 @@ pub fn break_even(plan: &Plan) -> Option<BreakEven> {
         if let Some((d, _, _)) = diff(rate) {
             if d >= 0.0 {
                 let below = prev?;
-                return refine(below, rate, &diff);
+                let mut b = refine(below, rate, &diff)?;
+                b.output_tokens_per_s = output_tokens_per_s_at(plan, b.rate_rps);
+                return Some(b);
             }
             prev = Some(rate);
         }
@@ -95,5 +104,6 @@ fn refine(
         rate_rps: above,
         cost_usd_per_hour: cost,
         always_on_servers: servers,
+        output_tokens_per_s: None,
     })
 }

@@ -14,7 +14,7 @@ use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, meets_slo, metric_of};
 use super::llm_replica::Replica;
 use super::policy::HourLoad;
 use super::spot::down_fraction;
-use super::traffic::SECONDS_PER_HOUR;
+use super::traffic::{DAY_HOURS, SECONDS_PER_HOUR};
 use super::types::{Metric, Plan, Policy};
 
 /// Tokens in a million, for $ per million tokens.
@@ -107,6 +107,32 @@ pub struct LlmReport {
     /// The most requests per second one warm replica carries within the SLOs (its
     /// steady-state capacity without SLOs).
     pub max_requests_per_s_at_slo: f64,
+    /// The most output tokens per second one warm replica delivers within the SLOs:
+    /// `max_requests_per_s_at_slo` × the plan's mean output tokens per request.
+    pub replica_output_tokens_per_s_at_slo: f64,
+    /// Day-mean output tokens per second per serving replica: the day's output tokens
+    /// (`output_tokens_per_s` × 24 h, cache hits included) over the day's serving
+    /// replica-hours (each hour with traffic, its serving replicas — the fleet, the
+    /// held less the booting, the spot mix's up — at least one; an hour without
+    /// traffic counts none). So `output_tokens_per_s_per_replica` × the day's mean
+    /// serving replicas (replica-hours / 24) is `output_tokens_per_s`; 0 when no
+    /// replica serves.
+    pub output_tokens_per_s_per_replica: f64,
+    /// Output tokens per dollar of the fleet's cost: `output_tokens_per_s` × 3600 /
+    /// `cost_usd_per_hour` (10⁶ / `cost_usd_per_million_output_tokens`); `None` (JSON
+    /// null) when the fleet costs nothing, where tokens per dollar has no finite value.
+    pub output_tokens_per_usd: Option<f64>,
+}
+
+/// Output tokens per second an LLM plan delivers at a mean request rate of
+/// `rate_rps`: the requests needed (`lazy.fraction_needed`, cache hits included) ×
+/// the mean output tokens per request, as [`LlmReport::output_tokens_per_s`] counts
+/// them; `None` for a request-level plan.
+pub fn output_tokens_per_s_at(plan: &Plan, rate_rps: f64) -> Option<f64> {
+    plan.service.llm.as_ref()?;
+    let tokens = plan.workload.tokens.as_ref()?;
+    // The replica's output length: at least the one token every answer has.
+    Some(rate_rps * plan.lazy.fraction_needed * tokens.output_mean.max(1.0))
 }
 
 /// Replicas serving in an hour: the fleet, the elastic fleet's held replicas less
@@ -337,6 +363,15 @@ fn report(
     };
     let meets = |mix: &Mixture, slo: Option<f64>| slo.map_or(1.0, |t| 1.0 - mix.survival(t));
     let replica_hours = ld.replica_hours.max(f64::MIN_POSITIVE);
+    let tokens_per_hour = output_tokens_per_s * SECONDS_PER_HOUR;
+    let output_tokens_per_usd = (eval.cost_usd_per_hour > 0.0)
+        .then(|| tokens_per_hour / eval.cost_usd_per_hour)
+        .filter(|v| v.is_finite());
+    let output_tokens_per_s_per_replica = if ld.replica_hours > 0.0 {
+        output_tokens_per_s * DAY_HOURS / ld.replica_hours
+    } else {
+        0.0
+    };
     Some(LlmReport {
         ttft_ms: ld.ttft.latency_stats()?,
         tpot_ms: ld.tpot.latency_stats()?,
@@ -351,5 +386,8 @@ fn report(
             .clamp(0.0, 1.0),
         mean_running_seqs: ld.seq_replica_hours / replica_hours,
         max_requests_per_s_at_slo: llm.max_rps_at_slo,
+        replica_output_tokens_per_s_at_slo: llm.max_rps_at_slo * r.output_tokens,
+        output_tokens_per_s_per_replica,
+        output_tokens_per_usd,
     })
 }

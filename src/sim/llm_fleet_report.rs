@@ -44,6 +44,14 @@ pub struct SimLlm {
     pub mean_running_seqs: f64,
     /// Not measured by a simulation (null): the model's figure is in `analytic`.
     pub max_requests_per_s_at_slo: Option<f64>,
+    /// Not measured by a simulation (null), as `max_requests_per_s_at_slo`.
+    pub replica_output_tokens_per_s_at_slo: Option<f64>,
+    /// Output tokens (cache hits' mean output included) per second of serving replica
+    /// time (busy or idle, not booting), as the model counts its serving replicas; 0
+    /// when no replica served.
+    pub output_tokens_per_s_per_replica: f64,
+    /// Output tokens per dollar of the run's cost; null when the run cost nothing.
+    pub output_tokens_per_usd: Option<f64>,
     /// Sequences preempted (KV exhausted) and recomputed.
     pub preemptions: u64,
     /// Sequences lost with an interrupted spot replica and prefilled again.
@@ -307,6 +315,15 @@ impl LlmFleetSim {
                 0.0
             },
             max_requests_per_s_at_slo: None,
+            replica_output_tokens_per_s_at_slo: None,
+            output_tokens_per_s_per_replica: if serving_ms > 0.0 {
+                out_per_s * measured_s / (serving_ms / 1000.0)
+            } else {
+                0.0
+            },
+            output_tokens_per_usd: (cost > 0.0)
+                .then(|| out_per_s * SECONDS_PER_HOUR_F / cost)
+                .filter(|v| v.is_finite()),
             preemptions,
             restarts: c.restarts,
         };
