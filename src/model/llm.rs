@@ -10,6 +10,9 @@ use super::day::{Day, GroupHour};
 use super::evaluate::{Detail, Evaluator, add_policy_hour, finish};
 use super::evaluation::{Candidate, Evaluation, LatencyStats, ModelError};
 use super::latency::{Mixture, ServiceShape};
+use super::llm_elastic::{
+    ElasticLlmHour, LevelCache, add_elastic_group, elastic_day, elastic_rules,
+};
 use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, meets_slo, metric_of};
 use super::llm_replica::Replica;
 use super::policy::HourLoad;
@@ -36,6 +39,8 @@ pub struct LlmContext {
     pub(crate) limit: String,
     /// The plan's `service.llm.max_num_seqs` this context was prepared for.
     pub(crate) max_num_seqs: u32,
+    /// The elastic fleet's levels, shared by a sweep's candidates.
+    pub(crate) elastic_levels: LevelCache,
 }
 
 impl LlmContext {
@@ -75,6 +80,7 @@ impl LlmContext {
             max_rps_at_slo,
             limit,
             max_num_seqs: llm.max_num_seqs,
+            elastic_levels: LevelCache::default(),
         }))
     }
 }
@@ -197,13 +203,28 @@ fn evaluate_prepared(
             day.overload = Some("a replica carries no load in steady state".into());
         }
         Ok(r) => {
-            for g in &ctx.groups {
-                add_group(
-                    ctx, llm, r, candidate, g, &mut day, &mut ld, cold_ms, erlang,
-                );
+            // An elastic fleet's replicas come from the whole day in order.
+            let elastic = match elastic_rules(plan, &candidate.policy) {
+                None => Ok(None),
+                Some(rules) => {
+                    elastic_day(ctx, r, llm.capacity_rps, &rules, &llm.elastic_levels).map(Some)
+                }
+            };
+            let elastic = elastic.unwrap_or_else(|why| {
+                day.overload = Some(format!(
+                    "{why} (a replica carries at most {:.3} req/s: {})",
+                    llm.capacity_rps, llm.limit
+                ));
+                None
+            });
+            for (gi, g) in ctx.groups.iter().enumerate() {
                 if day.overload.is_some() {
                     break;
                 }
+                let fleet = elastic.as_ref().map(|e| &e[gi]);
+                add_group(
+                    ctx, llm, r, candidate, g, fleet, &mut day, &mut ld, cold_ms, erlang,
+                );
             }
         }
     }
@@ -247,6 +268,7 @@ fn add_group(
     r: &Replica,
     candidate: &Candidate,
     g: &super::traffic::HourGroup,
+    fleet: Option<&ElasticLlmHour>,
     day: &mut Day,
     ld: &mut LlmDay,
     cold_ms: f64,
@@ -283,6 +305,10 @@ fn add_group(
         ld.e2e.add_point(hits * share, at_ms);
     }
     day.server_weight += h.weight;
+    if let Some(e) = fleet {
+        add_elastic_group(r, g, &h, e, day, ld, cold_ms, llm.capacity_rps);
+        return;
+    }
     let (held_before, cold_before) = (day.held_server_hours, day.cold_weighted);
     let mut scratch = Mixture::new();
     let was_overloaded = day.overload.is_some();
