@@ -31,7 +31,8 @@ const WARMUP_MEMORIES: f64 = 5.0;
 const MIN_WARMUP_HOURS: f64 = 1.0;
 
 /// The warm-up before the day, whole hours: [`WARMUP_MEMORIES`] times the longest cold
-/// start plus idle timeout among `fleets`, between [`MIN_WARMUP_HOURS`] and a day.
+/// start plus idle timeout among `fleets`, between [`MIN_WARMUP_HOURS`] and a day; a
+/// day when one of them is an elastic LLM fleet.
 pub fn warmup_hours(plan: &Plan, fleets: &[FleetSpec]) -> f64 {
     use crate::model::Policy;
     let timeout_s = fleets
@@ -44,6 +45,14 @@ pub fn warmup_hours(plan: &Plan, fleets: &[FleetSpec]) -> f64 {
         })
         .filter(|s| s.is_finite())
         .fold(0.0, f64::max);
+    // An elastic LLM fleet remembers the previous day (`sim::verify::steady_warmup_hours`).
+    let steady = fleets
+        .iter()
+        .map(|f| crate::sim::verify::steady_warmup_hours(&f.candidate.apply_to(plan)))
+        .fold(0.0, f64::max);
+    if steady > 0.0 {
+        return steady.min(DAY_HOURS);
+    }
     let memory_s = plan.service.cold_start_s.max(0.0) + timeout_s;
     (WARMUP_MEMORIES * memory_s / crate::model::traffic::SECONDS_PER_HOUR)
         .ceil()

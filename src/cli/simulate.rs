@@ -142,7 +142,17 @@ fn run_llm(
     )?;
     writeln!(out)?;
     writeln!(out, "LLM (latency above is E2E; a server is a replica)")?;
-    super::simulate_llm::write_llm_rows(out, analytic, &simulated)
+    super::simulate_llm::write_llm_rows(out, analytic, &simulated)?;
+    let steady_h = crate::sim::verify::steady_warmup_hours(plan);
+    if options.warmup_hours < steady_h {
+        writeln!(
+            out,
+            "\nnote: the analytic figures are a steady day; an elastic LLM fleet remembers the \
+             previous day, so this run from the start-up fleet can differ \
+             (--warmup-hours {steady_h} simulates the steady day)"
+        )?;
+    }
+    Ok(())
 }
 
 fn write_timeline(path: &std::path::Path, r: &SimResult) -> anyhow::Result<()> {

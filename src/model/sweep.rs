@@ -50,9 +50,15 @@ pub fn optimize(plan: &Plan, options: &SweepOptions) -> Result<Optimum, ModelErr
             candidates.push(full(i));
         }
     }
+    // Candidates within rounding of each other are a tie, won by the policy listed
+    // first (always-on before an elastic fleet that never starts a second replica).
     let best = candidates
         .iter()
-        .min_by(|a, b| cmp_objective(a, b))
+        .fold(None::<&Evaluation>, |best, e| match best {
+            Some(b) if !clearly_better(e, b) => Some(b),
+            _ if e.objective.is_some() => Some(e),
+            _ => best,
+        })
         .cloned();
     let pareto = frontier_indices(&light, plan.objective.metric)
         .into_iter()
@@ -358,6 +364,19 @@ fn floor_cost_usd_per_hour(plan: &Plan, policy: &Policy) -> f64 {
                 + f64::from(spot) * hw.spot_usd_per_hour
         }
         Policy::OnDemand { .. } | Policy::Optimize { .. } => 0.0,
+    }
+}
+
+/// Relative objective difference below which two candidates tie (float rounding of
+/// the same fleet evaluated through two policies' formulas).
+const TIE_REL: f64 = 1e-9;
+
+/// Whether `a`'s objective beats `b`'s by more than rounding.
+fn clearly_better(a: &Evaluation, b: &Evaluation) -> bool {
+    match (a.objective, b.objective) {
+        (Some(x), Some(y)) => x < y - TIE_REL * y.abs(),
+        (Some(_), None) => true,
+        _ => false,
     }
 }
 

@@ -10,12 +10,28 @@ use super::{
     simulate_observed,
 };
 use crate::model::objective::candidate_of;
-use crate::model::{Evaluation, Metric, Plan};
+use crate::model::{Evaluation, Metric, Plan, Policy};
 
 /// Relative slack below which a simulated and an analytic figure count as equal even
 /// when the interval is narrower (a fixed fleet's cost is exact in both: floating-point
 /// rounding must not read as a disagreement).
 const FLOAT_SLACK_REL: f64 = 1e-3;
+
+/// The warm-up a simulation of `plan` needs before its measured day to see the
+/// steady day the model describes: a day for an elastic LLM fleet (a replica started
+/// at the peak is stopped only once its level has stayed idle for the idle timeout,
+/// so the fleet remembers the previous day; `model/llm_elastic.rs` walks the day after
+/// one such day), none otherwise (a request-level fleet forgets its start within a
+/// boot and an idle timeout, and a fixed fleet starts as it runs).
+pub fn steady_warmup_hours(plan: &Plan) -> f64 {
+    let llm = plan.workload.tokens.is_some() && plan.service.llm.is_some();
+    let elastic = matches!(plan.policy, Policy::OnDemand { .. } | Policy::Hybrid { .. });
+    if llm && elastic {
+        crate::model::traffic::DAY_HOURS
+    } else {
+        0.0
+    }
+}
 
 /// How to verify.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +200,7 @@ fn replicate<T: Send>(
                             let o = SimOptions {
                                 seed,
                                 hours: options.hours,
+                                warmup_hours: steady_warmup_hours(plan),
                                 ..SimOptions::default()
                             };
                             run(plan, &o, &mut |_| keep_going())
