@@ -1,8 +1,8 @@
 //! Elastic LLM fleets (scale to zero, keep one warm), model against the fleet
 //! simulator: `llm-chatbot`'s replica at constant rates from almost idle to several
 //! replicas, and over its diurnal day, each simulated after a day of warm-up (the
-//! steady day the model describes). The held replicas, the cost and the share of
-//! requests that wait on a boot must agree; `docs/llm.md` has the table
+//! steady day the model describes). The held replicas, the cost, the utilisation and
+//! the share of requests that wait on a boot must agree; `docs/llm.md` has the table
 //! (`cargo run --release --example llm_elastic_grid`).
 
 // A test's panic is its failure report.
@@ -89,6 +89,12 @@ fn elastic_llm_fleets_hold_the_replicas_the_simulation_holds() {
         assert!(
             rel(mc, sc) < 0.1 || (mc - sc).abs() < 0.002,
             "{what}: cold starts {mc} vs simulated {sc}"
+        );
+        // Utilisation: the share of held replica time with a sequence in it, both sides.
+        let (mu, su) = (model.utilization, s.utilization);
+        assert!(
+            rel(mu, su) < 0.05 || (mu - su).abs() < 0.02,
+            "{what}: utilisation {mu} vs simulated {su}"
         );
         // Nearly idle, most requests boot a replica: the model must see them.
         if rate == Some(0.005) {

@@ -11,7 +11,7 @@ use super::evaluate::{Detail, Evaluator, add_policy_hour, finish};
 use super::evaluation::{Candidate, Evaluation, LatencyStats, ModelError};
 use super::latency::{Mixture, ServiceShape};
 use super::llm_elastic::{
-    ElasticLlmHour, LevelCache, add_elastic_group, elastic_day, elastic_rules,
+    ElasticLlmHour, LevelCache, add_elastic_group, busy_share, elastic_day, elastic_rules,
 };
 use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, meets_slo, metric_of};
 use super::llm_replica::Replica;
@@ -306,10 +306,11 @@ fn add_group(
     }
     day.server_weight += h.weight;
     if let Some(e) = fleet {
-        add_elastic_group(r, g, &h, e, day, ld, cold_ms, llm.capacity_rps);
+        add_elastic_group(r, g, &h, e, day, ld, cold_ms);
         return;
     }
     let (held_before, cold_before) = (day.held_server_hours, day.cold_weighted);
+    let busy_before = day.busy_server_hours;
     let mut scratch = Mixture::new();
     let was_overloaded = day.overload.is_some();
     add_policy_hour(ctx, &candidate.policy, &mut scratch, day, &h, erlang);
@@ -339,6 +340,9 @@ fn add_group(
             return;
         }
     };
+    // A replica is busy while it holds a sequence (as the simulator counts it), not
+    // for its share of capacity.
+    day.busy_server_hours = busy_before + serving * busy_share(r, &s, per_replica) * hours;
     add_state(ld, r, &s, h.weight * (1.0 - cold), h.shift_ms);
     add_state(ld, r, &s, h.weight * cold, h.shift_ms + cold_ms);
     ld.wait_weighted += s.admission_p_wait * h.weight * (1.0 - cold);

@@ -69,6 +69,20 @@ fn e2e_s(r: &Replica, rate_rps: f64) -> Option<f64> {
     (ms.is_finite() && ms > 0.0).then_some(ms / 1000.0)
 }
 
+/// Share of a serving replica's time with at least one sequence in it (running or
+/// waiting), offered `rate_rps` in steady state `s`: the in-system count as a Poisson
+/// occupancy of mean λ·E2E (Little's law), busy but for P(N = 0) — the simulator's
+/// "busy" (a replica holding a sequence), so the two utilisations compare.
+pub(crate) fn busy_share(r: &Replica, s: &super::llm_replica::Steady, rate_rps: f64) -> f64 {
+    let e2e_ms = s.ttft_mean_ms() + (r.output_tokens - 1.0).max(0.0) * s.tpot_ms;
+    let m = rate_rps * e2e_ms / 1000.0;
+    if m.is_finite() && m > 0.0 {
+        -(-m).exp_m1()
+    } else {
+        0.0
+    }
+}
+
 /// Mean time for an M/M/∞ occupancy of mean `m` at arrival rate `lambda` to climb from
 /// `from` to `to` (Σ E[τ_k], E[τ_k] = P(N ≤ k)/(λ·P(N = k)), by the recurrence
 /// r_k = 1 + r_{k−1}·k/m of r_k = λ·E[τ_k]); infinite when out of range.
@@ -398,12 +412,10 @@ pub(crate) fn add_elastic_group(
     day: &mut Day,
     ld: &mut LlmDay,
     cold_ms: f64,
-    capacity_rps: f64,
 ) {
     let rate = h.server_rate_rps;
     day.batch_weighted += h.weight;
     day.held_server_hours += e.held * h.hours;
-    day.busy_server_hours += (rate / capacity_rps + e.booting).min(e.held) * h.hours;
     day.cold_weighted += e.cold_fraction * h.weight;
     if rate <= 0.0 {
         return;
@@ -421,6 +433,7 @@ pub(crate) fn add_elastic_group(
             return;
         }
     };
+    day.busy_server_hours += serving * busy_share(r, &s, per_replica) * h.hours;
     let warm_share = 1.0 - e.cold_fraction;
     let joined = (e.cold_fraction - e.starter_fraction).max(0.0) / 2.0;
     add_state(ld, r, &s, h.weight * warm_share, h.shift_ms);
