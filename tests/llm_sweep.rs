@@ -158,3 +158,37 @@ fn the_cli_shows_and_takes_max_num_seqs() {
     assert_ne!(code, 0);
     assert!(err.contains("service.llm.max_num_seqs"), "{err}");
 }
+
+#[test]
+fn the_bounded_sweep_finds_what_each_limit_searched_alone_finds() {
+    // The sweep scores another limit's candidates only where their cost and the least
+    // latency a fleet of that limit can have leave room to beat its policy's best at
+    // the plan's own limit. That must never lose the optimum: the best over all
+    // limits is the best of each limit searched on its own.
+    let mut plans: Vec<(String, Plan)> = ["llm-chatbot", "llm-rag", "llm-batch-summarize"]
+        .iter()
+        .map(|p| (p.to_string(), presets::load(p).unwrap()))
+        .collect();
+    plans.push(("llm-chatbot at 4 sequences".into(), chatbot_with_seqs(4)));
+    for (name, plan) in &plans {
+        let options = SweepOptions::for_plan(plan);
+        let swept = optimize(plan, &options).unwrap().best.unwrap();
+        let alone = options
+            .max_num_seqs
+            .iter()
+            .filter_map(|&n| {
+                let one = SweepOptions {
+                    max_num_seqs: vec![n],
+                    ..options.clone()
+                };
+                optimize(plan, &one).unwrap().best
+            })
+            .filter_map(|e| e.objective)
+            .fold(f64::INFINITY, f64::min);
+        let j = swept.objective.unwrap();
+        assert!(
+            (j - alone).abs() <= 1e-9 * alone.abs(),
+            "{name}: the sweep's best J {j} vs {alone} searched limit by limit"
+        );
+    }
+}

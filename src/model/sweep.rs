@@ -172,15 +172,51 @@ fn sweep_variants(
                 .filter_map(|(_, e)| e.objective)
                 .min_by(f64::total_cmp)
         };
+        // No candidate of a value can have less latency than the most replicas the
+        // sweep tries, always on: each carries the least load there, none boots. So a
+        // candidate also needs α·cost < bound − β·that latency to compete.
+        let beta = ctxs[0].1.plan.objective.beta.max(0.0);
+        let floors: Vec<f64> = ctxs
+            .iter()
+            .enumerate()
+            .map(|(c, (seqs, ctx))| match c {
+                0 => 0.0,
+                _ => beta * latency_floor_ms(ctx, options, *seqs).unwrap_or(0.0),
+            })
+            .collect();
         let others: Vec<(usize, usize, Option<f64>)> = (0..policies)
             .flat_map(|p| (1..ctxs.len()).map(move |c| (p, c)))
-            .map(|(p, c)| (p, c, bound(p)))
+            .map(|(p, c)| (p, c, bound(p).map(|b| b - floors[c])))
             .collect();
         let rest = sweep_all(ctxs, options, &others);
         all.extend(rest);
     }
     all.sort_by_key(|r| (r.0, r.1));
     all
+}
+
+/// The objective's latency of the sweep's largest always-on fleet at `max_num_seqs`: a
+/// floor under every candidate's (fewer replicas carry more each, and boots and spot
+/// down-time only add); `None` when even that fleet is overloaded.
+fn latency_floor_ms(
+    ctx: &Evaluator<'_>,
+    options: &SweepOptions,
+    max_num_seqs: Option<u32>,
+) -> Option<f64> {
+    let batch = options.batches.iter().copied().min().unwrap_or(1);
+    let candidate = Candidate {
+        policy: Policy::AlwaysOn {
+            servers: options.max_servers.max(1),
+        },
+        batch,
+        max_num_seqs,
+    };
+    let mut table = ErlangTable::default();
+    let eval = evaluate_with(ctx, &candidate, Detail::MetricOnly, &mut |c, a| {
+        table.get(c, a)
+    });
+    let l = eval.latency_ms?.get(ctx.plan.objective.metric);
+    l.is_finite().then_some(l.max(0.0))
 }
 
 /// The (policy, evaluator, bound) triples `jobs` swept on as many threads as there are
