@@ -11,10 +11,10 @@ use super::evaluate::{Detail, Evaluator, add_policy_hour, finish};
 use super::evaluation::{Candidate, Evaluation, LatencyStats, ModelError};
 use super::latency::{Mixture, ServiceShape};
 use super::llm_elastic::{
-    ElasticLlmHour, LevelCache, add_elastic_group, busy_share, elastic_day, elastic_rules,
+    ElasticLlmHour, LevelCache, add_elastic_group, elastic_day, elastic_rules,
 };
 use super::llm_mix::{LlmDay, add_state, max_rps_at_slo, meets_slo, metric_of};
-use super::llm_replica::Replica;
+use super::llm_replica::{Replica, Steady};
 use super::policy::HourLoad;
 use super::spot::down_fraction;
 use super::traffic::{DAY_HOURS, SECONDS_PER_HOUR};
@@ -328,7 +328,30 @@ fn add_group(
     let cold = ((day.cold_weighted - cold_before) / h.weight).clamp(0.0, 1.0);
     let booting = rate * cold * plan.service.cold_start_s;
     let serving = serving_replicas(ctx, &candidate.policy, held, booting);
-    let per_replica = rate / serving;
+    // The replicas' busy time is theirs, not the request-level policy's.
+    day.busy_server_hours = busy_before;
+    let Some(s) = serve_hour(r, day, ld, g, rate, serving) else {
+        return;
+    };
+    add_state(ld, r, &s, h.weight * (1.0 - cold), h.shift_ms);
+    add_state(ld, r, &s, h.weight * cold, h.shift_ms + cold_ms);
+    ld.wait_weighted += s.admission_p_wait * h.weight * (1.0 - cold);
+}
+
+/// The steady state of each of `serving` replicas sharing `rate_rps` in hour group
+/// `g`, with their busy hours (a replica is busy while it holds a sequence, as the
+/// simulator counts it, not for its share of capacity) and replica-hours, running
+/// sequences and KV use added; `None`, the day marked overloaded, past a replica's
+/// capacity.
+pub(crate) fn serve_hour(
+    r: &Replica,
+    day: &mut Day,
+    ld: &mut LlmDay,
+    g: &super::traffic::HourGroup,
+    rate_rps: f64,
+    serving: f64,
+) -> Option<Steady> {
+    let per_replica = rate_rps / serving;
     let s = match r.steady(per_replica) {
         Ok(s) => s,
         Err(o) => {
@@ -337,19 +360,29 @@ fn add_group(
                 g.first_hour,
                 o.describe()
             ));
-            return;
+            return None;
         }
     };
-    // A replica is busy while it holds a sequence (as the simulator counts it), not
-    // for its share of capacity.
-    day.busy_server_hours = busy_before + serving * busy_share(r, &s, per_replica) * hours;
-    add_state(ld, r, &s, h.weight * (1.0 - cold), h.shift_ms);
-    add_state(ld, r, &s, h.weight * cold, h.shift_ms + cold_ms);
-    ld.wait_weighted += s.admission_p_wait * h.weight * (1.0 - cold);
-    let replica_hours = serving * hours;
+    let replica_hours = serving * f64::from(g.hours);
+    day.busy_server_hours += replica_hours * busy_share(r, &s, per_replica);
     ld.replica_hours += replica_hours;
     ld.seq_replica_hours += s.running_seqs * replica_hours;
     ld.kv_replica_hours += s.kv_used_tokens * replica_hours;
+    Some(s)
+}
+
+/// Share of a serving replica's time with at least one sequence in it (running or
+/// waiting), offered `rate_rps` in steady state `s`: the in-system count as a Poisson
+/// occupancy of mean λ·E2E (Little's law), busy but for P(N = 0) — the simulator's
+/// "busy" (a replica holding a sequence), so the two utilisations compare.
+fn busy_share(r: &Replica, s: &Steady, rate_rps: f64) -> f64 {
+    let e2e_ms = s.ttft_mean_ms() + (r.output_tokens - 1.0).max(0.0) * s.tpot_ms;
+    let m = rate_rps * e2e_ms / 1000.0;
+    if m.is_finite() && m > 0.0 {
+        -(-m).exp_m1()
+    } else {
+        0.0
+    }
 }
 
 /// Marks `eval` infeasible when the metric of `what` (its distribution `mix`) exceeds

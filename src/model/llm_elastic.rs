@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::day::{Day, GroupHour};
 use super::evaluate::Evaluator;
+use super::llm::serve_hour;
 use super::llm_mix::{LlmDay, add_state};
 use super::llm_replica::Replica;
 use super::passage::{Hyperexp, Passages};
@@ -67,20 +68,6 @@ fn e2e_s(r: &Replica, rate_rps: f64) -> Option<f64> {
     let s = r.steady(rate_rps).ok()?;
     let ms = s.ttft_mean_ms() + (r.output_tokens - 1.0) * s.tpot_ms;
     (ms.is_finite() && ms > 0.0).then_some(ms / 1000.0)
-}
-
-/// Share of a serving replica's time with at least one sequence in it (running or
-/// waiting), offered `rate_rps` in steady state `s`: the in-system count as a Poisson
-/// occupancy of mean λ·E2E (Little's law), busy but for P(N = 0) — the simulator's
-/// "busy" (a replica holding a sequence), so the two utilisations compare.
-pub(crate) fn busy_share(r: &Replica, s: &super::llm_replica::Steady, rate_rps: f64) -> f64 {
-    let e2e_ms = s.ttft_mean_ms() + (r.output_tokens - 1.0).max(0.0) * s.tpot_ms;
-    let m = rate_rps * e2e_ms / 1000.0;
-    if m.is_finite() && m > 0.0 {
-        -(-m).exp_m1()
-    } else {
-        0.0
-    }
 }
 
 /// Mean time for an M/M/∞ occupancy of mean `m` at arrival rate `lambda` to climb from
@@ -421,19 +408,9 @@ pub(crate) fn add_elastic_group(
         return;
     }
     let serving = (e.held - e.booting).max(1.0);
-    let per_replica = rate / serving;
-    let s = match r.steady(per_replica) {
-        Ok(s) => s,
-        Err(o) => {
-            day.overload = Some(format!(
-                "overloaded at hour {}: {per_replica:.2} req/s on each of {serving:.1} replicas, {}",
-                g.first_hour,
-                o.describe()
-            ));
-            return;
-        }
+    let Some(s) = serve_hour(r, day, ld, g, rate, serving) else {
+        return;
     };
-    day.busy_server_hours += serving * busy_share(r, &s, per_replica) * h.hours;
     let warm_share = 1.0 - e.cold_fraction;
     let joined = (e.cold_fraction - e.starter_fraction).max(0.0) / 2.0;
     add_state(ld, r, &s, h.weight * warm_share, h.shift_ms);
@@ -451,8 +428,4 @@ pub(crate) fn add_elastic_group(
         }
     }
     ld.wait_weighted += s.admission_p_wait * h.weight * warm_share;
-    let replica_hours = serving * h.hours;
-    ld.replica_hours += replica_hours;
-    ld.seq_replica_hours += s.running_seqs * replica_hours;
-    ld.kv_replica_hours += s.kv_used_tokens * replica_hours;
 }
