@@ -228,16 +228,18 @@ impl LlmFleetSim {
         self.arrivals.next_s().map_or(f64::INFINITY, |s| s * 1000.0)
     }
 
-    /// A fleet slot with a fresh scheduler (its epoch past the slot's last one).
+    /// A fleet slot with a fresh scheduler (its epoch past the slot's last one). The
+    /// slot keeps its measured counters: the replicas that ran in it before produced
+    /// those tokens, and the run's totals sum the slots.
     pub(super) fn add_replica(&mut self, t: f64, spot: bool, idle: bool) -> u32 {
         let i = self.fleet.add(t / 1000.0, spot, idle);
         let k = i as usize;
         if k >= self.reps.len() {
             self.reps.resize_with(k + 1, Sched::new);
         }
-        let epoch = self.reps[k].epoch.wrapping_add(1);
+        let (epoch, counters) = (self.reps[k].epoch.wrapping_add(1), self.reps[k].counters);
         self.reps[k] = Sched::new();
-        self.reps[k].epoch = epoch;
+        (self.reps[k].epoch, self.reps[k].counters) = (epoch, counters);
         i
     }
 
