@@ -36,11 +36,11 @@ fn json<T: serde::Serialize>(v: &T) -> Value {
 fn plans() -> Vec<(String, Plan)> {
     let dir = std::env::temp_dir().join(format!("costscope-app-caching-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut lazy = presets::load("startup-chatbot").unwrap();
+    let mut lazy = presets::load("startup-transcribe").unwrap();
     lazy.lazy.fraction_needed = 0.3;
-    let path = dir.join("lazy-chatbot.ron");
+    let path = dir.join("lazy-voice-notes.ron");
     save_file(&lazy, &path).unwrap();
-    let mut plans: Vec<(String, Plan)> = ["embedding-cache", "startup-chatbot"]
+    let mut plans: Vec<(String, Plan)> = ["embedding-cache", "startup-transcribe"]
         .iter()
         .map(|n| (n.to_string(), presets::load(n).unwrap()))
         .collect();
@@ -297,7 +297,7 @@ fn a_cache_control_that_changes_the_best_fleet_says_so() {
 
 #[test]
 fn an_explore_control_that_changes_the_best_fleet_says_so() {
-    let plan = presets::load("startup-chatbot").unwrap();
+    let plan = presets::load("startup-transcribe").unwrap();
     let before = Results::compute(&plan).best().unwrap().candidate_name();
     let mut h = harness(plan, Tab::Explore);
     h.state_mut().state.plan.objective.beta = 1.0;

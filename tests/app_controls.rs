@@ -17,7 +17,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 fn harness() -> Harness<'static, CostscopeApp> {
-    let mut state = AppState::new(presets::load("startup-chatbot").unwrap(), None);
+    let mut state = AppState::new(presets::load("startup-transcribe").unwrap(), None);
     state.tab = Tab::Explore;
     let mut h = Harness::builder()
         // Background jobs (the verification by simulation, the adapter list) repaint

@@ -49,7 +49,7 @@ impl Fixture {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         let plan = presets::load("textbook-mmc").unwrap();
         costscope::plan::save_file(&plan, &dir.join("plan.ron")).unwrap();
-        let inner = presets::load("startup-chatbot").unwrap();
+        let inner = presets::load("startup-transcribe").unwrap();
         costscope::plan::save_file(&inner, &dir.join("sub/inner.ron")).unwrap();
         std::fs::write(dir.join("notes.txt"), "not a plan").unwrap();
         Self(dir.canonicalize().unwrap())
@@ -139,7 +139,7 @@ fn double_click_walks_into_a_folder_and_open_loads_the_plan() {
         "the dialog closed"
     );
     let state = &h.state().state;
-    assert_eq!(state.plan, presets::load("startup-chatbot").unwrap());
+    assert_eq!(state.plan, presets::load("startup-transcribe").unwrap());
     assert_eq!(
         state.plan_path.as_deref(),
         Some(fx.0.join("sub/inner.ron").as_path())
@@ -322,7 +322,7 @@ fn ctrl_s_over_a_file_changed_on_disk_asks_and_overwrite_writes_it() {
     let mut h = opened(&file);
     h.state_mut().state.plan.objective.beta = 0.31;
     // Someone else writes the file while it is open.
-    let theirs = presets::load("startup-chatbot").unwrap();
+    let theirs = presets::load("startup-transcribe").unwrap();
     costscope::plan::save_file(&theirs, &file).unwrap();
     let on_disk = std::fs::read_to_string(&file).unwrap();
     h.state_mut().state.tab = Tab::Explore;

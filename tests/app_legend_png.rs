@@ -237,7 +237,7 @@ fn a_warm_cold_plot_png_carries_the_fleets_legend() {
     let dir = std::env::temp_dir().join(format!("costscope-wc-png-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut a = CostscopeApp::new(AppState::new(
-        presets::load("startup-chatbot").unwrap(),
+        presets::load("startup-transcribe").unwrap(),
         None,
     ));
     a.state.tab = Tab::WarmCold;

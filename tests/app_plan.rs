@@ -70,11 +70,11 @@ fn a_picked_preset_asks_over_unsaved_changes_then_opens_read_only() {
 #[test]
 fn a_preset_compared_by_name_shows_differences_and_the_better_side() {
     let mut h = harness("healthcare-triage");
-    h.state_mut().plan_panel.compare_input = "startup-chatbot".into();
+    h.state_mut().plan_panel.compare_input = "startup-transcribe".into();
     h.run();
     h.get_by_label("Compare").click();
     h.run();
-    h.get_by_label("Startup chatbot on serverless");
+    h.get_by_label("Startup voice notes on serverless");
     h.get_by_label("B − A");
     let a = h.state().runtime.results.best().unwrap().clone();
     let other = h.state().plan_panel.compare.clone().unwrap();

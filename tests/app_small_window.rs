@@ -192,7 +192,7 @@ fn hardware_fits() {
 
 #[test]
 fn warm_cold_fits() {
-    let mut h = window("startup-chatbot", Tab::WarmCold);
+    let mut h = window("startup-transcribe", Tab::WarmCold);
     save(&mut h, "warm_cold");
     reachable(&mut h, "Verdict");
     reachable(&mut h, "Cumulative cost, $");

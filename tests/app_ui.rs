@@ -62,7 +62,7 @@ fn every_panel_renders() {
 
 #[test]
 fn raising_beta_changes_the_recommendation() {
-    let mut h = harness(app("startup-chatbot"));
+    let mut h = harness(app("startup-transcribe"));
     let before = recommendation(&h);
     // Latency becomes worth a lot more: the optimiser should buy speed.
     h.state_mut().state.plan.objective.beta = 1.0;
@@ -191,7 +191,7 @@ fn profile_runs_on_a_worker_and_calibrates_the_plan() {
 
 #[test]
 fn warm_cold_simulates_a_day_of_each_fleet() {
-    let mut a = app("startup-chatbot");
+    let mut a = app("startup-transcribe");
     a.state.tab = Tab::WarmCold;
     a.state.warm_cold.settings.follow_optimum = false;
     let mut h = harness(a);
@@ -429,7 +429,7 @@ fn snapshot_hardware() {
 
 #[test]
 fn snapshot_warm_cold() {
-    snapshot_panel(Tab::WarmCold, "startup-chatbot", "warm_cold");
+    snapshot_panel(Tab::WarmCold, "startup-transcribe", "warm_cold");
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn save_export_and_compare() {
     std::fs::create_dir_all(&dir).unwrap();
     let plan_path = dir.join("mine.ron");
     let other = dir.join("other.ron");
-    costscope::plan::save_file(&presets::load("startup-chatbot").unwrap(), &other).unwrap();
+    costscope::plan::save_file(&presets::load("startup-transcribe").unwrap(), &other).unwrap();
     let mut h = harness(app("healthcare-triage"));
     h.state_mut().state.tab = Tab::Plan;
     h.state_mut().state.plan.objective.beta = 0.25;
@@ -464,7 +464,7 @@ fn save_export_and_compare() {
     h.run();
     h.get_by_label("Compare").click();
     h.run();
-    h.get_by_label("Startup chatbot on serverless");
+    h.get_by_label("Startup voice notes on serverless");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -566,7 +566,7 @@ fn panicking_job<T: Send + 'static, P: Send + 'static>(
 
 #[test]
 fn a_simulator_that_panics_shows_its_error_in_the_panel() {
-    let mut a = app("startup-chatbot");
+    let mut a = app("startup-transcribe");
     a.state.tab = Tab::WarmCold;
     let (go, wait) = std::sync::mpsc::channel();
     a.state

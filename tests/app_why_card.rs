@@ -34,8 +34,8 @@ fn f(v: &Value) -> f64 {
 
 #[test]
 fn the_cards_figures_are_the_clis() {
-    // startup-chatbot has no job; spot-sweep has one.
-    for preset in ["startup-chatbot", "spot-sweep"] {
+    // startup-transcribe has no job; spot-sweep has one.
+    for preset in ["startup-transcribe", "spot-sweep"] {
         let json = plan_json(preset);
         let plan = presets::load(preset).unwrap();
         let results = Results::compute(&plan);
@@ -106,7 +106,7 @@ fn harness(plan: Plan) -> Harness<'static, CostscopeApp> {
 
 #[test]
 fn the_card_is_drawn_in_the_explore_panel() {
-    let plan = presets::load("startup-chatbot").unwrap();
+    let plan = presets::load("startup-transcribe").unwrap();
     let w = why(&Results::compute(&plan)).unwrap();
     let h = harness(plan);
     h.get_by_label("Why this recommendation");
@@ -119,7 +119,7 @@ fn the_card_is_drawn_in_the_explore_panel() {
 
 #[test]
 fn an_infeasible_plan_says_what_to_relax_and_draws_no_empty_plot() {
-    let mut plan = presets::load("startup-chatbot").unwrap();
+    let mut plan = presets::load("startup-transcribe").unwrap();
     plan.objective.slo_ms = Some(0.001);
     let results = Results::compute(&plan);
     assert!(results.best().is_none(), "an SLO of 1 µs is met by nothing");
@@ -144,7 +144,7 @@ fn an_infeasible_plan_says_what_to_relax_and_draws_no_empty_plot() {
             .count(),
         2
     );
-    // The cap control: startup-chatbot is on demand, capped at 32 servers.
+    // The cap control: startup-transcribe is on demand, capped at 32 servers.
     let cap = h.get_by_label("max servers:");
     assert_eq!(cap.accesskit_node().numeric_value(), Some(32.0));
     h.run();

@@ -125,7 +125,7 @@ fn a_fleet_that_needs_the_cache_states_no_savings_and_the_optima_do() {
 #[test]
 fn same_fleet_savings_never_exceed_the_cost_without_the_cache() {
     let mut plans = Vec::new();
-    for name in ["embedding-cache", "startup-chatbot"] {
+    for name in ["embedding-cache", "startup-transcribe"] {
         let plan = presets::load(name).unwrap();
         for hit in [0.0, 0.5, 0.9, 0.999, 1.0] {
             let mut p = plan.clone();
@@ -135,7 +135,7 @@ fn same_fleet_savings_never_exceed_the_cost_without_the_cache() {
         }
         plans.push(plan);
     }
-    // startup-chatbot at a hit rate of 0 has no cache at all (no L2, no storage).
+    // startup-transcribe at a hit rate of 0 has no cache at all (no L2, no storage).
     for plan in plans.iter().filter(|p| has_cache(&p.cache)) {
         let c = compare(plan);
         for s in [&c.as_written, &c.recommendation].into_iter().flatten() {
@@ -155,7 +155,7 @@ fn same_fleet_savings_never_exceed_the_cost_without_the_cache() {
 /// optimiser evaluated: the same-fleet comparison compares that fleet and no other.
 #[test]
 fn the_recommendation_rebuilt_is_the_same_fleet() {
-    for name in ["embedding-cache", "startup-chatbot", "spot-sweep"] {
+    for name in ["embedding-cache", "startup-transcribe", "spot-sweep"] {
         let plan = presets::load(name).unwrap();
         let best = evaluated(&plan).1.best.unwrap();
         let again = Evaluator::new(&plan)
@@ -172,7 +172,7 @@ fn the_recommendation_rebuilt_is_the_same_fleet() {
 /// fleet costs the same either way; an on-demand one holds fewer servers at p.
 #[test]
 fn lazy_savings_are_the_same_fleet_at_p_1_minus_at_p() {
-    let mut plan = presets::load("startup-chatbot").unwrap();
+    let mut plan = presets::load("startup-transcribe").unwrap();
     plan.lazy.fraction_needed = 0.3;
     assert!(is_lazy(&plan) && !is_lazy(&without_lazy(&plan)));
     let (written, optimum, options) = evaluated(&plan);

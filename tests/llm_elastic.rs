@@ -113,7 +113,7 @@ fn elastic_llm_fleets_hold_the_replicas_the_simulation_holds() {
 fn only_elastic_llm_fleets_warm_up_a_day() {
     let always_on = plan_at(&Policy::AlwaysOn { servers: 3 }, None);
     assert_eq!(steady_warmup_hours(&always_on), 0.0);
-    let mut request_level = presets::load("startup-chatbot").unwrap();
+    let mut request_level = presets::load("startup-transcribe").unwrap();
     request_level.policy = Policy::OnDemand {
         idle_timeout_s: 300.0,
         max_servers: 16,

@@ -227,7 +227,7 @@ fn the_break_even_in_tokens_is_where_on_demand_and_always_on_cost_the_same() {
         );
     }
     // A request-level plan has no tokens to count.
-    let plan = presets::load("startup-chatbot").unwrap();
+    let plan = presets::load("startup-transcribe").unwrap();
     assert_eq!(break_even(&plan).unwrap().output_tokens_per_s, None);
 }
 
@@ -245,7 +245,7 @@ fn the_json_carries_the_break_even_in_tokens_only_for_an_llm_plan() {
     let tokens = b["output_tokens_per_s"].as_f64().unwrap();
     let plan = presets::load("llm-chatbot").unwrap();
     assert!(close(tokens, rate * output_mean(&plan), 1e-12), "{b}");
-    let other = plan_json("startup-chatbot");
+    let other = plan_json("startup-transcribe");
     let b = other["break_even"].as_object().unwrap();
     assert!(b.contains_key("rate_rps"), "{b:?}");
     assert!(!b.contains_key("output_tokens_per_s"), "{b:?}");
@@ -288,7 +288,7 @@ fn the_cli_prints_the_price_figures_with_their_units() {
         assert!(out.contains(&line), "missing {line:?} in:\n{out}");
     }
     // A request-level plan's break-even is a request rate only.
-    let (code, out, err) = costscope(&["plan", "startup-chatbot"]);
+    let (code, out, err) = costscope(&["plan", "startup-transcribe"]);
     assert_eq!(code, 0, "{err}");
     let be = out.lines().find(|l| l.starts_with("Break-even")).unwrap();
     assert!(!be.contains("tokens"), "{be}");

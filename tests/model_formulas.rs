@@ -122,7 +122,7 @@ fn caching_and_lazy_scale_server_traffic() {
 fn break_even_is_where_the_costs_cross() {
     use costscope::model::objective::policy_at;
     use costscope::model::{PolicyKind, Rate, break_even};
-    let plan = presets::load("startup-chatbot").unwrap();
+    let plan = presets::load("startup-transcribe").unwrap();
     let be = break_even(&plan).expect("a crossing");
     let cost = |rate: f64, kind: PolicyKind| {
         let mut p = plan.clone();
@@ -186,7 +186,7 @@ fn rates_too_small_to_resolve_are_infeasible_saying_where_and_why() {
 #[test]
 fn quantiles_are_ordered_at_a_cold_start_atom() {
     // Deterministic service: the cold starts are a point mass that p50 and p95 share.
-    let mut plan = presets::load("startup-chatbot").unwrap();
+    let mut plan = presets::load("startup-transcribe").unwrap();
     plan.service.service_cv = 0.0;
     let ctx = Evaluator::new(&plan).unwrap();
     for (idle_timeout_s, max_servers) in [(120.0, 7), (60.0, 8)] {

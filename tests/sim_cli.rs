@@ -61,7 +61,7 @@ fn simulate_table_overrides_and_timeline_csv() {
     let csv_arg = csv.to_str().unwrap();
     let (code, out, err) = costscope(&[
         "simulate",
-        "startup-chatbot",
+        "startup-transcribe",
         "--policy",
         "hybrid",
         "--servers",
@@ -143,7 +143,7 @@ fn simulate_warmup_hours_leave_the_start_up_out() {
     let args = |warmup: &str| {
         let v = [
             "simulate",
-            "startup-chatbot",
+            "startup-transcribe",
             "--json",
             "--hours",
             "2",
@@ -167,13 +167,13 @@ fn simulate_warmup_hours_leave_the_start_up_out() {
         (0.8..1.25).contains(&(n(&warm) / n(&cold))),
         "{warm} {cold}"
     );
-    let (code, out, err) = costscope(&["simulate", "startup-chatbot", "--warmup-hours", "1.5"]);
+    let (code, out, err) = costscope(&["simulate", "startup-transcribe", "--warmup-hours", "1.5"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("simulated 24.00 h after a 1.50 h warm-up"),
         "{out}"
     );
-    let (code, _, err) = costscope(&["simulate", "startup-chatbot", "--warmup-hours=-1"]);
+    let (code, _, err) = costscope(&["simulate", "startup-transcribe", "--warmup-hours=-1"]);
     assert_ne!(code, 0);
     assert!(err.contains("warmup_hours"), "{err}");
 }

@@ -224,7 +224,7 @@ fn on_demand_model_gaps_with_boot_time_are_as_reported() {
 
 #[test]
 fn same_seed_same_result_different_seeds_differ() {
-    let mut p = presets::load("startup-chatbot").unwrap();
+    let mut p = presets::load("startup-transcribe").unwrap();
     p.policy = Policy::Hybrid {
         warm: 1,
         idle_timeout_s: 120.0,

@@ -9,9 +9,9 @@ use costscope::model::Policy;
 use costscope::sim::steady::steady_state;
 use costscope::sim::{SimOptions, simulate};
 
-/// startup-chatbot as a scale-to-zero fleet: on-demand, up to 32 servers.
-fn chatbot() -> costscope::model::Plan {
-    let mut plan = costscope::plan::presets::load("startup-chatbot").unwrap();
+/// startup-transcribe as a scale-to-zero fleet: on-demand, up to 32 servers.
+fn voice_notes() -> costscope::model::Plan {
+    let mut plan = costscope::plan::presets::load("startup-transcribe").unwrap();
     plan.policy = Policy::OnDemand {
         idle_timeout_s: 120.0,
         max_servers: 32,
@@ -23,7 +23,7 @@ fn chatbot() -> costscope::model::Plan {
 fn a_warm_up_of_a_whole_day_is_the_steady_state_run() {
     // A 24 h warm-up starts at the plan's midnight, as the runs of `steady_state`
     // do, so the arrivals are the same: its counters are theirs.
-    let plan = chatbot();
+    let plan = voice_notes();
     let options = SimOptions {
         seed: 7,
         hours: 24.0,
@@ -42,7 +42,7 @@ fn a_warm_up_of_a_whole_day_is_the_steady_state_run() {
 
 #[test]
 fn the_timeline_covers_only_the_measured_hours() {
-    let plan = chatbot();
+    let plan = voice_notes();
     let run = |warmup_hours: f64| {
         let options = SimOptions {
             hours: 3.0,
@@ -71,7 +71,7 @@ fn the_timeline_covers_only_the_measured_hours() {
 
 #[test]
 fn a_stop_inside_the_warm_up_is_said() {
-    let plan = chatbot();
+    let plan = voice_notes();
     let options = SimOptions {
         hours: 1.0,
         warmup_hours: 2.0,

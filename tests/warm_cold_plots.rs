@@ -47,7 +47,7 @@ fn day(preset: &str, follow_optimum: bool, cold: bool) -> Vec<(FleetSpec, SimRes
 
 #[test]
 fn warm_cold_plots_read_well_over_a_simulated_day() {
-    let day = day("startup-chatbot", true, false);
+    let day = day("startup-transcribe", true, false);
     // Every fleet in its policy's colour; the plan as written and the recommendation
     // stay apart by their strokes when they share a policy.
     for (spec, _) in &day {

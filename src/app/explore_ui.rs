@@ -270,7 +270,7 @@ mod tests {
 
     /// A real evaluation of a preset, to reshape into the fleets described below.
     fn evaluation() -> Evaluation {
-        let plan = presets::load("startup-chatbot").unwrap();
+        let plan = presets::load("startup-transcribe").unwrap();
         Results::compute(&plan).best().unwrap().clone()
     }
 
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn each_control_types_up_to_the_plans_bound_and_stays_valid() {
-        let mut plan = presets::load("startup-chatbot").unwrap();
+        let mut plan = presets::load("startup-transcribe").unwrap();
         plan.objective.slo_ms = Some(SLO_MS.valid.1);
         plan.workload.rate_rps = scaled(
             &plan.workload.rate_rps,

@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn two_presets_compare_with_signed_differences_and_the_better_side() {
-        let a = Results::compute(&load_other("startup-chatbot").unwrap());
+        let a = Results::compute(&load_other("startup-transcribe").unwrap());
         let b = Results::compute(&load_other("healthcare-triage").unwrap());
         let (ea, eb) = (a.best().unwrap(), b.best().unwrap());
         let rows = compare_rows(Some(ea), Some(eb));

@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn hand_set_fleets_use_the_sliders_and_the_switches_drop_fleets() {
-        let plan = crate::plan::presets::load("startup-chatbot").unwrap();
+        let plan = crate::plan::presets::load("startup-transcribe").unwrap();
         let results = Results::compute(&plan);
         let s = WarmColdSettings {
             follow_optimum: false,

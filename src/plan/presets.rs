@@ -31,6 +31,10 @@ pub const PRESETS: &[Preset] = &[
         text: include_str!("../../presets/startup-chatbot.ron"),
     },
     Preset {
+        name: "startup-transcribe",
+        text: include_str!("../../presets/startup-transcribe.ron"),
+    },
+    Preset {
         name: "embedding-cache",
         text: include_str!("../../presets/embedding-cache.ron"),
     },
