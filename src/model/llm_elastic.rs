@@ -3,7 +3,8 @@
 //! slot and KV room, and a replica starts only when every held one is full; an idle
 //! one above the warm floor stops after the idle timeout. The sequences in flight N
 //! are an M/G/∞ occupancy (mean λ·E2E at the per-replica load), and the ℓ-th replica
-//! lives a two-state life: born when N exceeds what ℓ − 1 replicas hold, dead once N
+//! lives a two-state life: born when an arrival finds the ℓ − 1 below full (slots, or
+//! a KV cache overflowed by the spread of the contexts: [`super::llm_birth`]), dead once N
 //! has stayed below ℓ for the idle timeout. The hours are walked in order (the day
 //! after a day of warm-up), because a replica born at the peak may outlive the
 //! evening. docs/llm.md, "Over the fleet and the day", has the formulas.
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use super::day::{Day, GroupHour};
 use super::evaluate::Evaluator;
 use super::llm::serve_hour;
+use super::llm_birth::{Fullness, birth_climb_s};
 use super::llm_mix::{LlmDay, add_state};
 use super::llm_replica::Replica;
 use super::passage::{Hyperexp, Passages};
@@ -70,26 +72,6 @@ fn e2e_s(r: &Replica, rate_rps: f64) -> Option<f64> {
     (ms.is_finite() && ms > 0.0).then_some(ms / 1000.0)
 }
 
-/// Mean time for an M/M/∞ occupancy of mean `m` at arrival rate `lambda` to climb from
-/// `from` to `to` (Σ E[τ_k], E[τ_k] = P(N ≤ k)/(λ·P(N = k)), by the recurrence
-/// r_k = 1 + r_{k−1}·k/m of r_k = λ·E[τ_k]); infinite when out of range.
-fn climb_s(m: f64, lambda: f64, from: u64, to: u64) -> f64 {
-    let mut r = 1.0;
-    let mut sum = 0.0;
-    for k in 0..to {
-        if k > 0 {
-            r = 1.0 + r * k as f64 / m;
-        }
-        if k >= from {
-            sum += r;
-        }
-        if !sum.is_finite() {
-            return f64::INFINITY;
-        }
-    }
-    sum / lambda
-}
-
 /// Poisson(m) at `j`.
 fn poisson(m: f64, j: usize) -> f64 {
     let log = -m + j as f64 * m.ln() - (1..=j).map(|k| (k as f64).ln()).sum::<f64>();
@@ -102,7 +84,7 @@ fn level_rates(
     lambda: f64,
     level: usize,
     e2e: &[Option<f64>],
-    seq_cap: u64,
+    full: &Fullness,
     rules: &ElasticRules,
 ) -> LevelRates {
     if lambda <= 0.0 {
@@ -113,14 +95,15 @@ fn level_rates(
         };
     }
     let j = level - 1;
-    // Born by the first arrival after death (level 1), or when N exceeds what the
-    // j replicas below hold, climbing from j (where it died) at their occupancy.
+    // Born by the first arrival after death (level 1), or by the first arrival the
+    // j replicas below turn away (slots or KV cache full), N climbing from j (where
+    // it died) at their occupancy.
     let birth_per_s = if level == 1 {
         lambda
     } else {
         match e2e[j] {
             None => f64::INFINITY,
-            Some(t) => 1.0 / climb_s(lambda * t, lambda, j as u64, j as u64 * seq_cap + 1),
+            Some(t) => 1.0 / birth_climb_s(lambda * t, lambda, j as u64, full),
         }
     };
     // Dies when a sojourn of N below `level` outlasts the idle timeout: the mean life
@@ -205,7 +188,7 @@ const MAX_LEVELS: usize = 4096;
 
 impl DayLevels {
     fn new(ctx: &Evaluator<'_>, r: &Replica, rules: &ElasticRules) -> Self {
-        let seq_cap = u64::from(r.seq_cap().max(1));
+        let full = Fullness::of(r);
         let rates: Vec<f64> = ctx.groups.iter().map(|g| ctx.server_rate_rps(g)).collect();
         let mut per_group: Vec<Vec<LevelRates>> = vec![Vec::new(); rates.len()];
         // Mean E2E with h replicas serving, s, for h = 1, 2, … (index 0 unused).
@@ -218,7 +201,7 @@ impl DayLevels {
                     let h = e2e[gi].len() as f64;
                     e2e[gi].push(e2e_s(r, lambda / h));
                 }
-                let lr = level_rates(lambda, level, &e2e[gi], seq_cap, rules);
+                let lr = level_rates(lambda, level, &e2e[gi], &full, rules);
                 born |= lr.birth_per_s * SECONDS_PER_HOUR * HOURS_PER_DAY as f64
                     > NEGLIGIBLE_BIRTHS_PER_DAY;
                 per_group[gi].push(lr);

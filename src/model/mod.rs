@@ -23,6 +23,7 @@ pub mod hardware_sweep;
 pub mod latency;
 pub mod lazy;
 pub mod llm;
+mod llm_birth;
 mod llm_elastic;
 pub mod llm_kv;
 pub mod llm_mix;
