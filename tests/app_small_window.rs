@@ -171,6 +171,19 @@ fn explore_fits() {
 }
 
 #[test]
+fn llm_fits() {
+    let mut h = window("llm-chatbot", Tab::Llm);
+    save(&mut h, "llm");
+    // The right-hand plot of each row, and the KV-cache sentence at the bottom.
+    reachable(&mut h, "TPOT vs request rate, 1 to 6 replicas");
+    reachable(&mut h, "KV cache of one replica, tokens");
+    reachable(
+        &mut h,
+        "$ per million output tokens vs replicas (always on, over the plan's day)",
+    );
+}
+
+#[test]
 fn caching_fits() {
     let mut h = window("embedding-cache", Tab::Caching);
     save(&mut h, "caching");

@@ -56,6 +56,7 @@ pub mod warm_cold_verdict;
 pub mod why_card;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
@@ -73,6 +74,10 @@ pub enum AppError {
     /// eframe could not start (no display, no graphics adapter, …).
     #[error("cannot open the window: {0}")]
     Window(String),
+    /// `--screenshot` wrote no PNG (the panel is not offered for the plan, or the
+    /// file could not be written).
+    #[error("screenshot failed: {0}")]
+    Screenshot(String),
 }
 
 /// The window: persisted state (the Profile and Warm / cold panels among it), the
@@ -255,6 +260,16 @@ impl CostscopeApp {
         if (ctx.content_rect().size() - size).length() > 1.0 {
             ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(size));
         }
+        if !job.panel.shown_for(&self.state.plan) {
+            // The LLM tab exists only for token workloads: say so rather than capture
+            // a panel the window does not offer.
+            job.fail(format!(
+                "the {} panel is only for plans with workload.tokens (try `costscope gui llm-chatbot`)",
+                job.panel.label()
+            ));
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
         self.state.tab = job.panel;
         let ready = match job.panel {
             Tab::WarmCold => {
@@ -284,7 +299,7 @@ impl CostscopeApp {
         if let Some(outcome) = job.frame(ctx, ready) {
             match outcome {
                 Ok(()) => eprintln!("costscope: wrote {}", job.path.display()),
-                Err(e) => eprintln!("costscope: screenshot failed: {e}"),
+                Err(e) => job.fail(e),
             }
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -373,6 +388,7 @@ pub fn run(
     screenshot: Option<(PathBuf, Tab)>,
 ) -> Result<(), AppError> {
     let started = std::time::Instant::now();
+    let failure = Arc::new(Mutex::new(None));
     let from_file = initial.map(|(plan, path)| AppState::new(plan, path));
     let default = AppState::new(crate::plan::presets::default_plan()?, None);
     // README's screenshots are made at 1600 x 1000 (under `xvfb-run -s "-screen 0
@@ -390,6 +406,7 @@ pub fn run(
         persist_window: screenshot.is_none(),
         ..Default::default()
     };
+    let failure_in_app = failure.clone();
     eframe::run_native(
         "costscope",
         options,
@@ -403,10 +420,15 @@ pub fn run(
             };
             let mut app = CostscopeApp::new(state);
             app.plan_panel.restore_note = note;
-            app.screenshot = screenshot
-                .map(|(path, panel)| screenshot::ScreenshotJob::new(path, panel, started));
+            app.screenshot = screenshot.map(|(path, panel)| {
+                screenshot::ScreenshotJob::new(path, panel, started, failure_in_app)
+            });
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| AppError::Window(e.to_string()))
+    .map_err(|e| AppError::Window(e.to_string()))?;
+    match failure.lock().ok().and_then(|mut f| f.take()) {
+        Some(why) => Err(AppError::Screenshot(why)),
+        None => Ok(()),
+    }
 }

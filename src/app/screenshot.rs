@@ -25,11 +25,19 @@ pub struct ScreenshotJob {
     settled_frames: u32,
     requested: bool,
     outcome: Arc<Mutex<Option<Result<(), String>>>>,
+    /// Why no PNG was written, read by whoever opened the window once it closes.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl ScreenshotJob {
-    /// A job for `panel` written to `path`; `started` is when the process began.
-    pub fn new(path: PathBuf, panel: Tab, started: Instant) -> Self {
+    /// A job for `panel` written to `path`; `started` is when the process began; a
+    /// failure is left in `failure` for the caller to report after the window closes.
+    pub fn new(
+        path: PathBuf,
+        panel: Tab,
+        started: Instant,
+        failure: Arc<Mutex<Option<String>>>,
+    ) -> Self {
         Self {
             path,
             panel,
@@ -38,6 +46,14 @@ impl ScreenshotJob {
             settled_frames: 0,
             requested: false,
             outcome: Arc::new(Mutex::new(None)),
+            failure,
+        }
+    }
+
+    /// Records why the screenshot was not written (the window then closes).
+    pub fn fail(&mut self, why: String) {
+        if let Ok(mut slot) = self.failure.lock() {
+            *slot = Some(why);
         }
     }
 

@@ -93,6 +93,8 @@ pub enum PanelArg {
     Profile,
     /// α/β and the plots.
     Explore,
+    /// LLM plans: TTFT and TPOT vs request rate, $ per million tokens, the KV cache.
+    Llm,
     /// Caching and lazy evaluation.
     Caching,
     /// Catalog offers: candidates, cost per offer, projection.
@@ -109,6 +111,7 @@ impl From<PanelArg> for crate::app::state::Tab {
         match p {
             PanelArg::Profile => Tab::Profile,
             PanelArg::Explore => Tab::Explore,
+            PanelArg::Llm => Tab::Llm,
             PanelArg::Caching => Tab::Caching,
             PanelArg::Hardware => Tab::Hardware,
             PanelArg::WarmCold => Tab::WarmCold,
