@@ -58,7 +58,12 @@ pub fn exp_fast(x: f32) -> f32 {
         * (r * r)
         + r
         + 1.0;
-    let y = p * f32::from_bits(((n as i32 + 127) << 23) as u32);
+    // 2^n from the exponent bits. n + 127 (in 1..=254 after the clamp) is added to
+    // 1.5·2^23, whose low mantissa bits then hold it exactly; shifting the bits left by
+    // 23 leaves only them, in the exponent field. A bit cast and a shift vectorise; the
+    // saturating `n as i32` does not (LLVM converts lane by lane, ~4x slower GELU).
+    let biased = (n + (127.0 + 12_582_912.0)).to_bits() << 23;
+    let y = p * f32::from_bits(biased);
     if zero { 0.0 } else { y }
 }
 
