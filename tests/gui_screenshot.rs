@@ -7,7 +7,7 @@
 // A test's panic is its failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// `xvfb-run -a` picks a free display by looking, so two at once can pick the same:
@@ -27,7 +27,7 @@ fn gui(dir: &Path, args: &[&str]) -> Option<Output> {
             std::env::var_os("CI").is_none(),
             "xvfb-run is missing: .ci/run installs it"
         );
-        eprintln!("skipped: no xvfb-run on this machine");
+        eprintln!("SKIPPED (not CI): no xvfb-run on this machine");
         return None;
     }
     let runtime = dir.join("runtime");
@@ -52,23 +52,28 @@ fn gui(dir: &Path, args: &[&str]) -> Option<Output> {
     Some(out)
 }
 
-/// A fresh directory of its own for the test `tag`.
-fn fresh_dir(tag: &str) -> std::path::PathBuf {
+/// `costscope gui PLAN --screenshot DIR/shot.png --panel llm` in a fresh directory of
+/// its own for the test `tag`: the run, the PNG's path and the directory (None when
+/// there is no `xvfb-run` and CI is not set).
+fn llm_screenshot(tag: &str, plan: &str) -> Option<(Output, PathBuf, PathBuf)> {
     let dir = std::env::temp_dir().join(format!("costscope-gui-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    let png = dir.join("shot.png");
+    let args = [
+        plan,
+        "--screenshot",
+        png.to_str().unwrap(),
+        "--panel",
+        "llm",
+    ];
+    let out = gui(&dir, &args)?;
+    Some((out, png, dir))
 }
 
 #[test]
 fn the_llm_panel_of_a_token_plan_is_captured() {
-    let dir = fresh_dir("llm");
-    let png = dir.join("llm.png");
-    let png_arg = png.to_str().unwrap();
-    let Some(out) = gui(
-        &dir,
-        &["llm-chatbot", "--screenshot", png_arg, "--panel", "llm"],
-    ) else {
+    let Some((out, png, dir)) = llm_screenshot("llm", "llm-chatbot") else {
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -88,19 +93,7 @@ fn the_llm_panel_of_a_token_plan_is_captured() {
 
 #[test]
 fn the_llm_panel_of_a_plan_without_tokens_is_refused() {
-    let dir = fresh_dir("none");
-    let png = dir.join("none.png");
-    let png_arg = png.to_str().unwrap();
-    let Some(out) = gui(
-        &dir,
-        &[
-            "healthcare-triage",
-            "--screenshot",
-            png_arg,
-            "--panel",
-            "llm",
-        ],
-    ) else {
+    let Some((out, png, dir)) = llm_screenshot("none", "healthcare-triage") else {
         return;
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
