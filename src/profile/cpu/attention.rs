@@ -1,11 +1,11 @@
 //! profile layer: the CPU attention of a transformer block — scores and weighted sums
 //! as products on views of the QKV rows and the KV cache (each head's K and V packed
 //! once per call for the packed kernel when there are several query rows, strided `gemm`
-//! calls otherwise), parallelised over (sequence × head) with `std::thread::scope`.
+//! calls otherwise), parallelised over (sequence × head) on the [`pool`]'s workers.
 
 use crate::profile::cpu::packed::{PackedB, Product, Tile, matmul_packed_on};
 use crate::profile::cpu::pointwise::softmax_rows;
-use crate::profile::cpu::threads;
+use crate::profile::cpu::{pool, threads};
 use std::sync::Mutex;
 
 /// Queries handled together in one scores matrix; a causal block computes keys up to
@@ -120,16 +120,29 @@ pub fn matmul_view<T: Elem>(
 pub struct AttentionIo<'a, T> {
     /// QKV rows, (batch·rows) × (q_dim + 2·kv_dim); Q already rotated.
     pub qkv: &'a [T],
-    /// This layer's K and V caches, batch × cache_cap × kv_dim each.
-    pub k_cache: &'a [T],
-    /// See `k_cache`.
-    pub v_cache: &'a [T],
+    /// Where the keys and values are read.
+    pub kv: KvIn<'a, T>,
     /// Output, head-major: (batch·heads) × rows × head_dim.
     pub heads_out: &'a mut [T],
     /// Scratch for the scores, at least threads × QUERY_BLOCK × cache_cap.
     pub scores: &'a mut [T],
     /// One packing scratch per worker (at least `threads()`).
     pub packs: &'a mut [HeadPacks<T>],
+}
+
+/// Where an attention call reads its keys and values.
+#[derive(Clone, Copy)]
+pub enum KvIn<'a, T> {
+    /// This layer's K and V caches, batch × cache_cap × kv_dim each.
+    Cache {
+        /// The K cache.
+        k: &'a [T],
+        /// The V cache.
+        v: &'a [T],
+    },
+    /// The K and V columns of the QKV rows themselves: an encoder, whose keys are
+    /// exactly this call's rows, needs no cache (and no copy into one).
+    Rows,
 }
 
 /// One worker's packed K and V of its current head and packed query rows, reused from
@@ -175,7 +188,13 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
     }
     let workers = threads().clamp(1, tasks);
     let scratch = QUERY_BLOCK * s.cache_cap;
-    let (qkv, kc, vc) = (io.qkv, io.k_cache, io.v_cache);
+    let (qkv, kv) = (io.qkv, io.kv);
+    // Rows hold only this call's keys: a prompt from position 0, no longer than itself.
+    assert!(
+        matches!(kv, KvIn::Cache { .. })
+            || (s.first_pos == 0 && s.unmasked_keys.is_none_or(|k| k <= s.rows)),
+        "attention: keys read from the rows must be the rows"
+    );
     // Every worker needs its own scores block; a short pool would skip heads silently.
     assert!(
         io.scores.len() >= workers * scratch && io.packs.len() >= workers,
@@ -191,24 +210,25 @@ pub fn attention<T: Elem>(io: AttentionIo<'_, T>, s: AttentionShape) {
             break;
         };
         let packs = pack.then_some(&mut *packs);
-        one_head((qkv, kc, vc), out, (&mut *scores, packs), task, s);
+        one_head((qkv, kv), out, (&mut *scores, packs), task, s);
     };
-    let mut pools = io.scores.chunks_mut(scratch).zip(io.packs.iter_mut());
-    let Some(first) = pools.next() else {
-        return;
-    };
-    std::thread::scope(|scope| {
-        for pool in pools.take(workers - 1) {
-            scope.spawn(|| work(pool));
-        }
-        work(first);
+    // One scratch pair per worker; part i of the pool's job takes the i-th.
+    let pools: Vec<Mutex<(&mut [T], &mut HeadPacks<T>)>> = (io.scores.chunks_mut(scratch))
+        .zip(io.packs.iter_mut())
+        .take(workers)
+        .map(Mutex::new)
+        .collect();
+    pool::run(pools.len(), &|i| {
+        let mut mine = pools[i].lock().unwrap_or_else(|e| e.into_inner());
+        let (scores, packs) = &mut *mine;
+        work((scores, packs));
     });
 }
 
 /// One (sequence, head): query blocks of scores, softmax, weighted sum; through the
 /// packed kernel when `packs` is given.
 fn one_head<T: Elem>(
-    (qkv, kc, vc): (&[T], &[T], &[T]),
+    (qkv, kv): (&[T], KvIn<'_, T>),
     out: &mut [T],
     (scores, mut packs): (&mut [T], Option<&mut HeadPacks<T>>),
     task: usize,
@@ -220,17 +240,27 @@ fn one_head<T: Elem>(
     let width = q_dim + 2 * kv_dim;
     let g = h / (heads / kv_heads);
     let scale = 1.0 / (hd as f32).sqrt();
-    let cache = b * s.cache_cap * kv_dim + g * hd;
+    // (K data, V data, K offset, V offset, stride between positions).
+    let (kd, vd, k_at, v_at, stride) = match kv {
+        KvIn::Cache { k, v } => {
+            let at = b * s.cache_cap * kv_dim + g * hd;
+            (k, v, at, at, kv_dim)
+        }
+        KvIn::Rows => {
+            let at = b * s.rows * width + q_dim + g * hd;
+            (qkv, qkv, at, at + kv_dim, width)
+        }
+    };
     let k_t = View {
-        data: kc,
-        offset: cache,
+        data: kd,
+        offset: k_at,
         rs: 1,
-        cs: kv_dim,
+        cs: stride,
     };
     let v = View {
-        data: vc,
-        offset: cache,
-        rs: kv_dim,
+        data: vd,
+        offset: v_at,
+        rs: stride,
         cs: 1,
     };
     if let Some(p) = packs.as_deref_mut() {

@@ -9,8 +9,10 @@ pub mod packed;
 pub mod packed512;
 #[cfg(test)]
 mod packed_tests;
+pub mod par_rows;
 pub mod peak;
 pub mod pointwise;
+pub mod pool;
 pub mod projection;
 pub mod transformer;
 pub mod transformer_rows;

@@ -72,7 +72,19 @@ pub(super) unsafe fn columns<T: Elem>(
                 // SAFETY: panel j0 / NR exists (j0 < n ≤ the panels' columns).
                 let panel = unsafe { b.add(j0 / NR * stride) };
                 let bias = p.bias.get(j0..j0 + w).unwrap_or(&[]);
+                let next = next_block((pair, k0), (pairs, k), (cols.start, n));
                 for ip in ib..last_panel {
+                    if let Some((j1, k1)) = next {
+                        let share = (ip - ib, last_panel - ib);
+                        // SAFETY: (j1, k1) is a block of B's panels (`next_block`).
+                        unsafe {
+                            prefetch_share(
+                                b.add(j1 / NR * stride + k1 * NR),
+                                (stride, j1, n),
+                                share,
+                            )
+                        };
+                    }
                     let rows = MR.min(m - ip * MR);
                     let part = acc[((ip - ib) * pairs + pair) * MR * tile_cols..].as_mut_ptr();
                     // SAFETY: the A panel holds k rows of MR, each B panel k rows of NR
@@ -97,6 +109,54 @@ pub(super) unsafe fn columns<T: Elem>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// The (first column, first K row) of the B block the worker multiplies after the one
+/// of column pair `pair` at K row `k0`, if it is in the same chunk.
+#[cfg(target_arch = "x86_64")]
+fn next_block(
+    (pair, k0): (usize, usize),
+    (pairs, k): (usize, usize),
+    (first_col, n): (usize, usize),
+) -> Option<(usize, usize)> {
+    let tile_cols = NR * PANELS;
+    let (pair, k0) = if pair + 1 < pairs {
+        (pair + 1, k0)
+    } else {
+        (0, k0 + KC)
+    };
+    let j = first_col + pair * tile_cols;
+    (k0 < k && j < n).then_some((j, k0))
+}
+
+/// Prefetches part `share.0` of `share.1` of the K block of B at `block` (column `j`,
+/// up to two panels `stride` apart, `KC` rows of one 64-byte line each): spread over
+/// the row panels of the current block, so the weights a batch-1 pass streams from
+/// memory arrive while the current block is multiplied instead of stalling its first
+/// tile.
+///
+/// # Safety
+/// `block` points at a K block of a panel of B, `j` its first column.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn prefetch_share<T>(
+    block: *const T,
+    (stride, j, n): (usize, usize, usize),
+    (part, parts): (usize, usize),
+) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    let line = 64 / std::mem::size_of::<T>().max(1);
+    let panels = if j + NR < n { PANELS } else { 1 };
+    let lines = KC * NR / line;
+    let (from, to) = (lines * part / parts, lines * (part + 1) / parts);
+    for q in 0..panels {
+        for l in from..to {
+            // A prefetch never faults, so one past B's end (a short last K block) is
+            // harmless; `wrapping_add` keeps the address arithmetic defined.
+            let at = block.wrapping_add(q * stride + l * line);
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(at.cast()) };
         }
     }
 }

@@ -235,27 +235,42 @@ fn softmax_body<T: Elem>(
 }
 
 /// In place: softmax of `scale · row[..visible]`, zeros after it (the causal mask);
-/// eight partial maxima and sums, so the loops vectorise.
+/// eight partial maxima and sums over whole chunks of eight (kept in registers: with a
+/// ragged last chunk inside the loop LLVM kept them on the stack, and each masked store
+/// and reload cost ~1.8 ns an element, a third of a bert-base attention), the few
+/// remaining elements after them.
 #[inline(always)]
 fn softmax_row<T: Elem>(row: &mut [T], visible: usize, scale: f32) {
     let (live, masked) = row.split_at_mut(visible);
     let mut lanes = [f32::NEG_INFINITY; 8];
-    for c in live.chunks(8) {
+    let mut chunks = live.chunks_exact(8);
+    for c in &mut chunks {
         for (m, v) in lanes.iter_mut().zip(c) {
             let x = v.to_f32() * scale;
             *m = if x > *m { x } else { *m };
         }
     }
-    let max = lanes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let rest = chunks.remainder().iter().map(|v| v.to_f32() * scale);
+    let max = lanes
+        .into_iter()
+        .chain(rest)
+        .fold(f32::NEG_INFINITY, f32::max);
     let mut sums = [0.0f32; 8];
-    for c in live.chunks_mut(8) {
-        for (sum, v) in sums.iter_mut().zip(c) {
+    let mut chunks = live.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for (sum, v) in sums.iter_mut().zip(c.iter_mut()) {
             let x = exp_fast(v.to_f32() * scale - max);
             *sum += x;
             *v = T::from_f32(x);
         }
     }
-    let inv = 1.0 / sums.iter().sum::<f32>();
+    let mut total: f32 = sums.iter().sum();
+    for v in chunks.into_remainder() {
+        let x = exp_fast(v.to_f32() * scale - max);
+        total += x;
+        *v = T::from_f32(x);
+    }
+    let inv = 1.0 / total;
     for v in live.iter_mut() {
         *v = T::from_f32(v.to_f32() * inv);
     }

@@ -3,10 +3,11 @@
 //! storage — with every buffer allocated once per shape and reused across timed runs.
 
 use super::attention::{
-    AttentionIo, AttentionShape, Elem, HeadPacks, QUERY_BLOCK, View, attention, matmul_view,
+    AttentionIo, AttentionShape, Elem, HeadPacks, KvIn, QUERY_BLOCK, View, attention, matmul_view,
 };
 use super::packed::Tile;
-use super::pointwise::{activate, norm_rows, residual};
+use super::par_rows::{par_activate, par_norm_rows};
+use super::pointwise::residual;
 use super::projection::{Kernel, Projection};
 use super::threads;
 
@@ -219,14 +220,14 @@ impl<T: Elem> CpuTransformer<T> {
         lap.mark(OpKind::Embedding);
         let outer = (&self.outer_norm, c.norm_eps, true);
         if c.family == Family::Encoder {
-            norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
+            par_norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
             lap.mark(OpKind::Norm);
         }
         for li in 0..layers.min(c.num_layers) {
             self.block(li, b, (rows, first_pos), lap);
         }
         if c.family.is_decoder() {
-            norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
+            par_norm_rows(&mut b.x[..n * d], &mut b.xn, outer.0, outer.1, outer.2);
             lap.mark(OpKind::Norm);
             self.lm_head(b, rows);
             lap.mark(OpKind::LmHead);
@@ -280,7 +281,7 @@ impl<T: Elem> CpuTransformer<T> {
         let encoder = c.family == Family::Encoder;
         let x = &mut b.x[..n * d];
         if !encoder {
-            norm_rows(x, &mut b.xn, &l.norm1, c.norm_eps, false);
+            par_norm_rows(x, &mut b.xn, &l.norm1, c.norm_eps, false);
             lap.mark(OpKind::Norm);
         }
         l.qkv.apply(n, &b.xn, &mut b.qkv, &mut b.pack);
@@ -289,17 +290,21 @@ impl<T: Elem> CpuTransformer<T> {
             self.rope(b, (rows, first_pos));
             lap.mark(OpKind::Rope);
         }
-        let cache = self.fill_cache(li, b, (rows, first_pos));
-        // An encoder has no KV cache: the copy lays K and V out for its attention.
-        lap.mark(if encoder {
-            OpKind::Attention
+        // An encoder's attention reads K and V from the QKV rows; a decoder's from its
+        // cache, which this call's rows extend.
+        let kv = if encoder {
+            KvIn::Rows
         } else {
-            OpKind::KvAppend
-        });
+            let cache = self.fill_cache(li, b, (rows, first_pos));
+            lap.mark(OpKind::KvAppend);
+            KvIn::Cache {
+                k: &b.k_cache[cache.clone()],
+                v: &b.v_cache[cache],
+            }
+        };
         let io = AttentionIo {
             qkv: &b.qkv,
-            k_cache: &b.k_cache[cache.clone()],
-            v_cache: &b.v_cache[cache],
+            kv,
             heads_out: &mut b.heads[..n * q_dim],
             scores: &mut b.scores,
             packs: &mut b.head_packs,
@@ -333,12 +338,12 @@ impl<T: Elem> CpuTransformer<T> {
         } else {
             (&l.norm2, false)
         };
-        norm_rows(x, &mut b.xn, norm, c.norm_eps, in_place);
+        par_norm_rows(x, &mut b.xn, norm, c.norm_eps, in_place);
         lap.mark(OpKind::Norm);
         let up_cols = l.up.cols();
         l.up.apply(n, &b.xn, &mut b.up, &mut b.pack);
         lap.mark(OpKind::MlpUp);
-        activate(c.family, &b.up, &mut b.act, (n, up_cols, i));
+        par_activate(c.family, &b.up, &mut b.act, (n, up_cols, i));
         lap.mark(OpKind::MlpAct);
         l.down.apply(n, &b.act, &mut b.proj, &mut b.pack);
         lap.mark(OpKind::MlpDown);
@@ -346,7 +351,7 @@ impl<T: Elem> CpuTransformer<T> {
         residual(x, &b.proj[..n * d], &l.b_down, d);
         lap.mark(OpKind::Residual);
         if encoder {
-            norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);
+            par_norm_rows(x, &mut b.xn, &l.norm2, c.norm_eps, true);
             lap.mark(OpKind::Norm);
         }
     }
